@@ -1,0 +1,305 @@
+/*
+ * cgrad — PyTorch's autograd for C.
+ *
+ * TUTORIAL
+ * ========
+ * A cgrad tensor is an n-dimensional array (up to 8 dims) of float32, float64,
+ * int64 or bool. Every operation on tensors that require gradients records a
+ * backward node; cg_backward() walks that graph and accumulates gradients into
+ * the leaves' .grad, exactly as torch.Tensor.backward() does.
+ *
+ *     #include <cgrad.h>
+ *
+ *     int main(void) {
+ *         cg_tensor *x   = cg_ones(CG_SHAPE(2, 2), CG_REQUIRES_GRAD);
+ *         cg_tensor *y   = cg_add_scalar(x, 2);               // y = x + 2
+ *         cg_tensor *z   = cg_mul_scalar(cg_mul(y, y), 3);    // z = y * y * 3
+ *         cg_tensor *out = cg_mean(z);                        // out = z.mean()
+ *         cg_print(out);            // tensor(27., grad_fn=<MeanBackward0>)
+ *         cg_backward(out, NULL, false);
+ *         cg_print(cg_grad(x));     // tensor([[4.5000, 4.5000], [4.5000, 4.5000]])
+ *         return 0;
+ *     }
+ *
+ * Ownership (see docs/ownership.md). Every function that returns a new tensor
+ * hands it to the current *scope*, which owns one reference. A root scope
+ * always exists, so a plain main() needs no scope calls; everything in it is
+ * freed at exit. In loops, bracket each iteration:
+ *
+ *     for (int step = 0; step < n; step++) {
+ *         cg_scope_begin();
+ *         cg_tensor *loss = model_loss(params, batch);   // temporaries ...
+ *         cg_backward(loss, NULL, false);
+ *         cg_scope_end();                                // ... all freed here
+ *     }
+ *
+ * cg_keep(t) moves t out of the current scope into the enclosing one;
+ * cg_retain(t) / cg_release(t) add and drop references of your own.
+ *
+ * Errors. A failing function returns NULL (or -1) and records a message that
+ * cg_last_error() returns; the texts are PyTorch's where PyTorch has one. A
+ * function given a NULL tensor returns NULL without touching the message, so
+ * a whole expression can be checked once at its end:
+ *
+ *     cg_tensor *r = cg_mean(cg_matmul(a, b));
+ *     if (!r) fprintf(stderr, "%s\n", cg_last_error());
+ *
+ * Set CGRAD_ABORT_ON_ERROR=1 (or call cg_set_abort_on_error(true)) to print
+ * the message and the failing function, then abort — handy under a debugger.
+ *
+ * Grad mode is thread-local, as in PyTorch:
+ *
+ *     CG_NO_GRAD { w2 = cg_sub(w, cg_mul_scalar(cg_grad(w), lr)); }
+ *
+ * Threads: grad mode and scopes are per thread; a tensor must not be used by
+ * two threads at once.
+ */
+#ifndef CGRAD_H
+#define CGRAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CG_VERSION_MAJOR 0
+#define CG_VERSION_MINOR 1
+#define CG_VERSION_PATCH 0
+#define CG_MAX_DIMS 8
+
+/* ------------------------------------------------------------------ types */
+
+typedef enum cg_dtype {
+    CG_FLOAT32 = 0, /* the default, like torch.get_default_dtype() */
+    CG_FLOAT64 = 1,
+    CG_INT64 = 2,
+    CG_BOOL = 3,
+} cg_dtype;
+#define CG_NUM_DTYPES 4
+
+typedef struct cg_tensor cg_tensor; /* opaque, reference-counted */
+typedef struct cg_node cg_node;     /* a backward node (grad_fn) */
+
+/* Creation options: a dtype, optionally or'ed with CG_REQUIRES_GRAD.
+ * 0 means float32 without grad. Example: CG_FLOAT64 | CG_REQUIRES_GRAD. */
+#define CG_REQUIRES_GRAD 0x100
+#define CG_DTYPE_MASK 0xff
+
+/* Shape literal: cg_zeros(CG_SHAPE(2, 3), 0) passes ndim and a shape array. */
+#define CG_SHAPE(...)                                                          \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),           \
+        (const int64_t[]) { __VA_ARGS__ }
+/* Scalar (0-d) shape for functions taking (ndim, shape). */
+#define CG_SCALAR_SHAPE 0, NULL
+
+const char *cg_dtype_name(cg_dtype dtype); /* "torch.float32", ... */
+size_t cg_dtype_size(cg_dtype dtype);      /* bytes per element */
+bool cg_dtype_is_floating(cg_dtype dtype);
+
+/* --------------------------------------------------------------- creation */
+
+/* Copies numel elements from data, whose C type matches the dtype
+ * (float, double, int64_t, bool). */
+cg_tensor *cg_from_data(const void *data, int ndim, const int64_t *shape, int opts);
+cg_tensor *cg_scalar(double value, int opts); /* 0-d tensor */
+cg_tensor *cg_empty(int ndim, const int64_t *shape, int opts);
+cg_tensor *cg_zeros(int ndim, const int64_t *shape, int opts);
+cg_tensor *cg_ones(int ndim, const int64_t *shape, int opts);
+cg_tensor *cg_full(int ndim, const int64_t *shape, double value, int opts);
+cg_tensor *cg_arange(double start, double end, double step, int opts);
+cg_tensor *cg_linspace(double start, double end, int64_t steps, int opts);
+cg_tensor *cg_rand(int ndim, const int64_t *shape, int opts);  /* U[0,1) */
+cg_tensor *cg_randn(int ndim, const int64_t *shape, int opts); /* N(0,1) */
+/* *_like: same shape; same dtype as t unless opts names one with
+ * CG_LIKE_DTYPE | dtype. */
+#define CG_LIKE_DTYPE 0x200
+cg_tensor *cg_empty_like(const cg_tensor *t, int opts);
+cg_tensor *cg_zeros_like(const cg_tensor *t, int opts);
+cg_tensor *cg_ones_like(const cg_tensor *t, int opts);
+cg_tensor *cg_full_like(const cg_tensor *t, double value, int opts);
+cg_tensor *cg_rand_like(const cg_tensor *t, int opts);
+cg_tensor *cg_randn_like(const cg_tensor *t, int opts);
+
+/* Seeds the global generator used by rand/randn (like torch.manual_seed). */
+void cg_manual_seed(uint64_t seed);
+
+/* ----------------------------------------------------------------- access */
+
+int cg_ndim(const cg_tensor *t);
+int64_t cg_size(const cg_tensor *t, int dim); /* negative dims allowed; -1 on error */
+const int64_t *cg_shape(const cg_tensor *t);
+const int64_t *cg_strides(const cg_tensor *t); /* in elements */
+int64_t cg_storage_offset(const cg_tensor *t);
+int64_t cg_numel(const cg_tensor *t);
+cg_dtype cg_dtype_of(const cg_tensor *t);
+bool cg_is_contiguous(const cg_tensor *t);
+/* The single element of a one-element tensor (error, NaN returned, otherwise). */
+double cg_item(const cg_tensor *t);
+/* Element at a full index (ndim entries, negatives count from the end). */
+double cg_get(const cg_tensor *t, const int64_t *index);
+int cg_set(cg_tensor *t, const int64_t *index, double value); /* 0 or -1 */
+/* Pointer to element [0,...,0]; walk it with cg_strides(). */
+void *cg_data_ptr(const cg_tensor *t);
+/* Version counter of the tensor's storage: bumped by every in-place write. */
+uint64_t cg_version(const cg_tensor *t);
+bool cg_shares_storage(const cg_tensor *a, const cg_tensor *b);
+
+cg_tensor *cg_contiguous(cg_tensor *t); /* t itself (new reference) if already */
+cg_tensor *cg_clone(cg_tensor *t);
+cg_tensor *cg_to(cg_tensor *t, cg_dtype dtype); /* t itself if same dtype */
+
+/* -------------------------------------------------------------- ownership */
+
+void cg_scope_begin(void);
+int cg_scope_end(void);         /* -1 if no scope is open */
+int cg_scope_depth(void);       /* 0 at the root scope */
+cg_tensor *cg_keep(cg_tensor *t);    /* move t to the enclosing scope */
+cg_tensor *cg_retain(cg_tensor *t);  /* +1 reference, owned by the caller */
+void cg_release(cg_tensor *t);       /* -1 reference */
+long cg_live_tensors(void);  /* tensors alive in this process */
+long cg_live_nodes(void);    /* backward nodes alive in this process */
+long cg_live_storages(void);
+/* Releases everything the calling thread's root scope holds (done at exit). */
+void cg_root_scope_drain(void);
+#define CG_SCOPE                                                               \
+    for (int cg__s = (cg_scope_begin(), 1); cg__s; cg__s = (cg_scope_end(), 0))
+
+/* ----------------------------------------------------------------- errors */
+
+const char *cg_last_error(void); /* NULL when no error is recorded */
+void cg_clear_error(void);
+void cg_set_abort_on_error(bool on);
+
+/* --------------------------------------------------------------- autograd */
+
+bool cg_requires_grad(const cg_tensor *t);
+cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad); /* returns t */
+bool cg_is_leaf(const cg_tensor *t);
+cg_node *cg_grad_fn(const cg_tensor *t); /* NULL (None) on leaves */
+cg_tensor *cg_grad(const cg_tensor *t);  /* NULL until a backward reaches t */
+int cg_zero_grad(cg_tensor *t);          /* fill .grad with zeros, if any */
+void cg_clear_grad(cg_tensor *t);        /* .grad = None */
+
+/* Accumulates d(t)/d(leaves) into the leaves' .grad. grad may be NULL for a
+ * one-element t. Frees the graph's saved tensors unless retain_graph. */
+int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph);
+
+cg_tensor *cg_detach(cg_tensor *t);  /* shares storage, no grad */
+cg_tensor *cg_detach_(cg_tensor *t); /* in place; returns t */
+
+/* Backward nodes. */
+const char *cg_node_name(const cg_node *n); /* "AddBackward0" */
+int cg_node_num_next(const cg_node *n);
+/* next_functions[i]: the node (NULL = None) and which of its inputs. */
+cg_node *cg_node_next(const cg_node *n, int i, int *input_nr);
+/* Sequence number: nodes made later run earlier in backward. */
+uint64_t cg_node_seq(const cg_node *n);
+
+/* Grad mode (thread-local). set returns the previous state. */
+bool cg_is_grad_enabled(void);
+bool cg_set_grad_enabled(bool enabled);
+#define CG_GRAD_MODE_(on)                                                      \
+    for (int cg__g = cg_set_grad_enabled(on) ? 2 : 1; cg__g;                   \
+         cg__g = (cg_set_grad_enabled(cg__g == 2), 0))
+/* CG_NO_GRAD { ... }: like `with torch.no_grad():`. Leave it normally (no
+ * goto/return out of the block), or the previous mode is not restored. */
+#define CG_NO_GRAD CG_GRAD_MODE_(false)
+#define CG_ENABLE_GRAD CG_GRAD_MODE_(true)
+
+/* ---------------------------------------------------------- elementwise */
+
+cg_tensor *cg_add(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_div(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b);
+/* torch.where(cond, x, y): x where cond (a bool tensor) is true, else y. */
+cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y);
+cg_tensor *cg_add_scalar(cg_tensor *a, double s);  /* a + s */
+cg_tensor *cg_sub_scalar(cg_tensor *a, double s);  /* a - s */
+cg_tensor *cg_rsub_scalar(cg_tensor *a, double s); /* s - a */
+cg_tensor *cg_mul_scalar(cg_tensor *a, double s);  /* a * s */
+cg_tensor *cg_div_scalar(cg_tensor *a, double s);  /* a / s */
+cg_tensor *cg_rdiv_scalar(cg_tensor *a, double s); /* s / a */
+cg_tensor *cg_pow_scalar(cg_tensor *a, double e);  /* a ** e */
+cg_tensor *cg_rpow_scalar(cg_tensor *a, double s); /* s ** a */
+cg_tensor *cg_neg(cg_tensor *a);
+cg_tensor *cg_exp(cg_tensor *a);
+cg_tensor *cg_log(cg_tensor *a);
+cg_tensor *cg_sqrt(cg_tensor *a);
+cg_tensor *cg_abs(cg_tensor *a);
+cg_tensor *cg_sign(cg_tensor *a);
+cg_tensor *cg_reciprocal(cg_tensor *a);
+cg_tensor *cg_tanh(cg_tensor *a);
+cg_tensor *cg_sigmoid(cg_tensor *a);
+cg_tensor *cg_relu(cg_tensor *a);
+
+/* ------------------------------------------------------------- reductions */
+
+cg_tensor *cg_sum(cg_tensor *a);
+cg_tensor *cg_mean(cg_tensor *a);
+cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_max(cg_tensor *a); /* over all elements */
+cg_tensor *cg_min(cg_tensor *a);
+/* Dim list literal: cg_sum_dims(x, CG_DIMS(0, -1), true). */
+#define CG_DIMS(...)                                                           \
+    (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]) { __VA_ARGS__ }
+
+/* ------------------------------------------------------------------ linalg */
+
+cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b); /* torch.matmul */
+cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b);     /* (n,k) @ (k,m) */
+cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b);    /* (B,n,k) @ (B,k,m) */
+cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v);     /* (n,k) @ (k) */
+cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) */
+
+/* ------------------------------------------------------------------- views */
+
+cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape);    /* one -1 allowed */
+cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape); /* copies only if needed */
+cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1);
+cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);
+cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);
+cg_tensor *cg_squeeze(cg_tensor *a);              /* all size-1 dims */
+cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim);
+cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape); /* -1 keeps */
+
+/* ------------------------------------------------------------ comparisons */
+
+cg_tensor *cg_eq(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_ne(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_lt(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_le(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_gt(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_ge(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_eq_scalar(cg_tensor *a, double s);
+cg_tensor *cg_ne_scalar(cg_tensor *a, double s);
+cg_tensor *cg_lt_scalar(cg_tensor *a, double s);
+cg_tensor *cg_le_scalar(cg_tensor *a, double s);
+cg_tensor *cg_gt_scalar(cg_tensor *a, double s);
+cg_tensor *cg_ge_scalar(cg_tensor *a, double s);
+cg_tensor *cg_all(cg_tensor *a); /* 0-d bool */
+cg_tensor *cg_any(cg_tensor *a);
+/* torch.equal: same shape and same values. false (no error) otherwise. */
+bool cg_equal(const cg_tensor *a, const cg_tensor *b);
+
+/* --------------------------------------------------------------- printing */
+
+/* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
+ * is malloc'ed: free() it. NULL on error. */
+char *cg_to_string(const cg_tensor *t);
+int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
+int cg_fprint(FILE *f, const cg_tensor *t);
+/* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
+char *cg_node_repr(const cg_node *n);
+int cg_node_print(const cg_node *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CGRAD_H */

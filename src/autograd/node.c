@@ -1,0 +1,206 @@
+/* Backward nodes: creation when an op runs, saved tensors, and iterative
+ * freeing (NOTE [ Ownership ] in core/internal.h). */
+#include "../core/internal.h"
+
+#include <stdio.h>
+
+atomic_long cg__live_nodes;
+long cg_live_nodes(void) { return atomic_load(&cg__live_nodes); }
+
+static _Thread_local uint64_t next_seq;
+
+cg_node *cg__node_new(cg_op op, int n_next, int n_out) {
+    size_t bytes = sizeof(cg_node) + (size_t)n_next * (sizeof(cg_edge) + sizeof(cg_meta)) +
+                   (size_t)n_out * sizeof(cg_tensor *);
+    cg_node *n = malloc(bytes);
+    if (!n) return NULL;
+    memset(n, 0, sizeof *n);
+    n->refcount = 1;
+    n->op = op;
+    n->seq = op == CG_OP_ACCUMULATE_GRAD ? UINT64_MAX : next_seq++;
+    n->n_next = n_next;
+    n->n_out = n_out;
+    n->in_meta = (cg_meta *)(n + 1);
+    n->next = (cg_edge *)(n->in_meta + n_next);
+    n->eng_buf = (cg_tensor **)(n->next + n_next);
+    memset(n->next, 0, (size_t)n_next * sizeof(cg_edge));
+    memset(n->eng_buf, 0, (size_t)n_out * sizeof(cg_tensor *));
+    atomic_fetch_add_explicit(&cg__live_nodes, 1, memory_order_relaxed);
+    return n;
+}
+
+void cg__node_retain(cg_node *n) {
+    if (n) n->refcount++;
+}
+
+/* Nodes whose last reference is gone, waiting to be freed (per thread). */
+static _Thread_local struct {
+    cg_node **v;
+    size_t n, cap;
+    bool draining;
+} dead;
+
+static void node_free(cg_node *n) {
+    for (int i = 0; i < n->n_next; i++) cg__node_release(n->next[i].fn);
+    cg__node_release_saved(n);
+    for (int i = 0; i < n->n_out; i++) cg_release(n->eng_buf[i]);
+    if (n->leaf) {
+        if (n->leaf->grad_acc == n) n->leaf->grad_acc = NULL;
+        cg_release(n->leaf);
+    }
+    free(n);
+    atomic_fetch_sub_explicit(&cg__live_nodes, 1, memory_order_relaxed);
+}
+
+void cg__node_release(cg_node *n) {
+    if (!n) return;
+    if (n->refcount <= 0) {
+        fprintf(stderr, "cgrad: node %p released with refcount %d\n", (void *)n, n->refcount);
+        abort();
+    }
+    if (--n->refcount > 0) return;
+    if (dead.n == dead.cap) {
+        size_t c = dead.cap ? dead.cap * 2 : 64;
+        cg_node **v = realloc(dead.v, c * sizeof *v);
+        if (!v) { /* no room to defer: free now (recursion is bounded by memory anyway) */
+            node_free(n);
+            return;
+        }
+        dead.v = v;
+        dead.cap = c;
+    }
+    dead.v[dead.n++] = n;
+    if (dead.draining) return;
+    dead.draining = true;
+    while (dead.n) node_free(dead.v[--dead.n]);
+    dead.draining = false;
+    free(dead.v);
+    dead.v = NULL;
+    dead.cap = 0;
+}
+
+cg_node *cg__grad_accumulator(cg_tensor *leaf) {
+    if (leaf->grad_acc) {
+        leaf->grad_acc->refcount++;
+        return leaf->grad_acc;
+    }
+    cg_node *n = cg__node_new(CG_OP_ACCUMULATE_GRAD, 0, 1);
+    if (!n) return NULL;
+    n->leaf = cg_retain(leaf);
+    leaf->grad_acc = n;
+    return n;
+}
+
+cg_node *cg__record(cg_op op, cg_tensor *out, int n_in, cg_tensor *const *in) {
+    if (!cg__grad_enabled || !cg_dtype_is_floating(out->dtype)) return NULL;
+    bool any = false;
+    for (int i = 0; i < n_in; i++) any |= in[i] && cg__requires_grad(in[i]);
+    if (!any) return NULL;
+    cg_node *n = cg__node_new(op, n_in, 1);
+    if (!n) return NULL;
+    for (int i = 0; i < n_in; i++) {
+        const cg_tensor *t = in[i];
+        if (!t) continue;
+        n->in_meta[i].ndim = t->ndim;
+        n->in_meta[i].dtype = t->dtype;
+        memcpy(n->in_meta[i].shape, t->shape, sizeof t->shape);
+        if (!cg__requires_grad(t)) continue;
+        if (t->grad_fn) {
+            n->next[i].fn = t->grad_fn;
+            t->grad_fn->refcount++;
+            n->next[i].input_nr = t->output_nr;
+        } else {
+            n->next[i].fn = cg__grad_accumulator(in[i]);
+        }
+    }
+    out->grad_fn = n;
+    out->output_nr = 0;
+    return n;
+}
+
+void cg__save(cg_node *n, int i, cg_tensor *t, bool is_output) {
+    if (!t) return;
+    if (n->n_saved <= i) n->n_saved = i + 1;
+    cg_saved *s = &n->saved[i];
+    s->version = t->storage->version;
+    s->is_output = is_output;
+    if (is_output) /* a detached alias: saving t itself would be a cycle */
+        s->t = cg_retain(cg__tensor_view(t, t->ndim, t->shape, t->strides, t->offset));
+    else
+        s->t = cg_retain(t);
+}
+
+static const char *legacy_type_name(cg_dtype d) {
+    static const char *names[CG_NUM_DTYPES] = {"FloatTensor", "DoubleTensor", "LongTensor",
+                                               "BoolTensor"};
+    return names[d];
+}
+
+cg_tensor *cg__unpack(cg_node *n, int i) {
+    if (n->released) {
+        cg__error("cg_backward",
+                  "Trying to backward through the graph a second time (or directly access saved "
+                  "tensors after they have already been freed). Saved intermediate values of the "
+                  "graph are freed when you call .backward() or autograd.grad(). Specify "
+                  "retain_graph=True if you need to backward through the graph a second time or "
+                  "if you need to access saved tensors after calling backward.");
+        return NULL;
+    }
+    cg_saved *s = &n->saved[i];
+    cg_tensor *t = s->t;
+    if (!t) {
+        cg__error("cg_backward", "%s: saved tensor %d was not saved", cg__op_table[n->op].name, i);
+        return NULL;
+    }
+    if (t->storage->version != s->version) {
+        char shp[256], owner[128] = "";
+        cg__shape_str(shp, sizeof shp, t->ndim, t->shape);
+        if (s->is_output)
+            snprintf(owner, sizeof owner, ", which is output 0 of %s,", cg__op_table[n->op].name);
+        else if (t->grad_fn)
+            snprintf(owner, sizeof owner, ", which is output %d of %s,", t->output_nr,
+                     cg__op_table[t->grad_fn->op].name);
+        cg__error("cg_backward",
+                  "one of the variables needed for gradient computation has been modified by an "
+                  "inplace operation: [torch.%s %s]%s is at version %llu; expected version %llu "
+                  "instead. Hint: enable anomaly detection to find the operation that failed to "
+                  "compute its gradient, with torch.autograd.set_detect_anomaly(True).",
+                  legacy_type_name(t->dtype), shp, owner, (unsigned long long)t->storage->version,
+                  (unsigned long long)s->version);
+        return NULL;
+    }
+    if (s->is_output && cg__grad_enabled) { /* create_graph: re-attach to this node */
+        cg_tensor *a = cg__tensor_view(t, t->ndim, t->shape, t->strides, t->offset);
+        if (a) {
+            a->grad_fn = n;
+            n->refcount++;
+        }
+        return a;
+    }
+    cg__scope_add(cg_retain(t));
+    return t;
+}
+
+void cg__node_release_saved(cg_node *n) {
+    for (int i = 0; i < n->n_saved; i++) {
+        cg_release(n->saved[i].t);
+        n->saved[i].t = NULL;
+    }
+    if (n->n_saved) n->released = true;
+    n->n_saved = 0;
+}
+
+/* ------------------------------------------------------------- public API */
+
+const char *cg_node_name(const cg_node *n) { return n ? cg__op_table[n->op].name : "None"; }
+int cg_node_num_next(const cg_node *n) { return n ? n->n_next : 0; }
+uint64_t cg_node_seq(const cg_node *n) { return n ? n->seq : 0; }
+
+cg_node *cg_node_next(const cg_node *n, int i, int *input_nr) {
+    if (!n || i < 0 || i >= n->n_next) {
+        cg__error("cg_node_next", "next_functions index %d out of range", i);
+        return NULL;
+    }
+    if (input_nr) *input_nr = n->next[i].input_nr;
+    return n->next[i].fn;
+}

@@ -1,0 +1,59 @@
+/* The autograd face of a tensor: requires_grad, is_leaf, grad_fn, .grad,
+ * detach. */
+#include "../core/internal.h"
+
+bool cg_requires_grad(const cg_tensor *t) { return t && cg__requires_grad(t); }
+
+cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad) {
+    if (!t) return NULL;
+    if (t->grad_fn) {
+        if (requires_grad) return t; /* already requires grad */
+        cg__error("cg_requires_grad_",
+                  "you can only change requires_grad flags of leaf variables. If you want to use a "
+                  "computed variable in a subgraph that doesn't require differentiation use "
+                  "var_no_grad = var.detach().");
+        return NULL;
+    }
+    if (requires_grad && !cg_dtype_is_floating(t->dtype)) {
+        cg__error("cg_requires_grad_", "only Tensors of floating point dtype can require gradients");
+        return NULL;
+    }
+    t->requires_grad = requires_grad;
+    return t;
+}
+
+bool cg_is_leaf(const cg_tensor *t) { return t && !t->grad_fn; }
+cg_node *cg_grad_fn(const cg_tensor *t) { return t ? t->grad_fn : NULL; }
+cg_tensor *cg_grad(const cg_tensor *t) { return t ? t->grad : NULL; }
+
+int cg_zero_grad(cg_tensor *t) {
+    if (!t) return -1;
+    if (t->grad) {
+        memset(cg__ptr(t->grad), 0, (size_t)cg__numel(t->grad->ndim, t->grad->shape) *
+                                        cg_dtype_size(t->grad->dtype));
+        t->grad->storage->version++;
+    }
+    return 0;
+}
+
+void cg_clear_grad(cg_tensor *t) {
+    if (!t || !t->grad) return;
+    cg_tensor *g = t->grad;
+    t->grad = NULL;
+    cg_release(g);
+}
+
+cg_tensor *cg_detach(cg_tensor *t) {
+    if (!t) return NULL;
+    return cg__tensor_view(t, t->ndim, t->shape, t->strides, t->offset);
+}
+
+cg_tensor *cg_detach_(cg_tensor *t) {
+    if (!t) return NULL;
+    cg_node *fn = t->grad_fn;
+    t->grad_fn = NULL;
+    t->requires_grad = false;
+    t->output_nr = 0;
+    cg__node_release(fn);
+    return t;
+}

@@ -1,0 +1,202 @@
+/* Internal definitions shared by the library's source files. Not installed.
+ * Internal names carry the cg__ prefix; public ones cg_. */
+#ifndef CG_INTERNAL_H
+#define CG_INTERNAL_H
+
+#include "cgrad.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* NOTE [ Ownership ]
+ * - Tensors, storages and nodes are reference-counted (plain ints: a tensor
+ *   belongs to one thread at a time).
+ * - Every function returning a new tensor registers it with the current scope,
+ *   which owns that first reference (cg__scope_add). cg_scope_end releases it.
+ * - A tensor holds strong references to its storage, its grad_fn and its grad.
+ * - A node holds strong references to its next nodes and its saved tensors.
+ *   It never holds the tensor whose grad_fn it is: an output is saved as a
+ *   detached alias (cg_saved.is_output) and re-attached when unpacked.
+ * - A leaf caches its AccumulateGrad node weakly (grad_acc); the node holds the
+ *   leaf strongly and clears the cache when it dies.
+ * - Freeing nodes is iterative (a work list in node.c): dropping the last
+ *   reference to a 100,000-node chain must not recurse 100,000 deep. */
+
+typedef struct cg_storage {
+    long refcount;
+    uint64_t version; /* bumped by every in-place write (NOTE [ Versions ]) */
+    size_t nbytes;
+    void *data;
+} cg_storage;
+
+struct cg_tensor {
+    int refcount;
+    int ndim;
+    cg_dtype dtype;
+    bool requires_grad; /* leaves only; results derive it from grad_fn */
+    int output_nr;      /* which output of grad_fn this is */
+    int64_t offset;     /* in elements */
+    int64_t shape[CG_MAX_DIMS];
+    int64_t strides[CG_MAX_DIMS]; /* in elements */
+    cg_storage *storage;
+    cg_node *grad_fn;  /* strong; NULL on leaves */
+    cg_tensor *grad;   /* strong; NULL until a backward reaches this leaf */
+    cg_node *grad_acc; /* weak cache of the leaf's AccumulateGrad node */
+};
+
+/* --------------------------------------------------------------- op table */
+
+typedef enum cg_op {
+#define CG_OP(id, name, bwd) CG_OP_##id,
+#include "../ops/ops.def"
+#undef CG_OP
+    CG_OP_COUNT
+} cg_op;
+
+/* A backward function reads grad_out[n->n_out] and writes grad_in[n->n_next]
+ * (new tensors, or NULL where an input needs no gradient). Returns 0 or -1.
+ * It may build its result from cgrad ops, so create_graph records it. */
+typedef int (*cg__backward_fn)(cg_node *n, cg_tensor **grad_out, cg_tensor **grad_in);
+
+typedef struct cg_op_info {
+    const char *name; /* as PyTorch prints the node */
+    cg__backward_fn backward;
+} cg_op_info;
+extern const cg_op_info cg__op_table[CG_OP_COUNT];
+
+/* ------------------------------------------------------------------ nodes */
+
+typedef struct cg_edge {
+    cg_node *fn; /* strong; NULL when that input needs no gradient */
+    int input_nr;
+} cg_edge;
+
+typedef struct cg_meta { /* what the engine needs to shape an input's grad */
+    int ndim;
+    cg_dtype dtype;
+    int64_t shape[CG_MAX_DIMS];
+} cg_meta;
+
+typedef struct cg_saved {
+    cg_tensor *t;     /* strong; an output is stored as a detached alias */
+    uint64_t version; /* storage version when saved */
+    bool is_output;
+} cg_saved;
+
+#define CG_NODE_MAX_SAVED 3
+#define CG_NODE_MAX_ARGS (CG_MAX_DIMS + 2)
+
+struct cg_node {
+    int refcount;
+    cg_op op;
+    uint64_t seq;
+    int n_next;       /* inputs of the forward op = edges to next nodes */
+    int n_out;        /* outputs of the forward op */
+    cg_edge *next;    /* (n_next) */
+    cg_meta *in_meta; /* (n_next) */
+    int n_saved;
+    bool released; /* saved tensors freed after a backward */
+    cg_saved saved[CG_NODE_MAX_SAVED];
+    double sc[2];                   /* scalar arguments */
+    int n_iv;                       /* integer arguments (dims, sizes) */
+    int64_t iv[CG_NODE_MAX_ARGS];
+    cg_tensor *leaf; /* AccumulateGrad: the leaf it feeds (strong) */
+    /* engine scratch, valid while eng_run is the running backward's id */
+    uint64_t eng_run;
+    int eng_deps;
+    cg_tensor **eng_buf; /* (n_out) summed incoming gradients */
+};
+
+/* Makes the node for a forward op if grad mode is on and an input requires
+ * grad; sets out->grad_fn. Returns it (borrowed) or NULL when none is needed. */
+cg_node *cg__record(cg_op op, cg_tensor *out, int n_in, cg_tensor *const *in);
+cg_node *cg__node_new(cg_op op, int n_next, int n_out);
+void cg__node_retain(cg_node *n);
+void cg__node_release(cg_node *n);
+/* Saves t (may be NULL) in slot i for backward. */
+void cg__save(cg_node *n, int i, cg_tensor *t, bool is_output);
+/* A saved tensor, registered with the current scope; NULL (error set) when it
+ * was freed by an earlier backward or modified in place since. */
+cg_tensor *cg__unpack(cg_node *n, int i);
+void cg__node_release_saved(cg_node *n);
+cg_node *cg__grad_accumulator(cg_tensor *leaf);
+extern atomic_long cg__live_nodes;
+
+/* ---------------------------------------------------------------- tensors */
+
+extern atomic_long cg__live_tensors;
+extern atomic_long cg__live_storages;
+
+cg_storage *cg__storage_new(size_t nbytes);
+void cg__storage_release(cg_storage *s);
+/* New contiguous tensor (uninitialised), registered with the current scope. */
+cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape);
+/* New tensor sharing base's storage (a view), registered with the scope. */
+cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset);
+void cg__tensor_free(cg_tensor *t);
+void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+int64_t cg__numel(int ndim, const int64_t *shape);
+bool cg__is_contiguous(const cg_tensor *t);
+static inline void *cg__ptr(const cg_tensor *t) {
+    return (char *)t->storage->data + (size_t)t->offset * cg_dtype_size(t->dtype);
+}
+static inline bool cg__requires_grad(const cg_tensor *t) {
+    return t->requires_grad || t->grad_fn != NULL;
+}
+/* Reads element i (a linear index in t's logical, row-major order). */
+double cg__read_linear(const cg_tensor *t, int64_t i);
+/* Checks a shape (ndim in range, sizes >= 0); sets the error otherwise. */
+int cg__check_shape(const char *fn, int ndim, const int64_t *shape);
+/* Wraps a possibly negative dim into [0, ndim); -1 with PyTorch's error. */
+int cg__wrap_dim(const char *fn, int dim, int ndim);
+/* Writes "[2, 3]" into buf. */
+void cg__shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+
+/* ----------------------------------------------------------------- scopes */
+
+void cg__scope_add(cg_tensor *t);
+
+/* ----------------------------------------------------------------- errors */
+
+/* Records a message (printf format) for cg_last_error(). fn names the public
+ * function, printed in abort-on-error mode. */
+void cg__error(const char *fn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Out of memory: records the error; returns NULL. */
+void *cg__oom(const char *fn);
+
+/* -------------------------------------------------------------- grad mode */
+
+extern _Thread_local bool cg__grad_enabled;
+
+/* ------------------------------------------------------------- internals */
+
+cg_dtype cg__promote(cg_dtype a, cg_dtype b);
+/* Gradient of shape g reduced to `shape` (sum over broadcast dims). */
+cg_tensor *cg__sum_to(cg_tensor *g, int ndim, const int64_t *shape);
+/* Copies src into dst elementwise (same numel, any layout, casting dtype). */
+void cg__copy_into(cg_tensor *dst, const cg_tensor *src);
+/* t in dtype d without recording a graph: t itself (borrowed) when it already
+ * is, else a new contiguous copy owned by the scope. */
+cg_tensor *cg__convert(cg_tensor *t, cg_dtype d);
+/* dst += src in place (same shape), no graph; bumps dst's version. */
+int cg__add_into(cg_tensor *dst, cg_tensor *src);
+uint64_t cg__rng_next(void);
+/* Walks every index of a shape in row-major order: idx is updated in place;
+ * returns false after the last index. */
+static inline bool cg__next_index(int ndim, const int64_t *shape, int64_t *idx) {
+    for (int d = ndim - 1; d >= 0; d--) {
+        if (++idx[d] < shape[d]) return true;
+        idx[d] = 0;
+    }
+    return false;
+}
+
+#define CG_UNUSED(x) (void)(x)
+
+#endif

@@ -1,0 +1,32 @@
+/* The global generator behind rand/randn: xoshiro256** seeded by splitmix64. */
+#include "internal.h"
+
+static uint64_t rng_state[4];
+static bool rng_seeded;
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void cg_manual_seed(uint64_t seed) {
+    for (int i = 0; i < 4; i++) rng_state[i] = splitmix64(&seed);
+    rng_seeded = true;
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t cg__rng_next(void) {
+    if (!rng_seeded) cg_manual_seed(0x5eed);
+    uint64_t *s = rng_state;
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}

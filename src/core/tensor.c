@@ -1,0 +1,289 @@
+/* Tensor and storage lifecycle, shapes and element access. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+atomic_long cg__live_tensors;
+atomic_long cg__live_storages;
+
+long cg_live_tensors(void) { return atomic_load(&cg__live_tensors); }
+long cg_live_storages(void) { return atomic_load(&cg__live_storages); }
+
+/* ---------------------------------------------------------------- storage */
+
+cg_storage *cg__storage_new(size_t nbytes) {
+    /* one block: header, then data aligned to 64 bytes */
+    size_t head = (sizeof(cg_storage) + 63) & ~(size_t)63;
+    if (nbytes > SIZE_MAX - head - 64) return NULL;
+    cg_storage *s = aligned_alloc(64, (head + nbytes + 63) & ~(size_t)63);
+    if (!s) return NULL;
+    s->refcount = 1;
+    s->version = 0;
+    s->nbytes = nbytes;
+    s->data = (char *)s + head;
+    atomic_fetch_add_explicit(&cg__live_storages, 1, memory_order_relaxed);
+    return s;
+}
+
+void cg__storage_release(cg_storage *s) {
+    if (!s || --s->refcount > 0) return;
+    atomic_fetch_sub_explicit(&cg__live_storages, 1, memory_order_relaxed);
+    free(s);
+}
+
+/* ----------------------------------------------------------------- shapes */
+
+int64_t cg__numel(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= shape[i] > 1 ? shape[i] : 1;
+    }
+}
+
+bool cg__is_contiguous(const cg_tensor *t) {
+    int64_t s = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] == 0) return true;
+        if (t->shape[i] != 1 && t->strides[i] != s) return false;
+        s *= t->shape[i];
+    }
+    return true;
+}
+
+void cg__shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+int cg__check_shape(const char *fn, int ndim, const int64_t *shape) {
+    if (ndim < 0 || ndim > CG_MAX_DIMS) {
+        cg__error(fn, "cgrad supports tensors of 0 to %d dimensions, but got %d", CG_MAX_DIMS, ndim);
+        return -1;
+    }
+    if (ndim > 0 && !shape) {
+        cg__error(fn, "shape is NULL but ndim is %d", ndim);
+        return -1;
+    }
+    int64_t total = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) {
+            char s[256];
+            cg__shape_str(s, sizeof s, ndim, shape);
+            cg__error(fn, "Trying to create tensor with negative dimension %lld: %s",
+                      (long long)shape[i], s);
+            return -1;
+        }
+        if (shape[i] > 0 && total > (INT64_MAX / 16) / shape[i]) {
+            cg__error(fn, "tensor of %d dims is too large to allocate", ndim);
+            return -1;
+        }
+        total *= shape[i];
+    }
+    return 0;
+}
+
+int cg__wrap_dim(const char *fn, int dim, int ndim) {
+    int n = ndim > 0 ? ndim : 1; /* a 0-d tensor accepts dims -1 and 0 */
+    if (dim < -n || dim >= n) {
+        cg__error(fn, "Dimension out of range (expected to be in range of [%d, %d], but got %d)",
+                  -n, n - 1, dim);
+        return -1;
+    }
+    return dim < 0 ? dim + n : dim;
+}
+
+/* ---------------------------------------------------------------- tensors */
+
+static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) {
+    cg_tensor *t = malloc(sizeof *t);
+    if (!t) return NULL;
+    t->refcount = 1;
+    t->ndim = ndim;
+    t->dtype = dtype;
+    t->requires_grad = false;
+    t->output_nr = 0;
+    t->offset = 0;
+    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    t->storage = NULL;
+    t->grad_fn = NULL;
+    t->grad = NULL;
+    t->grad_acc = NULL;
+    atomic_fetch_add_explicit(&cg__live_tensors, 1, memory_order_relaxed);
+    return t;
+}
+
+cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
+    cg_tensor *t = tensor_struct(dtype, ndim, shape);
+    if (!t) return cg__oom("cg_empty");
+    cg__contiguous_strides(ndim, shape, t->strides);
+    t->storage = cg__storage_new((size_t)cg__numel(ndim, shape) * cg_dtype_size(dtype));
+    if (!t->storage) {
+        cg__tensor_free(t);
+        return cg__oom("cg_empty");
+    }
+    cg__scope_add(t);
+    return t;
+}
+
+cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset) {
+    cg_tensor *t = tensor_struct(base->dtype, ndim, shape);
+    if (!t) return cg__oom("view");
+    if (ndim) memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
+    t->offset = offset;
+    t->storage = base->storage;
+    base->storage->refcount++;
+    cg__scope_add(t);
+    return t;
+}
+
+void cg__tensor_free(cg_tensor *t) {
+    cg__storage_release(t->storage);
+    cg_tensor *g = t->grad;
+    cg_node *fn = t->grad_fn;
+    free(t);
+    atomic_fetch_sub_explicit(&cg__live_tensors, 1, memory_order_relaxed);
+    if (g) cg_release(g);
+    cg__node_release(fn);
+}
+
+cg_tensor *cg_retain(cg_tensor *t) {
+    if (t) t->refcount++;
+    return t;
+}
+
+void cg_release(cg_tensor *t) {
+    if (!t) return;
+    if (t->refcount <= 0) {
+        fprintf(stderr, "cgrad: cg_release on a tensor with refcount %d (double release?)\n",
+                t->refcount);
+        abort();
+    }
+    if (--t->refcount == 0) cg__tensor_free(t);
+}
+
+/* ----------------------------------------------------------------- access */
+
+#define CHECK_T(fn, t, ret)                                                    \
+    do {                                                                       \
+        if (!(t)) {                                                            \
+            cg__error(fn, "expected a tensor, got NULL");                      \
+            return ret;                                                        \
+        }                                                                      \
+    } while (0)
+
+int cg_ndim(const cg_tensor *t) {
+    CHECK_T("cg_ndim", t, -1);
+    return t->ndim;
+}
+
+int64_t cg_size(const cg_tensor *t, int dim) {
+    CHECK_T("cg_size", t, -1);
+    int d = cg__wrap_dim("cg_size", dim, t->ndim);
+    if (d < 0) return -1;
+    return t->ndim ? t->shape[d] : 1;
+}
+
+const int64_t *cg_shape(const cg_tensor *t) { return t ? t->shape : NULL; }
+const int64_t *cg_strides(const cg_tensor *t) { return t ? t->strides : NULL; }
+int64_t cg_storage_offset(const cg_tensor *t) { return t ? t->offset : -1; }
+
+int64_t cg_numel(const cg_tensor *t) {
+    CHECK_T("cg_numel", t, -1);
+    return cg__numel(t->ndim, t->shape);
+}
+
+cg_dtype cg_dtype_of(const cg_tensor *t) { return t ? t->dtype : CG_FLOAT32; }
+bool cg_is_contiguous(const cg_tensor *t) { return t && cg__is_contiguous(t); }
+void *cg_data_ptr(const cg_tensor *t) { return t ? cg__ptr(t) : NULL; }
+uint64_t cg_version(const cg_tensor *t) { return t ? t->storage->version : 0; }
+
+bool cg_shares_storage(const cg_tensor *a, const cg_tensor *b) {
+    return a && b && a->storage == b->storage;
+}
+
+static double read_at(const cg_tensor *t, int64_t off) {
+    const char *p = (const char *)t->storage->data;
+    switch (t->dtype) {
+    case CG_FLOAT32: return ((const float *)p)[off];
+    case CG_FLOAT64: return ((const double *)p)[off];
+    case CG_INT64: return (double)((const int64_t *)p)[off];
+    case CG_BOOL: return ((const bool *)p)[off];
+    }
+    return NAN;
+}
+
+static void write_at(cg_tensor *t, int64_t off, double v) {
+    char *p = (char *)t->storage->data;
+    switch (t->dtype) {
+    case CG_FLOAT32: ((float *)p)[off] = (float)v; break;
+    case CG_FLOAT64: ((double *)p)[off] = v; break;
+    case CG_INT64: ((int64_t *)p)[off] = (int64_t)v; break;
+    case CG_BOOL: ((bool *)p)[off] = v != 0; break;
+    }
+}
+
+double cg__read_linear(const cg_tensor *t, int64_t i) {
+    int64_t off = t->offset;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        off += (i % t->shape[d]) * t->strides[d];
+        i /= t->shape[d];
+    }
+    return read_at(t, off);
+}
+
+double cg_item(const cg_tensor *t) {
+    CHECK_T("cg_item", t, NAN);
+    if (cg__numel(t->ndim, t->shape) != 1) {
+        cg__error("cg_item", "only one element tensors can be converted to Python scalars");
+        return NAN;
+    }
+    return read_at(t, t->offset);
+}
+
+static int64_t index_offset(const char *fn, const cg_tensor *t, const int64_t *index) {
+    if (t->ndim && !index) {
+        cg__error(fn, "index is NULL but the tensor has %d dimensions", t->ndim);
+        return -1;
+    }
+    int64_t off = t->offset;
+    for (int d = 0; d < t->ndim; d++) {
+        int64_t i = index[d], n = t->shape[d];
+        if (i < -n || i >= n) {
+            cg__error(fn, "index %lld is out of bounds for dimension %d with size %lld",
+                      (long long)i, d, (long long)n);
+            return -1;
+        }
+        off += (i < 0 ? i + n : i) * t->strides[d];
+    }
+    return off;
+}
+
+double cg_get(const cg_tensor *t, const int64_t *index) {
+    CHECK_T("cg_get", t, NAN);
+    int64_t off = index_offset("cg_get", t, index);
+    return off < 0 ? NAN : read_at(t, off);
+}
+
+int cg_set(cg_tensor *t, const int64_t *index, double value) {
+    CHECK_T("cg_set", t, -1);
+    if (t->requires_grad && !t->grad_fn && cg__grad_enabled) {
+        cg__error("cg_set", "a leaf Variable that requires grad is being used in an in-place operation.");
+        return -1;
+    }
+    int64_t off = index_offset("cg_set", t, index);
+    if (off < 0) return -1;
+    write_at(t, off, value);
+    t->storage->version++;
+    return 0;
+}

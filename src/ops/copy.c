@@ -1,0 +1,112 @@
+/* Copies between layouts and dtypes: contiguous, clone, to, and the strided
+ * copy kernel every one of them uses. */
+#include "loop.h"
+
+#define COPY_K(NAME, T)                                                                    \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
+                     const void *b_, int64_t sb) {                                         \
+        (void)b_, (void)sb;                                                                \
+        T *o = o_;                                                                         \
+        const T *a = a_;                                                                   \
+        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa];                             \
+    }
+COPY_K(copy1, uint8_t)
+COPY_K(copy8, uint64_t)
+COPY_K(copy4, uint32_t)
+
+/* dst[i] = (dst type) src[i]; both cast kernels read via double */
+#define CAST_K(NAME, TO, TI)                                                               \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
+                     const void *b_, int64_t sb) {                                         \
+        (void)b_, (void)sb;                                                                \
+        TO *o = o_;                                                                        \
+        const TI *a = a_;                                                                  \
+        for (int64_t i = 0; i < n; i++) o[i * so] = (TO)a[i * sa];                         \
+    }
+CAST_K(f32_f64, float, double)
+CAST_K(f32_i64, float, int64_t)
+CAST_K(f32_b, float, bool)
+CAST_K(f64_f32, double, float)
+CAST_K(f64_i64, double, int64_t)
+CAST_K(f64_b, double, bool)
+CAST_K(i64_f32, int64_t, float)
+CAST_K(i64_f64, int64_t, double)
+CAST_K(i64_b, int64_t, bool)
+#define TO_BOOL_K(NAME, TI)                                                                \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
+                     const void *b_, int64_t sb) {                                         \
+        (void)b_, (void)sb;                                                                \
+        bool *o = o_;                                                                      \
+        const TI *a = a_;                                                                  \
+        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa] != 0;                       \
+    }
+TO_BOOL_K(b_f32, float)
+TO_BOOL_K(b_f64, double)
+TO_BOOL_K(b_i64, int64_t)
+
+/* cast[to][from] */
+static const cg__kernel cast[CG_NUM_DTYPES][CG_NUM_DTYPES] = {
+    [CG_FLOAT32] = {copy4, f32_f64, f32_i64, f32_b},
+    [CG_FLOAT64] = {f64_f32, copy8, f64_i64, f64_b},
+    [CG_INT64] = {i64_f32, i64_f64, copy8, i64_b},
+    [CG_BOOL] = {b_f32, b_f64, b_i64, copy1},
+};
+
+void cg__copy_into(cg_tensor *dst, const cg_tensor *src) {
+    int64_t n = cg__numel(src->ndim, src->shape);
+    if (dst->dtype == src->dtype && cg__is_contiguous(dst) && cg__is_contiguous(src)) {
+        memcpy(cg__ptr(dst), cg__ptr(src), (size_t)n * cg_dtype_size(src->dtype));
+        return;
+    }
+    /* walk dst's shape; src must have the same numel (a reshape is allowed
+     * only when both are contiguous, handled by viewing src at dst's shape) */
+    cg__operand o, a;
+    o.p = cg__ptr(dst);
+    o.esize = cg_dtype_size(dst->dtype);
+    memcpy(o.st, dst->strides, sizeof o.st);
+    a.p = cg__ptr(src);
+    a.esize = cg_dtype_size(src->dtype);
+    bool same_shape = dst->ndim == src->ndim &&
+                      !memcmp(dst->shape, src->shape, sizeof(int64_t) * (size_t)dst->ndim);
+    if (same_shape)
+        memcpy(a.st, src->strides, sizeof a.st);
+    else /* src contiguous, read in dst's order */
+        cg__contiguous_strides(dst->ndim, dst->shape, a.st);
+    cg__loop(cast[dst->dtype][src->dtype], dst->ndim, dst->shape, &o, &a, NULL);
+}
+
+cg_tensor *cg__convert(cg_tensor *t, cg_dtype d) {
+    if (t->dtype == d) return t;
+    cg_tensor *c = cg__tensor_new(d, t->ndim, t->shape);
+    if (c) cg__copy_into(c, t);
+    return c;
+}
+
+static cg_tensor *same(cg_tensor *t) {
+    cg__scope_add(cg_retain(t));
+    return t;
+}
+
+static cg_tensor *copy_as(cg_op op, cg_tensor *t, cg_dtype d) {
+    cg_tensor *c = cg__tensor_new(d, t->ndim, t->shape);
+    if (!c) return NULL;
+    cg__copy_into(c, t);
+    cg__record(op, c, 1, &t);
+    return c;
+}
+
+cg_tensor *cg_contiguous(cg_tensor *t) {
+    if (!t) return NULL;
+    return cg__is_contiguous(t) ? same(t) : copy_as(CG_OP_CLONE, t, t->dtype);
+}
+
+cg_tensor *cg_clone(cg_tensor *t) { return t ? copy_as(CG_OP_CLONE, t, t->dtype) : NULL; }
+
+cg_tensor *cg_to(cg_tensor *t, cg_dtype d) {
+    if (!t) return NULL;
+    if ((unsigned)d >= CG_NUM_DTYPES) {
+        cg__error("cg_to", "invalid dtype %d", (int)d);
+        return NULL;
+    }
+    return t->dtype == d ? same(t) : copy_as(CG_OP_TO_COPY, t, d);
+}

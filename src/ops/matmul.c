@@ -1,0 +1,283 @@
+/* Matrix products — mm, mv, dot, bmm and torch.matmul's dispatch over them —
+ * forward beside backward. GEMM goes to OpenBLAS when the build found it,
+ * else to a portable loop. */
+#include "loop.h"
+
+#ifdef CG_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+static const char *scalar_type_name(cg_dtype d) {
+    static const char *n[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
+    return n[d];
+}
+
+static int check_dtypes(const char *fn, const cg_tensor *a, const cg_tensor *b) {
+    if (a->dtype == CG_BOOL || b->dtype == CG_BOOL) {
+        cg__error(fn, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+        return -1;
+    }
+    if (a->dtype != b->dtype) {
+        cg__error(fn, "expected scalar type %s but found %s", scalar_type_name(a->dtype),
+                  scalar_type_name(b->dtype));
+        return -1;
+    }
+    return 0;
+}
+
+/* One matrix operand of a GEMM: rows x cols with strides (rs, cs). */
+typedef struct {
+    const char *p;
+    int64_t rs, cs;
+} mat;
+
+#ifdef CG_HAVE_CBLAS
+/* BLAS takes a matrix as is or transposed, with a leading dimension. */
+static bool blas_layout(mat m, int64_t rows, int64_t cols, enum CBLAS_TRANSPOSE *tr, int64_t *ld) {
+    if (m.cs == 1 && m.rs >= (cols > 1 ? cols : 1)) {
+        *tr = CblasNoTrans;
+        *ld = m.rs;
+        return true;
+    }
+    if (m.rs == 1 && m.cs >= (rows > 1 ? rows : 1)) {
+        *tr = CblasTrans;
+        *ld = m.cs;
+        return true;
+    }
+    return false;
+}
+#endif
+
+/* c (n x m, contiguous) = a (n x k) @ b (k x m) */
+static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c) {
+    if (n == 0 || m == 0) return;
+    if (k == 0) {
+        memset(c, 0, (size_t)(n * m) * cg_dtype_size(d));
+        return;
+    }
+#ifdef CG_HAVE_CBLAS
+    enum CBLAS_TRANSPOSE ta, tb;
+    int64_t lda, ldb;
+    if (d != CG_INT64 && blas_layout(a, n, k, &ta, &lda) && blas_layout(b, k, m, &tb, &ldb)) {
+        if (d == CG_FLOAT32)
+            cblas_sgemm(CblasRowMajor, ta, tb, (int)n, (int)m, (int)k, 1.0f, (const float *)a.p,
+                        (int)lda, (const float *)b.p, (int)ldb, 0.0f, c, (int)m);
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, (int)n, (int)m, (int)k, 1.0, (const double *)a.p,
+                        (int)lda, (const double *)b.p, (int)ldb, 0.0, c, (int)m);
+        return;
+    }
+#endif
+#define GEMM_LOOP(T)                                                                       \
+    do {                                                                                   \
+        const T *A = (const T *)a.p, *B = (const T *)b.p;                                  \
+        T *C = c;                                                                          \
+        memset(C, 0, sizeof(T) * (size_t)(n * m));                                         \
+        for (int64_t i = 0; i < n; i++)                                                    \
+            for (int64_t p = 0; p < k; p++) {                                              \
+                T av = A[i * a.rs + p * a.cs];                                             \
+                const T *Bp = B + p * b.rs;                                                \
+                T *Ci = C + i * m;                                                         \
+                if (b.cs == 1)                                                             \
+                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j];                   \
+                else                                                                       \
+                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j * b.cs];            \
+            }                                                                              \
+    } while (0)
+    switch (d) {
+    case CG_FLOAT32: GEMM_LOOP(float); break;
+    case CG_FLOAT64: GEMM_LOOP(double); break;
+    default: GEMM_LOOP(int64_t); break;
+    }
+#undef GEMM_LOOP
+}
+
+/* The last two dims of t as a GEMM operand, batch index bi along dim 0 of a 3-D t. */
+static mat as_mat(const cg_tensor *t, int64_t bi) {
+    size_t es = cg_dtype_size(t->dtype);
+    int r = t->ndim - 2, c = t->ndim - 1;
+    mat m = {(const char *)cg__ptr(t), t->strides[r], t->strides[c]};
+    if (t->ndim == 3) m.p += bi * t->strides[0] * (int64_t)es;
+    return m;
+}
+
+static cg_tensor *record2(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b) {
+    cg_tensor *in[2] = {a, b};
+    cg_node *n = cg__record(op, out, 2, in);
+    if (n) { /* b for a's gradient, a for b's */
+        cg__save(n, 0, n->next[0].fn ? b : NULL, false);
+        cg__save(n, 1, n->next[1].fn ? a : NULL, false);
+    }
+    return out;
+}
+
+cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
+    if (!a || !b) return NULL;
+    if (a->ndim != 2 || b->ndim != 2) {
+        cg__error("cg_mm", a->ndim != 2 ? "self must be a matrix" : "mat2 must be a matrix");
+        return NULL;
+    }
+    if (a->shape[1] != b->shape[0]) {
+        cg__error("cg_mm", "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
+                  (long long)a->shape[0], (long long)a->shape[1], (long long)b->shape[0],
+                  (long long)b->shape[1]);
+        return NULL;
+    }
+    if (check_dtypes("cg_mm", a, b) < 0) return NULL;
+    int64_t shape[2] = {a->shape[0], b->shape[1]};
+    cg_tensor *out = cg__tensor_new(a->dtype, 2, shape);
+    if (!out) return NULL;
+    gemm(a->dtype, shape[0], shape[1], a->shape[1], as_mat(a, 0), as_mat(b, 0), cg__ptr(out));
+    return record2(CG_OP_MM, out, a, b);
+}
+
+cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
+    if (!a || !b) return NULL;
+    if (a->ndim != 3 || b->ndim != 3) {
+        cg__error("cg_bmm", a->ndim != 3 ? "batch1 must be a 3D tensor" : "batch2 must be a 3D tensor");
+        return NULL;
+    }
+    if (b->shape[0] != a->shape[0] || b->shape[1] != a->shape[2]) {
+        cg__error("cg_bmm", "Expected size for first two dimensions of batch2 tensor to be: "
+                            "[%lld, %lld] but got: [%lld, %lld].",
+                  (long long)a->shape[0], (long long)a->shape[2], (long long)b->shape[0],
+                  (long long)b->shape[1]);
+        return NULL;
+    }
+    if (check_dtypes("cg_bmm", a, b) < 0) return NULL;
+    int64_t shape[3] = {a->shape[0], a->shape[1], b->shape[2]};
+    cg_tensor *out = cg__tensor_new(a->dtype, 3, shape);
+    if (!out) return NULL;
+    size_t step = (size_t)(shape[1] * shape[2]) * cg_dtype_size(a->dtype);
+    for (int64_t i = 0; i < shape[0]; i++)
+        gemm(a->dtype, shape[1], shape[2], a->shape[2], as_mat(a, i), as_mat(b, i),
+             (char *)cg__ptr(out) + (size_t)i * step);
+    return record2(CG_OP_BMM, out, a, b);
+}
+
+cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v) {
+    if (!a || !v) return NULL;
+    if (a->ndim != 2 || v->ndim != 1 || a->shape[1] != v->shape[0]) {
+        cg__error("cg_mv", "size mismatch, got %lld, %lldx%lld,%lld",
+                  (long long)(a->ndim ? a->shape[0] : 1), (long long)(a->ndim ? a->shape[0] : 1),
+                  (long long)(a->ndim > 1 ? a->shape[1] : 1), (long long)(v->ndim ? v->shape[0] : 1));
+        return NULL;
+    }
+    if (check_dtypes("cg_mv", a, v) < 0) return NULL;
+    cg_tensor *out = cg__tensor_new(a->dtype, 1, a->shape);
+    if (!out) return NULL;
+    mat vm = {(const char *)cg__ptr(v), v->strides[0], 1}; /* v as a k x 1 matrix */
+    gemm(a->dtype, a->shape[0], 1, a->shape[1], as_mat(a, 0), vm, cg__ptr(out));
+    return record2(CG_OP_MV, out, a, v);
+}
+
+cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b) {
+    if (!a || !b) return NULL;
+    if (a->ndim != 1 || b->ndim != 1) {
+        cg__error("cg_dot", "1D tensors expected, but got %dD and %dD tensors", a->ndim, b->ndim);
+        return NULL;
+    }
+    if (a->dtype != b->dtype) {
+        cg__error("cg_dot", "dot : expected both vectors to have same dtype, but found %s and %s",
+                  scalar_type_name(a->dtype), scalar_type_name(b->dtype));
+        return NULL;
+    }
+    if (a->shape[0] != b->shape[0]) {
+        cg__error("cg_dot", "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have "
+                            "the same number of elements, but got %lld and %lld elements respectively",
+                  (long long)a->shape[0], (long long)b->shape[0], (long long)a->shape[0],
+                  (long long)b->shape[0]);
+        return NULL;
+    }
+    if (check_dtypes("cg_dot", a, b) < 0) return NULL;
+    cg_tensor *out = cg__tensor_new(a->dtype, 0, NULL);
+    if (!out) return NULL;
+    mat am = {(const char *)cg__ptr(a), 0, a->strides[0]}; /* 1 x k */
+    mat bm = {(const char *)cg__ptr(b), b->strides[0], 0}; /* k x 1 */
+    gemm(a->dtype, 1, 1, a->shape[0], am, bm, cg__ptr(out));
+    return record2(CG_OP_DOT, out, a, b);
+}
+
+/* A view of a freshly computed product, recorded as PyTorch's _unsafe_view. */
+static cg_tensor *unsafe_view(cg_tensor *t, int nd, const int64_t *shape) {
+    if (!t) return NULL;
+    int64_t st[CG_MAX_DIMS];
+    cg__contiguous_strides(nd, shape, st);
+    cg_tensor *v = cg__tensor_view(t, nd, shape, st, t->offset);
+    if (v) cg__record(CG_OP_UNSAFE_VIEW, v, 1, &t);
+    return v;
+}
+
+cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
+    if (!a || !b) return NULL;
+    int da = a->ndim, db = b->ndim;
+    if (da == 0 || db == 0) {
+        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD and %dD",
+                  da, db);
+        return NULL;
+    }
+    if (da == 1 && db == 1) return cg_dot(a, b);
+    if (da == 2 && db == 1) return cg_mv(a, b);
+    if (da == 1 && db == 2) return cg_squeeze_dim(cg_mm(cg_unsqueeze(a, 0), b), 0);
+    if (da == 2 && db == 2) return cg_mm(a, b);
+    if (da >= 3 && db <= 2) { /* fold a's batch dims into its rows */
+        int64_t k = a->shape[da - 1], out[CG_MAX_DIMS];
+        cg_tensor *a2 = cg_reshape(a, CG_SHAPE(-1, k));
+        cg_tensor *p = db == 1 ? cg_mm(a2, cg_unsqueeze(b, 1)) : cg_mm(a2, b);
+        memcpy(out, a->shape, sizeof out);
+        if (db == 2) out[da - 1] = b->shape[1];
+        return unsafe_view(p, db == 1 ? da - 1 : da, out);
+    }
+    /* batched: broadcast the batch dims, then bmm */
+    cg_tensor *a3 = da == 1 ? cg_unsqueeze(a, 0) : a, *b3 = db == 1 ? cg_unsqueeze(b, 1) : b;
+    if (!a3 || !b3) return NULL;
+    int na = a3->ndim - 2, nb = b3->ndim - 2, nbatch = 0;
+    int64_t batch[CG_MAX_DIMS], ea[CG_MAX_DIMS], eb[CG_MAX_DIMS], out[CG_MAX_DIMS];
+    int64_t n = a3->shape[na], k = a3->shape[na + 1], k2 = b3->shape[nb], m = b3->shape[nb + 1];
+    if (cg__broadcast_shape("cg_matmul", na, a3->shape, nb, b3->shape, &nbatch, batch) < 0)
+        return NULL;
+    int64_t B = cg__numel(nbatch, batch);
+    memcpy(ea, batch, sizeof ea);
+    memcpy(eb, batch, sizeof eb);
+    ea[nbatch] = n, ea[nbatch + 1] = k;
+    eb[nbatch] = k2, eb[nbatch + 1] = m;
+    cg_tensor *a4 = cg_reshape(cg_expand(a3, nbatch + 2, ea), CG_SHAPE(B, n, k));
+    cg_tensor *b4 = cg_reshape(cg_expand(b3, nbatch + 2, eb), CG_SHAPE(B, k2, m));
+    cg_tensor *p = cg_bmm(a4, b4);
+    int nd = 0;
+    for (int i = 0; i < nbatch; i++) out[nd++] = batch[i];
+    if (da > 1) out[nd++] = n;
+    if (db > 1) out[nd++] = m;
+    return unsafe_view(p, nd, out);
+}
+
+/* ------------------------------------------------------------- backward */
+
+#define WANT(i) (n->next[i].fn != NULL)
+
+int cg__bw_mm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    /* dA = G B^T, dB = A^T G */
+    if (WANT(0) && !(gi[0] = cg_mm(go[0], cg_transpose(cg__unpack(n, 0), 0, 1)))) return -1;
+    if (WANT(1) && !(gi[1] = cg_mm(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    return 0;
+}
+
+int cg__bw_bmm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    if (WANT(0) && !(gi[0] = cg_bmm(go[0], cg_transpose(cg__unpack(n, 0), 1, 2)))) return -1;
+    if (WANT(1) && !(gi[1] = cg_bmm(cg_transpose(cg__unpack(n, 1), 1, 2), go[0]))) return -1;
+    return 0;
+}
+
+int cg__bw_mv(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    /* dA = g v^T (an outer product), dv = A^T g */
+    if (WANT(0) && !(gi[0] = cg_mm(cg_unsqueeze(go[0], 1), cg_unsqueeze(cg__unpack(n, 0), 0))))
+        return -1;
+    if (WANT(1) && !(gi[1] = cg_mv(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    return 0;
+}
+
+int cg__bw_dot(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    if (WANT(0) && !(gi[0] = cg_mul(go[0], cg__unpack(n, 0)))) return -1;
+    if (WANT(1) && !(gi[1] = cg_mul(go[0], cg__unpack(n, 1)))) return -1;
+    return 0;
+}

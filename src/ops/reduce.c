@@ -1,0 +1,255 @@
+/* Reductions — sum, mean, max, min, all, any — forward beside backward, and
+ * cg__sum_to, the one place gradients are un-broadcast. */
+#include "../core/internal.h"
+
+#include <math.h>
+
+typedef enum { R_SUM, R_MAX, R_MIN, R_ALL, R_ANY } rop;
+
+/* Sums (or extremes) over the dims set in `mask`. out has the keepdim shape's
+ * element order. Accumulates floats in double, integers in int64. */
+static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *out) {
+    int kd[CG_MAX_DIMS], rd[CG_MAX_DIMS], nk = 0, nr = 0;
+    for (int d = 0; d < a->ndim; d++) {
+        if (mask >> d & 1)
+            rd[nr++] = d;
+        else
+            kd[nk++] = d;
+    }
+    int64_t kshape[CG_MAX_DIMS], rshape[CG_MAX_DIMS];
+    for (int i = 0; i < nk; i++) kshape[i] = a->shape[kd[i]];
+    for (int i = 0; i < nr; i++) rshape[i] = a->shape[rd[i]];
+    int64_t nout = cg__numel(nk, kshape), nred = cg__numel(nr, rshape);
+    const char *base = cg__ptr(a);
+    size_t es = cg_dtype_size(a->dtype);
+    bool contiguous_tail = nr == a->ndim && cg__is_contiguous(a); /* everything, in order */
+    int64_t ki[CG_MAX_DIMS] = {0};
+    for (int64_t o = 0; o < nout; o++) {
+        int64_t off0 = 0;
+        for (int i = 0; i < nk; i++) off0 += ki[i] * a->strides[kd[i]];
+        double acc = op == R_SUM ? 0 : op == R_ALL ? 1 : op == R_ANY ? 0 : NAN;
+        int64_t iacc = 0;
+        bool first = true;
+        int64_t ri[CG_MAX_DIMS] = {0};
+        for (int64_t r = 0; r < nred; r++) {
+            int64_t off = off0;
+            if (contiguous_tail)
+                off = r;
+            else
+                for (int i = 0; i < nr; i++) off += ri[i] * a->strides[rd[i]];
+            const char *p = base + off * (int64_t)es;
+            double v;
+            switch (a->dtype) {
+            case CG_FLOAT32: v = *(const float *)p; break;
+            case CG_FLOAT64: v = *(const double *)p; break;
+            case CG_INT64: v = (double)*(const int64_t *)p; iacc += *(const int64_t *)p; break;
+            default: v = *(const bool *)p; iacc += *(const bool *)p; break;
+            }
+            switch (op) {
+            case R_SUM: acc += v; break;
+            /* NaN wins and stays */
+            case R_MAX: if (first || isnan(v) || (!isnan(acc) && v > acc)) acc = v; break;
+            case R_MIN: if (first || isnan(v) || (!isnan(acc) && v < acc)) acc = v; break;
+            case R_ALL: if (v == 0) acc = 0; break;
+            case R_ANY: if (v != 0) acc = 1; break;
+            }
+            first = false;
+            if (!contiguous_tail) cg__next_index(nr, rshape, ri);
+        }
+        char *q = (char *)cg__ptr(out) + o * (int64_t)cg_dtype_size(out->dtype);
+        switch (out->dtype) {
+        case CG_FLOAT32: *(float *)q = (float)acc; break;
+        case CG_FLOAT64: *(double *)q = acc; break;
+        case CG_INT64: *(int64_t *)q = op == R_SUM ? iacc : (int64_t)acc; break;
+        case CG_BOOL: *(bool *)q = acc != 0; break;
+        }
+        cg__next_index(nk, kshape, ki);
+    }
+}
+
+/* Turns a dim list into a bit mask; ndims == 0 means every dim. */
+static int dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims, unsigned *mask) {
+    *mask = 0;
+    if (ndims == 0) {
+        *mask = (1u << a->ndim) - 1;
+        return 0;
+    }
+    if (!dims || ndims < 0) {
+        cg__error(fn, "dims is NULL but ndims is %d", ndims);
+        return -1;
+    }
+    for (int i = 0; i < ndims; i++) {
+        int d = cg__wrap_dim(fn, dims[i], a->ndim);
+        if (d < 0) return -1;
+        if (a->ndim == 0) continue;
+        if (*mask >> d & 1) {
+            cg__error(fn, "dim %d appears multiple times in the list of dims", d);
+            return -1;
+        }
+        *mask |= 1u << d;
+    }
+    return 0;
+}
+
+static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepdim, rop op,
+                         cg_dtype out_dt) {
+    int64_t shape[CG_MAX_DIMS];
+    int nd = 0;
+    for (int d = 0; d < a->ndim; d++) {
+        if (!(mask >> d & 1))
+            shape[nd++] = a->shape[d];
+        else if (keepdim)
+            shape[nd++] = 1;
+    }
+    CG_UNUSED(fn);
+    cg_tensor *out = cg__tensor_new(out_dt, nd, shape);
+    if (out) reduce_kernel(a, mask, op, out);
+    return out;
+}
+
+static cg_dtype sum_dtype(cg_dtype d) { return cg_dtype_is_floating(d) ? d : CG_INT64; }
+
+static int check_mean(const char *fn, const cg_tensor *a) {
+    if (!cg_dtype_is_floating(a->dtype)) {
+        static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
+        cg__error(fn, "mean(): could not infer output dtype. Input dtype must be either a "
+                      "floating point or complex dtype. Got: %s", names[a->dtype]);
+        return -1;
+    }
+    return 0;
+}
+
+cg_tensor *cg_sum(cg_tensor *a) {
+    if (!a) return NULL;
+    cg_tensor *out = reduce("cg_sum", a, (1u << a->ndim) - 1, false, R_SUM, sum_dtype(a->dtype));
+    if (out) cg__record(CG_OP_SUM, out, 1, &a);
+    return out;
+}
+
+cg_tensor *cg_mean(cg_tensor *a) {
+    if (!a || check_mean("cg_mean", a) < 0) return NULL;
+    cg_tensor *out = reduce("cg_mean", a, (1u << a->ndim) - 1, false, R_SUM, a->dtype);
+    if (!out) return NULL;
+    int64_t n = cg__numel(a->ndim, a->shape);
+    if (out->dtype == CG_FLOAT32)
+        *(float *)cg__ptr(out) /= (float)n;
+    else
+        *(double *)cg__ptr(out) /= (double)n;
+    cg__record(CG_OP_MEAN, out, 1, &a);
+    return out;
+}
+
+static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int ndims,
+                                   const int *dims, bool keepdim) {
+    unsigned mask;
+    if (dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
+    bool mean = op == CG_OP_MEAN_DIMS;
+    cg_tensor *out = reduce(fn, a, mask, keepdim, R_SUM, mean ? a->dtype : sum_dtype(a->dtype));
+    if (!out) return NULL;
+    if (mean) {
+        int64_t cnt = 1;
+        for (int d = 0; d < a->ndim; d++)
+            if (mask >> d & 1) cnt *= a->shape[d];
+        int64_t m = cg__numel(out->ndim, out->shape);
+        if (out->dtype == CG_FLOAT32)
+            for (int64_t i = 0; i < m; i++) ((float *)cg__ptr(out))[i] /= (float)cnt;
+        else
+            for (int64_t i = 0; i < m; i++) ((double *)cg__ptr(out))[i] /= (double)cnt;
+    }
+    cg_node *n = cg__record(op, out, 1, &a);
+    if (n) {
+        n->iv[0] = keepdim;
+        n->iv[1] = mask;
+        n->n_iv = 2;
+    }
+    return out;
+}
+
+cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
+    if (!a) return NULL;
+    return sum_or_mean_dims("cg_sum_dims", CG_OP_SUM_DIMS, a, ndims, dims, keepdim);
+}
+
+cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
+    if (!a || check_mean("cg_mean_dims", a) < 0) return NULL;
+    return sum_or_mean_dims("cg_mean_dims", CG_OP_MEAN_DIMS, a, ndims, dims, keepdim);
+}
+
+static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg_tensor *a) {
+    if (!a) return NULL;
+    if (cg__numel(a->ndim, a->shape) == 0) {
+        cg__error(fn, "%s(): Expected reduction dim to be specified for input.numel() == 0. "
+                      "Specify the reduction dim with the 'dim' argument.", what);
+        return NULL;
+    }
+    cg_tensor *out = reduce(fn, a, (1u << a->ndim) - 1, false, r, a->dtype);
+    if (!out) return NULL;
+    cg_node *n = cg__record(op, out, 1, &a);
+    if (n) {
+        cg__save(n, 0, a, false);
+        cg__save(n, 1, out, true);
+    }
+    return out;
+}
+
+cg_tensor *cg_max(cg_tensor *a) { return extremum("cg_max", "max", CG_OP_MAX, R_MAX, a); }
+cg_tensor *cg_min(cg_tensor *a) { return extremum("cg_min", "min", CG_OP_MIN, R_MIN, a); }
+
+cg_tensor *cg_all(cg_tensor *a) {
+    return a ? reduce("cg_all", a, (1u << a->ndim) - 1, false, R_ALL, CG_BOOL) : NULL;
+}
+cg_tensor *cg_any(cg_tensor *a) {
+    return a ? reduce("cg_any", a, (1u << a->ndim) - 1, false, R_ANY, CG_BOOL) : NULL;
+}
+
+cg_tensor *cg__sum_to(cg_tensor *g, int ndim, const int64_t *shape) {
+    int lead = g->ndim - ndim, dims[CG_MAX_DIMS], nd = 0;
+    for (int d = 0; d < g->ndim; d++)
+        if (d < lead || (shape[d - lead] == 1 && g->shape[d] != 1)) dims[nd++] = d;
+    if (nd) g = cg_sum_dims(g, nd, dims, true);
+    return cg_view(g, ndim, shape);
+}
+
+/* ------------------------------------------------------------- backward */
+
+static const int64_t *in_shape(cg_node *n) { return n->in_meta[0].shape; }
+
+int cg__bw_sum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    return (gi[0] = cg_expand(go[0], n->in_meta[0].ndim, in_shape(n))) ? 0 : -1;
+}
+
+int cg__bw_mean(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    double cnt = (double)cg__numel(n->in_meta[0].ndim, in_shape(n));
+    return (gi[0] = cg_expand(cg_div_scalar(go[0], cnt), n->in_meta[0].ndim, in_shape(n))) ? 0
+                                                                                           : -1;
+}
+
+/* Re-inserts reduced dims (keepdim=false) and expands to the input shape. */
+static cg_tensor *unreduce(cg_node *n, cg_tensor *g) {
+    const cg_meta *m = &n->in_meta[0];
+    unsigned mask = (unsigned)n->iv[1];
+    if (!n->iv[0])
+        for (int d = 0; d < m->ndim && g; d++)
+            if (mask >> d & 1) g = cg_unsqueeze(g, d);
+    return cg_expand(g, m->ndim, m->shape);
+}
+
+int cg__bw_sum_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    return (gi[0] = unreduce(n, go[0])) ? 0 : -1;
+}
+
+int cg__bw_mean_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    const cg_meta *m = &n->in_meta[0];
+    double cnt = 1;
+    for (int d = 0; d < m->ndim; d++)
+        if ((unsigned)n->iv[1] >> d & 1) cnt *= (double)m->shape[d];
+    return (gi[0] = unreduce(n, cg_div_scalar(go[0], cnt))) ? 0 : -1;
+}
+
+/* max/min: the gradient is shared evenly among the elements equal to it */
+int cg__bw_extremum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, 0), *r = cg__unpack(n, 1);
+    if (!a || !r) return -1;
+    cg_tensor *mask = cg_eq(a, r);
+    return (gi[0] = cg_mul(mask, cg_div(go[0], cg_sum(mask)))) ? 0 : -1;
+}

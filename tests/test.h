@@ -1,0 +1,106 @@
+/* A small test framework in the spirit of libuv's: ASSERT_* print both
+ * operands on failure. Each test file defines TESTS with TEST(name) bodies and
+ * ends with TEST_MAIN(test_a, test_b, ...). Every test runs in its own scope
+ * and must leave the live-tensor and live-node counts where they began
+ * (checked after the test). Output ends with "N passed, N failed". */
+#ifndef CG_TEST_H
+#define CG_TEST_H
+
+#include "cgrad.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern int cg_test_failed_;
+
+#define TEST(name) static void name(void)
+
+#define FAIL_(...)                                                             \
+    do {                                                                       \
+        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                      \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fprintf(stderr, "\n");                                                 \
+        cg_test_failed_ = 1;                                                   \
+    } while (0)
+
+#define ASSERT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            FAIL_("ASSERT(%s) failed (last error: %s)", #cond,                 \
+                  cg_last_error() ? cg_last_error() : "none");                 \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_EQ(a, b)                                                        \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_) {                                                        \
+            FAIL_("ASSERT_EQ(%s, %s): %lld != %lld", #a, #b, a_, b_);          \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_NEAR(a, b, tol)                                                 \
+    do {                                                                       \
+        double a_ = (double)(a), b_ = (double)(b);                             \
+        if (!(fabs(a_ - b_) <= (tol)) && !(isnan(a_) && isnan(b_))) {          \
+            FAIL_("ASSERT_NEAR(%s, %s): %.9g vs %.9g (tol %g)", #a, #b, a_, b_, \
+                  (double)(tol));                                              \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_STR_EQ(a, b)                                                    \
+    do {                                                                       \
+        const char *a_ = (a), *b_ = (b);                                       \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                               \
+            FAIL_("ASSERT_STR_EQ(%s, %s):\n    got:      \"%s\"\n    expected: \"%s\"", #a, \
+                  #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+/* The call must fail (return NULL / -1) with exactly this message. */
+#define ASSERT_ERROR(expr, msg)                                                \
+    do {                                                                       \
+        cg_clear_error();                                                      \
+        (void)(expr);                                                          \
+        ASSERT_STR_EQ(cg_last_error(), msg);                                   \
+        cg_clear_error();                                                      \
+    } while (0)
+
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} cg_test_case_;
+
+int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv);
+
+/* TEST_MAIN(a, b, c): up to 64 tests per file. */
+#define TEST_MAIN(...)                                                         \
+    int cg_test_failed_;                                                       \
+    static void (*const cg_test_fns_[])(void) = {__VA_ARGS__};                 \
+    static const char cg_test_names_[] = #__VA_ARGS__;                         \
+    int main(int argc, char **argv) {                                          \
+        enum { N = sizeof cg_test_fns_ / sizeof cg_test_fns_[0] };             \
+        cg_test_case_ cases[N];                                                \
+        static char names[sizeof cg_test_names_];                              \
+        memcpy(names, cg_test_names_, sizeof names);                           \
+        char *p = names;                                                       \
+        for (int i = 0; i < N; i++) {                                          \
+            while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t') p++;    \
+            cases[i].name = p;                                                 \
+            cases[i].fn = cg_test_fns_[i];                                     \
+            while (*p && *p != ',') p++;                                       \
+            char *e = p;                                                       \
+            while (e > cases[i].name && (e[-1] == ' ' || e[-1] == '\n')) e--;  \
+            if (*p) p++;                                                       \
+            *e = '\0';                                                         \
+        }                                                                      \
+        return cg_test_run_(cases, N, argc, argv);                             \
+    }
+
+#endif

@@ -1,0 +1,38 @@
+/* Runner behind TEST_MAIN: runs each test in a scope, checks live counts. */
+#include "test.h"
+
+int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv) {
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (argc > 1 && !strstr(cases[i].name, argv[1])) continue;
+        long t0 = cg_live_tensors(), n0 = cg_live_nodes(), s0 = cg_live_storages();
+        cg_test_failed_ = 0;
+        cg_clear_error();
+        cg_scope_begin();
+        int depth = cg_scope_depth();
+        cases[i].fn();
+        while (cg_scope_depth() > depth) cg_scope_end(); /* a failed ASSERT left early */
+        cg_scope_end();
+        if (!cg_is_grad_enabled()) {
+            fprintf(stderr, "  grad mode left disabled\n");
+            cg_set_grad_enabled(true);
+            cg_test_failed_ = 1;
+        }
+        long t1 = cg_live_tensors(), n1 = cg_live_nodes(), s1 = cg_live_storages();
+        if (t1 != t0 || n1 != n0 || s1 != s0) {
+            fprintf(stderr, "  leak: live tensors %ld -> %ld, nodes %ld -> %ld, storages %ld -> %ld\n",
+                    t0, t1, n0, n1, s0, s1);
+            cg_test_failed_ = 1;
+        }
+        printf("%s %s\n", cg_test_failed_ ? "FAIL" : "ok  ", cases[i].name);
+        fflush(stdout);
+        if (cg_test_failed_) failed++; else passed++;
+    }
+    cg_root_scope_drain();
+    if (cg_live_tensors() != 0 || cg_live_nodes() != 0) {
+        fprintf(stderr, "live at exit: %ld tensors, %ld nodes\n", cg_live_tensors(), cg_live_nodes());
+        failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -18,15 +18,27 @@
 static atomic_ulong run_counter;
 
 typedef struct {
-    cg_node **v;
+    cg_node **v; /* (cap) small until it outgrows it */
     size_t n, cap;
+    cg_node *small[64];
 } node_vec;
+
+static void vec_init(node_vec *h) {
+    h->v = h->small;
+    h->n = 0;
+    h->cap = sizeof h->small / sizeof h->small[0];
+}
+
+static void vec_free(node_vec *h) {
+    if (h->v != h->small) free(h->v);
+}
 
 static bool vec_push(node_vec *h, cg_node *n) {
     if (h->n == h->cap) {
-        size_t c = h->cap ? h->cap * 2 : 32;
-        cg_node **v = realloc(h->v, c * sizeof *v);
+        size_t c = h->cap * 2;
+        cg_node **v = h->v == h->small ? malloc(c * sizeof *v) : realloc(h->v, c * sizeof *v);
         if (!v) return false;
+        if (h->v == h->small) memcpy(v, h->small, sizeof h->small);
         h->v = v;
         h->cap = c;
     }
@@ -108,7 +120,7 @@ static int accumulate(cg_tensor *leaf, cg_tensor *g, bool create_graph) {
         bool stealable = !create_graph && !g->grad_fn && g->refcount == 1 &&
                          g->storage->refcount == 1 &&
                          g->offset == 0 && cg__is_contiguous(g) &&
-                         (size_t)cg__numel(g->ndim, g->shape) * cg_dtype_size(g->dtype) ==
+                         (size_t)cg__numel(g->ndim, g->shape) * cg__esize(g->dtype) ==
                              g->storage->nbytes;
         if (create_graph && !cg__is_contiguous(g)) {
             if (!(g = cg_contiguous(g))) return -1;
@@ -184,7 +196,10 @@ static void clear_buffers(cg_node *n) {
 
 static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, bool keep_graph) {
     uint64_t run = atomic_fetch_add(&run_counter, 1) + 1;
-    node_vec stack = {0}, ready = {0}, seen = {0};
+    node_vec stack, ready, seen;
+    vec_init(&stack);
+    vec_init(&ready);
+    vec_init(&seen);
     int rc = 0;
     /* 1. dependency counts */
     root->eng_run = run;
@@ -221,9 +236,9 @@ static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, boo
     }
     if (rc != 0 && !cg_last_error()) cg__oom("cg_backward");
     for (size_t i = 0; i < seen.n; i++) clear_buffers(seen.v[i]);
-    free(stack.v);
-    free(ready.v);
-    free(seen.v);
+    vec_free(&stack);
+    vec_free(&ready);
+    vec_free(&seen);
     return rc;
 }
 

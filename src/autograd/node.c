@@ -9,10 +9,15 @@ long cg_live_nodes(void) { return atomic_load(&cg__live_nodes); }
 
 static _Thread_local uint64_t next_seq;
 
+/* nodes with at most two inputs and one output come from the block cache */
+#define SMALL_NODE_BYTES (sizeof(cg_node) + 2 * (sizeof(cg_edge) + sizeof(cg_meta)) + sizeof(void *))
+static bool small_node(int n_next, int n_out) { return n_next <= 2 && n_out == 1; }
+
 cg_node *cg__node_new(cg_op op, int n_next, int n_out) {
     size_t bytes = sizeof(cg_node) + (size_t)n_next * (sizeof(cg_edge) + sizeof(cg_meta)) +
                    (size_t)n_out * sizeof(cg_tensor *);
-    cg_node *n = malloc(bytes);
+    cg_node *n = small_node(n_next, n_out) ? cg__cache_alloc(CG_CACHE_NODE, SMALL_NODE_BYTES)
+                                           : malloc(bytes);
     if (!n) return NULL;
     memset(n, 0, sizeof *n);
     n->refcount = 1;
@@ -35,9 +40,10 @@ void cg__node_retain(cg_node *n) {
 
 /* Nodes whose last reference is gone, waiting to be freed (per thread). */
 static _Thread_local struct {
-    cg_node **v;
+    cg_node **v; /* (cap) points at small until it outgrows it */
     size_t n, cap;
     bool draining;
+    cg_node *small[256];
 } dead;
 
 static void node_free(cg_node *n) {
@@ -48,7 +54,10 @@ static void node_free(cg_node *n) {
         if (n->leaf->grad_acc == n) n->leaf->grad_acc = NULL;
         cg_release(n->leaf);
     }
-    free(n);
+    if (small_node(n->n_next, n->n_out))
+        cg__cache_free(CG_CACHE_NODE, n);
+    else
+        free(n);
     atomic_fetch_sub_explicit(&cg__live_nodes, 1, memory_order_relaxed);
 }
 
@@ -59,13 +68,18 @@ void cg__node_release(cg_node *n) {
         abort();
     }
     if (--n->refcount > 0) return;
+    if (!dead.v) {
+        dead.v = dead.small;
+        dead.cap = sizeof dead.small / sizeof dead.small[0];
+    }
     if (dead.n == dead.cap) {
-        size_t c = dead.cap ? dead.cap * 2 : 64;
-        cg_node **v = realloc(dead.v, c * sizeof *v);
-        if (!v) { /* no room to defer: free now (recursion is bounded by memory anyway) */
+        size_t c = dead.cap * 2;
+        cg_node **v = dead.v == dead.small ? malloc(c * sizeof *v) : realloc(dead.v, c * sizeof *v);
+        if (!v) { /* no room to defer: free now */
             node_free(n);
             return;
         }
+        if (dead.v == dead.small) memcpy(v, dead.small, sizeof dead.small);
         dead.v = v;
         dead.cap = c;
     }
@@ -74,9 +88,10 @@ void cg__node_release(cg_node *n) {
     dead.draining = true;
     while (dead.n) node_free(dead.v[--dead.n]);
     dead.draining = false;
-    free(dead.v);
-    dead.v = NULL;
-    dead.cap = 0;
+    if (dead.v != dead.small) {
+        free(dead.v);
+        dead.v = NULL;
+    }
 }
 
 cg_node *cg__grad_accumulator(cg_tensor *leaf) {

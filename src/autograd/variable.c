@@ -30,7 +30,7 @@ int cg_zero_grad(cg_tensor *t) {
     if (!t) return -1;
     if (t->grad) {
         memset(cg__ptr(t->grad), 0, (size_t)cg__numel(t->grad->ndim, t->grad->shape) *
-                                        cg_dtype_size(t->grad->dtype));
+                                        cg__esize(t->grad->dtype));
         t->grad->storage->version++;
     }
     return 0;

@@ -25,6 +25,7 @@
 
 typedef struct cg_storage {
     long refcount;
+    bool small; /* a CG_CACHE_STORAGE block */
     uint64_t version; /* bumped by every in-place write (NOTE [ Versions ]) */
     size_t nbytes;
     void *data;
@@ -139,8 +140,9 @@ void cg__tensor_free(cg_tensor *t);
 void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 int64_t cg__numel(int ndim, const int64_t *shape);
 bool cg__is_contiguous(const cg_tensor *t);
+static inline size_t cg__esize(cg_dtype d) { return d == CG_BOOL ? 1 : d == CG_FLOAT32 ? 4 : 8; }
 static inline void *cg__ptr(const cg_tensor *t) {
-    return (char *)t->storage->data + (size_t)t->offset * cg_dtype_size(t->dtype);
+    return (char *)t->storage->data + (size_t)t->offset * cg__esize(t->dtype);
 }
 static inline bool cg__requires_grad(const cg_tensor *t) {
     return t->requires_grad || t->grad_fn != NULL;
@@ -153,6 +155,14 @@ int cg__check_shape(const char *fn, int ndim, const int64_t *shape);
 int cg__wrap_dim(const char *fn, int dim, int ndim);
 /* Writes "[2, 3]" into buf. */
 void cg__shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+
+/* ---------------------------------------------------- small-block caches */
+
+enum { CG_CACHE_TENSOR, CG_CACHE_STORAGE, CG_CACHE_NODE, CG_NUM_CACHES };
+#define CG_SMALL_STORAGE_BYTES 256 /* data bytes of a cached storage block */
+void *cg__cache_alloc(int cls, size_t size);
+void cg__cache_free(int cls, void *p);
+void cg__cache_flush(void);
 
 /* ----------------------------------------------------------------- scopes */
 

@@ -105,4 +105,5 @@ void cg_root_scope_drain(void) {
     S.kept = NULL;
     S.cap = S.n = S.nkept = S.kcap = 0;
     S.mcap = 0;
+    cg__cache_flush();
 }

@@ -13,11 +13,14 @@ long cg_live_storages(void) { return atomic_load(&cg__live_storages); }
 /* ---------------------------------------------------------------- storage */
 
 cg_storage *cg__storage_new(size_t nbytes) {
-    /* one block: header, then data aligned to 64 bytes */
+    /* one block: header, then data (aligned to 64 bytes when large) */
     size_t head = (sizeof(cg_storage) + 63) & ~(size_t)63;
     if (nbytes > SIZE_MAX - head - 64) return NULL;
-    cg_storage *s = aligned_alloc(64, (head + nbytes + 63) & ~(size_t)63);
+    bool small = nbytes <= CG_SMALL_STORAGE_BYTES;
+    cg_storage *s = small ? cg__cache_alloc(CG_CACHE_STORAGE, head + CG_SMALL_STORAGE_BYTES)
+                          : aligned_alloc(64, (head + nbytes + 63) & ~(size_t)63);
     if (!s) return NULL;
+    s->small = small;
     s->refcount = 1;
     s->version = 0;
     s->nbytes = nbytes;
@@ -29,7 +32,10 @@ cg_storage *cg__storage_new(size_t nbytes) {
 void cg__storage_release(cg_storage *s) {
     if (!s || --s->refcount > 0) return;
     atomic_fetch_sub_explicit(&cg__live_storages, 1, memory_order_relaxed);
-    free(s);
+    if (s->small)
+        cg__cache_free(CG_CACHE_STORAGE, s);
+    else
+        free(s);
 }
 
 /* ----------------------------------------------------------------- shapes */
@@ -105,7 +111,7 @@ int cg__wrap_dim(const char *fn, int dim, int ndim) {
 /* ---------------------------------------------------------------- tensors */
 
 static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) {
-    cg_tensor *t = malloc(sizeof *t);
+    cg_tensor *t = cg__cache_alloc(CG_CACHE_TENSOR, sizeof *t);
     if (!t) return NULL;
     t->refcount = 1;
     t->ndim = ndim;
@@ -126,7 +132,7 @@ cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
     cg_tensor *t = tensor_struct(dtype, ndim, shape);
     if (!t) return cg__oom("cg_empty");
     cg__contiguous_strides(ndim, shape, t->strides);
-    t->storage = cg__storage_new((size_t)cg__numel(ndim, shape) * cg_dtype_size(dtype));
+    t->storage = cg__storage_new((size_t)cg__numel(ndim, shape) * cg__esize(dtype));
     if (!t->storage) {
         cg__tensor_free(t);
         return cg__oom("cg_empty");
@@ -151,7 +157,7 @@ void cg__tensor_free(cg_tensor *t) {
     cg__storage_release(t->storage);
     cg_tensor *g = t->grad;
     cg_node *fn = t->grad_fn;
-    free(t);
+    cg__cache_free(CG_CACHE_TENSOR, t);
     atomic_fetch_sub_explicit(&cg__live_tensors, 1, memory_order_relaxed);
     if (g) cg_release(g);
     cg__node_release(fn);

@@ -112,13 +112,20 @@ static void operand_of(cg__operand *op, cg_tensor *t, int nd, const int64_t *sha
                        scalar_box *sbox) {
     if (t) {
         op->p = cg__ptr(t);
-        op->esize = cg_dtype_size(t->dtype);
+        op->esize = cg__esize(t->dtype);
         cg__broadcast_strides(t, nd, shape, op->st);
     } else {
         op->p = (char *)sbox;
         op->esize = 0;
         memset(op->st, 0, sizeof op->st);
     }
+}
+
+/* t (or a scalar, t NULL) can be read in out's element order with stride 1 */
+static bool dense_like(const cg_tensor *out, const cg_tensor *t) {
+    if (!t) return true;
+    if (t->ndim != out->ndim || !cg__is_contiguous(t) || !cg__is_contiguous(out)) return false;
+    return t->ndim == 0 || !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
 }
 
 /* out[...] = kernel(x, y) over the broadcast shape, computing in ct. out is
@@ -142,6 +149,13 @@ static cg_tensor *run(const char *fn, binop op, arg x, arg y, cg_dtype ct, cg_dt
     scalar_box bx, by;
     box(&bx, x.s, in_dt);
     box(&by, y.s, ct);
+    if (dense_like(out, x.t) && dense_like(out, y.t)) { /* no broadcast, no strides */
+        cg__kernel k = kernels[op][ct];
+        int64_t n = cg__numel(nd, shape);
+        k(n, cg__ptr(out), 1, x.t ? cg__ptr(x.t) : (void *)&bx, x.t ? 1 : 0,
+          y.t ? cg__ptr(y.t) : (void *)&by, y.t ? 1 : 0);
+        return out;
+    }
     cg__operand o, a, b;
     operand_of(&o, out, nd, shape, NULL);
     operand_of(&a, x.t, nd, shape, &bx);
@@ -428,4 +442,17 @@ int cg__bw_where(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     if (WANT(0) && !(gi[0] = cg_where(c, go[0], zero))) return -1;
     if (WANT(1) && !(gi[1] = cg_where(c, zero, go[0]))) return -1;
     return 0;
+}
+
+bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
+    if (!a || !b) {
+        cg__error("cg_equal", "expected a tensor, got NULL");
+        return false;
+    }
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
+        return false;
+    int64_t n = cg__numel(a->ndim, a->shape);
+    for (int64_t i = 0; i < n; i++)
+        if (cg__read_linear(a, i) != cg__read_linear(b, i)) return false;
+    return true;
 }

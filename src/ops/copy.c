@@ -55,17 +55,17 @@ static const cg__kernel cast[CG_NUM_DTYPES][CG_NUM_DTYPES] = {
 void cg__copy_into(cg_tensor *dst, const cg_tensor *src) {
     int64_t n = cg__numel(src->ndim, src->shape);
     if (dst->dtype == src->dtype && cg__is_contiguous(dst) && cg__is_contiguous(src)) {
-        memcpy(cg__ptr(dst), cg__ptr(src), (size_t)n * cg_dtype_size(src->dtype));
+        memcpy(cg__ptr(dst), cg__ptr(src), (size_t)n * cg__esize(src->dtype));
         return;
     }
     /* walk dst's shape; src must have the same numel (a reshape is allowed
      * only when both are contiguous, handled by viewing src at dst's shape) */
     cg__operand o, a;
     o.p = cg__ptr(dst);
-    o.esize = cg_dtype_size(dst->dtype);
+    o.esize = cg__esize(dst->dtype);
     memcpy(o.st, dst->strides, sizeof o.st);
     a.p = cg__ptr(src);
-    a.esize = cg_dtype_size(src->dtype);
+    a.esize = cg__esize(src->dtype);
     bool same_shape = dst->ndim == src->ndim &&
                       !memcmp(dst->shape, src->shape, sizeof(int64_t) * (size_t)dst->ndim);
     if (same_shape)

@@ -52,7 +52,7 @@ static bool blas_layout(mat m, int64_t rows, int64_t cols, enum CBLAS_TRANSPOSE 
 static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c) {
     if (n == 0 || m == 0) return;
     if (k == 0) {
-        memset(c, 0, (size_t)(n * m) * cg_dtype_size(d));
+        memset(c, 0, (size_t)(n * m) * cg__esize(d));
         return;
     }
 #ifdef CG_HAVE_CBLAS
@@ -94,7 +94,7 @@ static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void
 
 /* The last two dims of t as a GEMM operand, batch index bi along dim 0 of a 3-D t. */
 static mat as_mat(const cg_tensor *t, int64_t bi) {
-    size_t es = cg_dtype_size(t->dtype);
+    size_t es = cg__esize(t->dtype);
     int r = t->ndim - 2, c = t->ndim - 1;
     mat m = {(const char *)cg__ptr(t), t->strides[r], t->strides[c]};
     if (t->ndim == 3) m.p += bi * t->strides[0] * (int64_t)es;
@@ -148,7 +148,7 @@ cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
     int64_t shape[3] = {a->shape[0], a->shape[1], b->shape[2]};
     cg_tensor *out = cg__tensor_new(a->dtype, 3, shape);
     if (!out) return NULL;
-    size_t step = (size_t)(shape[1] * shape[2]) * cg_dtype_size(a->dtype);
+    size_t step = (size_t)(shape[1] * shape[2]) * cg__esize(a->dtype);
     for (int64_t i = 0; i < shape[0]; i++)
         gemm(a->dtype, shape[1], shape[2], a->shape[2], as_mat(a, i), as_mat(b, i),
              (char *)cg__ptr(out) + (size_t)i * step);

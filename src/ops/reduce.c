@@ -21,7 +21,7 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
     for (int i = 0; i < nr; i++) rshape[i] = a->shape[rd[i]];
     int64_t nout = cg__numel(nk, kshape), nred = cg__numel(nr, rshape);
     const char *base = cg__ptr(a);
-    size_t es = cg_dtype_size(a->dtype);
+    size_t es = cg__esize(a->dtype);
     bool contiguous_tail = nr == a->ndim && cg__is_contiguous(a); /* everything, in order */
     int64_t ki[CG_MAX_DIMS] = {0};
     for (int64_t o = 0; o < nout; o++) {
@@ -56,7 +56,7 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
             first = false;
             if (!contiguous_tail) cg__next_index(nr, rshape, ri);
         }
-        char *q = (char *)cg__ptr(out) + o * (int64_t)cg_dtype_size(out->dtype);
+        char *q = (char *)cg__ptr(out) + o * (int64_t)cg__esize(out->dtype);
         switch (out->dtype) {
         case CG_FLOAT32: *(float *)q = (float)acc; break;
         case CG_FLOAT64: *(double *)q = acc; break;

@@ -113,13 +113,17 @@ static cg_tensor *unary(const unary_info *u, cg_tensor *a) {
     if (!x) return NULL;
     cg_tensor *out = cg__tensor_new(d, x->ndim, x->shape);
     if (!out) return NULL;
-    cg__operand o, in;
-    o.p = cg__ptr(out);
-    o.esize = in.esize = cg_dtype_size(d);
+    if (cg__is_contiguous(x)) {
+        u->k[d](cg__numel(x->ndim, x->shape), cg__ptr(out), 1, cg__ptr(x), 1, NULL, 0);
+    } else {
+        cg__operand o, in;
+        o.p = cg__ptr(out);
+    o.esize = in.esize = cg__esize(d);
     memcpy(o.st, out->strides, sizeof o.st);
     in.p = cg__ptr(x);
-    memcpy(in.st, x->strides, sizeof in.st);
-    cg__loop(u->k[d], x->ndim, x->shape, &o, &in, NULL);
+        memcpy(in.st, x->strides, sizeof in.st);
+        cg__loop(u->k[d], x->ndim, x->shape, &o, &in, NULL);
+    }
     cg_node *n = cg__record(u->op, out, 1, &a);
     if (n && u->save != SAVE_NONE)
         cg__save(n, 0, u->save == SAVE_INPUT ? a : out, u->save == SAVE_OUTPUT);

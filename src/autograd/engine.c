@@ -267,8 +267,8 @@ int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
                   "Mismatch in shape: grad_output[0] has a shape of torch.Size(%s) and output[0] "
                   "has a shape of torch.Size(%s).",
                   a, b);
-    } else {
-        g = grad; /* the caller's reference keeps AccumulateGrad from taking it */
+    } else { /* the caller's reference keeps AccumulateGrad from taking it */
+        g = cg__convert(grad, t->dtype);
     }
     if (g) {
         cg_node *root = t->grad_fn;

@@ -150,10 +150,10 @@ static cg_tensor *run(const char *fn, binop op, arg x, arg y, cg_dtype ct, cg_dt
     box(&bx, x.s, in_dt);
     box(&by, y.s, ct);
     if (dense_like(out, x.t) && dense_like(out, y.t)) { /* no broadcast, no strides */
-        cg__kernel k = kernels[op][ct];
-        int64_t n = cg__numel(nd, shape);
-        k(n, cg__ptr(out), 1, x.t ? cg__ptr(x.t) : (void *)&bx, x.t ? 1 : 0,
-          y.t ? cg__ptr(y.t) : (void *)&by, y.t ? 1 : 0);
+        size_t ex = cg__esize(in_dt), ey = cg__esize(ct);
+        cg__dense(kernels[op][ct], cg__numel(nd, shape), cg__ptr(out), cg__esize(out->dtype),
+                  x.t ? cg__ptr(x.t) : (void *)&bx, ex, x.t ? 1 : 0,
+                  y.t ? cg__ptr(y.t) : (void *)&by, ey, y.t ? 1 : 0);
         return out;
     }
     cg__operand o, a, b;

@@ -1,6 +1,30 @@
 /* The strided elementwise loop and broadcasting rules (see loop.h). */
 #include "loop.h"
 
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* below this many elements a thread team costs more than it saves */
+#define CG_PARALLEL_MIN 32768
+
+void cg__dense(cg__kernel k, int64_t n, void *o, size_t eo, const void *a, size_t ea, int64_t sa,
+               const void *b, size_t eb, int64_t sb) {
+#ifdef CG_HAVE_OPENMP
+    if (n >= CG_PARALLEL_MIN && omp_get_max_threads() > 1) {
+#pragma omp parallel
+        {
+            int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+            k(hi - lo, (char *)o + lo * (int64_t)eo, 1, (const char *)a + lo * sa * (int64_t)ea, sa,
+              b ? (const char *)b + lo * sb * (int64_t)eb : NULL, sb);
+        }
+        return;
+    }
+#endif
+    k(n, o, 1, a, sa, b, sb);
+}
+
 void cg__broadcast_strides(const cg_tensor *t, int ndim, const int64_t *shape, int64_t *st) {
     int off = ndim - t->ndim;
     for (int d = 0; d < ndim; d++) {

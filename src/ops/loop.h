@@ -21,6 +21,10 @@ void cg__broadcast_strides(const cg_tensor *t, int ndim, const int64_t *shape, i
 /* out = broadcast shape of a and b, or -1 with PyTorch's error. */
 int cg__broadcast_shape(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb,
                         int *nout, int64_t *out);
+/* k over n contiguous elements (stride 1, or 0 for a broadcast scalar input),
+ * split across OpenMP threads when large. */
+void cg__dense(cg__kernel k, int64_t n, void *o, size_t eo, const void *a, size_t ea, int64_t sa,
+               const void *b, size_t eb, int64_t sb);
 void cg__loop(cg__kernel k, int ndim, const int64_t *shape, cg__operand *o, cg__operand *a,
               cg__operand *b);
 

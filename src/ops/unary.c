@@ -114,7 +114,8 @@ static cg_tensor *unary(const unary_info *u, cg_tensor *a) {
     cg_tensor *out = cg__tensor_new(d, x->ndim, x->shape);
     if (!out) return NULL;
     if (cg__is_contiguous(x)) {
-        u->k[d](cg__numel(x->ndim, x->shape), cg__ptr(out), 1, cg__ptr(x), 1, NULL, 0);
+        cg__dense(u->k[d], cg__numel(x->ndim, x->shape), cg__ptr(out), cg__esize(d), cg__ptr(x),
+                  cg__esize(d), 1, NULL, 0, 0);
     } else {
         cg__operand o, in;
         o.p = cg__ptr(out);

@@ -188,6 +188,79 @@ void cg_clear_grad(cg_tensor *t);        /* .grad = None */
  * one-element t. Frees the graph's saved tensors unless retain_graph. */
 int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph);
 
+/* backward(inputs=...) and create_graph: gradients accumulate only into the
+ * given inputs (leaves or not; NULL/0 means every leaf). With create_graph
+ * the backward itself is recorded, for higher-order gradients. */
+int cg_backward_ex(cg_tensor *t, cg_tensor *grad, bool retain_graph, bool create_graph,
+                   int n_inputs, cg_tensor *const *inputs);
+/* torch.autograd.grad: d(sum of outputs . grad_outputs)/d(inputs), written to
+ * grads[n_inputs] (scope-owned; NULL for an unused input when allow_unused).
+ * grad_outputs may be NULL (one-element outputs). Leaves' .grad untouched. */
+int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const *grad_outputs,
+                     int n_inputs, cg_tensor *const *inputs, bool retain_graph,
+                     bool create_graph, bool allow_unused, cg_tensor **grads);
+
+/* Hooks. A gradient hook sees the gradient flowing into t during backward
+ * and may return a replacement (NULL keeps it). Returns a handle (> 0) for
+ * cg_remove_hook, or -1. */
+typedef cg_tensor *(*cg_grad_hook)(cg_tensor *grad, void *ctx);
+int cg_register_hook(cg_tensor *t, cg_grad_hook fn, void *ctx);
+/* Runs after a backward accumulated into leaf t's .grad. */
+typedef void (*cg_post_accumulate_hook)(cg_tensor *t, void *ctx);
+int cg_register_post_accumulate_grad_hook(cg_tensor *t, cg_post_accumulate_hook fn, void *ctx);
+int cg_remove_hook(cg_tensor *t, int handle); /* 0, or -1 if unknown */
+/* Keep .grad on a non-leaf too (accumulated like a leaf's). */
+int cg_retain_grad(cg_tensor *t);
+bool cg_retains_grad(const cg_tensor *t);
+
+/* Custom functions (torch.autograd.Function). forward runs without grad
+ * recording and fills outputs[n_out] (new tensors); backward gets the output
+ * gradients and fills grad_inputs[n_in] (NULL for none). Both return 0 or -1
+ * (after cg_error for a message). The node prints as `name`, which must stay
+ * valid (a string literal). */
+typedef struct cg_node cg_ctx;
+typedef struct cg_function {
+    const char *name; /* e.g. "MyExpBackward" */
+    int (*forward)(cg_ctx *ctx, int n_in, cg_tensor *const *inputs, int n_out,
+                   cg_tensor **outputs, void *user);
+    int (*backward)(cg_ctx *ctx, int n_out, cg_tensor *const *grad_outputs, int n_in,
+                    cg_tensor **grad_inputs, void *user);
+} cg_function;
+int cg_function_apply(const cg_function *fn, void *user, int n_in, cg_tensor *const *inputs,
+                      int n_out, cg_tensor **outputs);
+int cg_ctx_save_for_backward(cg_ctx *ctx, int n, cg_tensor *const *tensors);
+cg_tensor *cg_ctx_saved(cg_ctx *ctx, int i); /* in backward */
+int cg_ctx_mark_non_differentiable(cg_ctx *ctx, cg_tensor *output);
+bool cg_ctx_needs_input_grad(const cg_ctx *ctx, int i);
+/* Records an error message from a custom function (printf format). */
+void cg_error(const char *fmt, ...);
+
+/* Anomaly mode: a backward producing NaN/Inf fails, naming the node and the
+ * forward function that recorded it. */
+void cg_set_detect_anomaly(bool on);
+bool cg_is_anomaly_enabled(void);
+
+/* Inference mode (thread-local): no graph, no version counting; tensors made
+ * inside are inference tensors, which cannot be saved for backward later. */
+bool cg_is_inference_mode_enabled(void);
+bool cg_set_inference_mode(bool on); /* returns the previous state */
+bool cg_is_inference(const cg_tensor *t);
+#define CG_INFERENCE_MODE                                                      \
+    for (int cg__i = cg_set_inference_mode(true) ? 2 : 1; cg__i;               \
+         cg__i = (cg_set_inference_mode(cg__i == 2), 0))
+
+/* Finite-difference checks, float64 inputs, PyTorch's defaults
+ * (eps 1e-6, atol 1e-5, rtol 1e-3). f maps inputs to one output tensor. */
+typedef cg_tensor *(*cg_func)(cg_tensor *const *inputs, void *ctx);
+bool cg_gradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps, double atol,
+                  double rtol);
+bool cg_gradgradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps,
+                      double atol, double rtol);
+
+/* Writes the backward graph of t as Graphviz DOT (nodes named as PyTorch
+ * names them; leaves with their shapes). */
+int cg_graph_dot(const cg_tensor *t, FILE *f);
+
 cg_tensor *cg_detach(cg_tensor *t);  /* shares storage, no grad */
 cg_tensor *cg_detach_(cg_tensor *t); /* in place; returns t */
 
@@ -263,6 +336,7 @@ cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) */
 cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape);    /* one -1 allowed */
 cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape); /* copies only if needed */
 cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1);
+cg_tensor *cg_t(cg_tensor *a); /* Tensor.t(): transposes a 2-D tensor; 0-D/1-D as is */
 cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);
 cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);
 cg_tensor *cg_squeeze(cg_tensor *a);              /* all size-1 dims */

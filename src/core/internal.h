@@ -187,6 +187,8 @@ extern _Thread_local bool cg__grad_enabled;
 /* ------------------------------------------------------------- internals */
 
 cg_dtype cg__promote(cg_dtype a, cg_dtype b);
+/* squeeze of the size-1 dims in mask, recorded as SqueezeBackward3 */
+cg_tensor *cg__squeeze_dims(cg_tensor *a, unsigned mask);
 /* Gradient of shape g reduced to `shape` (sum over broadcast dims). */
 cg_tensor *cg__sum_to(cg_tensor *g, int ndim, const int64_t *shape);
 /* Copies src into dst elementwise (same numel, any layout, casting dtype). */

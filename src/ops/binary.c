@@ -34,6 +34,8 @@ typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_EQ, B_NE, B_LT, B_LE, B_GT, 
     }
 
 static int64_t ipow(int64_t x, int64_t e) {
+    if (e < 0) /* only 1 and -1 have integer reciprocals; the rest truncate to 0 */
+        return x == 1 ? 1 : x == -1 ? ((e & 1) ? -1 : 1) : 0;
     int64_t r = 1;
     for (; e > 0; e >>= 1, x *= x)
         if (e & 1) r *= x;
@@ -134,7 +136,10 @@ static cg_tensor *run(const char *fn, binop op, arg x, arg y, cg_dtype ct, cg_dt
                       cg_tensor *out) {
     int nd = 0;
     int64_t shape[CG_MAX_DIMS];
-    if (x.t && y.t) {
+    if (out) { /* in place: the inputs broadcast to out's shape */
+        nd = out->ndim;
+        memcpy(shape, out->shape, sizeof shape);
+    } else if (x.t && y.t) {
         if (cg__broadcast_shape(fn, x.t->ndim, x.t->shape, y.t->ndim, y.t->shape, &nd, shape) < 0)
             return NULL;
     } else {
@@ -191,6 +196,11 @@ static int check_sub(const char *fn, cg_dtype a, cg_dtype b) {
                       "Use the `^` or `logical_xor()` operator instead.");
         return -1;
     }
+    if (a == CG_BOOL || b == CG_BOOL) {
+        cg__error(fn, "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                      "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+        return -1;
+    }
     return 0;
 }
 
@@ -200,6 +210,7 @@ static cg_tensor *finish(cg_op op, cg_tensor *out, int n, cg_tensor *a, cg_tenso
     cg_tensor *in[2] = {a, b};
     cg_node *node = cg__record(op, out, n, in);
     if (node) {
+        if (n == 2 && !b) node->in_meta[1].ndim = -1; /* a scalar, not a tensor */
         node->sc[0] = s;
         cg__save(node, 0, save0, false);
         cg__save(node, 1, save1, false);
@@ -253,12 +264,9 @@ static int check_int_pow(const char *fn, cg_dtype base, double e) {
 cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     cg_dtype ct = result_type(a, b);
-    if (ct == CG_BOOL) ct = CG_INT64;
-    if (category(ct) < 2) { /* integer powers: no negative exponents */
-        cg_tensor *neg = cg_lt_scalar(b, 0);
-        if (!neg) return NULL;
-        cg_tensor *anyneg = cg_any(neg);
-        if (anyneg && cg_item(anyneg) != 0) return check_int_pow("cg_pow", ct, -1), NULL;
+    if (ct == CG_BOOL) {
+        cg__error("cg_pow", "\"pow\" not implemented for 'Bool'");
+        return NULL;
     }
     cg_tensor *out = run("cg_pow", B_POW, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
     return out ? finish(CG_OP_POW_TENSOR, out, 2, a, b, 0, a, b, needs(b)) : NULL;
@@ -270,11 +278,14 @@ static cg_tensor *scalar_op(const char *fn, binop op, cg_op node_op, cg_tensor *
     if (!a) return NULL;
     cg_dtype ct = result_type_scalar(a, s);
     if (op == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
-    if (op == B_SUB && check_sub(fn, a->dtype, ct) < 0) return NULL;
+    if (op == B_SUB && check_sub(fn, a->dtype, CG_INT64) < 0) return NULL;
     if (op == B_POW && ct == CG_BOOL) ct = CG_INT64;
     arg x = {a, 0}, y = {NULL, s};
     cg_tensor *out = scalar_first ? run(fn, op, y, x, ct, ct, NULL) : run(fn, op, x, y, ct, ct, NULL);
-    return out ? finish(node_op, out, 1, a, NULL, s, save_a ? a : NULL, NULL, save_out) : NULL;
+    /* PyTorch wraps the scalar of +, -, *, / as a tensor: a second, empty edge */
+    int n_in = node_op == CG_OP_ADD || node_op == CG_OP_SUB || node_op == CG_OP_MUL ||
+                       node_op == CG_OP_DIV ? 2 : 1;
+    return out ? finish(node_op, out, n_in, a, NULL, s, save_a ? a : NULL, NULL, save_out) : NULL;
 }
 
 cg_tensor *cg_add_scalar(cg_tensor *a, double s) {
@@ -372,16 +383,18 @@ int cg__add_into(cg_tensor *dst, cg_tensor *src) {
 /* ------------------------------------------------------------- backward */
 
 #define WANT(i) (n->next[i].fn != NULL)
+/* the scalar form of a binary op: the second input was a C scalar */
+#define SCALAR_FORM(n) ((n)->in_meta[1].ndim < 0)
 
 int cg__bw_add(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     gi[0] = go[0];
-    if (n->n_next == 2) gi[1] = go[0];
+    if (WANT(1)) gi[1] = go[0];
     return 0;
 }
 
 int cg__bw_sub(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     gi[0] = go[0];
-    if (n->n_next == 2 && WANT(1) && !(gi[1] = cg_neg(go[0]))) return -1;
+    if (WANT(1) && !(gi[1] = cg_neg(go[0]))) return -1;
     return 0;
 }
 
@@ -391,14 +404,14 @@ int cg__bw_rsub(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_mul(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (n->n_next == 1) return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
+    if (SCALAR_FORM(n)) return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
     if (WANT(0) && !(gi[0] = cg_mul(go[0], cg__unpack(n, 0)))) return -1;
     if (WANT(1) && !(gi[1] = cg_mul(go[0], cg__unpack(n, 1)))) return -1;
     return 0;
 }
 
 int cg__bw_div(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (n->n_next == 1) return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
+    if (SCALAR_FORM(n)) return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
     cg_tensor *b = cg__unpack(n, 0);
     if (!b) return -1;
     if (WANT(0) && !(gi[0] = cg_div(go[0], b))) return -1;

@@ -208,6 +208,13 @@ static cg_tensor *unsafe_view(cg_tensor *t, int nd, const int64_t *shape) {
     return v;
 }
 
+/* torch.matmul, recording the same graph PyTorch does:
+ *   1-D @ 1-D      dot
+ *   2-D @ 1-D      mv;  1-D @ 2-D: mm over unsqueeze(0), then squeeze
+ *   2-D @ 2-D      mm
+ *   N-D @ 1/2-D    fold a's batch dims into rows: reshape, mv/mm, view back
+ *   1/2-D @ N-D    the same on the transposes (b^T @ a^T), transposed back
+ *   otherwise      broadcast the batch dims, reshape to 3-D, bmm, view back */
 cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     int da = a->ndim, db = b->ndim;
@@ -218,15 +225,20 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     }
     if (da == 1 && db == 1) return cg_dot(a, b);
     if (da == 2 && db == 1) return cg_mv(a, b);
-    if (da == 1 && db == 2) return cg_squeeze_dim(cg_mm(cg_unsqueeze(a, 0), b), 0);
+    if (da == 1 && db == 2) return cg__squeeze_dims(cg_mm(cg_unsqueeze(a, 0), b), 1u);
     if (da == 2 && db == 2) return cg_mm(a, b);
-    if (da >= 3 && db <= 2) { /* fold a's batch dims into its rows */
-        int64_t k = a->shape[da - 1], out[CG_MAX_DIMS];
-        cg_tensor *a2 = cg_reshape(a, CG_SHAPE(-1, k));
-        cg_tensor *p = db == 1 ? cg_mm(a2, cg_unsqueeze(b, 1)) : cg_mm(a2, b);
-        memcpy(out, a->shape, sizeof out);
-        if (db == 2) out[da - 1] = b->shape[1];
-        return unsafe_view(p, db == 1 ? da - 1 : da, out);
+    if ((da >= 3 && db <= 2) || (db >= 3 && da <= 2)) {
+        bool tr = db > da; /* fold b^T instead, multiply by a^T */
+        cg_tensor *t1 = tr ? cg_transpose(b, -1, -2) : a;
+        cg_tensor *t2 = !tr ? b : da == 2 ? cg_t(a) : a;
+        if (!t1 || !t2) return NULL;
+        int64_t out[CG_MAX_DIMS], k = t1->shape[t1->ndim - 1];
+        int nd = t1->ndim - 1;
+        memcpy(out, t1->shape, sizeof out);
+        if (t2->ndim == 2) out[nd++] = t2->shape[1];
+        cg_tensor *f = cg_reshape(t1, CG_SHAPE(-1, k));
+        cg_tensor *p = unsafe_view(t2->ndim == 1 ? cg_mv(f, t2) : cg_mm(f, t2), nd, out);
+        return tr && t2->ndim == 2 ? cg_contiguous(cg_transpose(p, -1, -2)) : p;
     }
     /* batched: broadcast the batch dims, then bmm */
     cg_tensor *a3 = da == 1 ? cg_unsqueeze(a, 0) : a, *b3 = db == 1 ? cg_unsqueeze(b, 1) : b;

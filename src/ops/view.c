@@ -99,10 +99,9 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
     return make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
 }
 
-cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1) {
-    if (!a) return NULL;
-    int d0 = cg__wrap_dim("cg_transpose", dim0, a->ndim);
-    int d1 = d0 < 0 ? -1 : cg__wrap_dim("cg_transpose", dim1, a->ndim);
+static cg_tensor *transpose_as(cg_op op, const char *fn, cg_tensor *a, int dim0, int dim1) {
+    int d0 = cg__wrap_dim(fn, dim0, a->ndim);
+    int d1 = d0 < 0 ? -1 : cg__wrap_dim(fn, dim1, a->ndim);
     if (d1 < 0) return NULL;
     int64_t sh[CG_MAX_DIMS], st[CG_MAX_DIMS];
     memcpy(sh, a->shape, sizeof sh);
@@ -111,11 +110,24 @@ cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1) {
         sh[d0] = a->shape[d1], sh[d1] = a->shape[d0];
         st[d0] = a->strides[d1], st[d1] = a->strides[d0];
     }
-    cg_tensor *v = make_view(CG_OP_TRANSPOSE, a, a->ndim, sh, st, a->offset);
-    if (v && v->grad_fn && v->grad_fn->op == CG_OP_TRANSPOSE) {
+    cg_tensor *v = make_view(op, a, a->ndim, sh, st, a->offset);
+    if (v && v->grad_fn && v->grad_fn->op == op) {
         v->grad_fn->iv[0] = d0, v->grad_fn->iv[1] = d1, v->grad_fn->n_iv = 2;
     }
     return v;
+}
+
+cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1) {
+    return a ? transpose_as(CG_OP_TRANSPOSE, "cg_transpose", a, dim0, dim1) : NULL;
+}
+
+cg_tensor *cg_t(cg_tensor *a) {
+    if (!a) return NULL;
+    if (a->ndim > 2) {
+        cg__error("cg_t", "t() expects a tensor with <= 2 dimensions, but self is %dD", a->ndim);
+        return NULL;
+    }
+    return transpose_as(CG_OP_T, "cg_t", a, 0, a->ndim < 2 ? 0 : 1);
 }
 
 cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
@@ -186,6 +198,11 @@ static cg_tensor *squeeze_mask(cg_op op, cg_tensor *a, unsigned mask) {
 
 cg_tensor *cg_squeeze(cg_tensor *a) { return a ? squeeze_mask(CG_OP_SQUEEZE, a, ~0u) : NULL; }
 
+/* squeeze over a dim list (matmul's 1-D @ 2-D records it, as PyTorch) */
+cg_tensor *cg__squeeze_dims(cg_tensor *a, unsigned mask) {
+    return a ? squeeze_mask(CG_OP_SQUEEZE_DIMS, a, mask) : NULL;
+}
+
 cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim) {
     if (!a) return NULL;
     int d = cg__wrap_dim("cg_squeeze_dim", dim, a->ndim);
@@ -249,6 +266,11 @@ int cg__bw_reshape(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 int cg__bw_transpose(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return (gi[0] = cg_transpose(go[0], (int)n->iv[0], (int)n->iv[1])) ? 0 : -1;
+}
+
+int cg__bw_t(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    CG_UNUSED(n);
+    return (gi[0] = cg_t(go[0])) ? 0 : -1;
 }
 
 int cg__bw_permute(cg_node *n, cg_tensor **go, cg_tensor **gi) {

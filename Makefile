@@ -1,0 +1,194 @@
+# cgrad — a thin wrapper around CMake.
+#
+#   make / make build   Release build in build/
+#   make demo           build and run the demo program (the seed tour for now)
+#   make tour           build and run examples/seed_tour.c
+#   make test           every check: Release ctest, ASan+UBSan ctest, valgrind
+#                       of the seed tour, install check; installs the tests'
+#                       Debian packages first when they are missing and we are root
+#   make bench          build and run the benchmarks (cgrad vs PyTorch)
+#   make install        cmake --install into $(PREFIX) (DESTDIR is honoured)
+#   make check-install  install into a temporary prefix, build a consumer with
+#                       find_package(cgrad) and with pkg-config, run it
+#   make clean
+#
+# Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO,
+# CMAKE_FLAGS (extra -D options for the build/ configure step).
+
+SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
+.DEFAULT_GOAL := build
+
+CMAKE       ?= cmake
+CTEST       ?= ctest
+JOBS        ?= 2
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+BUILD_TYPE  ?= Release
+PREFIX      ?= /usr/local
+CMAKE_FLAGS ?=
+# The program `make demo` runs (a target under examples/).
+DEMO        ?= seed_tour
+
+# The tests' oracle is Debian's torch under this interpreter (see CMakeLists.txt).
+TEST_PYTHON := /usr/bin/python3
+# Debian packages the tests need beyond a C compiler, make and cmake.
+TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config
+
+# What PyTorch prints for the seed walkthrough: seed_tour must print the same,
+# object addresses aside (checked by test-valgrind when the file is there).
+SEED_REFERENCE ?= $(firstword $(wildcard tests/reference/seed_walkthrough.pytorch.txt \
+                    ../shared/reference/seed_walkthrough.pytorch.txt))
+
+VALGRIND_SUPP_FILE := $(BUILD_DIR)/valgrind.supp
+VALGRIND_FLAGS := --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+                  --error-exitcode=1 --suppressions=$(VALGRIND_SUPP_FILE)
+# The one suppression: libgomp (OpenMP's runtime, which libcgrad links when
+# the build finds OpenMP) mallocs a few bytes in its constructor when it is
+# loaded and keeps them until exit ("still reachable"), in every program that
+# loads it. Only a block allocated by libgomp itself during _dl_init matches.
+define VALGRIND_SUPP
+{
+   libgomp-allocation-at-load-time
+   Memcheck:Leak
+   match-leak-kinds: reachable
+   fun:*alloc
+   obj:*/libgomp.so*
+   ...
+   fun:_dl_init
+}
+endef
+export VALGRIND_SUPP
+
+# Sanitizer settings for the ASan+UBSan test run only. Only the test binaries
+# are instrumented (the sanitizer runtime is linked into them, nothing is
+# LD_PRELOADed), so the python3 oracle they start runs uninstrumented.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all build configure demo tour test test-deps test-release test-asan \
+        test-valgrind check-install bench install clean help
+
+all: build
+
+# Configure build/ when it is new or when PREFIX, BUILD_TYPE or CMAKE_FLAGS ask
+# for something else; `cmake --build` re-runs CMake itself when a CMakeLists.txt changes.
+configure:
+	@cache=$(BUILD_DIR)/CMakeCache.txt; \
+	if [ ! -f $$cache ] || [ -n "$(CMAKE_FLAGS)" ] || \
+	   ! grep -qxF 'CMAKE_INSTALL_PREFIX:PATH=$(PREFIX)' $$cache || \
+	   ! grep -qxF 'CMAKE_BUILD_TYPE:STRING=$(BUILD_TYPE)' $$cache; then \
+	  echo "$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)"; \
+	  $(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS); \
+	fi
+
+build: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
+
+demo: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target $(DEMO)
+	./$(BUILD_DIR)/examples/$(DEMO)
+
+tour: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour
+	./$(BUILD_DIR)/examples/seed_tour
+
+# ---------------------------------------------------------------- make test
+# Runs every phase even when an earlier one failed, then prints one line per
+# phase and a closing summary line; exits non-zero if any phase failed.
+TEST_PHASES := test-release test-asan test-valgrind check-install
+
+test:
+	@$(MAKE) --no-print-directory test-deps || exit 1; \
+	report=""; passed=0; failed=0; t_all=$$(date +%s); \
+	for phase in $(TEST_PHASES); do \
+	  echo; echo "==== make $$phase"; t0=$$(date +%s); \
+	  if $(MAKE) --no-print-directory $$phase; then st=PASS; passed=$$((passed + 1)); \
+	  else st=FAIL; failed=$$((failed + 1)); fi; \
+	  report="$$report$$(printf '  %s  %-14s %4ss' $$st $$phase $$(( $$(date +%s) - t0 )))"$$'\n'; \
+	done; \
+	echo; echo "==== make test summary ($$(( $$(date +%s) - t_all ))s)"; printf '%s' "$$report"; \
+	if [ $$failed -eq 0 ]; then echo "make test: all $$passed phases passed"; \
+	else echo "make test: FAILED ($$failed of $$((passed + failed)) phases failed)"; fi; \
+	echo "phases: $$passed passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
+
+# (a) the tests' dependencies: install them when we can, else say how.
+test-deps:
+	@missing=""; \
+	{ [ -x $(TEST_PYTHON) ] && $(TEST_PYTHON) -c 'import torch' >/dev/null 2>&1; } \
+	  || missing="$$missing python3-torch"; \
+	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if command -v dpkg-query >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing libopenblas-dev"; fi; \
+	if [ -z "$$missing" ]; then echo "test dependencies: all present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "test dependencies missing:$$missing; installing them with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update && apt-get install -y --no-install-recommends $(TEST_PACKAGES) || exit 1; \
+	else \
+	  echo "make test needs:$$missing (the tests' oracle is torch under $(TEST_PYTHON)); install with: sudo apt-get install -y $(TEST_PACKAGES)"; \
+	  exit 1; \
+	fi
+
+# (b) Release build + ctest. Configures again every time, so that packages
+# installed since the last configure (OpenBLAS, say) are found.
+test-release:
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
+	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
+
+# (c) ASan + UBSan (Debug) build + ctest.
+test-asan:
+	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCGRAD_SANITIZE=ON
+	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
+	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
+
+# (d) valgrind of the seed tour: 0 errors and 0 bytes lost of any kind; its
+# output must match SEED_REFERENCE.
+test-valgrind: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour
+	@printf '%s\n' "$$VALGRIND_SUPP" > $(VALGRIND_SUPP_FILE); \
+	log=$(BUILD_DIR)/valgrind-seed_tour.log; \
+	echo "valgrind $(VALGRIND_FLAGS) $(BUILD_DIR)/examples/seed_tour  (log: $$log)"; \
+	valgrind $(VALGRIND_FLAGS) --log-file=$$log ./$(BUILD_DIR)/examples/seed_tour \
+	  > $(BUILD_DIR)/valgrind-seed_tour.out; rc=$$?; \
+	grep -E 'in use at exit|All heap blocks|definitely lost|indirectly lost|possibly lost|still reachable|suppressed:|ERROR SUMMARY' $$log \
+	  | sed 's/^==[0-9]*== */  /'; \
+	if [ $$rc -ne 0 ] || ! grep -q 'ERROR SUMMARY: 0 errors' $$log; then \
+	  cat $$log; echo "valgrind seed_tour: FAILED (exit $$rc)"; exit 1; fi; \
+	supp=$$(sed -n 's/^==[0-9]*== *suppressed: \([0-9,]* bytes\) in.*/\1/p' $$log); \
+	echo "valgrind seed_tour: 0 errors, 0 bytes lost$${supp:+ ($$supp suppressed: libgomp load-time allocation)}"
+	@ref="$(SEED_REFERENCE)"; \
+	if [ -z "$$ref" ]; then echo "seed_tour output: no reference file found, not compared"; exit 0; fi; \
+	if diff -u <(sed 's/0x[0-9a-fA-F]*/0x.../g' "$$ref") \
+	           <(sed 's/0x[0-9a-fA-F]*/0x.../g' $(BUILD_DIR)/valgrind-seed_tour.out); then \
+	  echo "seed_tour output: same as $$ref (addresses aside)"; \
+	else echo "seed_tour output: differs from $$ref (diff above: - PyTorch, + cgrad)"; exit 1; fi
+
+# Install into a temporary prefix and build + run a consumer program.
+check-install:
+	CMAKE="$(CMAKE)" JOBS="$(JOBS)" bash tests/install/run.sh
+
+# ------------------------------------------------------------------- others
+BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
+
+bench: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target $(BENCHES)
+	bash bench/run.sh $(BUILD_DIR)
+
+install: configure
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target cgrad cgrad_static
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD_DIR) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then \
+	  echo ldconfig; ldconfig; fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-install
+
+help:
+	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'

@@ -284,6 +284,9 @@ bool cg_set_grad_enabled(bool enabled);
 #define CG_ENABLE_GRAD CG_GRAD_MODE_(true)
 
 /* ---------------------------------------------------------- elementwise */
+/* Broadcasting and type promotion as PyTorch. A C double scalar counts as a
+ * Python int when it has no fractional part (int64 tensor + 2 stays int64)
+ * and as a Python float otherwise (int64 tensor + 2.5 is float32). */
 
 cg_tensor *cg_add(cg_tensor *a, cg_tensor *b);
 cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b);

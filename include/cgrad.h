@@ -201,8 +201,8 @@ int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const 
                      bool create_graph, bool allow_unused, cg_tensor **grads);
 
 /* Hooks. A gradient hook sees the gradient flowing into t during backward
- * and may return a replacement (NULL keeps it). Returns a handle (> 0) for
- * cg_remove_hook, or -1. */
+ * and may return a replacement (NULL keeps it). Registering returns a handle
+ * (> 0) for cg_remove_hook, or -1. */
 typedef cg_tensor *(*cg_grad_hook)(cg_tensor *grad, void *ctx);
 int cg_register_hook(cg_tensor *t, cg_grad_hook fn, void *ctx);
 /* Runs after a backward accumulated into leaf t's .grad. */
@@ -235,7 +235,7 @@ bool cg_ctx_needs_input_grad(const cg_ctx *ctx, int i);
 /* Records an error message from a custom function (printf format). */
 void cg_error(const char *fmt, ...);
 
-/* Anomaly mode: a backward producing NaN/Inf fails, naming the node and the
+/* Anomaly mode: a backward producing NaN fails, naming the node and the
  * forward function that recorded it. */
 void cg_set_detect_anomaly(bool on);
 bool cg_is_anomaly_enabled(void);

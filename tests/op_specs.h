@@ -3,7 +3,7 @@
  * The op tests (tests/test_ops_torch.c, tests/test_gradcheck.c) build their
  * per-row table with the X-macro
  *
- *     #define CG_OP(id, name, bwd) [CG_OP_##id] = SPEC_##id,
+ *     #define CG_OP(id, name, bwd, fwd) [CG_OP_##id] = SPEC_##id,
  *     #include "ops/ops.def"
  *
  * so a new row without a SPEC_ here does not compile.
@@ -139,6 +139,30 @@ PROBE(p_permute) { int d[CG_MAX_DIMS]; int n = spec_dims_(v, d); return cg_permu
 PROBE(p_unsqueeze) { return cg_unsqueeze(A, (int)v->iv[0]); }
 PROBE(p_squeeze) { (void)v; return cg_squeeze(A); }
 PROBE(p_squeeze_dim) { return cg_squeeze_dim(A, (int)v->iv[0]); }
+/* The CUSTOM row: (exp(x) * y, x + y) as a cg_function, twin of the oracle's
+ * CgExpMul; only output 0 is used, so output 1's gradient arrives as zeros. */
+static inline int cgexpmul_fwd(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out,
+                               cg_tensor **out, void *user) {
+    (void)n_in, (void)n_out, (void)user;
+    out[0] = cg_mul(cg_exp(in[0]), in[1]);
+    out[1] = cg_add(in[0], in[1]);
+    cg_tensor *save[2] = {in[0], out[0]};
+    return out[0] && out[1] ? cg_ctx_save_for_backward(ctx, 2, save) : -1;
+}
+static inline int cgexpmul_bwd(cg_ctx *ctx, int n_out, cg_tensor *const *g, int n_in,
+                               cg_tensor **gi, void *user) {
+    (void)n_out, (void)n_in, (void)user;
+    cg_tensor *x = cg_ctx_saved(ctx, 0), *out0 = cg_ctx_saved(ctx, 1);
+    gi[0] = cg_add(cg_mul(g[0], out0), g[1]);
+    gi[1] = cg_add(cg_mul(g[0], cg_exp(x)), g[1]);
+    return gi[0] && gi[1] ? 0 : -1;
+}
+static const cg_function cgexpmul = {"CgExpMulBackward", cgexpmul_fwd, cgexpmul_bwd};
+PROBE(p_custom) {
+    (void)v;
+    cg_tensor *out[2];
+    return cg_function_apply(&cgexpmul, NULL, 2, in, 2, out) == 0 ? out[0] : NULL;
+}
 PROBE(p_t) { (void)v; return cg_t(A); }
 PROBE(p_expand) { return cg_expand(A, v->n_iv, v->iv); }
 PROBE(p_clone) { (void)v; return cg_clone(A); }
@@ -310,6 +334,9 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
     SPEC(SQUEEZE_DIM, "SqueezeBackward1", 'V',                                 \
          VAR("a.squeeze(0)", p_squeeze_dim, "R", SHAPES("1,3", "3,4", "()", "1"), IV(0)), \
          VAR("a.squeeze(-1)", p_squeeze_dim, "R", SHAPES("3,1", "2,1,1"), IV(-1)))
+#define SPEC_CUSTOM                                                            \
+    SPEC(CUSTOM, "CgExpMulBackward", 'N',                                      \
+         VAR("CgExpMul.apply(a, b)[0]", p_custom, "RR", SHAPES("3,4|3,4", "2,3|3", "()|4")))
 #define SPEC_T                                                                 \
     SPEC(T, "TBackward0", 'V', VAR("a.t()", p_t, "R", SHAPES("3,4", "5", "()", "1,1")), \
          VAR("torch.matmul(a, b)", p_matmul, "RR", SHAPES("3,4|2,4,5")))

@@ -14,7 +14,7 @@
 
 #include "op_specs.h"
 
-#define CG_OP(id, name, bwd) [CG_OP_##id] = SPEC_##id,
+#define CG_OP(id, name, bwd, fwd) [CG_OP_##id] = SPEC_##id,
 static const op_spec specs[] = {
 #include "ops/ops.def"
 };

@@ -1,18 +1,23 @@
-/* The backward engine: dependency counts, then a ready heap ordered by
- * sequence number (later nodes first), all iterative (NOTE [ Engine ]).
+/* The backward engine (NOTE [ Engine ]).
  *
  * NOTE [ Engine ]
- * 1. Count, for every node reachable from the root, how many edges point at
+ * 1. Count, for every node reachable from the roots, how many edges point at
  *    it (an explicit stack, never recursion).
- * 2. A node is ready when all its consumers have run; ready nodes run in
- *    decreasing sequence number, as PyTorch's engine does.
- * 3. Gradients for one input arriving on several edges are summed in that
- *    node's buffer. Each gradient is shaped to its input in one place
- *    (shape_grad): summed over broadcast dims, cast to the input's dtype.
- * 4. Grad mode is on inside the backward only when create_graph.
- * 5. Without retain_graph a node's saved tensors are freed once it has run. */
+ * 2. With capture points (autograd.grad, or backward restricted to inputs),
+ *    mark the nodes that lead to one; only those run.
+ * 3. A node is ready when all its consumers have run; ready nodes run in
+ *    decreasing sequence number (a global counter, so nodes made on other
+ *    threads order correctly), as PyTorch's engine does.
+ * 4. Gradients reaching one output slot on several edges are summed in that
+ *    node's buffer. Hooks on the slot see the sum before the node runs. Each
+ *    gradient a node returns is shaped to its input in one place (shape_grad):
+ *    summed over broadcast dims, cast to the input's dtype.
+ * 5. Grad mode is on inside the backward only when create_graph, so the
+ *    backward formulas (written with cgrad ops) record a graph then.
+ * 6. Without retain_graph a node's saved tensors are freed once it has run. */
 #include "../core/internal.h"
 
+#include <math.h>
 #include <stdio.h>
 
 static atomic_ulong run_counter;
@@ -103,7 +108,7 @@ static cg_tensor *shape_grad(cg_node *n, int i, cg_tensor *g) {
             cg__error("cg_backward",
                       "Function %s returned an invalid gradient at index %d - got %s but expected "
                       "shape compatible with %s",
-                      cg__op_table[n->op].name, i, got, want);
+                      cg__node_name(n), i, got, want);
             return NULL;
         }
         g = cg__sum_to(g, m->ndim, m->shape);
@@ -113,13 +118,12 @@ static cg_tensor *shape_grad(cg_node *n, int i, cg_tensor *g) {
     return g;
 }
 
-/* AccumulateGrad: leaf.grad += g (in place unless create_graph). */
-static int accumulate(cg_tensor *leaf, cg_tensor *g, bool create_graph) {
-    if (!leaf->grad) {
-        /* the engine's buffer holds the only reference: take g as it is */
+/* t.grad += g: in place unless create_graph. The first gradient is taken
+ * as it is when the engine holds the only reference, else copied. */
+static int accumulate_into(cg_tensor *t, cg_tensor *g, bool create_graph) {
+    if (!t->grad) {
         bool stealable = !create_graph && !g->grad_fn && g->refcount == 1 &&
-                         g->storage->refcount == 1 &&
-                         g->offset == 0 && cg__is_contiguous(g) &&
+                         g->storage->refcount == 1 && g->offset == 0 && cg__is_contiguous(g) &&
                          (size_t)cg__numel(g->ndim, g->shape) * cg__esize(g->dtype) ==
                              g->storage->nbytes;
         if (create_graph && !cg__is_contiguous(g)) {
@@ -130,41 +134,153 @@ static int accumulate(cg_tensor *leaf, cg_tensor *g, bool create_graph) {
             cg__copy_into(c, g);
             g = c;
         }
-        leaf->grad = cg_retain(g);
+        t->grad = cg_retain(g);
         return 0;
     }
     if (create_graph) {
-        cg_tensor *s = cg_add(leaf->grad, g);
+        cg_tensor *s = cg_add(t->grad, g);
         if (!s) return -1;
-        cg_release(leaf->grad);
-        leaf->grad = cg_retain(s);
+        cg_release(t->grad);
+        t->grad = cg_retain(s);
         return 0;
     }
-    return cg__add_into(leaf->grad, g);
+    return cg__add_into(t->grad, g);
+}
+
+/* Runs the gradient hooks in list on *g (a buffer slot); a hook may
+ * replace it. */
+static int run_grad_hooks(cg_hook *list, int slot, cg_tensor **g) {
+    for (cg_hook *h = list; h; h = h->next) {
+        if (h->slot != slot || !*g) continue;
+        if (h->kind == CG_HOOK_GRAD) {
+            cg_tensor *r = h->fn(*g, h->ctx);
+            if (r && r != *g) {
+                cg_retain(r);
+                cg_release(*g);
+                *g = r;
+            }
+        } else if (h->kind == CG_HOOK_RETAIN && h->retain) {
+            if (accumulate_into(h->retain, *g, cg__grad_enabled) < 0) return -1;
+        }
+    }
+    return 0;
 }
 
 /* The leaf's node in the op table: grad mode is on here only when create_graph. */
 int cg__bw_accumulate(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     CG_UNUSED(gi);
-    return accumulate(n->leaf, go[0], cg__grad_enabled);
+    cg_tensor *leaf = n->leaf;
+    if (run_grad_hooks(leaf->hooks, 0, &go[0]) < 0) return -1;
+    if (accumulate_into(leaf, go[0], cg__grad_enabled) < 0) return -1;
+    for (cg_hook *h = leaf->hooks; h; h = h->next)
+        if (h->kind == CG_HOOK_POST_ACCUMULATE) h->post(leaf, h->ctx);
+    return 0;
 }
 
-/* Runs one node: its backward, then hands each input's gradient on. */
-static int run_node(cg_node *n, node_vec *ready) {
+/* Anomaly mode: a gradient with NaN names its node (PyTorch checks NaN only). */
+static int check_anomaly(cg_node *n, int i, const cg_tensor *g) {
+    if (!cg_dtype_is_floating(g->dtype)) return 0;
+    int64_t cnt = cg__numel(g->ndim, g->shape);
+    bool nan = false;
+    for (int64_t k = 0; k < cnt && !nan; k++) nan = isnan(cg__read_linear(g, k));
+    if (!nan) return 0;
+    cg__error("cg_backward",
+              "Function '%s' returned nan values in its %dth output. It was recorded by %s "
+              "(node sequence number %llu).",
+              cg__node_name(n), i,
+              n->custom ? n->custom->fn->name : cg__op_table[n->op].forward,
+              (unsigned long long)n->seq);
+    return -1;
+}
+
+typedef struct {
+    bool keep_graph;
+    int n_cap;            /* capture points; 0: every leaf accumulates */
+    cg_node **cap_node;   /* (n_cap) */
+    int *cap_slot;        /* (n_cap) */
+    cg_tensor **cap_t;    /* (n_cap) the tensors captured */
+    cg_tensor **cap_grad; /* (n_cap) out: their gradients (autograd.grad) */
+    bool accumulate;      /* backward(inputs=): accumulate into cap_t */
+} run_opts;
+
+static bool is_capture(const run_opts *o, const cg_node *n) {
+    for (int k = 0; k < o->n_cap; k++)
+        if (o->cap_node[k] == n) return true;
+    return false;
+}
+
+static int by_seq(const void *a, const void *b) {
+    uint64_t x = (*(cg_node *const *)a)->seq, y = (*(cg_node *const *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* eng_needed: the node runs — it feeds a capture point, or a node that
+ * runs. A node's inputs were made before it, so in increasing seq every next
+ * node is decided before the node itself (AccumulateGrad nodes, last in seq,
+ * are capture points or nothing). */
+static void mark_needed(node_vec *seen, const run_opts *o) {
+    qsort(seen->v, seen->n, sizeof *seen->v, by_seq);
+    for (size_t i = 0; i < seen->n; i++) {
+        cg_node *n = seen->v[i];
+        bool need = false;
+        if (n->op == CG_OP_ACCUMULATE_GRAD) {
+            need = o->accumulate && is_capture(o, n);
+        } else {
+            for (int k = 0; k < n->n_next && !need; k++) {
+                cg_node *m = n->next[k].fn;
+                need = m && (is_capture(o, m) || (m->op != CG_OP_ACCUMULATE_GRAD && m->eng_needed));
+            }
+        }
+        n->eng_needed = need;
+    }
+}
+
+/* Captures for node n: the gradients in its buffer, before it runs. */
+static int capture(cg_node *n, const run_opts *o) {
+    for (int k = 0; k < o->n_cap; k++) {
+        if (o->cap_node[k] != n) continue;
+        cg_tensor *g = n->eng_buf[o->cap_slot[k]];
+        if (!g) continue;
+        if (o->cap_grad) {
+            cg_release(o->cap_grad[k]);
+            o->cap_grad[k] = cg_retain(g);
+        } else if (o->accumulate && n->op != CG_OP_ACCUMULATE_GRAD) { /* a non-leaf input */
+            if (accumulate_into(o->cap_t[k], g, cg__grad_enabled) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Runs one node: hooks, its backward, then hands each input's gradient on. */
+static int run_node(cg_node *n, node_vec *ready, const run_opts *o) {
     cg_tensor *gin_small[4] = {0};
     cg_tensor **gin = n->n_next <= 4 ? gin_small : calloc((size_t)n->n_next, sizeof *gin);
     if (!gin) {
         cg__oom("cg_backward");
         return -1;
     }
-    int rc = 0;
+    int rc = o->n_cap ? capture(n, o) : 0;
     bool have_grad = false;
     for (int i = 0; i < n->n_out; i++) have_grad |= n->eng_buf[i] != NULL;
-    if (have_grad) rc = cg__op_table[n->op].backward(n, n->eng_buf, gin);
+    bool run = have_grad && (!o->n_cap || n->eng_needed);
+    if (run && rc == 0) {
+        for (int i = 0; i < n->n_out && rc == 0; i++) rc = run_grad_hooks(n->hooks, i, &n->eng_buf[i]);
+        for (int i = 0; i < n->n_out && rc == 0; i++) /* an output no gradient reached: zeros */
+            if (!n->eng_buf[i] && n->out_meta[i].ndim >= 0) {
+                cg_tensor *z = cg_zeros(n->out_meta[i].ndim, n->out_meta[i].shape, n->out_meta[i].dtype);
+                if (!z) rc = -1;
+                else n->eng_buf[i] = cg_retain(z);
+            }
+        if (rc == 0) rc = cg__op_table[n->op].backward(n, n->eng_buf, gin);
+    }
     for (int i = 0; i < n->n_next && rc == 0; i++) {
         cg_node *next = n->next[i].fn;
         if (!next) continue;
-        if (gin[i]) {
+        if (run && gin[i]) {
+            if (cg__anomaly_enabled && check_anomaly(n, i, gin[i]) < 0) {
+                rc = -1;
+                break;
+            }
             cg_tensor *g = shape_grad(n, i, gin[i]);
             if (!g) {
                 rc = -1;
@@ -183,6 +299,7 @@ static int run_node(cg_node *n, node_vec *ready) {
         }
         if (--next->eng_deps == 0 && !heap_push(ready, next)) rc = -1;
     }
+    if (run && !o->keep_graph) cg__node_release_saved(n);
     if (gin != gin_small) free(gin);
     return rc;
 }
@@ -194,7 +311,8 @@ static void clear_buffers(cg_node *n) {
     }
 }
 
-static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, bool keep_graph) {
+static int run_graph(int n_roots, cg_node **roots, const int *slots, cg_tensor **grads,
+                     const run_opts *o) {
     uint64_t run = atomic_fetch_add(&run_counter, 1) + 1;
     node_vec stack, ready, seen;
     vec_init(&stack);
@@ -202,9 +320,13 @@ static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, boo
     vec_init(&seen);
     int rc = 0;
     /* 1. dependency counts */
-    root->eng_run = run;
-    root->eng_deps = 0;
-    if (!vec_push(&stack, root) || !vec_push(&seen, root)) rc = -1;
+    for (int r = 0; r < n_roots && rc == 0; r++) {
+        cg_node *root = roots[r];
+        if (root->eng_run == run) continue;
+        root->eng_run = run;
+        root->eng_deps = 0;
+        if (!vec_push(&stack, root) || !vec_push(&seen, root)) rc = -1;
+    }
     while (rc == 0 && stack.n) {
         cg_node *n = stack.v[--stack.n];
         for (int i = 0; i < n->n_next; i++) {
@@ -221,18 +343,29 @@ static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, boo
             m->eng_deps++;
         }
     }
-    /* 2. run in order */
-    if (rc == 0) {
-        root->eng_buf[root_input_nr] = cg_retain(root_grad);
-        if (!heap_push(&ready, root)) rc = -1;
+    /* 2. which nodes lead to a capture */
+    if (rc == 0 && o->n_cap) mark_needed(&seen, o);
+    /* 3. seed the roots, then run in order */
+    for (int r = 0; r < n_roots && rc == 0; r++) {
+        cg_tensor **slot = &roots[r]->eng_buf[slots[r]];
+        cg_tensor *g = grads[r];
+        if (*slot) {
+            if (!(g = cg_add(*slot, g))) rc = -1;
+            cg_release(*slot);
+        }
+        *slot = cg_retain(g);
+    }
+    for (int r = 0; r < n_roots && rc == 0; r++) {
+        bool dup = false;
+        for (int q = 0; q < r; q++) dup |= roots[q] == roots[r];
+        if (!dup && roots[r]->eng_deps == 0 && !heap_push(&ready, roots[r])) rc = -1;
     }
     while (rc == 0 && ready.n) {
         cg_node *n = heap_pop(&ready);
         cg_scope_begin();
-        rc = run_node(n, &ready);
+        rc = run_node(n, &ready, o);
         cg_scope_end();
         clear_buffers(n);
-        if (!keep_graph) cg__node_release_saved(n);
     }
     if (rc != 0 && !cg_last_error()) cg__oom("cg_backward");
     for (size_t i = 0; i < seen.n; i++) clear_buffers(seen.v[i]);
@@ -242,47 +375,145 @@ static int run_graph(cg_node *root, cg_tensor *root_grad, int root_input_nr, boo
     return rc;
 }
 
-int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
-    if (!t) return -1;
-    if (!cg__requires_grad(t)) {
-        cg__error("cg_backward", "element 0 of tensors does not require grad and does not have a grad_fn");
-        return -1;
-    }
-    bool create_graph = false;
-    int64_t numel = cg__numel(t->ndim, t->shape);
-    bool prev = cg_set_grad_enabled(create_graph);
-    cg_scope_begin();
-    int rc = -1;
-    cg_tensor *g = NULL;
+/* ------------------------------------------------------------- entry points */
+
+/* The gradient to start from for output t: given (checked and cast) or ones. */
+static cg_tensor *root_grad(cg_tensor *t, cg_tensor *grad, int i) {
     if (!grad) {
-        if (numel != 1)
+        if (cg__numel(t->ndim, t->shape) != 1) {
             cg__error("cg_backward", "grad can be implicitly created only for scalar outputs");
-        else
-            g = cg_ones_like(t, 0);
-    } else if (!same_shape(grad->ndim, grad->shape, t->ndim, t->shape)) {
+            return NULL;
+        }
+        return cg_ones_like(t, 0);
+    }
+    if (!same_shape(grad->ndim, grad->shape, t->ndim, t->shape)) {
         char a[256], b[256];
         cg__shape_str(a, sizeof a, grad->ndim, grad->shape);
         cg__shape_str(b, sizeof b, t->ndim, t->shape);
         cg__error("cg_backward",
-                  "Mismatch in shape: grad_output[0] has a shape of torch.Size(%s) and output[0] "
+                  "Mismatch in shape: grad_output[%d] has a shape of torch.Size(%s) and output[%d] "
                   "has a shape of torch.Size(%s).",
-                  a, b);
-    } else { /* the caller's reference keeps AccumulateGrad from taking it */
-        g = cg__convert(grad, t->dtype);
+                  i, a, i, b);
+        return NULL;
     }
-    if (g) {
-        cg_node *root = t->grad_fn;
-        int nr = t->output_nr;
-        if (!root) {
-            root = cg__grad_accumulator(t);
-            nr = 0;
-        } else {
-            cg__node_retain(root);
+    /* the caller's reference keeps AccumulateGrad from taking it */
+    return cg__convert(grad, t->dtype);
+}
+
+/* The node and slot where gradients for t arrive (a new reference). */
+static cg_node *grad_edge(cg_tensor *t, int *slot) {
+    if (t->grad_fn) {
+        *slot = t->output_nr;
+        cg__node_retain(t->grad_fn);
+        return t->grad_fn;
+    }
+    *slot = 0;
+    return cg__grad_accumulator(t);
+}
+
+static int run(int n_out, cg_tensor *const *outputs, cg_tensor *const *grad_outputs, bool keep_graph,
+               bool create_graph, int n_in, cg_tensor *const *inputs, bool accumulate,
+               cg_tensor **cap_grad) {
+    if (n_out <= 0 || !outputs) {
+        cg__error("cg_backward", "grad requires at least one output");
+        return -1;
+    }
+    for (int i = 0; i < n_out; i++)
+        if (!outputs[i]) return -1;
+    for (int i = 0; i < n_in; i++)
+        if (!inputs[i]) return -1;
+    for (int i = 0; i < n_out; i++) {
+        if (!cg__requires_grad(outputs[i])) {
+            cg__error("cg_backward",
+                      "element %d of tensors does not require grad and does not have a grad_fn", i);
+            return -1;
         }
-        if (root) rc = run_graph(root, g, nr, retain_graph);
-        cg__node_release(root);
     }
+    for (int i = 0; i < n_in; i++) {
+        if (!cg__requires_grad(inputs[i])) {
+            cg__error("cg_backward", "One of the differentiated Tensors does not require grad");
+            return -1;
+        }
+    }
+    bool prev = cg_set_grad_enabled(create_graph);
+    cg_scope_begin();
+    int rc = -1;
+    enum { SMALL = 8 };
+    cg_node *roots_s[SMALL], *capn_s[SMALL];
+    int slots_s[SMALL], caps_s[SMALL];
+    cg_tensor *grads_s[SMALL];
+    cg_node **roots = n_out <= SMALL ? roots_s : calloc((size_t)n_out, sizeof *roots);
+    int *slots = n_out <= SMALL ? slots_s : calloc((size_t)n_out, sizeof *slots);
+    cg_tensor **grads = n_out <= SMALL ? grads_s : calloc((size_t)n_out, sizeof *grads);
+    cg_node **capn = n_in <= SMALL ? capn_s : calloc((size_t)n_in, sizeof *capn);
+    int *caps = n_in <= SMALL ? caps_s : calloc((size_t)n_in, sizeof *caps);
+    int made_roots = 0, made_caps = 0;
+    if (!roots || !slots || !grads || !capn || !caps) {
+        cg__oom("cg_backward");
+        goto done;
+    }
+    for (; made_roots < n_out; made_roots++) {
+        cg_tensor *t = outputs[made_roots];
+        grads[made_roots] = root_grad(t, grad_outputs ? grad_outputs[made_roots] : NULL, made_roots);
+        if (!grads[made_roots]) goto done;
+        if (!(roots[made_roots] = grad_edge(t, &slots[made_roots]))) goto done;
+    }
+    for (; made_caps < n_in; made_caps++)
+        if (!(capn[made_caps] = grad_edge(inputs[made_caps], &caps[made_caps]))) goto done;
+    run_opts o = {keep_graph, n_in, capn, caps, (cg_tensor **)inputs, cap_grad, accumulate};
+    rc = run_graph(n_out, roots, slots, grads, &o);
+    if (rc == 0 && cap_grad)
+        for (int i = 0; i < n_in; i++)
+            if (cap_grad[i]) cg_keep(cap_grad[i]);
+done:
+    for (int i = 0; i < made_roots; i++) cg__node_release(roots[i]);
+    for (int i = 0; i < made_caps; i++) cg__node_release(capn[i]);
+    if (roots != roots_s) free(roots);
+    if (slots != slots_s) free(slots);
+    if (grads != grads_s) free(grads);
+    if (capn != capn_s) free(capn);
+    if (caps != caps_s) free(caps);
     cg_scope_end();
     cg_set_grad_enabled(prev);
+    return rc;
+}
+
+int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
+    if (!t) return -1;
+    return run(1, &t, &grad, retain_graph, false, 0, NULL, true, NULL);
+}
+
+int cg_backward_ex(cg_tensor *t, cg_tensor *grad, bool retain_graph, bool create_graph,
+                   int n_inputs, cg_tensor *const *inputs) {
+    if (!t) return -1;
+    if (n_inputs < 0 || (n_inputs > 0 && !inputs)) {
+        cg__error("cg_backward_ex", "inputs is NULL but n_inputs is %d", n_inputs);
+        return -1;
+    }
+    return run(1, &t, &grad, retain_graph, create_graph, n_inputs, inputs, true, NULL);
+}
+
+int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const *grad_outputs,
+                     int n_inputs, cg_tensor *const *inputs, bool retain_graph,
+                     bool create_graph, bool allow_unused, cg_tensor **grads) {
+    if (n_inputs <= 0 || !inputs || !grads) {
+        cg__error("cg_autograd_grad", "grad requires at least one input and an array for the results");
+        return -1;
+    }
+    for (int i = 0; i < n_inputs; i++) grads[i] = NULL;
+    /* the captured references are held here until handed to the caller's scope */
+    int rc = run(n_outputs, outputs, grad_outputs, retain_graph, create_graph, n_inputs, inputs,
+                 false, grads);
+    for (int i = 0; i < n_inputs; i++) {
+        if (grads[i]) cg_release(grads[i]); /* cg_keep gave the caller's scope a reference */
+        else if (rc == 0 && !allow_unused) {
+            cg__error("cg_autograd_grad",
+                      "One of the differentiated Tensors appears to not have been used in the "
+                      "graph. Set allow_unused=True if this is the desired behavior.");
+            rc = -1;
+        }
+    }
+    if (rc != 0)
+        for (int i = 0; i < n_inputs; i++) grads[i] = NULL;
     return rc;
 }

@@ -14,6 +14,11 @@ cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad) {
                   "var_no_grad = var.detach().");
         return NULL;
     }
+    if (requires_grad && t->inference && !cg__inference_mode) {
+        cg__error("cg_requires_grad_",
+                  "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
+        return NULL;
+    }
     if (requires_grad && !cg_dtype_is_floating(t->dtype)) {
         cg__error("cg_requires_grad_", "only Tensors of floating point dtype can require gradients");
         return NULL;
@@ -50,6 +55,7 @@ cg_tensor *cg_detach(cg_tensor *t) {
 
 cg_tensor *cg_detach_(cg_tensor *t) {
     if (!t) return NULL;
+    cg__unhook_retain(t);
     cg_node *fn = t->grad_fn;
     t->grad_fn = NULL;
     t->requires_grad = false;

@@ -39,3 +39,12 @@ void *cg__oom(const char *fn) {
     cg__error(fn, "out of memory");
     return NULL;
 }
+
+void cg_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[sizeof err_msg];
+    vsnprintf(buf, sizeof buf, fmt ? fmt : "(null)", ap);
+    va_end(ap);
+    cg__error("a custom function", "%s", buf);
+}

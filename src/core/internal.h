@@ -23,6 +23,8 @@
  * - Freeing nodes is iterative (a work list in node.c): dropping the last
  *   reference to a 100,000-node chain must not recurse 100,000 deep. */
 
+typedef struct cg_hook cg_hook;
+
 typedef struct cg_storage {
     long refcount;
     bool small; /* a CG_CACHE_STORAGE block */
@@ -44,12 +46,15 @@ struct cg_tensor {
     cg_node *grad_fn;  /* strong; NULL on leaves */
     cg_tensor *grad;   /* strong; NULL until a backward reaches this leaf */
     cg_node *grad_acc; /* weak cache of the leaf's AccumulateGrad node */
+    cg_hook *hooks;    /* a leaf's own hooks (gradient and post-accumulate) */
+    bool retains_grad; /* a non-leaf with a CG_HOOK_RETAIN on its grad_fn */
+    bool inference;    /* made in inference mode */
 };
 
 /* --------------------------------------------------------------- op table */
 
 typedef enum cg_op {
-#define CG_OP(id, name, bwd) CG_OP_##id,
+#define CG_OP(id, name, bwd, fwd) CG_OP_##id,
 #include "../ops/ops.def"
 #undef CG_OP
     CG_OP_COUNT
@@ -63,6 +68,7 @@ typedef int (*cg__backward_fn)(cg_node *n, cg_tensor **grad_out, cg_tensor **gra
 typedef struct cg_op_info {
     const char *name; /* as PyTorch prints the node */
     cg__backward_fn backward;
+    const char *forward; /* the public function that records it */
 } cg_op_info;
 extern const cg_op_info cg__op_table[CG_OP_COUNT];
 
@@ -85,38 +91,81 @@ typedef struct cg_saved {
     bool is_output;
 } cg_saved;
 
-#define CG_NODE_MAX_SAVED 3
+#define CG_NODE_SMALL_SAVED 3
 #define CG_NODE_MAX_ARGS (CG_MAX_DIMS + 2)
+
+/* A hook: a tensor's gradient hook (on its node's output slot, or on the
+ * leaf itself), a retain_grad, or a leaf's post-accumulate hook. */
+typedef enum { CG_HOOK_GRAD, CG_HOOK_RETAIN, CG_HOOK_POST_ACCUMULATE } cg_hook_kind;
+struct cg_hook {
+    struct cg_hook *next;
+    int id;
+    cg_hook_kind kind;
+    int slot; /* the node output it watches */
+    cg_grad_hook fn;
+    cg_post_accumulate_hook post;
+    void *ctx;
+    cg_tensor *retain; /* CG_HOOK_RETAIN: the tensor, weakly (it unhooks when freed) */
+};
+
+/* A custom function's node (cg_function_apply). */
+#define CG_CUSTOM_MAX_MARKED 16
+typedef struct cg_custom {
+    const cg_function *fn;
+    void *user;
+    bool in_forward;
+    unsigned long long needs_input_grad; /* bit i: input i (the first 64) */
+    int n_marked;                        /* mark_non_differentiable calls */
+    cg_tensor *marked[CG_CUSTOM_MAX_MARKED];
+} cg_custom;
 
 struct cg_node {
     int refcount;
     cg_op op;
     uint64_t seq;
-    int n_next;       /* inputs of the forward op = edges to next nodes */
-    int n_out;        /* outputs of the forward op */
-    cg_edge *next;    /* (n_next) */
-    cg_meta *in_meta; /* (n_next) */
+    int n_next;        /* inputs of the forward op = edges to next nodes */
+    int n_out;         /* outputs of the forward op */
+    cg_edge *next;     /* (n_next) */
+    cg_meta *in_meta;  /* (n_next) */
+    cg_meta *out_meta; /* (n_out) to make zeros for an output no gradient reached */
     int n_saved;
     bool released; /* saved tensors freed after a backward */
-    cg_saved saved[CG_NODE_MAX_SAVED];
+    cg_saved *saved; /* (n_saved) saved_small, or malloc'ed when more */
+    cg_saved saved_small[CG_NODE_SMALL_SAVED];
     double sc[2];                   /* scalar arguments */
     int n_iv;                       /* integer arguments (dims, sizes) */
     int64_t iv[CG_NODE_MAX_ARGS];
-    cg_tensor *leaf; /* AccumulateGrad: the leaf it feeds (strong) */
+    cg_tensor *leaf;   /* AccumulateGrad: the leaf it feeds (strong) */
+    cg_hook *hooks;    /* gradient hooks on this node's outputs */
+    cg_custom *custom; /* CUSTOM nodes */
     /* engine scratch, valid while eng_run is the running backward's id */
     uint64_t eng_run;
     int eng_deps;
+    bool eng_needed;
     cg_tensor **eng_buf; /* (n_out) summed incoming gradients */
 };
 
 /* Makes the node for a forward op if grad mode is on and an input requires
  * grad; sets out->grad_fn. Returns it (borrowed) or NULL when none is needed. */
 cg_node *cg__record(cg_op op, cg_tensor *out, int n_in, cg_tensor *const *in);
+/* The same for an op with several outputs (outs[i] NULL: not differentiable). */
+cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_tensor *const *in);
+/* Edges and input metadata of a new node from its inputs. */
+void cg__node_connect(cg_node *n, cg_tensor *const *in);
+/* Makes n the grad_fn of each floating output; returns how many hold it. */
+int cg__node_attach(cg_node *n, cg_tensor *const *outs);
+/* Room for n saved tensors (custom functions); 0 or -1. */
+int cg__node_reserve_saved(cg_node *n, int count);
+void cg__meta_of(cg_meta *m, const cg_tensor *t);
+const char *cg__node_name(const cg_node *n);
+void cg__unhook_retain(cg_tensor *t); /* drops t's retain_grad hook */
+void cg__free_hooks(cg_tensor *t);
 cg_node *cg__node_new(cg_op op, int n_next, int n_out);
 void cg__node_retain(cg_node *n);
 void cg__node_release(cg_node *n);
-/* Saves t (may be NULL) in slot i for backward. */
-void cg__save(cg_node *n, int i, cg_tensor *t, bool is_output);
+/* Saves t (may be NULL) in slot i for backward; -1 (error set) for an
+ * inference tensor, which cannot be saved. */
+int cg__save(cg_node *n, int i, cg_tensor *t, bool is_output);
 /* A saved tensor, registered with the current scope; NULL (error set) when it
  * was freed by an earlier backward or modified in place since. */
 cg_tensor *cg__unpack(cg_node *n, int i);
@@ -183,6 +232,9 @@ void *cg__oom(const char *fn);
 /* -------------------------------------------------------------- grad mode */
 
 extern _Thread_local bool cg__grad_enabled;
+extern _Thread_local bool cg__inference_mode;
+extern bool cg__anomaly_enabled;
+/* Recording is off in no_grad and in inference mode (which turns grad off). */
 
 /* ------------------------------------------------------------- internals */
 

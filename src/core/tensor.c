@@ -124,6 +124,9 @@ static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) 
     t->grad_fn = NULL;
     t->grad = NULL;
     t->grad_acc = NULL;
+    t->hooks = NULL;
+    t->retains_grad = false;
+    t->inference = cg__inference_mode;
     atomic_fetch_add_explicit(&cg__live_tensors, 1, memory_order_relaxed);
     return t;
 }
@@ -154,6 +157,8 @@ cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
 }
 
 void cg__tensor_free(cg_tensor *t) {
+    cg__unhook_retain(t);
+    cg__free_hooks(t);
     cg__storage_release(t->storage);
     cg_tensor *g = t->grad;
     cg_node *fn = t->grad_fn;

@@ -212,9 +212,9 @@ static cg_tensor *finish(cg_op op, cg_tensor *out, int n, cg_tensor *a, cg_tenso
     if (node) {
         if (n == 2 && !b) node->in_meta[1].ndim = -1; /* a scalar, not a tensor */
         node->sc[0] = s;
-        cg__save(node, 0, save0, false);
-        cg__save(node, 1, save1, false);
-        if (save_out) cg__save(node, 2, out, true);
+        if (cg__save(node, 0, save0, false) < 0 || cg__save(node, 1, save1, false) < 0 ||
+            (save_out && cg__save(node, 2, out, true) < 0))
+            return NULL;
     }
     return out;
 }
@@ -342,7 +342,7 @@ cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
     if (!run("cg_where", B_WHERE, (arg){cond, 0}, (arg){x, 0}, ct, ct, out)) return NULL;
     cg_tensor *in[2] = {x, y};
     cg_node *n = cg__record(CG_OP_WHERE, out, 2, in);
-    if (n) cg__save(n, 0, cond, false);
+    if (n && cg__save(n, 0, cond, false) < 0) return NULL;
     return out;
 }
 

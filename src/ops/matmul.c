@@ -105,8 +105,9 @@ static cg_tensor *record2(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b) 
     cg_tensor *in[2] = {a, b};
     cg_node *n = cg__record(op, out, 2, in);
     if (n) { /* b for a's gradient, a for b's */
-        cg__save(n, 0, n->next[0].fn ? b : NULL, false);
-        cg__save(n, 1, n->next[1].fn ? a : NULL, false);
+        if (cg__save(n, 0, n->next[0].fn ? b : NULL, false) < 0 ||
+            cg__save(n, 1, n->next[1].fn ? a : NULL, false) < 0)
+            return NULL;
     }
     return out;
 }

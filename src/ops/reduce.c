@@ -186,8 +186,7 @@ static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg
     if (!out) return NULL;
     cg_node *n = cg__record(op, out, 1, &a);
     if (n) {
-        cg__save(n, 0, a, false);
-        cg__save(n, 1, out, true);
+        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
     }
     return out;
 }

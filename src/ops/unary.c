@@ -126,8 +126,9 @@ static cg_tensor *unary(const unary_info *u, cg_tensor *a) {
         cg__loop(u->k[d], x->ndim, x->shape, &o, &in, NULL);
     }
     cg_node *n = cg__record(u->op, out, 1, &a);
-    if (n && u->save != SAVE_NONE)
-        cg__save(n, 0, u->save == SAVE_INPUT ? a : out, u->save == SAVE_OUTPUT);
+    if (n && u->save != SAVE_NONE &&
+        cg__save(n, 0, u->save == SAVE_INPUT ? a : out, u->save == SAVE_OUTPUT) < 0)
+        return NULL;
     return out;
 }
 

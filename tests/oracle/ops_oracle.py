@@ -38,6 +38,19 @@ def main(argv):
         return 3
     torch.set_num_threads(1)
 
+    class CgExpMul(torch.autograd.Function):
+        """The CUSTOM row's function; tests/op_specs.h has its C twin."""
+        @staticmethod
+        def forward(ctx, x, y):
+            out0 = torch.exp(x) * y
+            ctx.save_for_backward(x, out0)
+            return out0, x + y
+
+        @staticmethod
+        def backward(ctx, g0, g1):
+            x, out0 = ctx.saved_tensors
+            return g0 * out0 + g1, g0 * torch.exp(x) + g1
+
     dtypes = {"float32": torch.float32, "float64": torch.float64,
               "int64": torch.int64, "bool": torch.bool}
     names = {v: k for k, v in dtypes.items()}
@@ -105,7 +118,7 @@ def main(argv):
                 leaves.append(t)
             a = leaves[0] if nin > 0 else None
             odt = torch.float32 if a is not None and a.dtype == torch.float64 else torch.float64
-            env = {"torch": torch, "a": a, "b": leaves[1] if nin > 1 else None,
+            env = {"torch": torch, "CgExpMul": CgExpMul, "a": a, "b": leaves[1] if nin > 1 else None,
                    "c": leaves[2] if nin > 2 else None, "odt": odt}
             with torch.set_grad_enabled(mode == "G"):
                 out = eval(expr, env)  # noqa: S307 - expressions come from our own spec table

@@ -365,13 +365,16 @@ TEST(test_print_fprint_and_errors) {
     ASSERT_EQ(got, strlen("tensor(27.)\n"));
     ASSERT_STR_EQ(buf, "tensor(27.)\n");
 
-    ASSERT_ERROR(cg_to_string(NULL), "expected a tensor, got NULL");
+    /* NULL in, NULL (or -1) out, and the first error message stays */
     cg_clear_error();
+    ASSERT(cg_mm(t, t) == NULL);
+    const char *first = "both arguments to matmul need to be at least 1D, but they are 0D and 0D";
+    ASSERT(cg_matmul(t, t) == NULL);
+    ASSERT_STR_EQ(cg_last_error(), first);
+    ASSERT(cg_to_string(NULL) == NULL);
     ASSERT_EQ(cg_print(NULL), -1);
-    ASSERT_STR_EQ(cg_last_error(), "expected a tensor, got NULL");
-    cg_clear_error();
     ASSERT_EQ(cg_fprint(stdout, NULL), -1);
-    ASSERT_STR_EQ(cg_last_error(), "expected a tensor, got NULL");
+    ASSERT_STR_EQ(cg_last_error(), first);
     cg_clear_error();
 }
 

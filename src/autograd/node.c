@@ -219,16 +219,19 @@ static const char *legacy_type_name(cg_dtype d) {
     return names[d];
 }
 
+bool cg__saved_alive(cg_node *n) {
+    if (!n->released) return true;
+    cg__error("cg_backward",
+              "Trying to backward through the graph a second time (or directly access saved "
+              "tensors after they have already been freed). Saved intermediate values of the "
+              "graph are freed when you call .backward() or autograd.grad(). Specify "
+              "retain_graph=True if you need to backward through the graph a second time or "
+              "if you need to access saved tensors after calling backward.");
+    return false;
+}
+
 cg_tensor *cg__unpack(cg_node *n, int i) {
-    if (n->released) {
-        cg__error("cg_backward",
-                  "Trying to backward through the graph a second time (or directly access saved "
-                  "tensors after they have already been freed). Saved intermediate values of the "
-                  "graph are freed when you call .backward() or autograd.grad(). Specify "
-                  "retain_graph=True if you need to backward through the graph a second time or "
-                  "if you need to access saved tensors after calling backward.");
-        return NULL;
-    }
+    if (!cg__saved_alive(n)) return NULL;
     if (i >= n->n_saved || !n->saved[i].t) {
         cg__error("cg_backward", "%s: saved tensor %d was not saved", cg__node_name(n), i);
         return NULL;

@@ -27,6 +27,32 @@ cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad) {
     return t;
 }
 
+static bool leaf_requiring_grad(const cg_tensor *t) { return t->requires_grad && !t->grad_fn; }
+
+int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view) {
+    if (t->inference && !cg__inference_mode) {
+        cg__error(fn, "Inplace update to inference tensor outside InferenceMode is not allowed.You "
+                      "can make a clone to get a normal tensor before doing inplace update.See "
+                      "https://github.com/pytorch/rfcs/pull/17 for more details.");
+        return -1;
+    }
+    if (!cg__grad_enabled) return 0;
+    if (leaf_requiring_grad(t) && !through_view) {
+        cg__error(fn, "a leaf Variable that requires grad is being used in an in-place operation.");
+        return -1;
+    }
+    if ((t->base && leaf_requiring_grad(t->base)) || (through_view && leaf_requiring_grad(t))) {
+        cg__error(fn, "a view of a leaf Variable that requires grad is being used in an in-place "
+                      "operation.");
+        return -1;
+    }
+    return 0;
+}
+
+void cg__bump_version(cg_tensor *t) {
+    if (!(t->inference && cg__inference_mode)) t->storage->version++;
+}
+
 bool cg_is_leaf(const cg_tensor *t) { return t && !t->grad_fn; }
 cg_node *cg_grad_fn(const cg_tensor *t) { return t ? t->grad_fn : NULL; }
 cg_tensor *cg_grad(const cg_tensor *t) { return t ? t->grad : NULL; }

@@ -87,13 +87,27 @@ static void set_linear(cg_tensor *t, int64_t i, double v) {
     }
 }
 
+/* PyTorch's "not implemented for 'Bool'" (and 'Long') errors of factories */
+static int check_kernel_dtype(const char *fn, const char *kernel, int opts, bool ints_ok) {
+    cg_dtype d = opts_dtype(opts);
+    if (d == CG_BOOL || (!ints_ok && d == CG_INT64)) {
+        cg__error(fn, "\"%s\" not implemented for '%s'", kernel, d == CG_BOOL ? "Bool" : "Long");
+        return -1;
+    }
+    return 0;
+}
+
 cg_tensor *cg_arange(double start, double end, double step, int opts) {
-    if (step == 0 || !isfinite(step)) {
-        cg__error("cg_arange", "step must be nonzero");
-        return NULL;
+    if (check_kernel_dtype("cg_arange", "arange_cpu", opts, true) < 0) return NULL;
+    if (opts_dtype(opts) == CG_INT64) { /* integer arange works on truncated bounds */
+        start = trunc(start), end = trunc(end), step = trunc(step);
     }
     if (!isfinite(start) || !isfinite(end)) {
-        cg__error("cg_arange", "unsupported range: %g -> %g", start, end);
+        cg__error("cg_arange", "unsupported range: %.6g -> %.6g", start, end);
+        return NULL;
+    }
+    if (step == 0 || isnan(step)) {
+        cg__error("cg_arange", "step must be nonzero");
         return NULL;
     }
     if ((step > 0 && end < start) || (step < 0 && end > start)) {
@@ -117,11 +131,21 @@ cg_tensor *cg_linspace(double start, double end, int64_t steps, int opts) {
         cg__error("cg_linspace", "number of steps must be non-negative");
         return NULL;
     }
+    if (check_kernel_dtype("cg_linspace", "linspace_cpu", opts, true) < 0) return NULL;
     cg_tensor *t = make("cg_linspace", 1, &steps, opts);
     if (!t) return NULL;
-    /* as PyTorch: the first half counts up from start, the second down from end */
-    double step = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
+    /* as PyTorch: the first half counts up from start, the second down from
+     * end; float32 in float arithmetic, so the values match to the bit */
     int64_t half = steps / 2;
+    if (t->dtype == CG_FLOAT32) {
+        float s0 = (float)start, s1 = (float)end;
+        float step = steps > 1 ? (s1 - s0) / (float)(steps - 1) : 0;
+        for (int64_t i = 0; i < steps; i++)
+            ((float *)cg__ptr(t))[i] =
+                i < half ? s0 + step * (float)i : s1 - step * (float)(steps - i - 1);
+        return finish(t, opts);
+    }
+    double step = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
     for (int64_t i = 0; i < steps; i++)
         set_linear(t, i, i < half ? start + step * (double)i : end - step * (double)(steps - i - 1));
     return finish(t, opts);
@@ -130,6 +154,7 @@ cg_tensor *cg_linspace(double start, double end, int64_t steps, int opts) {
 static double uniform01(void) { return (double)(cg__rng_next() >> 11) * 0x1.0p-53; }
 
 cg_tensor *cg_rand(int ndim, const int64_t *shape, int opts) {
+    if (check_kernel_dtype("cg_rand", "check_uniform_bounds", opts, false) < 0) return NULL;
     cg_tensor *t = make("cg_rand", ndim, shape, opts);
     if (!t) return NULL;
     int64_t n = cg__numel(ndim, shape);
@@ -138,6 +163,7 @@ cg_tensor *cg_rand(int ndim, const int64_t *shape, int opts) {
 }
 
 cg_tensor *cg_randn(int ndim, const int64_t *shape, int opts) {
+    if (check_kernel_dtype("cg_randn", "normal_kernel_cpu", opts, false) < 0) return NULL;
     cg_tensor *t = make("cg_randn", ndim, shape, opts);
     if (!t) return NULL;
     int64_t n = cg__numel(ndim, shape);
@@ -150,16 +176,21 @@ cg_tensor *cg_randn(int ndim, const int64_t *shape, int opts) {
     return finish(t, opts);
 }
 
-/* *_like: t's shape; t's dtype unless opts carries CG_LIKE_DTYPE. */
-static int like_opts(const cg_tensor *t, int opts) {
+/* *_like: t's shape; t's dtype unless opts carries CG_LIKE_DTYPE. A dtype
+ * without that flag is a mistake (float32 is 0, so it could not be told
+ * from "same as t"): -1. */
+static int like_opts(const char *fn, const cg_tensor *t, int opts) {
     if (opts & CG_LIKE_DTYPE) return opts & ~CG_LIKE_DTYPE;
-    return (opts & ~CG_DTYPE_MASK) | (int)t->dtype;
+    if (opts & CG_DTYPE_MASK) {
+        cg__error(fn, "invalid options 0x%x: to choose a dtype, pass CG_LIKE_DTYPE | dtype", opts);
+        return -1;
+    }
+    return opts | (int)t->dtype;
 }
 
 #define LIKE(name, call)                                                                   \
     cg_tensor *cg_##name##_like(const cg_tensor *t, int opts) {                            \
-        if (!t) return NULL;                                                               \
-        opts = like_opts(t, opts);                                                         \
+        if (!t || (opts = like_opts("cg_" #name "_like", t, opts)) < 0) return NULL;        \
         return call;                                                                       \
     }
 LIKE(empty, cg_empty(t->ndim, t->shape, opts))
@@ -169,6 +200,6 @@ LIKE(rand, cg_rand(t->ndim, t->shape, opts))
 LIKE(randn, cg_randn(t->ndim, t->shape, opts))
 
 cg_tensor *cg_full_like(const cg_tensor *t, double value, int opts) {
-    if (!t) return NULL;
-    return cg_full(t->ndim, t->shape, value, like_opts(t, opts));
+    if (!t || (opts = like_opts("cg_full_like", t, opts)) < 0) return NULL;
+    return cg_full(t->ndim, t->shape, value, opts);
 }

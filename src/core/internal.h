@@ -49,6 +49,7 @@ struct cg_tensor {
     cg_hook *hooks;    /* a leaf's own hooks (gradient and post-accumulate) */
     bool retains_grad; /* a non-leaf with a CG_HOOK_RETAIN on its grad_fn */
     bool inference;    /* made in inference mode */
+    cg_tensor *base;   /* strong: the tensor a view op viewed (NULL otherwise) */
 };
 
 /* --------------------------------------------------------------- op table */
@@ -159,6 +160,11 @@ int cg__node_reserve_saved(cg_node *n, int count);
 void cg__meta_of(cg_meta *m, const cg_tensor *t);
 const char *cg__node_name(const cg_node *n);
 void cg__unhook_retain(cg_tensor *t); /* drops t's retain_grad hook */
+/* May t be written in place? PyTorch's rules for leaves, views of leaves and
+ * inference tensors; -1 with its message if not. */
+int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view);
+/* Counts an in-place write to t's storage (not in inference mode). */
+void cg__bump_version(cg_tensor *t);
 void cg__free_hooks(cg_tensor *t);
 cg_node *cg__node_new(cg_op op, int n_next, int n_out);
 void cg__node_retain(cg_node *n);
@@ -170,6 +176,9 @@ int cg__save(cg_node *n, int i, cg_tensor *t, bool is_output);
  * was freed by an earlier backward or modified in place since. */
 cg_tensor *cg__unpack(cg_node *n, int i);
 void cg__node_release_saved(cg_node *n);
+/* false (with PyTorch's "backward through the graph a second time" error)
+ * once a backward has freed n's saved state */
+bool cg__saved_alive(cg_node *n);
 cg_node *cg__grad_accumulator(cg_tensor *leaf);
 extern atomic_long cg__live_nodes;
 

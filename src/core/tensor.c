@@ -127,6 +127,7 @@ static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) 
     t->hooks = NULL;
     t->retains_grad = false;
     t->inference = cg__inference_mode;
+    t->base = NULL;
     atomic_fetch_add_explicit(&cg__live_tensors, 1, memory_order_relaxed);
     return t;
 }
@@ -160,11 +161,12 @@ void cg__tensor_free(cg_tensor *t) {
     cg__unhook_retain(t);
     cg__free_hooks(t);
     cg__storage_release(t->storage);
-    cg_tensor *g = t->grad;
+    cg_tensor *g = t->grad, *base = t->base;
     cg_node *fn = t->grad_fn;
     cg__cache_free(CG_CACHE_TENSOR, t);
     atomic_fetch_sub_explicit(&cg__live_tensors, 1, memory_order_relaxed);
     if (g) cg_release(g);
+    if (base) cg_release(base);
     cg__node_release(fn);
 }
 
@@ -185,12 +187,11 @@ void cg_release(cg_tensor *t) {
 
 /* ----------------------------------------------------------------- access */
 
+/* A NULL tensor gives the sentinel and leaves the first error message. */
 #define CHECK_T(fn, t, ret)                                                    \
     do {                                                                       \
-        if (!(t)) {                                                            \
-            cg__error(fn, "expected a tensor, got NULL");                      \
-            return ret;                                                        \
-        }                                                                      \
+        (void)(fn);                                                            \
+        if (!(t)) return ret;                                                  \
     } while (0)
 
 int cg_ndim(const cg_tensor *t) {
@@ -200,6 +201,10 @@ int cg_ndim(const cg_tensor *t) {
 
 int64_t cg_size(const cg_tensor *t, int dim) {
     CHECK_T("cg_size", t, -1);
+    if (t->ndim == 0) {
+        cg__error("cg_size", "Dimension specified as %d but tensor has no dimensions", dim);
+        return -1;
+    }
     int d = cg__wrap_dim("cg_size", dim, t->ndim);
     if (d < 0) return -1;
     return t->ndim ? t->shape[d] : 1;
@@ -288,13 +293,11 @@ double cg_get(const cg_tensor *t, const int64_t *index) {
 
 int cg_set(cg_tensor *t, const int64_t *index, double value) {
     CHECK_T("cg_set", t, -1);
-    if (t->requires_grad && !t->grad_fn && cg__grad_enabled) {
-        cg__error("cg_set", "a leaf Variable that requires grad is being used in an in-place operation.");
-        return -1;
-    }
+    /* like x[i, j] = v in PyTorch, which writes through a view of x */
+    if (cg__check_inplace("cg_set", t, t->ndim > 0) < 0) return -1;
     int64_t off = index_offset("cg_set", t, index);
     if (off < 0) return -1;
     write_at(t, off, value);
-    t->storage->version++;
+    cg__bump_version(t);
     return 0;
 }

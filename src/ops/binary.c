@@ -211,6 +211,8 @@ static cg_tensor *finish(cg_op op, cg_tensor *out, int n, cg_tensor *a, cg_tenso
     cg_node *node = cg__record(op, out, n, in);
     if (node) {
         if (n == 2 && !b) node->in_meta[1].ndim = -1; /* a scalar, not a tensor */
+        /* PyTorch saves the wrapped scalar of * and /: a second backward fails */
+        if (n == 2 && !b && (op == CG_OP_MUL || op == CG_OP_DIV)) node->n_saved = 1;
         node->sc[0] = s;
         if (cg__save(node, 0, save0, false) < 0 || cg__save(node, 1, save1, false) < 0 ||
             (save_out && cg__save(node, 2, out, true) < 0))
@@ -321,14 +323,15 @@ cg_tensor *cg_rpow_scalar(cg_tensor *a, double s) {
 cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
     if (!cond || !x || !y) return NULL;
     if (cond->dtype != CG_BOOL) {
+        static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
         cg__error("cg_where", "where expected condition to be a boolean tensor, but got a tensor "
-                              "with dtype %s", cg_dtype_name(cond->dtype) + 6);
+                              "with dtype %s", names[cond->dtype]);
         return NULL;
     }
-    int nd, nd2;
+    int nd, nd2; /* as PyTorch: the condition with x, then with y */
     int64_t s1[CG_MAX_DIMS], shape[CG_MAX_DIMS];
-    if (cg__broadcast_shape("cg_where", x->ndim, x->shape, y->ndim, y->shape, &nd, s1) < 0 ||
-        cg__broadcast_shape("cg_where", cond->ndim, cond->shape, nd, s1, &nd2, shape) < 0)
+    if (cg__broadcast_shape("cg_where", cond->ndim, cond->shape, x->ndim, x->shape, &nd, s1) < 0 ||
+        cg__broadcast_shape("cg_where", nd, s1, y->ndim, y->shape, &nd2, shape) < 0)
         return NULL;
     cg_dtype ct = result_type(x, y);
     cg_tensor *out = cg__tensor_new(ct, nd2, shape), *yc = cg__convert(y, ct);
@@ -404,14 +407,16 @@ int cg__bw_rsub(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_mul(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (SCALAR_FORM(n)) return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
+    if (SCALAR_FORM(n))
+        return cg__saved_alive(n) && (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
     if (WANT(0) && !(gi[0] = cg_mul(go[0], cg__unpack(n, 0)))) return -1;
     if (WANT(1) && !(gi[1] = cg_mul(go[0], cg__unpack(n, 1)))) return -1;
     return 0;
 }
 
 int cg__bw_div(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (SCALAR_FORM(n)) return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
+    if (SCALAR_FORM(n))
+        return cg__saved_alive(n) && (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
     cg_tensor *b = cg__unpack(n, 0);
     if (!b) return -1;
     if (WANT(0) && !(gi[0] = cg_div(go[0], b))) return -1;
@@ -458,10 +463,7 @@ int cg__bw_where(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
-    if (!a || !b) {
-        cg__error("cg_equal", "expected a tensor, got NULL");
-        return false;
-    }
+    if (!a || !b) return false;
     if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
         return false;
     int64_t n = cg__numel(a->ndim, a->shape);

@@ -12,9 +12,10 @@ static const char *scalar_type_name(cg_dtype d) {
     return n[d];
 }
 
-static int check_dtypes(const char *fn, const cg_tensor *a, const cg_tensor *b) {
-    if (a->dtype == CG_BOOL || b->dtype == CG_BOOL) {
-        cg__error(fn, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+/* kernel: PyTorch's kernel name in its "not implemented for 'Bool'" error */
+static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a, const cg_tensor *b) {
+    if (a->dtype == CG_BOOL) {
+        cg__error(fn, "\"%s\" not implemented for 'Bool'", kernel);
         return -1;
     }
     if (a->dtype != b->dtype) {
@@ -124,7 +125,7 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
                   (long long)b->shape[1]);
         return NULL;
     }
-    if (check_dtypes("cg_mm", a, b) < 0) return NULL;
+    if (check_dtypes("cg_mm", "addmm_impl_cpu_", a, b) < 0) return NULL;
     int64_t shape[2] = {a->shape[0], b->shape[1]};
     cg_tensor *out = cg__tensor_new(a->dtype, 2, shape);
     if (!out) return NULL;
@@ -145,7 +146,7 @@ cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
                   (long long)b->shape[1]);
         return NULL;
     }
-    if (check_dtypes("cg_bmm", a, b) < 0) return NULL;
+    if (check_dtypes("cg_bmm", "bmm", a, b) < 0) return NULL;
     int64_t shape[3] = {a->shape[0], a->shape[1], b->shape[2]};
     cg_tensor *out = cg__tensor_new(a->dtype, 3, shape);
     if (!out) return NULL;
@@ -158,13 +159,16 @@ cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
 
 cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v) {
     if (!a || !v) return NULL;
-    if (a->ndim != 2 || v->ndim != 1 || a->shape[1] != v->shape[0]) {
-        cg__error("cg_mv", "size mismatch, got %lld, %lldx%lld,%lld",
-                  (long long)(a->ndim ? a->shape[0] : 1), (long long)(a->ndim ? a->shape[0] : 1),
-                  (long long)(a->ndim > 1 ? a->shape[1] : 1), (long long)(v->ndim ? v->shape[0] : 1));
+    if (a->ndim != 2 || v->ndim != 1) {
+        cg__error("cg_mv", "vector + matrix @ vector expected, got 1, %d, %d", a->ndim, v->ndim);
         return NULL;
     }
-    if (check_dtypes("cg_mv", a, v) < 0) return NULL;
+    if (a->shape[1] != v->shape[0]) {
+        cg__error("cg_mv", "size mismatch, got %lld, %lldx%lld,%lld", (long long)a->shape[0],
+                  (long long)a->shape[0], (long long)a->shape[1], (long long)v->shape[0]);
+        return NULL;
+    }
+    if (check_dtypes("cg_mv", "addmv_impl_cpu", a, v) < 0) return NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, 1, a->shape);
     if (!out) return NULL;
     mat vm = {(const char *)cg__ptr(v), v->strides[0], 1}; /* v as a k x 1 matrix */
@@ -190,7 +194,10 @@ cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b) {
                   (long long)b->shape[0]);
         return NULL;
     }
-    if (check_dtypes("cg_dot", a, b) < 0) return NULL;
+    if (a->dtype == CG_BOOL) {
+        cg__error("cg_dot", "\"dot\" not implemented for 'Bool'");
+        return NULL;
+    }
     cg_tensor *out = cg__tensor_new(a->dtype, 0, NULL);
     if (!out) return NULL;
     mat am = {(const char *)cg__ptr(a), 0, a->strides[0]}; /* 1 x k */

@@ -78,16 +78,17 @@ static int dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *di
         cg__error(fn, "dims is NULL but ndims is %d", ndims);
         return -1;
     }
+    unsigned seen = 0; /* a 0-d tensor takes dim 0 (or -1), once */
     for (int i = 0; i < ndims; i++) {
         int d = cg__wrap_dim(fn, dims[i], a->ndim);
         if (d < 0) return -1;
-        if (a->ndim == 0) continue;
-        if (*mask >> d & 1) {
+        if (seen >> d & 1) {
             cg__error(fn, "dim %d appears multiple times in the list of dims", d);
             return -1;
         }
-        *mask |= 1u << d;
+        seen |= 1u << d;
     }
+    *mask = a->ndim ? seen : 0;
     return 0;
 }
 

@@ -8,6 +8,7 @@ static cg_tensor *make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape
                             const int64_t *strides, int64_t offset) {
     cg_tensor *v = cg__tensor_view(a, nd, shape, strides, offset);
     if (!v) return NULL;
+    v->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
     cg__record(op, v, 1, &a);
     return v;
 }
@@ -35,7 +36,14 @@ static int infer_size(const char *fn, int nd, const int64_t *in, int64_t numel, 
         }
         out[i] = in[i];
     }
-    bool ok = infer >= 0 ? (prod > 0 && numel % prod == 0) : prod == numel;
+    if (infer >= 0 && prod == 0 && numel == 0) {
+        char s[256];
+        cg__shape_str(s, sizeof s, nd, in);
+        cg__error(fn, "cannot reshape tensor of 0 elements into shape %s because the unspecified "
+                      "dimension size -1 can be any value and is ambiguous", s);
+        return -1;
+    }
+    bool ok = infer >= 0 ? prod != 0 && numel % prod == 0 : prod == numel;
     if (ok && infer >= 0) out[infer] = numel / prod;
     if (!ok) {
         char s[256];
@@ -225,7 +233,7 @@ cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape) {
     }
     int64_t sh[CG_MAX_DIMS], st[CG_MAX_DIMS];
     int lead = ndim - a->ndim;
-    for (int i = 0; i < ndim; i++) {
+    for (int i = ndim - 1; i >= 0; i--) { /* from the last dim, as PyTorch checks */
         int j = i - lead;
         int64_t want_i = shape[i];
         if (j < 0) {

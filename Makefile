@@ -33,7 +33,7 @@ DEMO        ?= seed_tour
 # The tests' oracle is Debian's torch under this interpreter (see CMakeLists.txt).
 TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
-TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config
+TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
 # object addresses aside (checked by test-valgrind when the file is there).
@@ -121,6 +121,7 @@ test-deps:
 	  || missing="$$missing python3-torch"; \
 	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libopenblas-dev"; fi; \

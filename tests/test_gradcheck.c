@@ -310,6 +310,60 @@ TEST(gradcheck_every_differentiable_row) {
            n_rows, n_cases, n_elems, n_fail);
 }
 
+/* Second order: the public cg_gradgradcheck on every differentiable row,
+ * every variant and shape set (float64, PyTorch's tolerances). */
+static cg_tensor *spec_func(cg_tensor *const *x, void *ctx) { return spec_call(x, ctx); }
+
+TEST(gradgradcheck_every_differentiable_row) {
+    int n_cases = 0, n_fail = 0, n_rows = 0;
+    for (int r = 0; r < CG_OP_COUNT; r++) {
+        const op_spec *s = &specs[r];
+        if (s->not_an_op) continue;
+        n_rows++;
+        for (int vi = 0; s->var[vi].py; vi++) {
+            const spec_var *v = &s->var[vi];
+            int n_in = spec_n_in(v);
+            for (int si = 0; si < SPEC_MAX_SHAPES && v->shapes[si]; si++) {
+                int nd[SPEC_MAX_IN];
+                int64_t sh[SPEC_MAX_IN][CG_MAX_DIMS];
+                ASSERT_EQ(spec_parse_shapes(v->shapes[si], nd, sh), n_in);
+                cg_scope_begin();
+                spec_ctx sc = {.v = v};
+                cg_tensor *x[SPEC_MAX_IN];
+                int n_x = 0;
+                bool made = true;
+                for (int k = 0; k < n_in; k++) {
+                    int64_t numel = 1;
+                    for (int d = 0; d < nd[k]; d++) numel *= sh[k][d];
+                    double *vals = calloc((size_t)(numel > 0 ? numel : 1), sizeof(double));
+                    if (!vals) abort();
+                    cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
+                    cg_tensor *t = NULL;
+                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals) == 0)
+                        t = spec_tensor(vals, dt, nd[k], sh[k], v->dom[k] == 'C' ? 0 : CG_REQUIRES_GRAD);
+                    free(vals);
+                    made = made && t;
+                    if (v->dom[k] == 'C') sc.fixed[k] = t;
+                    else x[n_x++] = t;
+                }
+                cg_manual_seed(gc_seed(r, vi, si, 9));
+                cg_clear_error();
+                bool ok = made && cg_gradgradcheck(spec_func, &sc, n_x, x, v->gc_eps ? v->gc_eps : 1e-6,
+                                                   1e-5, 1e-3);
+                cg_scope_end();
+                n_cases++;
+                if (!ok) {
+                    n_fail++;
+                    FAIL_("%s '%s' shapes %s: %s", s->id, v->py, v->shapes[si],
+                          cg_last_error() ? cg_last_error() : "cannot make the inputs");
+                }
+            }
+        }
+    }
+    printf("  gradgradcheck: %d rows, %d cases (float64), %d cases failed\n", n_rows, n_cases,
+           n_fail);
+}
+
 /* The helper itself: x * x passes; x * detach(x) has a wrong analytic
  * gradient (half the true one) and must be caught. */
 static cg_tensor *f_square(cg_tensor *const *in, const void *ctx) {
@@ -339,4 +393,5 @@ TEST(gradcheck_helper_catches_a_wrong_gradient) {
     ASSERT_EQ(gradcheck(f_square, NULL, 1, &x32, &o, &res), -1);
 }
 
-TEST_MAIN(gradcheck_every_differentiable_row, gradcheck_helper_catches_a_wrong_gradient)
+TEST_MAIN(gradcheck_every_differentiable_row, gradgradcheck_every_differentiable_row,
+          gradcheck_helper_catches_a_wrong_gradient)

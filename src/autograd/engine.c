@@ -396,8 +396,9 @@ static cg_tensor *root_grad(cg_tensor *t, cg_tensor *grad, int i) {
                   i, a, i, b);
         return NULL;
     }
-    /* the caller's reference keeps AccumulateGrad from taking it */
-    return cg__convert(grad, t->dtype);
+    /* the caller's reference keeps AccumulateGrad from taking it; under
+     * create_graph the cast is recorded */
+    return cg_to(grad, t->dtype);
 }
 
 /* The node and slot where gradients for t arrive (a new reference). */

@@ -365,6 +365,14 @@ cg_tensor *cg_any(cg_tensor *a);
 /* torch.equal: same shape and same values. false (no error) otherwise. */
 bool cg_equal(const cg_tensor *a, const cg_tensor *b);
 
+/* -------------------------------------------------- more pointwise ops */
+
+/* ---------------------------------------------- indexing, joining, slicing */
+
+/* ------------------------------------------------- reductions over a dim */
+
+/* --------------------------------------------------- neural-net functions */
+
 /* --------------------------------------------------------------- printing */
 
 /* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string

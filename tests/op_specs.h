@@ -485,4 +485,18 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
     return v->dom[k] == 'C' ? CG_BOOL : dt;
 }
 
+/* the specs of the op families in their own files */
+#define PROBE(name) static inline cg_tensor *name(cg_tensor *const *in, const spec_var *v)
+#define A in[0]
+#define B in[1]
+#define C in[2]
+#include "op_specs_pointwise.h"
+#include "op_specs_index.h"
+#include "op_specs_reduce_dim.h"
+#include "op_specs_nn.h"
+#undef A
+#undef B
+#undef C
+#undef PROBE
+
 #endif

@@ -21,6 +21,9 @@
  *            D  distinct, pairwise gaps >= 0.3     (max, min)
  *            Q  multiples of 1/256, exact in float32 (TO_COPY's gradcheck)
  *            C  a bool condition (random): always bool, never requires grad
+ *            I  an index: int64 in [0, ihi), never requires grad (gather,
+ *               embedding, class targets); C and I inputs are "fixed":
+ *               their dtype never varies and gradcheck holds them constant
  *   shapes input shapes, "3,4|4" (one per input, '|' between; "()" is 0-d);
  *   s      the scalar argument (an integral value stands for a Python int, as
  *          in cg_add_scalar(x, 2) == x + 2: write "a ** 2", not "a ** 2.0"),
@@ -63,6 +66,7 @@ struct spec_var {
     int64_t iv[CG_MAX_DIMS];
     bool keepdim;
     double gc_eps;
+    int64_t ihi; /* domain I: indices in [0, ihi) */
 };
 
 typedef struct op_spec {
@@ -406,7 +410,8 @@ static inline double spec_round_dtype(double x, cg_dtype dt) {
  * the integer dtypes the domains are kept: P gives 1 or 2, N +-1 or +-2, D
  * distinct integers, K nonzero; bool gives all true for P, N, K, D.
  * Returns 0, or -1 when the generator failed. */
-static inline int spec_fill(char dom, cg_dtype dt, int64_t n, uint64_t seed, double *vals) {
+static inline int spec_fill(char dom, cg_dtype dt, int64_t n, uint64_t seed, double *vals,
+                            int64_t ihi) {
     if (n == 0) return 0;
     int rc = -1;
     cg_scope_begin();
@@ -432,6 +437,7 @@ static inline int spec_fill(char dom, cg_dtype dt, int64_t n, uint64_t seed, dou
                 break;
             }
             case 'Q': x = integral ? round(2 * pz[i]) : round(pz[i] * 256.0) / 256.0; break;
+            case 'I': x = floor(pu[i] * (double)ihi); break;
             default: x = integral ? round(2 * pz[i]) : pz[i]; break;
             }
             if (dt == CG_BOOL && (dom == 'R' || dom == 'C')) x = pu[i] < 0.5 ? 0.0 : 1.0;
@@ -480,9 +486,13 @@ static inline void spec_read(const cg_tensor *t, double *out) {
 
 static inline int spec_n_in(const spec_var *v) { return (int)strlen(v->dom); }
 
-/* Input k's dtype in a case of dtype dt: bool for a condition ('C'). */
+/* Is input k fixed: a condition (C) or an index (I)? */
+static inline bool spec_fixed(const spec_var *v, int k) { return v->dom[k] == 'C' || v->dom[k] == 'I'; }
+
+/* Input k's dtype in a case of dtype dt: bool for a condition, int64 for an
+ * index. */
 static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
-    return v->dom[k] == 'C' ? CG_BOOL : dt;
+    return v->dom[k] == 'C' ? CG_BOOL : v->dom[k] == 'I' ? CG_INT64 : dt;
 }
 
 /* the specs of the op families in their own files */

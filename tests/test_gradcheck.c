@@ -110,7 +110,7 @@ static int gc_analytic(gc_fn f, const void *ctx, int n, const gc_buf *x, gc_buf 
         vout->n = cg_numel(y);
         vout->v = calloc((size_t)(vout->n > 0 ? vout->n : 1), sizeof(double));
         if (!vout->v) abort();
-        if (spec_fill('R', cg_dtype_of(y), vout->n, o->seed, vout->v)) {
+        if (spec_fill('R', cg_dtype_of(y), vout->n, o->seed, vout->v, 0)) {
             snprintf(res->msg, sizeof res->msg, "cg_randn failed");
             goto done;
         }
@@ -238,8 +238,8 @@ out:
 
 /* -------------------------------------------------------- the row checks */
 
-/* A variant as a function of its differentiable inputs; its bool conditions
- * (domain 'C') are held fixed. */
+/* A variant as a function of its differentiable inputs; its conditions and
+ * indices (domains C and I) are held fixed. */
 typedef struct {
     const spec_var *v;
     cg_tensor *fixed[SPEC_MAX_IN];
@@ -248,7 +248,7 @@ typedef struct {
 static cg_tensor *spec_call(cg_tensor *const *x, const void *ctx) {
     const spec_ctx *sc = ctx;
     cg_tensor *in[SPEC_MAX_IN];
-    for (int k = 0, j = 0; sc->v->dom[k]; k++) in[k] = sc->v->dom[k] == 'C' ? sc->fixed[k] : x[j++];
+    for (int k = 0, j = 0; sc->v->dom[k]; k++) in[k] = spec_fixed(sc->v, k) ? sc->fixed[k] : x[j++];
     return sc->v->probe(in, sc->v);
 }
 
@@ -281,11 +281,11 @@ TEST(gradcheck_every_differentiable_row) {
                     if (!vals) abort();
                     cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
                     cg_tensor *t = NULL;
-                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals) == 0)
+                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
                         t = spec_tensor(vals, dt, nd[k], sh[k], 0);
                     free(vals);
                     made = made && t;
-                    if (v->dom[k] == 'C') sc.fixed[k] = t;
+                    if (spec_fixed(v, k)) sc.fixed[k] = t;
                     else x[n_x++] = t;
                 }
                 gc_opts o = {.eps = v->gc_eps, .seed = gc_seed(r, vi, si, 8)};
@@ -339,11 +339,11 @@ TEST(gradgradcheck_every_differentiable_row) {
                     if (!vals) abort();
                     cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
                     cg_tensor *t = NULL;
-                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals) == 0)
-                        t = spec_tensor(vals, dt, nd[k], sh[k], v->dom[k] == 'C' ? 0 : CG_REQUIRES_GRAD);
+                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
+                        t = spec_tensor(vals, dt, nd[k], sh[k], spec_fixed(v, k) ? 0 : CG_REQUIRES_GRAD);
                     free(vals);
                     made = made && t;
-                    if (v->dom[k] == 'C') sc.fixed[k] = t;
+                    if (spec_fixed(v, k)) sc.fixed[k] = t;
                     else x[n_x++] = t;
                 }
                 cg_manual_seed(gc_seed(r, vi, si, 9));

@@ -203,7 +203,7 @@ static void case_desc(char *buf, size_t n, const tcase *c) {
 
 /* Whether input k is a leaf requiring grad in this case. */
 static bool case_rg(const tcase *c, int k) {
-    return c->mode == MODE_GRAD && case_var(c)->dom[k] != 'C';
+    return c->mode == MODE_GRAD && !spec_fixed(case_var(c), k);
 }
 
 static void graph_rec(sbuf *b, const cg_node *n, int nr, const cg_node **seen, int *nseen) {
@@ -256,7 +256,8 @@ static void run_cg(tcase *c) {
         for (int i = 0; i < ndim[k]; i++) d->n *= shape[k][i];
         d->v = calloc((size_t)(d->n > 0 ? d->n : 1), sizeof(double));
         if (!d->v) abort();
-        if (spec_fill(v->dom[k], d->dt, d->n, spec_seed(c->row, c->var, c->shp, dtcode, k), d->v)) {
+        if (spec_fill(v->dom[k], d->dt, d->n, spec_seed(c->row, c->var, c->shp, dtcode, k), d->v,
+                      v->ihi)) {
             c->err = xstrdup("spec_fill: cg_rand/cg_randn failed");
             goto done;
         }
@@ -280,7 +281,7 @@ static void run_cg(tcase *c) {
         u->v = calloc((size_t)(u->n > 0 ? u->n : 1), sizeof(double));
         if (!u->v) abort();
         if (!cg_dtype_is_floating(u->dt) ||
-            spec_fill('R', u->dt, u->n, spec_seed(c->row, c->var, c->shp, dtcode, 8), u->v)) {
+            spec_fill('R', u->dt, u->n, spec_seed(c->row, c->var, c->shp, dtcode, 8), u->v, 0)) {
             c->err = xstrdup("output is not floating or cg_randn failed");
             goto done;
         }
@@ -317,7 +318,7 @@ static tcase *new_case(int row, int var, int shp, int mode, const cg_dtype *dts)
     c->shp = shp;
     c->mode = mode;
     c->n_in = spec_n_in(v);
-    for (int k = 0, j = 0; k < c->n_in; k++) c->dts[k] = spec_in_dtype(v, k, dts[j]), j += v->dom[k] != 'C';
+    for (int k = 0, j = 0; k < c->n_in; k++) c->dts[k] = spec_in_dtype(v, k, dts[j]), j += !spec_fixed(v, k);
     return c;
 }
 
@@ -329,7 +330,7 @@ static void build_cases(void) {
         for (int vi = 0; s->var[vi].py; vi++) {
             const spec_var *v = &s->var[vi];
             int n_var = 0; /* inputs whose dtype varies (not conditions) */
-            for (int k = 0; v->dom[k]; k++) n_var += v->dom[k] != 'C';
+            for (int k = 0; v->dom[k]; k++) n_var += !spec_fixed(v, k);
             for (int si = 0; si < SPEC_MAX_SHAPES && v->shapes[si]; si++) {
                 /* gradients: float32 and float64 */
                 for (int d = 0; d < 2; d++) {

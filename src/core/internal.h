@@ -195,6 +195,9 @@ cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape);
 cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset);
 void cg__tensor_free(cg_tensor *t);
+/* A view of a, recorded as op (a view op's node); it remembers its base. */
+cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
+                         const int64_t *strides, int64_t offset);
 void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 int64_t cg__numel(int ndim, const int64_t *shape);
 bool cg__is_contiguous(const cg_tensor *t);

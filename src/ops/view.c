@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-static cg_tensor *make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
+cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
                             const int64_t *strides, int64_t offset) {
     cg_tensor *v = cg__tensor_view(a, nd, shape, strides, offset);
     if (!v) return NULL;
@@ -91,7 +91,7 @@ cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape) {
                              ".reshape(...) instead.");
         return NULL;
     }
-    return make_view(CG_OP_VIEW, a, ndim, ns, st, a->offset);
+    return cg__make_view(CG_OP_VIEW, a, ndim, ns, st, a->offset);
 }
 
 cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
@@ -99,12 +99,12 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
     int64_t ns[CG_MAX_DIMS], st[CG_MAX_DIMS];
     if (infer_size("cg_reshape", ndim, shape, cg__numel(a->ndim, a->shape), ns) < 0) return NULL;
     if (view_strides(a, ndim, ns, st))
-        return make_view(CG_OP_RESHAPE_ALIAS, a, ndim, ns, st, a->offset);
+        return cg__make_view(CG_OP_RESHAPE_ALIAS, a, ndim, ns, st, a->offset);
     /* not viewable: copy, then view the copy (CloneBackward0, UnsafeViewBackward0) */
     cg_tensor *c = cg_clone(a);
     if (!c) return NULL;
     cg__contiguous_strides(ndim, ns, st);
-    return make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
+    return cg__make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
 }
 
 static cg_tensor *transpose_as(cg_op op, const char *fn, cg_tensor *a, int dim0, int dim1) {
@@ -118,7 +118,7 @@ static cg_tensor *transpose_as(cg_op op, const char *fn, cg_tensor *a, int dim0,
         sh[d0] = a->shape[d1], sh[d1] = a->shape[d0];
         st[d0] = a->strides[d1], st[d1] = a->strides[d0];
     }
-    cg_tensor *v = make_view(op, a, a->ndim, sh, st, a->offset);
+    cg_tensor *v = cg__make_view(op, a, a->ndim, sh, st, a->offset);
     if (v && v->grad_fn && v->grad_fn->op == op) {
         v->grad_fn->iv[0] = d0, v->grad_fn->iv[1] = d1, v->grad_fn->n_iv = 2;
     }
@@ -162,7 +162,7 @@ cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
         sh[i] = a->shape[d];
         st[i] = a->strides[d];
     }
-    cg_tensor *v = make_view(CG_OP_PERMUTE, a, ndims, sh, st, a->offset);
+    cg_tensor *v = cg__make_view(CG_OP_PERMUTE, a, ndims, sh, st, a->offset);
     if (v && v->grad_fn && v->grad_fn->op == CG_OP_PERMUTE) {
         for (int i = 0; i < ndims; i++) v->grad_fn->iv[i] = p[i];
         v->grad_fn->n_iv = ndims;
@@ -188,7 +188,7 @@ cg_tensor *cg_unsqueeze(cg_tensor *a, int dim) {
             st[i] = a->strides[j++];
         }
     }
-    cg_tensor *v = make_view(CG_OP_UNSQUEEZE, a, a->ndim + 1, sh, st, a->offset);
+    cg_tensor *v = cg__make_view(CG_OP_UNSQUEEZE, a, a->ndim + 1, sh, st, a->offset);
     if (v && v->grad_fn && v->grad_fn->op == CG_OP_UNSQUEEZE) v->grad_fn->iv[0] = d;
     return v;
 }
@@ -201,7 +201,7 @@ static cg_tensor *squeeze_mask(cg_op op, cg_tensor *a, unsigned mask) {
         sh[nd] = a->shape[i];
         st[nd++] = a->strides[i];
     }
-    return make_view(op, a, nd, sh, st, a->offset);
+    return cg__make_view(op, a, nd, sh, st, a->offset);
 }
 
 cg_tensor *cg_squeeze(cg_tensor *a) { return a ? squeeze_mask(CG_OP_SQUEEZE, a, ~0u) : NULL; }
@@ -263,7 +263,7 @@ cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape) {
             return NULL;
         }
     }
-    return make_view(CG_OP_EXPAND, a, ndim, sh, st, a->offset);
+    return cg__make_view(CG_OP_EXPAND, a, ndim, sh, st, a->offset);
 }
 
 /* ------------------------------------------------------------- backward */

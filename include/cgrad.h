@@ -376,6 +376,27 @@ bool cg_equal(const cg_tensor *a, const cg_tensor *b);
 /* ----------------------------------------------------------------- losses */
 
 /* ------------------------------------------------------- in-place ops */
+/* a.add_(b) and friends: write into a and return a (no new reference).
+ * PyTorch's rules: refused on a leaf that requires grad (or a view of one)
+ * while grad mode is on — fine under CG_NO_GRAD, as optimizers do —; the
+ * result must keep a's shape and dtype category; the storage's version is
+ * bumped, so a tensor saved for backward and then overwritten is caught. */
+cg_tensor *cg_add_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_sub_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_mul_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_div_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_add_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_sub_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_mul_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_div_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_zero_(cg_tensor *a);
+cg_tensor *cg_fill_(cg_tensor *a, double value);
+cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src); /* src broadcast to dst, cast */
+cg_tensor *cg_relu_(cg_tensor *a);
+cg_tensor *cg_sigmoid_(cg_tensor *a);
+cg_tensor *cg_tanh_(cg_tensor *a);
+cg_tensor *cg_exp_(cg_tensor *a);
+cg_tensor *cg_neg_(cg_tensor *a);
 
 /* --------------------------------------------------------------- printing */
 

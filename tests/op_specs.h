@@ -100,6 +100,23 @@ static inline cg_dtype spec_other_dtype(cg_dtype dt) {
 #define B in[1]
 #define C in[2]
 PROBE(p_add) { (void)v; return cg_add(A, B); }
+/* in place on a non-leaf copy, as (a * 1).add_(b) in PyTorch */
+#define IP_BINARY(NAME)                                                        \
+    PROBE(p_##NAME##_ip) { (void)v; return cg_##NAME##_(cg_mul_scalar(A, 1), B); } \
+    PROBE(p_##NAME##_s_ip) { return cg_##NAME##_scalar_(cg_mul_scalar(A, 1), v->s); }
+IP_BINARY(add)
+IP_BINARY(sub)
+IP_BINARY(mul)
+IP_BINARY(div)
+#define IP_UNARY(NAME) PROBE(p_##NAME##_ip) { (void)v; return cg_##NAME##_(cg_mul_scalar(A, 1)); }
+IP_UNARY(relu)
+IP_UNARY(sigmoid)
+IP_UNARY(tanh)
+IP_UNARY(exp)
+IP_UNARY(neg)
+PROBE(p_zero_ip) { (void)v; return cg_zero_(cg_mul_scalar(A, 1)); }
+PROBE(p_fill_ip) { return cg_fill_(cg_mul_scalar(A, 1), v->s); }
+PROBE(p_copy_ip) { (void)v; return cg_copy_(cg_mul_scalar(A, 1), B); }
 PROBE(p_add_bt) { (void)v; return cg_add(A, cg_transpose(B, 0, 1)); }
 PROBE(p_add_s) { return cg_add_scalar(A, v->s); }
 PROBE(p_sub) { (void)v; return cg_sub(A, B); }
@@ -195,11 +212,15 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
          VAR("a + b", p_add, "RR", SHAPES("0,3|3", "1,1,1|2")),                \
          VAR("a + b.transpose(0, 1)", p_add_bt, "RR", SHAPES("3,4|4,3", "1,4|4,3")), \
          VAR("a + 2.5", p_add_s, "R", SHAPES("3,4", "()", "7"), .s = 2.5),     \
-         VAR("a + 2", p_add_s, "R", SHAPES("3,4", "()"), .s = 2.0))
+         VAR("a + 2", p_add_s, "R", SHAPES("3,4", "()"), .s = 2.0),           \
+         VAR("(a * 1).add_(b)", p_add_ip, "RR", SHAPES("3,4|4", "3,4|3,4", "()|()")), \
+         VAR("(a * 1).add_(2.5)", p_add_s_ip, "R", SHAPES("3,4"), .s = 2.5))
 #define SPEC_SUB                                                               \
     SPEC(SUB, "SubBackward0", 'B',                                             \
          VAR("a - b", p_sub, "RR", BINARY_SHAPES),                             \
-         VAR("a - 2.5", p_sub_s, "R", SHAPES("3,4", "()"), .s = 2.5))
+         VAR("a - 2.5", p_sub_s, "R", SHAPES("3,4", "()"), .s = 2.5),         \
+         VAR("(a * 1).sub_(b)", p_sub_ip, "RR", SHAPES("3,4|4", "2,3|1,3")),  \
+         VAR("(a * 1).sub_(2.5)", p_sub_s_ip, "R", SHAPES("3,4"), .s = 2.5))
 #define SPEC_RSUB                                                              \
     SPEC(RSUB, "RsubBackward1", 'B',                                           \
          VAR("2.5 - a", p_rsub_s, "R", SHAPES("3,4", "()", "2,3,4"), .s = 2.5))
@@ -209,12 +230,16 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
          VAR("a.transpose(0, 1) * b", p_mul_at, "RR", SHAPES("3,4|4,3", "3,4|4,1")), \
          VAR("a * a", p_mul_self, "R", SHAPES("3,4", "()")),                   \
          VAR("a * 2.5", p_mul_s, "R", SHAPES("3,4", "()"), .s = 2.5),          \
-         VAR("a * -3", p_mul_s, "R", SHAPES("3,4"), .s = -3.0))
+         VAR("a * -3", p_mul_s, "R", SHAPES("3,4"), .s = -3.0),               \
+         VAR("(a * 1).mul_(b)", p_mul_ip, "RR", SHAPES("3,4|4", "3,4|3,4")),  \
+         VAR("(a * 1).mul_(2.5)", p_mul_s_ip, "R", SHAPES("3,4", "()"), .s = 2.5))
 #define SPEC_DIV                                                               \
     SPEC(DIV, "DivBackward0", 'B',                                             \
          VAR("a / b", p_div, "RN", BINARY_SHAPES),                             \
          VAR("a / 2.5", p_div_s, "R", SHAPES("3,4", "()"), .s = 2.5),          \
-         VAR("a / 2", p_div_s, "R", SHAPES("3,4"), .s = 2.0))
+         VAR("a / 2", p_div_s, "R", SHAPES("3,4"), .s = 2.0),                 \
+         VAR("(a * 1).div_(b)", p_div_ip, "RN", SHAPES("3,4|4", "2,3|2,3")),  \
+         VAR("(a * 1).div_(2.5)", p_div_s_ip, "R", SHAPES("3,4"), .s = 2.5))
 #define SPEC_POW                                                               \
     SPEC(POW, "PowBackward0", 'B',                                             \
          VAR("a ** 2", p_pow_s, "R", SHAPES("3,4", "()", "5"), .s = 2.0),      \
@@ -239,10 +264,15 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
 /* elementwise, unary */
 #define UNARY_SHAPES SHAPES("3,4", "()", "2,3,4", "1")
 #define UNARY(ID, NAME, PY, PROBE, DOM) SPEC(ID, NAME, 'U', VAR(PY, PROBE, DOM, UNARY_SHAPES))
-#define SPEC_NEG UNARY(NEG, "NegBackward0", "-a", p_neg, "R")
+/* a unary row with its in-place variant (a * 1).NAME_() */
+#define UNARY_IP(ID, NAME, PY, PROBE, DOM, PYIP, PROBEIP)                      \
+    SPEC(ID, NAME, 'U', VAR(PY, PROBE, DOM, UNARY_SHAPES),                     \
+         VAR(PYIP, PROBEIP, DOM, SHAPES("3,4", "()", "2,3,4")))
+#define SPEC_NEG UNARY_IP(NEG, "NegBackward0", "-a", p_neg, "R", "(a * 1).neg_()", p_neg_ip)
 #define SPEC_EXP                                                               \
     SPEC(EXP, "ExpBackward0", 'U', VAR("a.exp()", p_exp, "R", UNARY_SHAPES),   \
-         VAR("a.transpose(0, 1).exp()", p_exp_t, "R", SHAPES("3,4", "1,5")))
+         VAR("a.transpose(0, 1).exp()", p_exp_t, "R", SHAPES("3,4", "1,5")),   \
+         VAR("(a * 1).exp_()", p_exp_ip, "R", SHAPES("3,4", "()")))
 #define SPEC_LOG UNARY(LOG, "LogBackward0", "a.log()", p_log, "P")
 #define SPEC_SQRT UNARY(SQRT, "SqrtBackward0", "a.sqrt()", p_sqrt, "P")
 #define SPEC_ABS UNARY(ABS, "AbsBackward0", "a.abs()", p_abs, "K")
@@ -251,9 +281,11 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
     SPEC(RECIPROCAL, "ReciprocalBackward0", 'U',                               \
          VAR("a.reciprocal()", p_reciprocal, "N", UNARY_SHAPES),               \
          VAR("2.5 / a", p_rdiv_s, "N", SHAPES("3,4", "()"), .s = 2.5))
-#define SPEC_TANH UNARY(TANH, "TanhBackward0", "a.tanh()", p_tanh, "R")
-#define SPEC_SIGMOID UNARY(SIGMOID, "SigmoidBackward0", "a.sigmoid()", p_sigmoid, "R")
-#define SPEC_RELU UNARY(RELU, "ReluBackward0", "a.relu()", p_relu, "K")
+#define SPEC_TANH UNARY_IP(TANH, "TanhBackward0", "a.tanh()", p_tanh, "R", "(a * 1).tanh_()", p_tanh_ip)
+#define SPEC_SIGMOID                                                           \
+    UNARY_IP(SIGMOID, "SigmoidBackward0", "a.sigmoid()", p_sigmoid, "R", "(a * 1).sigmoid_()", \
+             p_sigmoid_ip)
+#define SPEC_RELU UNARY_IP(RELU, "ReluBackward0", "a.relu()", p_relu, "K", "(a * 1).relu_()", p_relu_ip)
 
 /* reductions */
 #define SPEC_SUM                                                               \
@@ -505,6 +537,7 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_reduce_dim.h"
 #include "op_specs_nn.h"
 #include "op_specs_loss.h"
+#include "op_specs_inplace.h"
 #undef A
 #undef B
 #undef C

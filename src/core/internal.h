@@ -262,6 +262,9 @@ void cg__copy_into(cg_tensor *dst, const cg_tensor *src);
 cg_tensor *cg__convert(cg_tensor *t, cg_dtype d);
 /* dst += src in place (same shape), no graph; bumps dst's version. */
 int cg__add_into(cg_tensor *dst, cg_tensor *src);
+/* out op= y, or op= s when y is NULL (op one of + - * /), in place without
+ * a graph, with PyTorch's casting and broadcasting rules; bumps the version. */
+int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, double s);
 uint64_t cg__rng_next(void);
 /* Walks every index of a shape in row-major order: idx is updated in place;
  * returns false after the last index. */

@@ -376,12 +376,47 @@ CMP_API(le, B_LE)
 CMP_API(gt, B_GT)
 CMP_API(ge, B_GE)
 
-int cg__add_into(cg_tensor *dst, cg_tensor *src) {
-    if (!run("cg_backward", B_ADD, (arg){dst, 0}, (arg){src, 0}, dst->dtype, dst->dtype, dst))
+static const char *scalar_type_name(cg_dtype d) {
+    static const char *n[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
+    return n[d];
+}
+
+int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, double s) {
+    binop b = op == '+' ? B_ADD : op == '-' ? B_SUB : op == '*' ? B_MUL : B_DIV;
+    cg_dtype ct = y ? result_type(out, y) : result_type_scalar(out, s);
+    if (b == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
+    if (b == B_SUB && check_sub(fn, out->dtype, y ? y->dtype : CG_INT64) < 0) return -1;
+    if (category(ct) > category(out->dtype)) { /* PyTorch never narrows a category in place */
+        cg__error(fn, "result type %s can't be cast to the desired output type %s",
+                  scalar_type_name(ct), scalar_type_name(out->dtype));
         return -1;
-    dst->storage->version++;
+    }
+    if (y) {
+        int nd;
+        int64_t shape[CG_MAX_DIMS];
+        if (cg__broadcast_shape(fn, out->ndim, out->shape, y->ndim, y->shape, &nd, shape) < 0)
+            return -1;
+        if (nd != out->ndim || memcmp(shape, out->shape, sizeof(int64_t) * (size_t)nd)) {
+            char o[256], bs[256];
+            cg__shape_str(o, sizeof o, out->ndim, out->shape);
+            cg__shape_str(bs, sizeof bs, nd, shape);
+            cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", o, bs);
+            return -1;
+        }
+    }
+    arg x = {out, 0}, yy = {y, s};
+    if (ct == out->dtype) {
+        if (!run(fn, b, x, yy, ct, ct, out)) return -1;
+    } else { /* computed wider, then narrowed into out */
+        cg_tensor *r = run(fn, b, x, yy, ct, ct, NULL);
+        if (!r) return -1;
+        cg__copy_into(out, r);
+    }
+    cg__bump_version(out);
     return 0;
 }
+
+int cg__add_into(cg_tensor *dst, cg_tensor *src) { return cg__binary_into("cg_backward", '+', dst, src, 0); }
 
 /* ------------------------------------------------------------- backward */
 

@@ -413,3 +413,36 @@ int cg_node_print(const cg_node *n);
 }
 #endif
 #endif /* CGRAD_H */
+/* ------------------------------------------------------------- optimizers */
+/* PyTorch's update rules (torch.optim, 1.13), applied without a graph to
+ * leaf parameters (contiguous, float32/float64), which the optimizer
+ * retains. A parameter whose .grad is None is skipped, as in PyTorch. */
+typedef struct cg_optimizer cg_optimizer;
+cg_optimizer *cg_sgd(int n, cg_tensor *const *params, double lr, double momentum, double dampening,
+                     double weight_decay, bool nesterov);
+cg_optimizer *cg_adam(int n, cg_tensor *const *params, double lr, double beta1, double beta2,
+                      double eps, double weight_decay);
+/* AdamW: decoupled weight decay (PyTorch's default weight_decay is 0.01) */
+cg_optimizer *cg_adamw(int n, cg_tensor *const *params, double lr, double beta1, double beta2,
+                       double eps, double weight_decay);
+int cg_optimizer_step(cg_optimizer *o);
+void cg_optimizer_zero_grad(cg_optimizer *o, bool set_to_none);
+void cg_optimizer_free(cg_optimizer *o);
+double cg_optimizer_lr(const cg_optimizer *o);
+void cg_optimizer_set_lr(cg_optimizer *o, double lr);
+/* State for checkpoints: which 0 is the momentum buffer (SGD) or exp_avg
+ * (Adam/AdamW), 1 is exp_avg_sq; the optimizer owns it (write into it to
+ * restore). steps is the step count Adam's bias correction uses. */
+cg_tensor *cg_optimizer_state(cg_optimizer *o, int param, int which);
+int64_t cg_optimizer_steps(const cg_optimizer *o);
+int cg_optimizer_set_steps(cg_optimizer *o, int64_t steps);
+/* torch.nn.utils.clip_grad_norm_: scales the gradients so that their joint
+ * norm is at most max_norm; returns the norm before clipping. */
+double cg_clip_grad_norm(int n, cg_tensor *const *params, double max_norm, double norm_type);
+/* Learning-rate schedules, as functions of the step: StepLR, the closed form
+ * of CosineAnnealingLR, and a linear warm-up (lr * (step+1)/warmup) into it. */
+double cg_lr_step(double base_lr, int64_t step, int64_t step_size, double gamma);
+double cg_lr_cosine(double base_lr, double min_lr, int64_t step, int64_t total);
+double cg_lr_warmup_cosine(double base_lr, double min_lr, int64_t step, int64_t warmup,
+                           int64_t total);
+

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks: for each bench/NAME.c (built as BUILD_DIR/bench/NAME)
-# and its PyTorch twin bench/NAME.py, back to back, then prints
-#     cgrad NAME: X us/iter
-#     torch NAME: Y us/iter
-#     RATIO NAME X/Y            (3 significant digits; < 1 means cgrad is faster)
+# and its PyTorch twin bench/NAME.py, back to back. Each prints one or more
+# metric lines "<cgrad|torch> METRIC: VALUE UNIT" (e.g. us/iter, kB); for
+# every metric both print, this prints
+#     RATIO METRIC X/Y          (3 significant digits; < 1 means cgrad is better)
 #
 # Usage: bench/run.sh [BUILD_DIR] [NAME...]     (`make bench` runs it)
 # Env:   BENCH_THREADS (1): threads for both sides (OMP_NUM_THREADS,
@@ -11,8 +11,8 @@
 #        BENCH_ITERS: timed iterations per benchmark (each program's default)
 #        CGRAD_PYTHON (/usr/bin/python3): the Python with torch
 #
-# A new benchmark is a pair bench/NAME.c + bench/NAME.py, each printing its
-# "cgrad NAME: X us/iter" / "torch NAME: Y us/iter" line; nothing to add here.
+# A new benchmark is a pair bench/NAME.c + bench/NAME.py printing their metric
+# lines; nothing to add here.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,8 +36,8 @@ bench_env() {
         OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" "$@"
 }
 
-# The number in "<who> <name>: <number> us/iter" from the program's output.
-value_of() { sed -n "s/^$1 $2: \([0-9.eE+-]*\) us\/iter\$/\1/p" <<<"$3" | tail -n 1; }
+# The metrics "<who> METRIC: VALUE UNIT" a program printed, as "METRIC VALUE".
+metrics_of() { sed -n "s/^$1 \([A-Za-z0-9_]*\): \([0-9.eE+-]*\) [^ ]*\$/\1 \2/p" <<<"$2"; }
 
 have_torch=1
 if ! "$python" -c 'import torch' >/dev/null 2>&1; then
@@ -58,7 +58,6 @@ for name in "${names[@]}"; do
         failed=1; continue
     fi
     echo "$out_c"
-    x=$(value_of cgrad "$name" "$out_c")
 
     py=$here/$name.py
     if [ ! -f "$py" ]; then
@@ -70,12 +69,16 @@ for name in "${names[@]}"; do
         failed=1; continue
     fi
     echo "$out_t"
-    y=$(value_of torch "$name" "$out_t")
-
-    if [ -z "$x" ] || [ -z "$y" ]; then
-        echo "bench $name: could not read the us/iter values" >&2
-        failed=1; continue
+    n_ratios=0
+    while read -r metric x; do
+        y=$(metrics_of torch "$out_t" | awk -v m="$metric" '$1 == m { print $2 }' | tail -n 1)
+        [ -n "$y" ] || continue
+        awk -v n="$metric" -v x="$x" -v y="$y" 'BEGIN { printf "RATIO %s %.3g\n", n, x / y }'
+        n_ratios=$((n_ratios + 1))
+    done < <(metrics_of cgrad "$out_c")
+    if [ $n_ratios = 0 ]; then
+        echo "bench $name: no metric printed by both sides" >&2
+        failed=1
     fi
-    awk -v n="$name" -v x="$x" -v y="$y" 'BEGIN { printf "RATIO %s %.3g\n", n, x / y }'
 done
 exit $failed

@@ -17,57 +17,7 @@
  *
  * Prints: "cgrad seed_graph: X us/iter".
  */
-#define _POSIX_C_SOURCE 199309L
-#include <cgrad.h>
-
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-/* ------------------------------------------------------------ harness */
-/* The part every benchmark shares: copy it into a new bench/NAME.c. */
-
-enum { ROUNDS = 5, BATCHES = 10 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static long bench_iters(long dflt) {
-    const char *s = getenv("BENCH_ITERS");
-    long n = s ? strtol(s, NULL, 10) : dflt;
-    return n >= ROUNDS * BATCHES ? n : ROUNDS * BATCHES;
-}
-
-/* Times step(ctx) (0 on success) and returns the best round's median time
- * per iteration in microseconds, or a negative value if a step failed. */
-static double bench_run(int (*step)(void *), void *ctx, long iters) {
-    long per_batch = iters / (ROUNDS * BATCHES);
-    for (long i = 0; i < per_batch * BATCHES; i++) /* warm-up: one round */
-        if (step(ctx) != 0) return -1;
-    double best = INFINITY;
-    for (int r = 0; r < ROUNDS; r++) {
-        double batch_us[BATCHES];
-        for (int b = 0; b < BATCHES; b++) {
-            double t0 = now_s();
-            for (long i = 0; i < per_batch; i++)
-                if (step(ctx) != 0) return -1;
-            batch_us[b] = (now_s() - t0) * 1e6 / (double)per_batch;
-        }
-        qsort(batch_us, BATCHES, sizeof batch_us[0], cmp_double);
-        double median = (batch_us[BATCHES / 2 - 1] + batch_us[BATCHES / 2]) / 2;
-        if (median < best) best = median;
-    }
-    return best;
-}
+#include "bench.h"
 
 /* ---------------------------------------------------------- the graph */
 

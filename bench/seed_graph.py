@@ -15,32 +15,11 @@ sets 1 for both sides).
 Prints: "torch seed_graph: Y us/iter".
 """
 import os
-import statistics
-import time
 
 import torch
 
-ROUNDS, BATCHES = 5, 10
 
-
-def bench_iters(default):
-    return max(int(os.environ.get("BENCH_ITERS", default)), ROUNDS * BATCHES)
-
-
-def bench_run(step, iters):
-    per_batch = iters // (ROUNDS * BATCHES)
-    for _ in range(per_batch * BATCHES):  # warm-up: one round
-        step()
-    best = float("inf")
-    for _ in range(ROUNDS):
-        batch_us = []
-        for _ in range(BATCHES):
-            t0 = time.perf_counter()
-            for _ in range(per_batch):
-                step()
-            batch_us.append((time.perf_counter() - t0) * 1e6 / per_batch)
-        best = min(best, statistics.median(batch_us))
-    return best
+from bench_util import bench_iters, bench_run
 
 
 def main():

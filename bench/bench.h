@@ -19,18 +19,18 @@
 
 enum { ROUNDS = 5, BATCHES = 10 };
 
-static double now_s(void) {
+static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b) {
+static inline int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static long bench_iters(long dflt) {
+static inline long bench_iters(long dflt) {
     const char *s = getenv("BENCH_ITERS");
     long n = s ? strtol(s, NULL, 10) : dflt;
     return n >= ROUNDS * BATCHES ? n : ROUNDS * BATCHES;
@@ -38,7 +38,7 @@ static long bench_iters(long dflt) {
 
 /* Times step(ctx) (0 on success) and returns the best round's median time
  * per iteration in microseconds, or a negative value if a step failed. */
-static double bench_run(int (*step)(void *), void *ctx, long iters) {
+static inline double bench_run(int (*step)(void *), void *ctx, long iters) {
     long per_batch = iters / (ROUNDS * BATCHES);
     for (long i = 0; i < per_batch * BATCHES; i++) /* warm-up: one round */
         if (step(ctx) != 0) return -1;
@@ -59,7 +59,7 @@ static double bench_run(int (*step)(void *), void *ctx, long iters) {
 }
 
 /* Peak resident memory of this process so far, in kB. */
-static long peak_rss_kb(void) {
+static inline long peak_rss_kb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;

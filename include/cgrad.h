@@ -366,6 +366,31 @@ cg_tensor *cg_any(cg_tensor *a);
 bool cg_equal(const cg_tensor *a, const cg_tensor *b);
 
 /* -------------------------------------------------- more pointwise ops */
+/* int64/bool inputs: sin ... erf compute in float32; floor/ceil/round keep
+ * int64 (and refuse bool); gelu, silu, leaky_relu and softplus refuse both. */
+
+cg_tensor *cg_sin(cg_tensor *a);
+cg_tensor *cg_cos(cg_tensor *a);
+cg_tensor *cg_log1p(cg_tensor *a); /* log(1 + a) */
+cg_tensor *cg_expm1(cg_tensor *a); /* exp(a) - 1 */
+cg_tensor *cg_rsqrt(cg_tensor *a); /* 1 / sqrt(a) */
+cg_tensor *cg_erf(cg_tensor *a);   /* the error function */
+/* torch.clamp(a, min, max); min = -INFINITY / max = INFINITY mean no bound
+ * (None); at least one bound is needed. */
+cg_tensor *cg_clamp(cg_tensor *a, double min, double max);
+/* torch.clamp(a, min, max) with tensor bounds (NULL: none; broadcast); the
+ * bounds get gradients too. */
+cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max);
+/* F.gelu(a, approximate='tanh' if tanh_approximation else 'none') */
+cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation);
+cg_tensor *cg_silu(cg_tensor *a); /* a * sigmoid(a) */
+cg_tensor *cg_leaky_relu(cg_tensor *a, double negative_slope); /* F.leaky_relu */
+/* F.softplus(a, beta, threshold): log(1 + exp(beta a)) / beta, a where
+ * beta a > threshold */
+cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold);
+cg_tensor *cg_floor(cg_tensor *a);
+cg_tensor *cg_ceil(cg_tensor *a);
+cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
 
 /* ---------------------------------------------- indexing, joining, slicing */
 
@@ -398,21 +423,8 @@ cg_tensor *cg_tanh_(cg_tensor *a);
 cg_tensor *cg_exp_(cg_tensor *a);
 cg_tensor *cg_neg_(cg_tensor *a);
 
-/* --------------------------------------------------------------- printing */
+/* ------------------------------------------------------------ nn modules */
 
-/* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
- * is malloc'ed: free() it. NULL on error. */
-char *cg_to_string(const cg_tensor *t);
-int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
-int cg_fprint(FILE *f, const cg_tensor *t);
-/* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
-char *cg_node_repr(const cg_node *n);
-int cg_node_print(const cg_node *n);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* CGRAD_H */
 /* ------------------------------------------------------------- optimizers */
 /* PyTorch's update rules (torch.optim, 1.13), applied without a graph to
  * leaf parameters (contiguous, float32/float64), which the optimizer
@@ -446,3 +458,22 @@ double cg_lr_cosine(double base_lr, double min_lr, int64_t step, int64_t total);
 double cg_lr_warmup_cosine(double base_lr, double min_lr, int64_t step, int64_t warmup,
                            int64_t total);
 
+/* -------------------------------------------------------------- text data */
+
+/* ------------------------------------------------ weights on disk (safetensors) */
+
+/* --------------------------------------------------------------- printing */
+
+/* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
+ * is malloc'ed: free() it. NULL on error. */
+char *cg_to_string(const cg_tensor *t);
+int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
+int cg_fprint(FILE *f, const cg_tensor *t);
+/* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
+char *cg_node_repr(const cg_node *n);
+int cg_node_print(const cg_node *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CGRAD_H */

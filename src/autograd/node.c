@@ -130,7 +130,10 @@ void cg__meta_of(cg_meta *m, const cg_tensor *t) {
 void cg__node_connect(cg_node *n, cg_tensor *const *in) {
     for (int i = 0; i < n->n_next; i++) {
         const cg_tensor *t = in[i];
-        if (!t) continue;
+        if (!t) {
+            n->in_meta[i].ndim = -1; /* no tensor: no edge, no metadata */
+            continue;
+        }
         cg__meta_of(&n->in_meta[i], t);
         if (!cg__requires_grad(t)) continue;
         if (t->grad_fn) {

@@ -251,6 +251,13 @@ extern bool cg__anomaly_enabled;
 /* ------------------------------------------------------------- internals */
 
 cg_dtype cg__promote(cg_dtype a, cg_dtype b);
+/* The dtype categories of type promotion: bool 0 < integer 1 < floating 2. */
+static inline int cg__category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
+/* torch.result_type of n tensors (NULLs skipped): 0-d tensors decide only
+ * when of a higher category than the others. */
+cg_dtype cg__result_type(int n, cg_tensor *const *t);
+/* "Float", "Double", "Long", "Bool": the names in PyTorch's messages */
+const char *cg__scalar_type_name(cg_dtype d);
 /* squeeze of the size-1 dims in mask, recorded as SqueezeBackward3 */
 cg_tensor *cg__squeeze_dims(cg_tensor *a, unsigned mask);
 /* Gradient of shape g reduced to `shape` (sum over broadcast dims). */

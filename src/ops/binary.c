@@ -171,14 +171,11 @@ static cg_tensor *run(const char *fn, binop op, arg x, arg y, cg_dtype ct, cg_dt
 
 /* ------------------------------------------------------------ type rules */
 
-static int category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
+#define category cg__category
 
-/* torch.result_type for two tensors: a 0-d tensor only decides the dtype when
- * it is of a higher category (bool < integer < floating) than the other. */
-static cg_dtype result_type(const cg_tensor *a, const cg_tensor *b) {
-    if ((a->ndim == 0) == (b->ndim == 0)) return cg__promote(a->dtype, b->dtype);
-    const cg_tensor *dim = a->ndim ? a : b, *zero = a->ndim ? b : a;
-    return category(zero->dtype) > category(dim->dtype) ? zero->dtype : dim->dtype;
+static cg_dtype result_type(cg_tensor *a, cg_tensor *b) {
+    cg_tensor *t[2] = {a, b};
+    return cg__result_type(2, t);
 }
 
 /* A C double counts as an integer scalar when it has no fractional part. */
@@ -210,7 +207,6 @@ static cg_tensor *finish(cg_op op, cg_tensor *out, int n, cg_tensor *a, cg_tenso
     cg_tensor *in[2] = {a, b};
     cg_node *node = cg__record(op, out, n, in);
     if (node) {
-        if (n == 2 && !b) node->in_meta[1].ndim = -1; /* a scalar, not a tensor */
         /* PyTorch saves the wrapped scalar of * and /: a second backward fails */
         if (n == 2 && !b && (op == CG_OP_MUL || op == CG_OP_DIV)) node->n_saved = 1;
         node->sc[0] = s;
@@ -323,9 +319,8 @@ cg_tensor *cg_rpow_scalar(cg_tensor *a, double s) {
 cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
     if (!cond || !x || !y) return NULL;
     if (cond->dtype != CG_BOOL) {
-        static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
         cg__error("cg_where", "where expected condition to be a boolean tensor, but got a tensor "
-                              "with dtype %s", names[cond->dtype]);
+                              "with dtype %s", cg__scalar_type_name(cond->dtype));
         return NULL;
     }
     int nd, nd2; /* as PyTorch: the condition with x, then with y */
@@ -376,11 +371,6 @@ CMP_API(le, B_LE)
 CMP_API(gt, B_GT)
 CMP_API(ge, B_GE)
 
-static const char *scalar_type_name(cg_dtype d) {
-    static const char *n[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return n[d];
-}
-
 int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, double s) {
     binop b = op == '+' ? B_ADD : op == '-' ? B_SUB : op == '*' ? B_MUL : B_DIV;
     cg_dtype ct = y ? result_type(out, y) : result_type_scalar(out, s);
@@ -388,7 +378,7 @@ int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, doubl
     if (b == B_SUB && check_sub(fn, out->dtype, y ? y->dtype : CG_INT64) < 0) return -1;
     if (category(ct) > category(out->dtype)) { /* PyTorch never narrows a category in place */
         cg__error(fn, "result type %s can't be cast to the desired output type %s",
-                  scalar_type_name(ct), scalar_type_name(out->dtype));
+                  cg__scalar_type_name(ct), cg__scalar_type_name(out->dtype));
         return -1;
     }
     if (y) {

@@ -33,10 +33,7 @@ static cg_tensor *snapshot(cg_tensor *a) {
     return s;
 }
 
-static int category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
-
 static int check_result(const char *fn, const cg_tensor *a, const cg_tensor *r) {
-    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
     if (r->ndim != a->ndim || memcmp(r->shape, a->shape, sizeof(int64_t) * (size_t)a->ndim)) {
         char o[256], b[256];
         cg__shape_str(o, sizeof o, a->ndim, a->shape);
@@ -44,9 +41,9 @@ static int check_result(const char *fn, const cg_tensor *a, const cg_tensor *r) 
         cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", o, b);
         return -1;
     }
-    if (category(r->dtype) > category(a->dtype)) {
+    if (cg__category(r->dtype) > cg__category(a->dtype)) {
         cg__error(fn, "result type %s can't be cast to the desired output type %s",
-                  names[r->dtype], names[a->dtype]);
+                  cg__scalar_type_name(r->dtype), cg__scalar_type_name(a->dtype));
         return -1;
     }
     return 0;

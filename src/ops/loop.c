@@ -34,8 +34,9 @@ void cg__broadcast_strides(const cg_tensor *t, int ndim, const int64_t *shape, i
 }
 
 int cg__broadcast_shape(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb,
-                        int *nout, int64_t *out) {
+                        int *nout, int64_t *out_) {
     int n = na > nb ? na : nb;
+    int64_t out[CG_MAX_DIMS]; /* out_ may alias sa or sb */
     for (int i = 0; i < n; i++) {
         int ia = na - n + i, ib = nb - n + i;
         int64_t x = ia >= 0 ? sa[ia] : 1, y = ib >= 0 ? sb[ib] : 1;
@@ -48,6 +49,7 @@ int cg__broadcast_shape(const char *fn, int na, const int64_t *sa, int nb, const
         }
         out[i] = x == 1 ? y : x;
     }
+    memcpy(out_, out, sizeof(int64_t) * (size_t)n);
     *nout = n;
     return 0;
 }

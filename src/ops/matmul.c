@@ -7,11 +7,6 @@
 #include <cblas.h>
 #endif
 
-static const char *scalar_type_name(cg_dtype d) {
-    static const char *n[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return n[d];
-}
-
 /* kernel: PyTorch's kernel name in its "not implemented for 'Bool'" error */
 static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a, const cg_tensor *b) {
     if (a->dtype == CG_BOOL) {
@@ -19,8 +14,8 @@ static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a, 
         return -1;
     }
     if (a->dtype != b->dtype) {
-        cg__error(fn, "expected scalar type %s but found %s", scalar_type_name(a->dtype),
-                  scalar_type_name(b->dtype));
+        cg__error(fn, "expected scalar type %s but found %s", cg__scalar_type_name(a->dtype),
+                  cg__scalar_type_name(b->dtype));
         return -1;
     }
     return 0;
@@ -184,7 +179,7 @@ cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b) {
     }
     if (a->dtype != b->dtype) {
         cg__error("cg_dot", "dot : expected both vectors to have same dtype, but found %s and %s",
-                  scalar_type_name(a->dtype), scalar_type_name(b->dtype));
+                  cg__scalar_type_name(a->dtype), cg__scalar_type_name(b->dtype));
         return NULL;
     }
     if (a->shape[0] != b->shape[0]) {

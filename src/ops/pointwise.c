@@ -150,11 +150,6 @@ static void run_binary(cg__kernel k, cg_tensor *out, const cg_tensor *x, const c
     cg__loop(k, nd, out->shape, &o, &a, &b);
 }
 
-static const char *dtype_word(cg_dtype d) {
-    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return names[d];
-}
-
 /* What an op does with int64 and bool inputs:
  * TO_FLOAT   computes in float32 (torch.sin(int64) is float32);
  * KEEPS_INT  keeps int64 (floor of an int64 is a copy), refuses bool;
@@ -202,7 +197,7 @@ static cg_tensor *pointwise(const pw_info *u, cg_tensor *a, const prm *p, cg_nod
     cg_dtype d = a->dtype;
     if (d == CG_INT64 || d == CG_BOOL) {
         if (u->kind == FLOAT_ONLY || (u->kind == KEEPS_INT && d == CG_BOOL)) {
-            cg__error(u->fn, "\"%s\" not implemented for '%s'", u->kname, dtype_word(d));
+            cg__error(u->fn, "\"%s\" not implemented for '%s'", u->kname, cg__scalar_type_name(d));
             return NULL;
         }
         if (u->kind == TO_FLOAT) d = CG_FLOAT32;
@@ -307,26 +302,6 @@ cg_tensor *cg_clamp(cg_tensor *a, double min, double max) {
     return out;
 }
 
-/* torch.result_type of the tensors (NULLs skipped): 0-d tensors decide only
- * when of a higher category (bool < integer < floating) than the others. */
-static int category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
-static cg_dtype result_type(int n, cg_tensor *const *t) {
-    bool has_dim = false, has_zero = false;
-    cg_dtype dim = CG_BOOL, zero = CG_BOOL;
-    for (int i = 0; i < n; i++) {
-        if (!t[i]) continue;
-        if (t[i]->ndim) {
-            dim = has_dim ? cg__promote(dim, t[i]->dtype) : t[i]->dtype;
-            has_dim = true;
-        } else {
-            zero = has_zero ? cg__promote(zero, t[i]->dtype) : t[i]->dtype;
-            has_zero = true;
-        }
-    }
-    if (!has_dim) return zero;
-    if (!has_zero) return dim;
-    return category(zero) > category(dim) ? zero : dim;
-}
 
 cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
     if (!a) return NULL;
@@ -348,7 +323,7 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
         memcpy(shape, next, sizeof shape);
     }
     cg_tensor *in[3] = {a, min, max};
-    cg_dtype d = result_type(3, in);
+    cg_dtype d = cg__result_type(3, in);
     if (d == CG_BOOL && min && max) { /* torch.maximum / minimum take bool, clamp does not */
         cg__error("cg_clamp_tensor", "\"clamp_cpu\" not implemented for 'Bool'");
         return NULL;
@@ -366,8 +341,6 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
         n->iv[0] = min != NULL;
         n->iv[1] = max != NULL;
         n->n_iv = 2;
-        for (int i = 1; i < 3; i++) /* an absent bound: no tensor, no metadata */
-            if (!in[i]) n->in_meta[i].ndim = -1;
         if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, min, false) < 0 ||
             cg__save(n, 2, max, false) < 0)
             return NULL;

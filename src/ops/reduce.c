@@ -112,9 +112,8 @@ static cg_dtype sum_dtype(cg_dtype d) { return cg_dtype_is_floating(d) ? d : CG_
 
 static int check_mean(const char *fn, const cg_tensor *a) {
     if (!cg_dtype_is_floating(a->dtype)) {
-        static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
         cg__error(fn, "mean(): could not infer output dtype. Input dtype must be either a "
-                      "floating point or complex dtype. Got: %s", names[a->dtype]);
+                      "floating point or complex dtype. Got: %s", cg__scalar_type_name(a->dtype));
         return -1;
     }
     return 0;

@@ -393,6 +393,44 @@ cg_tensor *cg_ceil(cg_tensor *a);
 cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
 
 /* ---------------------------------------------- indexing, joining, slicing */
+/* Dims and positions may be negative (counted from the end), as in PyTorch.
+ * Index tensors are int64; masks are bool. */
+
+/* a.narrow(dim, start, length): a view of length elements from start. */
+cg_tensor *cg_narrow(cg_tensor *a, int dim, int64_t start, int64_t length);
+/* a[..., start:end:step] along dim, a view; bounds clamp as in Python, step > 0,
+ * end = INT64_MAX for "to the end". */
+cg_tensor *cg_slice(cg_tensor *a, int dim, int64_t start, int64_t end, int64_t step);
+/* a.select(dim, index): the view at index along dim, without that dim. */
+cg_tensor *cg_select(cg_tensor *a, int dim, int64_t index);
+/* a.index_select(dim, index): the slices named by a 0-d or 1-D index. */
+cg_tensor *cg_index_select(cg_tensor *a, int dim, cg_tensor *index);
+/* a.gather(dim, index): out[i][j] = a[index[i][j]][j] for dim 0; index's shape. */
+cg_tensor *cg_gather(cg_tensor *a, int dim, cg_tensor *index);
+/* a.scatter_add(dim, index, src): a copy of a with out[index[i][j]][j] += src[i][j]. */
+cg_tensor *cg_scatter_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src);
+/* a.masked_fill(mask, value): value where the bool mask (broadcast with a) is true. */
+cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value);
+/* torch.cat(ts[0..n), dim): dtypes promoted; 1-D empty tensors are skipped. */
+cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim);
+/* torch.stack(ts[0..n), dim): equal shapes joined along a new dim. */
+cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim);
+/* a.split(split_size, dim): views of split_size along dim (the last may be
+ * smaller), recorded as one node. *n_out: on entry the room in out, on
+ * return the number of pieces (ceil(size / split_size), at least 1); with
+ * out NULL only the count is returned. 0, or -1 (also when out is too small). */
+int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **out);
+/* a.split([sizes...], dim): n views (out has room for n); sizes sum to the dim's size. */
+int cg_split_with_sizes(cg_tensor *a, int n, const int64_t *sizes, int dim, cg_tensor **out);
+/* a.chunk(chunks, dim): at most `chunks` views, as cg_split (out room: chunks). */
+int cg_chunk(cg_tensor *a, int chunks, int dim, int *n_out, cg_tensor **out);
+/* a.flatten(start_dim, end_dim): those dims merged (a reshape); cg_flatten(a, 0, -1) for all. */
+cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim);
+/* a.repeat(repeats...): ndims >= a's dims; a is tiled repeats[i] times along dim i. */
+cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats);
+/* a.triu(diagonal) / a.tril(diagonal): the upper / lower triangle of the last two dims. */
+cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
+cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
 
 /* ------------------------------------------------- reductions over a dim */
 

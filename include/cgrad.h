@@ -433,6 +433,30 @@ cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
 cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
 
 /* ------------------------------------------------- reductions over a dim */
+/* Negative dims count from the end; a dim list (ndims, dims) with ndims 0
+ * means every dim (PyTorch's dim=None), e.g. cg_var(x, CG_DIMS(0, -1), 1, true). */
+
+/* torch.max(a, dim, keepdim): the values; *indices (if not NULL) gets their
+ * int64 positions along dim: the first on ties, the first NaN if any. */
+cg_tensor *cg_max_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices);
+cg_tensor *cg_min_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices); /* torch.min(a, dim) */
+cg_tensor *cg_argmax(cg_tensor *a, int dim, bool keepdim); /* int64 positions along dim */
+cg_tensor *cg_argmin(cg_tensor *a, int dim, bool keepdim);
+/* torch.argmax(a) (dim=None): the index into the flattened tensor (0-d, or
+ * every dim of size 1 with keepdim). */
+cg_tensor *cg_argmax_all(cg_tensor *a, bool keepdim);
+cg_tensor *cg_argmin_all(cg_tensor *a, bool keepdim); /* torch.argmin(a) */
+/* torch.var(a, dims, correction=c, keepdim=k): sum((x - mean)^2) / (N - c);
+ * c = 1 is the unbiased estimate, 0 the population variance. */
+cg_tensor *cg_var(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim);
+cg_tensor *cg_std(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim); /* sqrt(var) */
+/* torch.logsumexp(a, dims, keepdim): log(sum(exp(a))), computed stably. */
+cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_prod(cg_tensor *a); /* product of all elements (int64 for int64/bool input) */
+cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim); /* torch.prod(a, dim, keepdim) */
+/* torch.linalg.vector_norm(a, p, dims, keepdim): (sum |x|^p)^(1/p); p may be
+ * INFINITY (max |x|), -INFINITY (min |x|) or 0 (count of nonzeros). */
+cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim);
 
 /* --------------------------------------------------- neural-net functions */
 

@@ -460,7 +460,51 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
 
 /* --------------------------------------------------- neural-net functions */
 
+/* torch.softmax(a, dim): exp(a) / exp(a).sum(dim), computed stably. */
+cg_tensor *cg_softmax(cg_tensor *a, int dim);
+/* torch.log_softmax(a, dim): a - logsumexp(a, dim), computed stably. */
+cg_tensor *cg_log_softmax(cg_tensor *a, int dim);
+/* F.dropout: global-generator mask, kept values * 1/(1-p); a itself if !training or p == 0. */
+cg_tensor *cg_dropout(cg_tensor *a, double p, bool training);
+/* F.embedding: rows of weight (V, D) picked by int64 indices of any shape. */
+cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices);
+/* F.layer_norm over the last n_normalized dims; weight, bias may be NULL (PyTorch's eps: 1e-5). */
+cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
+                         cg_tensor *weight, cg_tensor *bias, double eps);
+/* torch.addmm(input, mat1, mat2): input (broadcast) + mat1 @ mat2. */
+cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2);
+/* F.linear: x @ w^T + b; w (out, in), b (out) or NULL. */
+cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b);
+/* softmax(q k^T / sqrt(E) + mask) v, torch 2.x's SDPA math; mask NULL, bool (true: attend) or float. */
+cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor *v,
+                                           cg_tensor *attn_mask, bool is_causal);
+
 /* ----------------------------------------------------------------- losses */
+/* torch.nn.functional's losses, with PyTorch 1.13's semantics, errors and
+ * autograd graphs. weight / pos_weight: NULL for None; they cannot require
+ * grad (PyTorch's error) while grad mode is on. PyTorch's default
+ * ignore_index is -100; a mean over no counted element is NaN. */
+typedef enum cg_reduction {
+    CG_REDUCTION_NONE = 0, /* reduction='none' (PyTorch's enum values) */
+    CG_REDUCTION_MEAN = 1, /* 'mean', the default */
+    CG_REDUCTION_SUM = 2,  /* 'sum' */
+} cg_reduction;
+/* F.nll_loss: log_probs (N, C), (N, C, d1, ...) or (C); target int64 class
+ * indices (N), (N, d1, ...) or 0-d; weight (C) or NULL. */
+cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weight,
+                       int64_t ignore_index, cg_reduction reduction);
+/* F.cross_entropy: nll_loss(log_softmax(logits, class dim)); int64 class
+ * indices, or class probabilities (a floating target shaped like logits). */
+cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *weight,
+                            int64_t ignore_index, cg_reduction reduction, double label_smoothing);
+/* F.mse_loss: (a - b)^2, a and b broadcast together (without PyTorch's warning). */
+cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction);
+/* F.binary_cross_entropy_with_logits, computed stably; target shaped like
+ * logits (the loss takes its dtype, as in PyTorch), weight and pos_weight
+ * broadcast to it. */
+cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *logits, cg_tensor *target,
+                                               cg_tensor *weight, cg_tensor *pos_weight,
+                                               cg_reduction reduction);
 
 /* ------------------------------------------------------- in-place ops */
 /* a.add_(b) and friends: write into a and return a (no new reference).

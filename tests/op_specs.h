@@ -232,7 +232,9 @@ PROBE(p_where) { (void)v; return cg_where(A, B, C); }
          VAR("a * 2.5", p_mul_s, "R", SHAPES("3,4", "()"), .s = 2.5),          \
          VAR("a * -3", p_mul_s, "R", SHAPES("3,4"), .s = -3.0),               \
          VAR("(a * 1).mul_(b)", p_mul_ip, "RR", SHAPES("3,4|4", "3,4|3,4")),  \
-         VAR("(a * 1).mul_(2.5)", p_mul_s_ip, "R", SHAPES("3,4", "()"), .s = 2.5))
+         VAR("(a * 1).mul_(2.5)", p_mul_s_ip, "R", SHAPES("3,4", "()"), .s = 2.5), \
+         /* dropout in training: torch records input * mask; p = 1 makes it deterministic */ \
+         VAR("torch.nn.functional.dropout(a, 1.0, True)", p_dropout_p1, "R", SHAPES("3,4", "()", "2,3,4")))
 #define SPEC_DIV                                                               \
     SPEC(DIV, "DivBackward0", 'B',                                             \
          VAR("a / b", p_div, "RN", BINARY_SHAPES),                             \

@@ -1,0 +1,566 @@
+/* Neural-net functions — softmax, log_softmax, dropout, embedding, layer_norm,
+ * addmm and linear — each forward beside its backward. The backwards are
+ * written with cgrad ops, so create_graph records them (higher-order
+ * gradients). */
+#include "../core/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#define WANT(i) (n->next[i].fn != NULL)
+
+static const char *scalar_type_name(cg_dtype d) {
+    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
+    return names[d];
+}
+
+/* t itself when contiguous, else a contiguous copy (no graph; scope-owned). */
+static cg_tensor *dense(cg_tensor *t) {
+    if (cg__is_contiguous(t)) return t;
+    cg_tensor *c = cg__tensor_new(t->dtype, t->ndim, t->shape);
+    if (c) cg__copy_into(c, t);
+    return c;
+}
+
+/* A new reference to t itself, owned by the scope (what PyTorch returns when
+ * an op is the identity: the same tensor). */
+static cg_tensor *same(cg_tensor *t) {
+    cg__scope_add(cg_retain(t));
+    return t;
+}
+
+/* ------------------------------------------------------ softmax, log_softmax */
+
+/* out = softmax (or log_softmax) of x along dim, computed in double:
+ * exp(x - max) / sum(exp(x - max)); a NaN in a row makes the row NaN. */
+#define SOFTMAX_ROWS(T)                                                                    \
+    do {                                                                                   \
+        const T *xp = (const T *)cg__ptr(x);                                               \
+        T *op = (T *)cg__ptr(out);                                                         \
+        for (int64_t r = 0; r < rows; r++) {                                               \
+            int64_t xo = 0, oo = 0;                                                        \
+            for (int d = 0; d < nd; d++) xo += idx[d] * x->strides[d], oo += idx[d] * out->strides[d]; \
+            double m = -INFINITY, sum = 0;                                                 \
+            for (int64_t i = 0; i < len; i++) {                                            \
+                double v = (double)xp[xo + i * xs];                                        \
+                if (v > m || isnan(v)) m = isnan(m) ? m : v;                               \
+            }                                                                              \
+            for (int64_t i = 0; i < len; i++) sum += exp((double)xp[xo + i * xs] - m);     \
+            double lse = log(sum);                                                         \
+            for (int64_t i = 0; i < len; i++) {                                            \
+                double z = (double)xp[xo + i * xs] - m;                                    \
+                op[oo + i * os] = (T)(log_ ? z - lse : exp(z) / sum);                      \
+            }                                                                              \
+            cg__next_index(nd, rest, idx);                                                 \
+        }                                                                                  \
+    } while (0)
+
+static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *out) {
+    int nd = x->ndim;
+    int64_t rest[CG_MAX_DIMS], idx[CG_MAX_DIMS] = {0};
+    memcpy(rest, x->shape, sizeof rest);
+    int64_t len = nd ? x->shape[dim] : 1, xs = nd ? x->strides[dim] : 0;
+    int64_t os = nd ? out->strides[dim] : 0;
+    if (nd) rest[dim] = 1;
+    int64_t rows = cg__numel(nd, rest);
+    if (x->dtype == CG_FLOAT32)
+        SOFTMAX_ROWS(float);
+    else
+        SOFTMAX_ROWS(double);
+}
+
+static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, bool log_) {
+    if (!a) return NULL;
+    int d = cg__wrap_dim(fn, dim, a->ndim);
+    if (d < 0) return NULL;
+    bool empty = cg__numel(a->ndim, a->shape) == 0;
+    if (!cg_dtype_is_floating(a->dtype)) {
+        if (empty) return cg__tensor_new(a->dtype, a->ndim, a->shape); /* as PyTorch */
+        bool last = a->ndim == 0 || d == a->ndim - 1;
+        /* PyTorch's kernel names: log_softmax shares softmax's off the last dim */
+        cg__error(fn, "\"%s%s\" not implemented for '%s'", last && log_ ? "log_" : "",
+                  last ? "softmax_lastdim_kernel_impl" : "softmax_kernel_impl",
+                  scalar_type_name(a->dtype));
+        return NULL;
+    }
+    cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape */
+    if (!out) return NULL;
+    softmax_kernel(a, d, log_, out);
+    cg_node *n = cg__record(op, out, 1, &a);
+    if (n) {
+        n->iv[0] = d;
+        n->n_iv = 1;
+        if (cg__save(n, 0, out, true) < 0) return NULL;
+    }
+    return out;
+}
+
+cg_tensor *cg_softmax(cg_tensor *a, int dim) {
+    return softmax_like("cg_softmax", CG_OP_SOFTMAX, a, dim, false);
+}
+
+cg_tensor *cg_log_softmax(cg_tensor *a, int dim) {
+    return softmax_like("cg_log_softmax", CG_OP_LOG_SOFTMAX, a, dim, true);
+}
+
+int cg__bw_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *y = cg__unpack(n, 0);
+    if (!y) return -1;
+    int d = (int)n->iv[0];
+    /* dx = y * (g - sum(g * y, dim)) */
+    cg_tensor *s = cg_sum_dims(cg_mul(go[0], y), 1, &d, true);
+    return (gi[0] = cg_mul(y, cg_sub(go[0], s))) ? 0 : -1;
+}
+
+int cg__bw_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *y = cg__unpack(n, 0);
+    if (!y) return -1;
+    int d = (int)n->iv[0];
+    /* dx = g - softmax * sum(g, dim), softmax = exp(y) */
+    cg_tensor *s = cg_sum_dims(go[0], 1, &d, true);
+    return (gi[0] = cg_sub(go[0], cg_mul(cg_exp(y), s))) ? 0 : -1;
+}
+
+/* ----------------------------------------------------------------- dropout */
+
+/* Python's repr of a float ("1.5", "2.0", "1e-20", "nan"), for messages
+ * that PyTorch formats in Python. */
+static void py_float_repr(char *buf, size_t size, double x) {
+    if (isnan(x)) {
+        snprintf(buf, size, "nan");
+        return;
+    }
+    if (isinf(x)) {
+        snprintf(buf, size, x < 0 ? "-inf" : "inf");
+        return;
+    }
+    char e[64];
+    int prec = 0;
+    for (; prec < 17; prec++) { /* the shortest digits that read back as x */
+        snprintf(e, sizeof e, "%.*e", prec, x);
+        if (strtod(e, NULL) == x) break;
+    }
+    snprintf(e, sizeof e, "%.*e", prec, x);
+    const char *p = e, *sign = "";
+    if (*p == '-') sign = "-", p++;
+    char dig[32];
+    int nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.') dig[nd++] = *p;
+    dig[nd] = '\0';
+    int ex = *p ? atoi(p + 1) : 0;
+    if (ex < -4 || ex >= 16) { /* scientific, as repr: 1e-20, 1.5e+16 */
+        snprintf(buf, size, "%s%c%s%se%c%02d", sign, dig[0], nd > 1 ? "." : "", dig + 1,
+                 ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+    } else if (ex < 0) { /* 0.05 */
+        snprintf(buf, size, "%s0.%.*s%s", sign, -ex - 1, "0000", dig);
+    } else {
+        char ip[32], fp[32];
+        int ni = ex + 1;
+        for (int i = 0; i < ni; i++) ip[i] = i < nd ? dig[i] : '0';
+        ip[ni] = '\0';
+        snprintf(fp, sizeof fp, "%s", nd > ni ? dig + ni : "0");
+        snprintf(buf, size, "%s%s.%s", sign, ip, fp);
+    }
+}
+
+cg_tensor *cg_dropout(cg_tensor *a, double p, bool training) {
+    if (!a) return NULL;
+    if (!(p >= 0 && p <= 1)) {
+        char r[64];
+        py_float_repr(r, sizeof r, p);
+        cg__error("cg_dropout", "dropout probability has to be between 0 and 1, but got %s", r);
+        return NULL;
+    }
+    int64_t numel = cg__numel(a->ndim, a->shape);
+    if (p == 0 || !training || numel == 0) return same(a);
+    if (p == 1) /* input * zeros({}), as PyTorch: MulBackward0 with an empty edge */
+        return cg_mul(a, cg_zeros(CG_SCALAR_SHAPE, (int)a->dtype));
+    if (!cg_dtype_is_floating(a->dtype)) {
+        cg__error("cg_dropout", "result type Float can't be cast to the desired output type %s",
+                  scalar_type_name(a->dtype));
+        return NULL;
+    }
+    /* noise = bernoulli(1 - p) / (1 - p); out = a * noise (MulBackward0, so the
+     * gradient is g * mask / (1 - p)) */
+    cg_tensor *u = cg_rand(a->ndim, a->shape, CG_FLOAT64);          /* a's shape, U[0, 1) */
+    cg_tensor *noise = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape */
+    if (!u || !noise) return NULL;
+    const double *up = cg__ptr(u);
+    double q = 1 - p, scale = 1 / q;
+    if (a->dtype == CG_FLOAT32) {
+        float *np = cg__ptr(noise);
+        for (int64_t i = 0; i < numel; i++) np[i] = up[i] < q ? (float)scale : 0.0f;
+    } else {
+        double *np = cg__ptr(noise);
+        for (int64_t i = 0; i < numel; i++) np[i] = up[i] < q ? scale : 0.0;
+    }
+    return cg_mul(a, noise);
+}
+
+/* --------------------------------------------------------------- embedding */
+
+/* The dense gradient of embedding: (V, D) zeros, row indices[k] += g[k, :].
+ * g is (*indices.shape, D). Recorded (EmbeddingDenseBackwardBackward0), so a
+ * create_graph backward can differentiate it again. */
+static cg_tensor *embedding_dense_backward(cg_tensor *g, cg_tensor *indices, int64_t V) {
+    int64_t nidx = cg__numel(indices->ndim, indices->shape);
+    int64_t D = g->ndim ? g->shape[g->ndim - 1] : 1;
+    if (!cg_dtype_is_floating(g->dtype) || g->ndim != indices->ndim + 1 ||
+        cg__numel(g->ndim, g->shape) != nidx * D) {
+        cg__error("cg_backward", "embedding_dense_backward: a gradient of shape [*indices, D] "
+                                 "in a floating dtype expected");
+        return NULL;
+    }
+    int64_t shape[2] = {V, D};
+    cg_tensor *out = cg__tensor_new(g->dtype, 2, shape); /* (V, D) */
+    cg_tensor *gc = dense(g), *ic = dense(indices);
+    if (!out || !gc || !ic) return NULL;
+    memset(cg__ptr(out), 0, (size_t)(V * D) * cg__esize(g->dtype));
+    const int64_t *ip = cg__ptr(ic);
+    if (g->dtype == CG_FLOAT32) {
+        float *o = cg__ptr(out);
+        const float *s = cg__ptr(gc);
+        for (int64_t k = 0; k < nidx; k++)
+            for (int64_t j = 0; j < D; j++) o[ip[k] * D + j] += s[k * D + j];
+    } else {
+        double *o = cg__ptr(out);
+        const double *s = cg__ptr(gc);
+        for (int64_t k = 0; k < nidx; k++)
+            for (int64_t j = 0; j < D; j++) o[ip[k] * D + j] += s[k * D + j];
+    }
+    cg_node *n = cg__record(CG_OP_EMBEDDING_DENSE_BACKWARD, out, 1, &g);
+    if (n) {
+        n->iv[0] = V;
+        n->n_iv = 1;
+        if (cg__save(n, 0, indices, false) < 0) return NULL;
+    }
+    return out;
+}
+
+cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
+    if (!weight || !indices) return NULL;
+    const char *fn = "cg_embedding";
+    if (weight->ndim != 2) {
+        cg__error(fn, "'weight' must be 2-D");
+        return NULL;
+    }
+    if (indices->dtype != CG_INT64) {
+        static const char *got[CG_NUM_DTYPES] = {"torch.FloatTensor", "torch.DoubleTensor", "",
+                                                 "CPUBoolType"};
+        cg__error(fn, "Expected tensor for argument #1 'indices' to have one of the following "
+                      "scalar types: Long, Int; but got %s instead (while checking arguments "
+                      "for embedding)", got[indices->dtype]);
+        return NULL;
+    }
+    int64_t V = weight->shape[0], D = weight->shape[1];
+    int64_t nidx = cg__numel(indices->ndim, indices->shape);
+    if (V == 0 && nidx > 0) {
+        cg__error(fn, "index_select(): self indexing axis dim should be positive");
+        return NULL;
+    }
+    if (indices->ndim + 1 > CG_MAX_DIMS) {
+        cg__error(fn, "embedding: indices of %d dims give a result of more than %d dims",
+                  indices->ndim, CG_MAX_DIMS);
+        return NULL;
+    }
+    cg_tensor *ic = dense(indices);
+    if (!ic) return NULL;
+    const int64_t *ip = cg__ptr(ic);
+    for (int64_t k = 0; k < nidx; k++)
+        if (ip[k] < 0 || ip[k] >= V) {
+            if (D == 0) /* PyTorch's index_select of empty rows checks elsewhere */
+                cg__error(fn, "INDICES element is out of DATA bounds, id=%lld axis_dim=%lld",
+                          (long long)ip[k], (long long)V);
+            else
+                cg__error(fn, "index out of range in self");
+            return NULL;
+        }
+    int64_t shape[CG_MAX_DIMS];
+    memcpy(shape, indices->shape, sizeof(int64_t) * (size_t)indices->ndim);
+    shape[indices->ndim] = D;
+    cg_tensor *out = cg__tensor_new(weight->dtype, indices->ndim + 1, shape); /* (*idx, D) */
+    if (!out) return NULL;
+    size_t es = cg__esize(weight->dtype);
+    const char *w = cg__ptr(weight);
+    char *o = cg__ptr(out);
+    for (int64_t k = 0; k < nidx; k++) {
+        const char *row = w + ip[k] * weight->strides[0] * (int64_t)es;
+        for (int64_t j = 0; j < D; j++)
+            memcpy(o + (k * D + j) * (int64_t)es, row + j * weight->strides[1] * (int64_t)es, es);
+    }
+    /* the indices are not differentiable: one edge, to the weight */
+    cg_node *n = cg__record(CG_OP_EMBEDDING, out, 1, &weight);
+    if (n) {
+        n->iv[0] = V;
+        n->n_iv = 1;
+        if (cg__save(n, 0, indices, false) < 0) return NULL;
+    }
+    return out;
+}
+
+int cg__bw_embedding(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *idx = cg__unpack(n, 0);
+    if (!idx) return -1;
+    /* repeated indices accumulate into their row */
+    return (gi[0] = embedding_dense_backward(go[0], idx, n->iv[0])) ? 0 : -1;
+}
+
+int cg__bw_embedding_dense_backward(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *idx = cg__unpack(n, 0);
+    if (!idx) return -1;
+    /* the dense backward is linear in g: its gradient gathers go's rows back
+     * (PyTorch records index_select + view here; this records EmbeddingBackward0) */
+    return (gi[0] = cg_embedding(go[0], idx)) ? 0 : -1;
+}
+
+/* -------------------------------------------------------------- layer_norm */
+
+/* "[3, 4]" -> "[*, 3, 4]" */
+static void star_shape_str(char *buf, size_t size, int nd, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, size, "[*");
+    for (int i = 0; i < nd && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, ", %lld", (long long)shape[i]);
+    if (k < size) snprintf(buf + k, size - k, "]");
+}
+
+static bool same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
+    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
+}
+
+/* PyTorch's checks, in its order: weight and bias shapes, input shape, dtypes. */
+static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const int64_t *ns,
+                            const cg_tensor *w, const cg_tensor *b) {
+    char s1[300], s2[300], s3[300];
+    if (nn < 1 || nn > CG_MAX_DIMS || !ns) {
+        if (nn < 1)
+            cg__error(fn, "Expected normalized_shape to be at least 1-dimensional, i.e., "
+                          "containing at least one element, but got normalized_shape = []");
+        else if (!ns)
+            cg__error(fn, "normalized_shape is NULL but n_normalized is %d", nn);
+        else
+            cg__error(fn, "normalized_shape must have 1 to %d dims, got %d", CG_MAX_DIMS, nn);
+        return -1;
+    }
+    cg__shape_str(s1, sizeof s1, nn, ns);
+    const cg_tensor *wb[2] = {w, b};
+    for (int i = 0; i < 2; i++) {
+        if (wb[i] && !same_shape(wb[i]->ndim, wb[i]->shape, nn, ns)) {
+            cg__shape_str(s2, sizeof s2, wb[i]->ndim, wb[i]->shape);
+            cg__error(fn, "Expected %s to be of same shape as normalized_shape, but got %s of "
+                          "shape %s and normalized_shape = %s",
+                      i ? "bias" : "weight", i ? "bias" : "weight", s2, s1);
+            return -1;
+        }
+    }
+    if (a->ndim < nn || !same_shape(nn, a->shape + a->ndim - nn, nn, ns)) {
+        star_shape_str(s2, sizeof s2, nn, ns);
+        cg__shape_str(s3, sizeof s3, a->ndim, a->shape);
+        cg__error(fn, "Given normalized_shape=%s, expected input with shape %s, but got input "
+                      "of size%s", s1, s2, s3);
+        return -1;
+    }
+    if (!cg_dtype_is_floating(a->dtype)) {
+        cg__error(fn, "\"LayerNormKernelImpl\" not implemented for '%s'", scalar_type_name(a->dtype));
+        return -1;
+    }
+    for (int i = 0; i < 2; i++)
+        if (wb[i] && wb[i]->dtype != a->dtype) {
+            cg__error(fn, "expected scalar type %s but found %s", scalar_type_name(a->dtype),
+                      scalar_type_name(wb[i]->dtype));
+            return -1;
+        }
+    return 0;
+}
+
+/* out = (x - mean) / sqrt(var + eps) * w + b over rows of N elements: the
+ * moments in double (the biased variance, two passes), then PyTorch's CPU
+ * formula in the tensor's type, fma((x * scale + bias), w, b) with
+ * scale = rstd, bias = -rstd * mean, fused as its build fuses them (so a row
+ * of one element gives its rounding residue, as PyTorch's does). */
+#define LAYER_NORM_ROWS(T, FMA)                                                            \
+    do {                                                                                   \
+        const T *xp = cg__ptr(x), *wp = w ? (const T *)cg__ptr(w) : NULL;                  \
+        const T *bp = b ? (const T *)cg__ptr(b) : NULL;                                    \
+        T *op = cg__ptr(out);                                                              \
+        for (int64_t r = 0; r < M; r++) {                                                  \
+            const T *row = xp + r * N;                                                     \
+            double mean = 0, var = 0;                                                      \
+            for (int64_t j = 0; j < N; j++) mean += row[j];                                \
+            mean /= (double)N;                                                             \
+            for (int64_t j = 0; j < N; j++) var += (row[j] - mean) * (row[j] - mean);      \
+            T scale = (T)1 / (T)sqrt((T)(var / (double)N) + (T)eps);                       \
+            T bias = -scale * (T)mean;                                                     \
+            for (int64_t j = 0; j < N; j++)                                                \
+                op[r * N + j] = FMA(FMA(row[j], scale, bias), wp ? wp[j] : (T)1, bp ? bp[j] : (T)0); \
+        }                                                                                  \
+    } while (0)
+
+cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
+                         cg_tensor *weight, cg_tensor *bias, double eps) {
+    if (!a) return NULL;
+    if (check_layer_norm("cg_layer_norm", a, n_normalized, normalized_shape, weight, bias) < 0)
+        return NULL;
+    int64_t N = cg__numel(n_normalized, normalized_shape);
+    int64_t M = cg__numel(a->ndim - n_normalized, a->shape);
+    cg_tensor *x = dense(a), *w = weight ? dense(weight) : NULL, *b = bias ? dense(bias) : NULL;
+    cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape: (M, N) rows */
+    if (!x || !out || (weight && !w) || (bias && !b)) return NULL;
+    if (a->dtype == CG_FLOAT32)
+        LAYER_NORM_ROWS(float, fmaf);
+    else
+        LAYER_NORM_ROWS(double, fma);
+    cg_tensor *in[3] = {a, weight, bias};
+    cg_node *n = cg__record(CG_OP_NATIVE_LAYER_NORM, out, 3, in);
+    if (n) {
+        n->sc[0] = eps;
+        n->iv[0] = n_normalized;
+        n->iv[1] = weight != NULL;
+        n->n_iv = 2;
+        /* x for the gradients of x and weight; weight for x's */
+        if (cg__save(n, 0, WANT(0) || WANT(1) ? a : NULL, false) < 0 ||
+            cg__save(n, 1, WANT(0) ? weight : NULL, false) < 0)
+            return NULL;
+    }
+    return out;
+}
+
+int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *g = go[0];
+    if (WANT(2)) gi[2] = g; /* d out / d bias = 1 */
+    if (!WANT(0) && !WANT(1)) return 0;
+    int nn = (int)n->iv[0], dims[CG_MAX_DIMS];
+    for (int i = 0; i < nn; i++) dims[i] = i - nn; /* the normalized dims, -nn .. -1 */
+    cg_tensor *x = cg__unpack(n, 0);
+    if (!x) return -1;
+    /* xhat = (x - mean) * rstd, rstd = (var + eps)^-1/2, recomputed from x with
+     * cgrad ops so that a create_graph backward differentiates it too */
+    cg_tensor *xc = cg_sub(x, cg_mean_dims(x, nn, dims, true));
+    cg_tensor *rstd = cg_pow_scalar(cg_add_scalar(cg_mean_dims(cg_mul(xc, xc), nn, dims, true),
+                                                  n->sc[0]), -0.5);
+    cg_tensor *xhat = cg_mul(xc, rstd);
+    if (!xhat) return -1;
+    if (WANT(1) && !(gi[1] = cg_mul(g, xhat))) return -1; /* the engine sums it to weight's shape */
+    if (WANT(0)) {
+        cg_tensor *gx = g; /* d loss / d xhat */
+        if (n->iv[1]) {
+            cg_tensor *w = cg__unpack(n, 1);
+            if (!w || !(gx = cg_mul(g, w))) return -1;
+        }
+        /* dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat)), means over the
+         * normalized dims */
+        cg_tensor *m1 = cg_mean_dims(gx, nn, dims, true);
+        cg_tensor *m2 = cg_mean_dims(cg_mul(gx, xhat), nn, dims, true);
+        if (!(gi[0] = cg_mul(rstd, cg_sub(cg_sub(gx, m1), cg_mul(xhat, m2))))) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ addmm, linear */
+
+/* Runs f(a, b) with grad mode off (the result records nothing). */
+static cg_tensor *no_grad2(cg_tensor *(*f)(cg_tensor *, cg_tensor *), cg_tensor *a, cg_tensor *b) {
+    bool prev = cg_set_grad_enabled(false);
+    cg_tensor *r = f(a, b);
+    cg_set_grad_enabled(prev);
+    return r;
+}
+
+cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
+    if (!input || !mat1 || !mat2) return NULL;
+    const char *fn = "cg_addmm";
+    /* PyTorch's order: dtypes, matrix dims, shapes, input's broadcast, Bool */
+    if (input->dtype != mat2->dtype) {
+        cg__error(fn, "self and mat2 must have the same dtype");
+        return NULL;
+    }
+    if (mat1->dtype != mat2->dtype) {
+        cg__error(fn, "mat1 and mat2 must have the same dtype");
+        return NULL;
+    }
+    if (mat1->ndim != 2 || mat2->ndim != 2) {
+        const cg_tensor *m = mat1->ndim != 2 ? mat1 : mat2;
+        cg__error(fn, "%s must be a matrix, got %d-D tensor", m == mat1 ? "mat1" : "mat2", m->ndim);
+        return NULL;
+    }
+    if (mat1->shape[1] != mat2->shape[0]) {
+        cg__error(fn, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
+                  (long long)mat1->shape[0], (long long)mat1->shape[1],
+                  (long long)mat2->shape[0], (long long)mat2->shape[1]);
+        return NULL;
+    }
+    int64_t shape[2] = {mat1->shape[0], mat2->shape[1]};
+    bool prev = cg_set_grad_enabled(false);
+    cg_tensor *bi = cg_expand(input, 2, shape); /* PyTorch's expand errors */
+    cg_set_grad_enabled(prev);
+    if (!bi) return NULL;
+    if (input->dtype == CG_BOOL) {
+        cg__error(fn, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+        return NULL;
+    }
+    cg_tensor *out = no_grad2(cg_add, no_grad2(cg_mm, mat1, mat2), bi); /* (n, m) */
+    if (!out) return NULL;
+    cg_tensor *in[3] = {input, mat1, mat2};
+    cg_node *n = cg__record(CG_OP_ADDMM, out, 3, in);
+    if (n) { /* mat2 for mat1's gradient, mat1 for mat2's */
+        if (cg__save(n, 0, WANT(1) ? mat2 : NULL, false) < 0 ||
+            cg__save(n, 1, WANT(2) ? mat1 : NULL, false) < 0)
+            return NULL;
+    }
+    return out;
+}
+
+int cg__bw_addmm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    /* d input = g (the engine sums it back to input's shape), d mat1 = g mat2^T,
+     * d mat2 = mat1^T g */
+    if (WANT(0)) gi[0] = go[0];
+    if (WANT(1) && !(gi[1] = cg_mm(go[0], cg_transpose(cg__unpack(n, 0), 0, 1)))) return -1;
+    if (WANT(2) && !(gi[2] = cg_mm(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    return 0;
+}
+
+static int dtype_category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
+
+/* out.add_(b) as PyTorch's linear does it: b broadcasts to out's shape, the
+ * result keeps out's dtype; recorded as AddBackward0 (out, b). */
+static cg_tensor *add_inplace_like(cg_tensor *out, cg_tensor *b) {
+    cg_tensor *r = no_grad2(cg_add, out, b);
+    if (!r) return NULL;
+    if (!same_shape(r->ndim, r->shape, out->ndim, out->shape)) {
+        char s1[300], s2[300];
+        cg__shape_str(s1, sizeof s1, out->ndim, out->shape);
+        cg__shape_str(s2, sizeof s2, r->ndim, r->shape);
+        cg__error("cg_linear", "output with shape %s doesn't match the broadcast shape %s", s1, s2);
+        return NULL;
+    }
+    if (dtype_category(r->dtype) > dtype_category(out->dtype)) {
+        cg__error("cg_linear", "result type %s can't be cast to the desired output type %s",
+                  scalar_type_name(r->dtype), scalar_type_name(out->dtype));
+        return NULL;
+    }
+    if (r->dtype != out->dtype) {
+        cg_tensor *c = cg__tensor_new(out->dtype, r->ndim, r->shape);
+        if (!c) return NULL;
+        cg__copy_into(c, r);
+        r = c;
+    }
+    cg_tensor *in[2] = {out, b};
+    cg__record(CG_OP_ADD, r, 2, in);
+    return r;
+}
+
+/* torch.nn.functional.linear, recording PyTorch's graph:
+ *   2-D x with bias               addmm(b, x, w.t())
+ *   contiguous 3-D x with bias    addmm(b, x.view(-1, in), w.t()).view(..)
+ *   otherwise                     matmul(x, w.t()), then out.add_(b) */
+cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b) {
+    if (!x || !w) return NULL;
+    if (b && x->ndim == 2) return cg_addmm(b, x, cg_t(w));
+    if (b && x->ndim == 3 && cg__is_contiguous(x)) {
+        cg_tensor *r = cg_addmm(b, cg_view(x, CG_SHAPE(x->shape[0] * x->shape[1], x->shape[2])),
+                                cg_t(w));
+        return r ? cg_view(r, CG_SHAPE(x->shape[0], x->shape[1], r->shape[1])) : NULL;
+    }
+    cg_tensor *out = cg_matmul(x, cg_t(w));
+    return out && b ? add_inplace_like(out, b) : out;
+}

@@ -167,7 +167,7 @@ static void py_float_repr(char *buf, size_t size, double x) {
 cg_tensor *cg_dropout(cg_tensor *a, double p, bool training) {
     if (!a) return NULL;
     if (!(p >= 0 && p <= 1)) {
-        char r[64];
+        char r[96];
         py_float_repr(r, sizeof r, p);
         cg__error("cg_dropout", "dropout probability has to be between 0 and 1, but got %s", r);
         return NULL;

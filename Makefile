@@ -4,8 +4,11 @@
 #   make demo           build and run the demo program (the seed tour for now)
 #   make tour           build and run examples/seed_tour.c
 #   make test           every check: Release ctest, ASan+UBSan ctest, valgrind
-#                       of the seed tour, install check; installs the tests'
-#                       Debian packages first when they are missing and we are root
+#                       of the seed tour, install check, a bounded fuzz run;
+#                       installs the tests' Debian packages first when they are
+#                       missing and we are root
+#   make fuzz           build the libFuzzer targets with clang and fuzz the
+#                       safetensors reader for FUZZ_TIME seconds
 #   make bench          build and run the benchmarks (cgrad vs PyTorch)
 #   make install        cmake --install into $(PREFIX) (DESTDIR is honoured)
 #   make check-install  install into a temporary prefix, build a consumer with
@@ -13,7 +16,8 @@
 #   make clean
 #
 # Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO,
-# CMAKE_FLAGS (extra -D options for the build/ configure step).
+# CMAKE_FLAGS (extra -D options for the build/ configure step), FUZZ_TIME (60),
+# FUZZ_TEST_TIME (30: make test's fuzz run).
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -24,6 +28,9 @@ CTEST       ?= ctest
 JOBS        ?= 2
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+FUZZ_DIR    ?= build-fuzz
+FUZZ_TIME   ?= 60
+FUZZ_TEST_TIME ?= 30
 BUILD_TYPE  ?= Release
 PREFIX      ?= /usr/local
 CMAKE_FLAGS ?=
@@ -33,7 +40,7 @@ DEMO        ?= seed_tour
 # The tests' oracle is Debian's torch under this interpreter (see CMakeLists.txt).
 TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
-TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz
+TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz libclang-rt-14-dev
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
 # object addresses aside (checked by test-valgrind when the file is there).
@@ -67,7 +74,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build configure demo tour test test-deps test-release test-asan \
-        test-valgrind check-install bench install clean help
+        test-valgrind check-install test-fuzz fuzz bench install clean help
 
 all: build
 
@@ -97,7 +104,7 @@ tour: configure
 # ---------------------------------------------------------------- make test
 # Runs every phase even when an earlier one failed, then prints one line per
 # phase and a closing summary line; exits non-zero if any phase failed.
-TEST_PHASES := test-release test-asan test-valgrind check-install
+TEST_PHASES := test-release test-asan test-valgrind check-install test-fuzz
 
 test:
 	@$(MAKE) --no-print-directory test-deps || exit 1; \
@@ -125,6 +132,9 @@ test-deps:
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libopenblas-dev"; fi; \
+	if command -v dpkg-query >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing libclang-rt-14-dev"; fi; \
 	if [ -z "$$missing" ]; then echo "test dependencies: all present"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "test dependencies missing:$$missing; installing them with apt-get"; \
@@ -175,6 +185,34 @@ test-valgrind: configure
 check-install:
 	CMAKE="$(CMAKE)" JOBS="$(JOBS)" bash tests/install/run.sh
 
+# (e) a bounded fuzz run (FUZZ_TEST_TIME seconds) when clang has libFuzzer.
+test-fuzz:
+	@tmp=$$(mktemp -d); \
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)(n & 0); }\n' > $$tmp/t.c; \
+	if ! clang -fsanitize=fuzzer -o $$tmp/t $$tmp/t.c >/dev/null 2>&1; then \
+	  rm -rf $$tmp; \
+	  echo "test-fuzz: skipped: clang with libFuzzer not found (apt-get install clang libclang-rt-14-dev)"; \
+	  exit 0; fi; \
+	rm -rf $$tmp; \
+	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_TEST_TIME)
+
+# ------------------------------------------------------------------ fuzzing
+# libFuzzer targets (tests/fuzz/fuzz_*.c), clang with ASan+UBSan, in
+# $(FUZZ_DIR). Starts from the seeds in tests/fuzz/corpus; what it learns goes
+# to $(FUZZ_DIR)/corpus, a crashing input to $(FUZZ_DIR)/crash-*.
+fuzz:
+	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCGRAD_FUZZ=ON -DCGRAD_BUILD_TESTS=OFF -DCGRAD_WITH_OPENMP=OFF -DCGRAD_WITH_BLAS=OFF
+	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_safetensors
+	@mkdir -p $(FUZZ_DIR)/corpus; log=$(FUZZ_DIR)/fuzz_safetensors.log; \
+	echo "fuzz_safetensors for $(FUZZ_TIME)s  (log: $$log)"; \
+	./$(FUZZ_DIR)/fuzz/fuzz_safetensors -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	  -dict=tests/fuzz/safetensors.dict -artifact_prefix=$(FUZZ_DIR)/ \
+	  $(FUZZ_DIR)/corpus tests/fuzz/corpus > $$log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 60 $$log; echo "fuzz_safetensors: FAILED (exit $$rc)"; exit 1; fi; \
+	echo "fuzz_safetensors: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' $$log), no crash," \
+	  "$$(ls $(FUZZ_DIR)/corpus | wc -l) inputs in $(FUZZ_DIR)/corpus"
+
 # ------------------------------------------------------------------- others
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
 
@@ -189,7 +227,7 @@ install: configure
 	  echo ldconfig; ldconfig; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-install
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) build-install
 
 help:
 	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'

@@ -565,8 +565,83 @@ double cg_lr_warmup_cosine(double base_lr, double min_lr, int64_t step, int64_t 
                            int64_t total);
 
 /* -------------------------------------------------------------- text data */
+/* Character-level language-model data. Text is UTF-8 and a character is one
+ * Unicode code point, so any script works. Invalid UTF-8 is an error naming
+ * the byte offset. Tokenizers and datasets are freed explicitly; the tensors
+ * they return belong to the current scope. */
+typedef struct cg_char_tokenizer cg_char_tokenizer;
+/* The vocabulary of text[0, len): its distinct characters sorted by code
+ * point, id i being the i-th (as char-level GPT scripts build it). */
+cg_char_tokenizer *cg_char_tokenizer_new(const char *text, size_t len);
+void cg_char_tokenizer_free(cg_char_tokenizer *tok);
+int64_t cg_char_tokenizer_vocab_size(const cg_char_tokenizer *tok);
+/* The vocabulary as UTF-8, characters in id order (owned by tok; *len, if
+ * not NULL, gets its bytes): cg_char_tokenizer_new of it gives the same ids. */
+const char *cg_char_tokenizer_vocab(const cg_char_tokenizer *tok, size_t *len);
+/* id of a code point, or -1 if absent (no error recorded). */
+int64_t cg_char_tokenizer_id(const cg_char_tokenizer *tok, uint32_t codepoint);
+/* code point of an id, or -1 if out of range (no error recorded). */
+int64_t cg_char_tokenizer_char(const cg_char_tokenizer *tok, int64_t id);
+/* text[0, len) -> 1-D int64 tensor of ids; a character outside the
+ * vocabulary is an error. */
+cg_tensor *cg_char_tokenizer_encode(const cg_char_tokenizer *tok, const char *text, size_t len);
+/* int64 ids (any shape, row-major order) -> malloc'ed NUL-terminated UTF-8
+ * (free() it); *len, if not NULL, gets its length in bytes. */
+char *cg_char_tokenizer_decode(const cg_char_tokenizer *tok, const cg_tensor *ids, size_t *len);
+
+/* A text encoded with its own vocabulary, split into train (the first part)
+ * and val (the rest). */
+typedef struct cg_text_dataset cg_text_dataset;
+typedef enum cg_data_split { CG_SPLIT_TRAIN = 0, CG_SPLIT_VAL = 1 } cg_data_split;
+/* Reads a whole UTF-8 file (a missing or empty file is an error naming the
+ * path); everything is train until cg_text_dataset_split. */
+cg_text_dataset *cg_text_dataset_load(const char *path);
+cg_text_dataset *cg_text_dataset_from_text(const char *text, size_t len);
+void cg_text_dataset_free(cg_text_dataset *ds);
+const cg_char_tokenizer *cg_text_dataset_tokenizer(const cg_text_dataset *ds); /* owned by ds */
+/* train = the first floor(train_fraction * n) tokens, val = the rest. */
+int cg_text_dataset_split(cg_text_dataset *ds, double train_fraction);
+int64_t cg_text_dataset_len(const cg_text_dataset *ds, cg_data_split split); /* in tokens */
+cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split); /* 1-D int64 copy */
+/* A random batch: x and y, int64 (batch, block), row b being the split's
+ * tokens [i, i + block) and [i + 1, i + block + 1) for i uniform in
+ * [0, len - block), drawn from cg_manual_seed's generator. A split of at most
+ * block tokens is an error. 0 or -1. */
+int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
+                          int64_t block, cg_tensor **x, cg_tensor **y);
 
 /* ------------------------------------------------ weights on disk (safetensors) */
+/* A state dict: named tensors in insertion order, plus string metadata, as
+ * the safetensors format stores them (huggingface/safetensors). The dict
+ * holds one reference to each tensor (no copy) and is freed explicitly,
+ * which releases them; pointers it returns are borrowed and valid while it
+ * lives (cg_retain one to keep it longer). */
+typedef struct cg_state_dict cg_state_dict;
+cg_state_dict *cg_state_dict_new(void);
+void cg_state_dict_free(cg_state_dict *d); /* releases its tensors */
+/* Adds t under a new name (retained, not copied: later in-place changes to t
+ * are what is saved). A repeated name or "__metadata__" is an error. 0 or -1. */
+int cg_state_dict_add(cg_state_dict *d, const char *name, cg_tensor *t);
+cg_tensor *cg_state_dict_get(const cg_state_dict *d, const char *name); /* NULL + error if absent */
+int cg_state_dict_count(const cg_state_dict *d);
+const char *cg_state_dict_name(const cg_state_dict *d, int i); /* i in [0, count) */
+cg_tensor *cg_state_dict_tensor(const cg_state_dict *d, int i);
+/* Sets (or replaces) a metadata string. 0 or -1. */
+int cg_state_dict_set_metadata(cg_state_dict *d, const char *key, const char *value);
+const char *cg_state_dict_metadata(const cg_state_dict *d, const char *key); /* NULL if absent */
+int cg_state_dict_metadata_count(const cg_state_dict *d);
+const char *cg_state_dict_metadata_key(const cg_state_dict *d, int i); /* i in [0, count) */
+/* Writes d as the reference writer does: float32/float64/int64/bool as
+ * F32/F64/I64/BOOL, any layout written row-major; 0 or -1. */
+int cg_save_safetensors(const char *path, const cg_state_dict *d);
+/* The same bytes in a malloc'ed buffer (free() it); NULL on error. */
+void *cg_save_safetensors_buffer(const cg_state_dict *d, size_t *size);
+/* Reads a file into a new dict (free it with cg_state_dict_free), tensors in
+ * the header's order: F32, F64, I64 and BOOL as they are, F16 and BF16 as
+ * float32, I8/I16/I32/U8/U16/U32 as int64. Any malformed file is an error
+ * (NULL), never a crash. */
+cg_state_dict *cg_load_safetensors(const char *path);
+cg_state_dict *cg_load_safetensors_buffer(const void *data, size_t size); /* from memory */
 
 /* --------------------------------------------------------------- printing */
 

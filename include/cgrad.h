@@ -530,6 +530,61 @@ cg_tensor *cg_exp_(cg_tensor *a);
 cg_tensor *cg_neg_(cg_tensor *a);
 
 /* ------------------------------------------------------------ nn modules */
+/* A registry of named parameters (PyTorch's state_dict keys), each retained;
+ * a tensor is registered once (a tied weight appears under its first name). */
+typedef struct cg_params cg_params;
+cg_params *cg_params_new(void);
+void cg_params_free(cg_params *p);
+cg_tensor *cg_params_add(cg_params *p, const char *name, cg_tensor *t);
+int cg_params_count(const cg_params *p);
+int64_t cg_params_numel(const cg_params *p);
+cg_tensor *cg_params_get(const cg_params *p, int i, const char **name);
+cg_tensor *cg_params_find(const cg_params *p, const char *name);
+cg_tensor *const *cg_params_tensors(const cg_params *p); /* for optimizers */
+void cg_params_zero_grad(cg_params *p, bool set_to_none);
+
+/* Layers, initialised as PyTorch does (Linear: U(+-1/sqrt(in)), Embedding:
+ * N(0,1), LayerNorm: ones and zeros); init registers prefix.weight etc. */
+typedef struct { cg_tensor *weight, *bias; int64_t in, out; } cg_linear_layer;
+typedef struct { cg_tensor *weight; int64_t num, dim; } cg_embedding_layer;
+typedef struct { cg_tensor *weight, *bias; int64_t dim; double eps; } cg_layer_norm_layer;
+typedef struct { cg_linear_layer fc, proj; double dropout; } cg_mlp; /* proj(gelu(fc(x))) */
+int cg_linear_init(cg_linear_layer *l, cg_params *p, const char *prefix, int64_t in, int64_t out,
+                   bool bias);
+cg_tensor *cg_linear_forward(const cg_linear_layer *l, cg_tensor *x);
+int cg_embedding_init(cg_embedding_layer *e, cg_params *p, const char *prefix, int64_t num,
+                      int64_t dim);
+cg_tensor *cg_embedding_forward(const cg_embedding_layer *e, cg_tensor *idx);
+int cg_layer_norm_init(cg_layer_norm_layer *n, cg_params *p, const char *prefix, int64_t dim,
+                       double eps);
+cg_tensor *cg_layer_norm_forward(const cg_layer_norm_layer *n, cg_tensor *x);
+int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t hidden,
+                int64_t out);
+cg_tensor *cg_mlp_forward(const cg_mlp *m, cg_tensor *x, bool training);
+
+/* A GPT (nanoGPT's layout and GPT-2's initialisation): token + position
+ * embeddings, n_layer pre-norm blocks (causal multi-head self-attention, GELU
+ * MLP), a final LayerNorm and the LM head (tied to the token embedding when
+ * tie_weights). Parameter names match nanoGPT's state_dict. */
+typedef struct cg_gpt_config {
+    int64_t vocab_size, block_size, n_embd;
+    int n_layer, n_head;
+    double dropout;
+    bool tie_weights;
+} cg_gpt_config;
+typedef struct cg_gpt cg_gpt;
+cg_gpt *cg_gpt_new(const cg_gpt_config *cfg); /* parameters drawn from the global generator */
+void cg_gpt_free(cg_gpt *m);
+cg_params *cg_gpt_params(cg_gpt *m);
+const cg_gpt_config *cg_gpt_get_config(const cg_gpt *m);
+void cg_gpt_train(cg_gpt *m, bool training); /* dropout on (the default) or off */
+/* logits (B,T,V) for idx (B,T) int64; with targets (B,T), *loss is the mean
+ * cross-entropy */
+cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss);
+/* idx (1,T) followed by max_new_tokens sampled tokens (temperature <= 0:
+ * greedy; top_k <= 0: all) */
+cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,
+                           int top_k);
 
 /* ------------------------------------------------------------- optimizers */
 /* PyTorch's update rules (torch.optim, 1.13), applied without a graph to

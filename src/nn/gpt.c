@@ -1,0 +1,236 @@
+/* A GPT (as nanoGPT and llm.c build it): token and position embeddings,
+ * pre-norm transformer blocks of causal multi-head self-attention and a GELU
+ * MLP, a final LayerNorm and the LM head, optionally tied to the token
+ * embedding. Parameter names are PyTorch's state_dict keys of that model, so
+ * checkpoints move between the two.
+ *
+ * Legend for the shape comments: B batch, T time, C channels (n_embd),
+ * nh heads, hs head size (C / nh), V vocabulary. */
+#include "../core/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+typedef struct {
+    cg_layer_norm_layer ln_1, ln_2;
+    cg_linear_layer c_attn, c_proj; /* (3C, C), (C, C) */
+    cg_mlp mlp;
+} block;
+
+struct cg_gpt {
+    cg_gpt_config cfg;
+    cg_params *params;
+    cg_embedding_layer wte, wpe; /* (V, C), (block_size, C) */
+    block *h;                    /* (n_layer) */
+    cg_layer_norm_layer ln_f;
+    cg_tensor *lm_head; /* (V, C): wte.weight when tied */
+    bool training;
+};
+
+static int check_config(const cg_gpt_config *c) {
+    if (!c || c->vocab_size <= 0 || c->block_size <= 0 || c->n_layer <= 0 || c->n_head <= 0 ||
+        c->n_embd <= 0 || c->n_embd % c->n_head || !(c->dropout >= 0 && c->dropout < 1)) {
+        cg__error("cg_gpt_new", "invalid GPT configuration: n_embd must be a positive multiple of "
+                                "n_head, sizes positive, 0 <= dropout < 1");
+        return -1;
+    }
+    return 0;
+}
+
+/* t = N(0, std), in place under no_grad */
+static void normal_(cg_tensor *t, double std) {
+    CG_NO_GRAD { cg_copy_(t, cg_mul_scalar(cg_randn(t->ndim, t->shape, t->dtype), std)); }
+}
+
+static void gpt2_init(cg_gpt *m) {
+    /* GPT-2's: weights N(0, 0.02), biases 0, residual projections scaled by
+     * 1/sqrt(2 n_layer) */
+    double proj_std = 0.02 / sqrt(2.0 * m->cfg.n_layer);
+    normal_(m->wte.weight, 0.02);
+    normal_(m->wpe.weight, 0.02);
+    for (int i = 0; i < m->cfg.n_layer; i++) {
+        block *b = &m->h[i];
+        cg_linear_layer *lin[4] = {&b->c_attn, &b->c_proj, &b->mlp.fc, &b->mlp.proj};
+        for (int k = 0; k < 4; k++) {
+            normal_(lin[k]->weight, k == 1 || k == 3 ? proj_std : 0.02);
+            CG_NO_GRAD { cg_zero_(lin[k]->bias); }
+        }
+    }
+    if (!m->cfg.tie_weights) normal_(m->lm_head, 0.02);
+}
+
+cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
+    if (check_config(cfg) < 0) return NULL;
+    cg_gpt *m = calloc(1, sizeof *m);
+    if (!m || !(m->h = calloc((size_t)cfg->n_layer, sizeof *m->h)) || !(m->params = cg_params_new())) {
+        if (m) free(m->h);
+        free(m);
+        return cg__oom("cg_gpt_new");
+    }
+    m->cfg = *cfg;
+    m->training = true;
+    int rc = 0;
+    cg_scope_begin();
+    int64_t C = cfg->n_embd;
+    rc |= cg_embedding_init(&m->wte, m->params, "transformer.wte", cfg->vocab_size, C);
+    rc |= cg_embedding_init(&m->wpe, m->params, "transformer.wpe", cfg->block_size, C);
+    for (int i = 0; i < cfg->n_layer && rc == 0; i++) {
+        char pre[128];
+        block *b = &m->h[i];
+#define NAME(s) (snprintf(pre, sizeof pre, "transformer.h.%d.%s", i, s), pre)
+        rc |= cg_layer_norm_init(&b->ln_1, m->params, NAME("ln_1"), C, 1e-5);
+        rc |= cg_linear_init(&b->c_attn, m->params, NAME("attn.c_attn"), C, 3 * C, true);
+        rc |= cg_linear_init(&b->c_proj, m->params, NAME("attn.c_proj"), C, C, true);
+        rc |= cg_layer_norm_init(&b->ln_2, m->params, NAME("ln_2"), C, 1e-5);
+        rc |= cg_mlp_init(&b->mlp, m->params, NAME("mlp"), C, 4 * C, C);
+#undef NAME
+        b->mlp.dropout = cfg->dropout;
+    }
+    if (rc == 0) rc |= cg_layer_norm_init(&m->ln_f, m->params, "transformer.ln_f", C, 1e-5);
+    if (rc == 0) {
+        cg_tensor *w = NULL;
+        if (cfg->tie_weights) {
+            w = m->wte.weight;
+        } else {
+            cg_linear_layer head;
+            if (cg_linear_init(&head, m->params, "lm_head", C, cfg->vocab_size, false) == 0) w = head.weight;
+        }
+        if (!(m->lm_head = cg_retain(w))) rc = -1;
+    }
+    if (rc == 0) gpt2_init(m);
+    cg_scope_end();
+    if (rc != 0) {
+        cg_gpt_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void cg_gpt_free(cg_gpt *m) {
+    if (!m) return;
+    cg_release(m->lm_head);
+    cg_params_free(m->params);
+    free(m->h);
+    free(m);
+}
+
+cg_params *cg_gpt_params(cg_gpt *m) { return m ? m->params : NULL; }
+const cg_gpt_config *cg_gpt_get_config(const cg_gpt *m) { return m ? &m->cfg : NULL; }
+void cg_gpt_train(cg_gpt *m, bool training) {
+    if (m) m->training = training;
+}
+
+/* causal self-attention: x (B,T,C) -> (B,T,C) */
+static cg_tensor *attention(cg_gpt *m, block *b, cg_tensor *x, int64_t B, int64_t T) {
+    int64_t C = m->cfg.n_embd, nh = m->cfg.n_head, hs = C / nh;
+    cg_tensor *qkv = cg_linear_forward(&b->c_attn, x); /* (B,T,3C) */
+    cg_tensor *h[3];
+    for (int k = 0; k < 3; k++) /* q, k, v: (B,T,C) -> (B,nh,T,hs) */
+        h[k] = cg_transpose(cg_view(cg_narrow(qkv, 2, k * C, C), CG_SHAPE(B, T, nh, hs)), 1, 2);
+    cg_tensor *y = cg_scaled_dot_product_attention(h[0], h[1], h[2], NULL, true); /* (B,nh,T,hs) */
+    y = cg_view(cg_contiguous(cg_transpose(y, 1, 2)), CG_SHAPE(B, T, C));
+    return cg_dropout(cg_linear_forward(&b->c_proj, y), m->cfg.dropout, m->training);
+}
+
+cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss) {
+    if (loss) *loss = NULL;
+    if (!m || !idx) return NULL;
+    if (idx->ndim != 2 || idx->dtype != CG_INT64) {
+        cg__error("cg_gpt_forward", "idx must be a (B, T) int64 tensor");
+        return NULL;
+    }
+    int64_t B = idx->shape[0], T = idx->shape[1], V = m->cfg.vocab_size;
+    if (T > m->cfg.block_size) {
+        cg__error("cg_gpt_forward", "Cannot forward sequence of length %lld, block size is only %lld",
+                  (long long)T, (long long)m->cfg.block_size);
+        return NULL;
+    }
+    cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */
+    cg_tensor *x = cg_add(cg_embedding_forward(&m->wte, idx), cg_embedding_forward(&m->wpe, pos));
+    x = cg_dropout(x, m->cfg.dropout, m->training);                           /* (B,T,C) */
+    for (int i = 0; i < m->cfg.n_layer; i++) {
+        block *b = &m->h[i];
+        x = cg_add(x, attention(m, b, cg_layer_norm_forward(&b->ln_1, x), B, T));
+        x = cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), m->training));
+    }
+    cg_tensor *logits = cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL); /* (B,T,V) */
+    if (targets && loss)
+        *loss = cg_cross_entropy(cg_view(logits, CG_SHAPE(B * T, V)), cg_view(targets, CG_SHAPE(B * T)),
+                                 NULL, -100, CG_REDUCTION_MEAN, 0.0);
+    return logits;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* next token from logits (V) of the last position: temperature, top-k, then
+ * a draw from the softmax with the global generator */
+static int64_t sample(const float *logits, int64_t V, double temperature, int top_k) {
+    double *p = malloc((size_t)V * sizeof *p);
+    if (!p) return -1;
+    double mx = -INFINITY;
+    for (int64_t i = 0; i < V; i++) {
+        p[i] = logits[i] / (temperature > 0 ? temperature : 1);
+        if (p[i] > mx) mx = p[i];
+    }
+    if (top_k > 0 && top_k < V) { /* keep the k largest: the k-th largest is the cut */
+        double *sorted = malloc((size_t)V * sizeof *sorted);
+        if (!sorted) {
+            free(p);
+            return -1;
+        }
+        memcpy(sorted, p, (size_t)V * sizeof *sorted);
+        qsort(sorted, (size_t)V, sizeof *sorted, by_value);
+        double cut = sorted[V - top_k];
+        free(sorted);
+        for (int64_t i = 0; i < V; i++)
+            if (p[i] < cut) p[i] = -INFINITY;
+    }
+    double z = 0;
+    for (int64_t i = 0; i < V; i++) z += p[i] = exp(p[i] - mx);
+    int64_t choice = V - 1;
+    if (temperature <= 0) { /* greedy */
+        for (int64_t i = 0; i < V; i++)
+            if (p[i] > p[choice] || (i < choice && p[i] == p[choice])) choice = i;
+    } else {
+        double u = (double)(cg__rng_next() >> 11) * 0x1.0p-53 * z, acc = 0;
+        for (int64_t i = 0; i < V; i++)
+            if ((acc += p[i]) > u) {
+                choice = i;
+                break;
+            }
+    }
+    free(p);
+    return choice;
+}
+
+cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,
+                           int top_k) {
+    if (!m || !idx) return NULL;
+    if (idx->ndim != 2 || idx->shape[0] != 1 || idx->dtype != CG_INT64 || max_new_tokens < 0) {
+        cg__error("cg_gpt_generate", "idx must be a (1, T) int64 tensor and max_new_tokens >= 0");
+        return NULL;
+    }
+    int64_t T0 = idx->shape[1], n = T0 + max_new_tokens, V = m->cfg.vocab_size;
+    int64_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *ids); /* (n) */
+    if (!ids) return cg__oom("cg_gpt_generate");
+    for (int64_t i = 0; i < T0; i++) ids[i] = (int64_t)cg_get(idx, (int64_t[]){0, i});
+    bool was_training = m->training;
+    m->training = false;
+    int rc = 0;
+    for (int64_t t = T0; t < n && rc == 0; t++) {
+        cg_scope_begin();
+        int64_t start = t > m->cfg.block_size ? t - m->cfg.block_size : 0;
+        cg_tensor *ctx = cg_from_data(ids + start, CG_SHAPE(1, t - start), CG_INT64), *logits = NULL;
+        CG_NO_GRAD { logits = cg_gpt_forward(m, ctx, NULL, NULL); } /* (1,t,V) */
+        cg_tensor *last = logits ? cg_contiguous(cg_to(cg_select(cg_select(logits, 0, 0), 0, -1), CG_FLOAT32)) : NULL;
+        if (!last || (ids[t] = sample(cg__ptr(last), V, temperature, top_k)) < 0) rc = -1;
+        cg_scope_end();
+    }
+    m->training = was_training;
+    cg_tensor *out = rc == 0 ? cg_from_data(ids, CG_SHAPE(1, n), CG_INT64) : NULL;
+    free(ids);
+    return out;
+}

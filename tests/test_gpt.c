@@ -1,0 +1,132 @@
+/* The GPT against PyTorch (nanoGPT's model, loaded with the same weights):
+ * logits, loss and every parameter's gradient for one batch, then the losses
+ * of 10 AdamW steps — in the spirit of llm.c's test_gpt2.c, with the expected
+ * values made live by PyTorch in the test. */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
+#include "test.h"
+
+#include <unistd.h>
+
+#define STEPS 10
+
+static cg_gpt_config CFG = {.vocab_size = 11, .block_size = 8, .n_embd = 16, .n_layer = 2,
+                            .n_head = 2, .dropout = 0.0, .tie_weights = true};
+
+/* max |a - b| / (atol + rtol |b|) over the elements: <= 1 passes */
+static double mismatch(const cg_tensor *a, const cg_tensor *b, double atol, double rtol) {
+    if (cg_numel(a) != cg_numel(b)) return INFINITY;
+    cg_tensor *x = cg_contiguous(cg_to((cg_tensor *)a, CG_FLOAT64));
+    cg_tensor *y = cg_contiguous(cg_to((cg_tensor *)b, CG_FLOAT64));
+    const double *p = cg_data_ptr(x), *q = cg_data_ptr(y);
+    double worst = 0;
+    for (int64_t i = 0; i < cg_numel(a); i++) {
+        double r = fabs(p[i] - q[i]) / (atol + rtol * fabs(q[i]));
+        if (!(r <= worst)) worst = r;
+    }
+    return worst;
+}
+
+TEST(gpt_matches_pytorch) {
+    cg_manual_seed(1234);
+    cg_gpt *m = cg_gpt_new(&CFG);
+    ASSERT(m != NULL);
+    cg_params *p = cg_gpt_params(m);
+    cg_tensor *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    cg_tensor *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    /* the weights, the batch and the settings, for the oracle */
+    cg_state_dict *in = cg_state_dict_new();
+    for (int i = 0; i < cg_params_count(p); i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        cg_state_dict_add(in, name, t);
+    }
+    cg_state_dict_add(in, "x", x);
+    cg_state_dict_add(in, "y", y);
+    const char *meta[][2] = {{"n_layer", "2"}, {"n_head", "2"}, {"n_embd", "16"}, {"block_size", "8"},
+                             {"vocab_size", "11"}, {"lr", "0.01"}, {"beta1", "0.9"}, {"beta2", "0.99"},
+                             {"eps", "1e-08"}, {"weight_decay", "0.1"}, {"steps", "10"}};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) cg_state_dict_set_metadata(in, meta[i][0], meta[i][1]);
+    char inp[] = "/tmp/cgrad_gpt_in_XXXXXX", outp[] = "/tmp/cgrad_gpt_out_XXXXXX";
+    int fi = mkstemp(inp), fo = mkstemp(outp);
+    ASSERT(fi >= 0 && fo >= 0);
+    close(fi), close(fo);
+    int rc = cg_save_safetensors(inp, in);
+    cg_state_dict_free(in);
+    ASSERT_EQ(rc, 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s/tests/oracle/gpt_oracle.py %s %s", CG_PYTHON, CG_SOURCE_DIR, inp, outp);
+    rc = system(cmd);
+    unlink(inp);
+    cg_state_dict *want = rc == 0 ? cg_load_safetensors(outp) : NULL;
+    unlink(outp);
+    if (!want) {
+        cg_gpt_free(m);
+        FAIL_("the oracle failed (exit %d; it needs PyTorch importable by %s)", rc, CG_PYTHON);
+        return;
+    }
+    /* one forward and backward */
+    cg_tensor *loss = NULL;
+    cg_tensor *logits = cg_gpt_forward(m, x, y, &loss);
+    ASSERT(logits && loss);
+    ASSERT_EQ(cg_backward(loss, NULL, false), 0);
+    double w = mismatch(logits, cg_state_dict_get(want, "logits"), 1e-5, 1e-4);
+    if (w > 1) FAIL_("logits differ: %.3g of tolerance", w);
+    w = mismatch(loss, cg_state_dict_get(want, "loss"), 1e-6, 1e-5);
+    if (w > 1) FAIL_("loss %.9g differs from torch's %.9g", cg_item(loss), cg_item(cg_state_dict_get(want, "loss")));
+    int n_grads = 0;
+    for (int i = 0; i < cg_params_count(p); i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        char key[256];
+        snprintf(key, sizeof key, "grad.%s", name);
+        w = mismatch(cg_grad(t), cg_state_dict_get(want, key), 1e-6, 1e-3);
+        if (w > 1) FAIL_("%s differs: %.3g of tolerance", key, w);
+        n_grads++;
+    }
+    /* 10 AdamW steps on the same batch */
+    cg_optimizer *o = cg_adamw(cg_params_count(p), cg_params_tensors(p), 0.01, 0.9, 0.99, 1e-8, 0.1);
+    const double *losses = cg_data_ptr(cg_state_dict_get(want, "losses"));
+    for (int s = 0; s < STEPS && o; s++) {
+        cg_scope_begin();
+        cg_params_zero_grad(p, true);
+        cg_gpt_forward(m, x, y, &loss);
+        double l = loss ? cg_item(loss) : NAN;
+        if (!loss || cg_backward(loss, NULL, false) != 0 || cg_optimizer_step(o) != 0) l = NAN;
+        cg_scope_end();
+        if (!(fabs(l - losses[s]) <= 1e-5 + 1e-4 * fabs(losses[s])))
+            FAIL_("AdamW step %d: loss %.9g, torch %.9g", s, l, losses[s]);
+    }
+    printf("  gpt: logits, loss and %d parameter gradients match torch; %d AdamW steps, last loss %.6f\n",
+           n_grads, STEPS, losses[STEPS - 1]);
+    cg_optimizer_free(o);
+    cg_state_dict_free(want);
+    cg_params_zero_grad(p, true);
+    cg_gpt_free(m);
+}
+
+TEST(gpt_checks_and_generates) {
+    cg_manual_seed(5);
+    cg_gpt_config bad = CFG;
+    bad.n_head = 3;
+    ASSERT_ERROR(cg_gpt_new(&bad), "invalid GPT configuration: n_embd must be a positive multiple "
+                                   "of n_head, sizes positive, 0 <= dropout < 1");
+    cg_gpt *m = cg_gpt_new(&CFG);
+    ASSERT(m != NULL);
+    /* 2 * 11*16 + 8*16 ... : count once the tied head */
+    ASSERT(cg_params_find(cg_gpt_params(m), "lm_head.weight") == NULL);
+    ASSERT(cg_params_find(cg_gpt_params(m), "transformer.h.1.mlp.c_proj.bias") != NULL);
+    cg_tensor *long_idx = cg_zeros(CG_SHAPE(1, 9), CG_INT64);
+    ASSERT_ERROR(cg_gpt_forward(m, long_idx, NULL, NULL), "Cannot forward sequence of length 9, block size is only 8");
+    cg_tensor *start = cg_zeros(CG_SHAPE(1, 1), CG_INT64);
+    cg_tensor *g1 = cg_gpt_generate(m, start, 20, 1.0, 5);
+    ASSERT(g1 && cg_size(g1, 1) == 21);
+    for (int i = 0; i < 21; i++) {
+        double id = cg_get(g1, (int64_t[]){0, i});
+        ASSERT(id >= 0 && id < 11);
+    }
+    cg_tensor *a = cg_gpt_generate(m, start, 10, 0, 0), *b = cg_gpt_generate(m, start, 10, 0, 0);
+    ASSERT(a && b && cg_equal(a, b)); /* greedy is deterministic */
+    cg_gpt_free(m);
+}
+
+TEST_MAIN(gpt_matches_pytorch, gpt_checks_and_generates)

@@ -69,10 +69,14 @@ found=$(sed -n 's/^cgrad_DIR:PATH=//p' "$work/consumer/CMakeCache.txt")
 "$cmake" --build "$work/consumer" -j"$jobs" >"$work/consumer-build.log" 2>&1 ||
     { cat "$work/consumer-build.log" >&2; fail "building the find_package consumer"; }
 check_run "find_package, cgrad::cgrad" "$work/consumer/app_shared"
-ldd "$work/consumer/app_shared" | grep -q "$libdir/libcgrad.so" ||
+# (ldd's output is captured first: grep -q stopping early would make ldd die
+# of SIGPIPE, which pipefail reports as a failure)
+deps=$(ldd "$work/consumer/app_shared")
+grep -q "$libdir/libcgrad.so" <<<"$deps" ||
     fail "app_shared does not load $libdir/libcgrad.so"
 check_run "find_package, cgrad::cgrad_static" "$work/consumer/app_static"
-if ldd "$work/consumer/app_static" | grep -q libcgrad; then
+deps=$(ldd "$work/consumer/app_static")
+if grep -q libcgrad <<<"$deps"; then
     fail "app_static loads a shared libcgrad"
 fi
 

@@ -148,15 +148,22 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */
     cg_tensor *x = cg_add(cg_embedding_forward(&m->wte, idx), cg_embedding_forward(&m->wpe, pos));
     x = cg_dropout(x, m->cfg.dropout, m->training);                           /* (B,T,C) */
+    /* one scope per block: what backward needs stays alive through the
+     * nodes that saved it, the other intermediates go at once */
     for (int i = 0; i < m->cfg.n_layer; i++) {
         block *b = &m->h[i];
+        cg_scope_begin();
         x = cg_add(x, attention(m, b, cg_layer_norm_forward(&b->ln_1, x), B, T));
-        x = cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), m->training));
+        x = cg_keep(cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), m->training)));
+        cg_scope_end();
     }
-    cg_tensor *logits = cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL); /* (B,T,V) */
+    cg_scope_begin();
+    cg_tensor *logits = cg_keep(cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL)); /* (B,T,V) */
     if (targets && loss)
-        *loss = cg_cross_entropy(cg_view(logits, CG_SHAPE(B * T, V)), cg_view(targets, CG_SHAPE(B * T)),
-                                 NULL, -100, CG_REDUCTION_MEAN, 0.0);
+        *loss = cg_keep(cg_cross_entropy(cg_view(logits, CG_SHAPE(B * T, V)),
+                                         cg_view(targets, CG_SHAPE(B * T)), NULL, -100,
+                                         CG_REDUCTION_MEAN, 0.0));
+    cg_scope_end();
     return logits;
 }
 

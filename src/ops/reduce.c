@@ -92,6 +92,70 @@ static int dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *di
     return 0;
 }
 
+/* The sum over the dims in mask of a contiguous float tensor, reading a's
+ * memory once in order: the dims are grouped into runs of reduced and kept
+ * dims; an innermost reduced run sums rows, an innermost kept run adds rows
+ * elementwise into the output (vectorisable). Accumulates in double.
+ * false when a does not qualify (the generic kernel then runs). */
+static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
+    if ((a->dtype != CG_FLOAT32 && a->dtype != CG_FLOAT64) || !cg__is_contiguous(a)) return false;
+    int ng = 0;
+    int64_t gsize[CG_MAX_DIMS];
+    bool gred[CG_MAX_DIMS];
+    for (int d = 0; d < a->ndim; d++) {
+        if (a->shape[d] == 1) continue;
+        bool r = mask >> d & 1;
+        if (ng && gred[ng - 1] == r)
+            gsize[ng - 1] *= a->shape[d];
+        else
+            gsize[ng] = a->shape[d], gred[ng++] = r;
+    }
+    int64_t nout = cg__numel(out->ndim, out->shape), n = cg__numel(a->ndim, a->shape);
+    double *acc = calloc((size_t)(nout > 0 ? nout : 1), sizeof *acc); /* (nout) */
+    if (!acc) return false;
+    int64_t ostride[CG_MAX_DIMS]; /* each run's step in the output (0 when reduced) */
+    int64_t step = 1;
+    for (int g = ng - 1; g >= 0; g--) {
+        ostride[g] = gred[g] ? 0 : step;
+        if (!gred[g]) step *= gsize[g];
+    }
+    int64_t inner = ng ? gsize[ng - 1] : 1, idx[CG_MAX_DIMS] = {0}, off = 0;
+    bool rows = ng && gred[ng - 1];
+    const float *f = a->dtype == CG_FLOAT32 ? cg__ptr(a) : NULL;
+    const double *d = a->dtype == CG_FLOAT64 ? cg__ptr(a) : NULL;
+    for (int64_t base = 0; n > 0 && base < n; base += inner) {
+        if (rows) {
+            double t = 0;
+            if (f)
+                for (int64_t k = 0; k < inner; k++) t += f[base + k];
+            else
+                for (int64_t k = 0; k < inner; k++) t += d[base + k];
+            acc[off] += t;
+        } else {
+            double *o = acc + off;
+            if (f)
+                for (int64_t k = 0; k < inner; k++) o[k] += f[base + k];
+            else
+                for (int64_t k = 0; k < inner; k++) o[k] += d[base + k];
+        }
+        for (int g = ng - 2; g >= 0; g--) { /* the odometer over the outer runs */
+            off += ostride[g];
+            if (++idx[g] < gsize[g]) break;
+            off -= ostride[g] * gsize[g];
+            idx[g] = 0;
+        }
+    }
+    void *q = cg__ptr(out);
+    for (int64_t i = 0; i < nout; i++) {
+        if (out->dtype == CG_FLOAT32)
+            ((float *)q)[i] = (float)acc[i];
+        else
+            ((double *)q)[i] = acc[i];
+    }
+    free(acc);
+    return true;
+}
+
 static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepdim, rop op,
                          cg_dtype out_dt) {
     int64_t shape[CG_MAX_DIMS];
@@ -104,7 +168,8 @@ static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepd
     }
     CG_UNUSED(fn);
     cg_tensor *out = cg__tensor_new(out_dt, nd, shape);
-    if (out) reduce_kernel(a, mask, op, out);
+    if (out && !(op == R_SUM && out_dt == a->dtype && sum_fast(a, mask, out)))
+        reduce_kernel(a, mask, op, out);
     return out;
 }
 

@@ -1,8 +1,8 @@
 /* Slicing and joining — narrow/slice, select, split/chunk (views), cat,
  * stack, repeat (copies), flatten (a reshape) — each forward beside its
  * backward. The backward of a view that drops part of its input (slice,
- * select) scatters the gradient into zeros with cg_scatter_add, so that it
- * is itself differentiable (create_graph). */
+ * select) places the gradient among zeros with cg ops (cat, or scatter_add
+ * for a step), so that it is itself differentiable (create_graph). */
 #include "../core/internal.h"
 
 #include <stdio.h>
@@ -40,10 +40,21 @@ static cg_tensor *slice_view(cg_tensor *a, int d, int64_t start, int64_t len, in
 
 /* A zeros tensor shaped like meta with g written at positions start,
  * start + step, ... along dim (g is meta's shape with g->shape[dim] there):
- * zeros.scatter_add(dim, index, g), differentiable in g (its gradient is
- * the gather of the same positions, i.e. the slice again). */
+ * a cat with zero blocks when step is 1, else zeros.scatter_add(dim, index,
+ * g); either is differentiable in g (its gradient is the slice again). */
 static cg_tensor *place(cg_tensor *g, const cg_meta *meta, int dim, int64_t start, int64_t step) {
     int64_t len = g->shape[dim];
+    if (step == 1) { /* a contiguous block: zeros before, g, zeros after (a cat) */
+        int64_t sh[CG_MAX_DIMS];
+        memcpy(sh, meta->shape, sizeof sh);
+        cg_tensor *parts[3];
+        int n = 0;
+        if (start > 0) sh[dim] = start, parts[n++] = cg_zeros(meta->ndim, sh, g->dtype);
+        parts[n++] = g;
+        int64_t after = meta->shape[dim] - start - len;
+        if (after > 0) sh[dim] = after, parts[n++] = cg_zeros(meta->ndim, sh, g->dtype);
+        return n == 1 ? g : cg_cat(n, parts, dim);
+    }
     cg_tensor *z = cg_zeros(meta->ndim, meta->shape, g->dtype);
     cg_tensor *ix = cg_arange((double)start, (double)(start + len * step), (double)step, CG_INT64);
     if (!z || !ix) return NULL;

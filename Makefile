@@ -1,8 +1,9 @@
 # cgrad — a thin wrapper around CMake.
 #
 #   make / make build   Release build in build/
-#   make demo           build and run the demo program (the seed tour for now)
-#   make tour           build and run examples/seed_tour.c
+#   make demo           the main job: train a character-level GPT on cgrad's own
+#                       sources (~3 minutes), then sample from it (DEMO_FLAGS adds flags)
+#   make tour           the seed walkthrough: build and run examples/seed_tour.c
 #   make test           every check: Release ctest, ASan+UBSan ctest, valgrind
 #                       of the seed tour, install check, a bounded fuzz run;
 #                       installs the tests' Debian packages first when they are
@@ -15,7 +16,7 @@
 #                       find_package(cgrad) and with pkg-config, run it
 #   make clean
 #
-# Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO,
+# Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO_FLAGS,
 # CMAKE_FLAGS (extra -D options for the build/ configure step), FUZZ_TIME (60),
 # FUZZ_TEST_TIME (30: make test's fuzz run).
 
@@ -34,8 +35,8 @@ FUZZ_TEST_TIME ?= 30
 BUILD_TYPE  ?= Release
 PREFIX      ?= /usr/local
 CMAKE_FLAGS ?=
-# The program `make demo` runs (a target under examples/).
-DEMO        ?= seed_tour
+# Extra flags for `make demo`'s chargpt (see build/examples/chargpt --help).
+DEMO_FLAGS  ?=
 
 # The tests' oracle is Debian's torch under this interpreter (see CMakeLists.txt).
 TEST_PYTHON := /usr/bin/python3
@@ -94,8 +95,8 @@ build: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
 
 demo: configure
-	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target $(DEMO)
-	./$(BUILD_DIR)/examples/$(DEMO)
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target chargpt
+	./$(BUILD_DIR)/examples/chargpt --out $(BUILD_DIR)/chargpt $(DEMO_FLAGS)
 
 tour: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour

@@ -126,6 +126,12 @@ cg_tensor *cg_randn_like(const cg_tensor *t, int opts);
 
 /* Seeds the global generator used by rand/randn (like torch.manual_seed). */
 void cg_manual_seed(uint64_t seed);
+/* The generator's whole state, to save and restore (exact resumption). */
+void cg_get_rng_state(uint64_t state[4]);
+void cg_set_rng_state(const uint64_t state[4]);
+/* Threads for kernels (OpenMP) and matmul (OpenBLAS); 0 or -1. */
+int cg_set_num_threads(int n);
+int cg_get_num_threads(void);
 
 /* ----------------------------------------------------------------- access */
 

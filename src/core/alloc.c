@@ -1,7 +1,9 @@
-/* Per-thread caches of freed small blocks (tensor structs, small storages,
- * small nodes): the ops of a training step reuse the last step's blocks
- * instead of going through malloc. Flushed by cg_root_scope_drain (so at
- * exit too). */
+/* Per-thread caches of freed blocks, so that the ops of a training step
+ * reuse the last step's blocks instead of going through malloc (and, for
+ * large buffers, through mmap, page faults and munmap):
+ * - fixed-size classes: tensor structs, small storages, small nodes;
+ * - large storage blocks, binned by exact size, up to a byte budget.
+ * Flushed by cg_root_scope_drain (so at exit too). */
 #include "internal.h"
 
 #define CACHE_DEPTH 1024
@@ -26,8 +28,58 @@ void cg__cache_free(int cls, void *p) {
         free(p);
 }
 
+/* large blocks: a few blocks for each of a few sizes, within a budget */
+#define LARGE_BINS 64
+#define LARGE_PER_BIN 8
+#define LARGE_BUDGET ((size_t)96 << 20)
+
+typedef struct {
+    size_t size; /* 0: an empty bin */
+    int n;
+    void *v[LARGE_PER_BIN];
+} large_bin;
+
+static _Thread_local large_bin large[LARGE_BINS];
+static _Thread_local size_t large_bytes;
+
+void *cg__large_alloc(size_t size) {
+    for (int i = 0; i < LARGE_BINS; i++)
+        if (large[i].size == size && large[i].n) {
+            large_bytes -= size;
+            return large[i].v[--large[i].n];
+        }
+    return aligned_alloc(64, size);
+}
+
+void cg__large_free(void *p, size_t size) {
+    if (large_bytes + size <= LARGE_BUDGET) {
+        large_bin *spare = NULL;
+        for (int i = 0; i < LARGE_BINS; i++) {
+            if (large[i].size == size && large[i].n < LARGE_PER_BIN) {
+                large[i].v[large[i].n++] = p;
+                large_bytes += size;
+                return;
+            }
+            if (!spare && large[i].n == 0) spare = &large[i];
+        }
+        if (spare) {
+            spare->size = size;
+            spare->v[0] = p;
+            spare->n = 1;
+            large_bytes += size;
+            return;
+        }
+    }
+    free(p);
+}
+
 void cg__cache_flush(void) {
     for (int k = 0; k < CG_NUM_CACHES; k++) {
         while (caches[k].n) free(caches[k].v[--caches[k].n]);
     }
+    for (int i = 0; i < LARGE_BINS; i++) {
+        while (large[i].n) free(large[i].v[--large[i].n]);
+        large[i].size = 0;
+    }
+    large_bytes = 0;
 }

@@ -224,6 +224,9 @@ enum { CG_CACHE_TENSOR, CG_CACHE_STORAGE, CG_CACHE_NODE, CG_NUM_CACHES };
 void *cg__cache_alloc(int cls, size_t size);
 void cg__cache_free(int cls, void *p);
 void cg__cache_flush(void);
+/* Large storage blocks (64-byte aligned), recycled by exact size. */
+void *cg__large_alloc(size_t size);
+void cg__large_free(void *p, size_t size);
 
 /* ----------------------------------------------------------------- scopes */
 

@@ -30,3 +30,13 @@ uint64_t cg__rng_next(void) {
     s[3] = rotl(s[3], 45);
     return r;
 }
+
+void cg_get_rng_state(uint64_t state[4]) {
+    if (!rng_seeded) cg_manual_seed(0x5eed);
+    memcpy(state, rng_state, sizeof rng_state);
+}
+
+void cg_set_rng_state(const uint64_t state[4]) {
+    memcpy(rng_state, state, sizeof rng_state);
+    rng_seeded = true;
+}

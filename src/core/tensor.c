@@ -18,7 +18,7 @@ cg_storage *cg__storage_new(size_t nbytes) {
     if (nbytes > SIZE_MAX - head - 64) return NULL;
     bool small = nbytes <= CG_SMALL_STORAGE_BYTES;
     cg_storage *s = small ? cg__cache_alloc(CG_CACHE_STORAGE, head + CG_SMALL_STORAGE_BYTES)
-                          : aligned_alloc(64, (head + nbytes + 63) & ~(size_t)63);
+                          : cg__large_alloc((head + nbytes + 63) & ~(size_t)63);
     if (!s) return NULL;
     s->small = small;
     s->refcount = 1;
@@ -35,7 +35,7 @@ void cg__storage_release(cg_storage *s) {
     if (s->small)
         cg__cache_free(CG_CACHE_STORAGE, s);
     else
-        free(s);
+        cg__large_free(s, (((sizeof(cg_storage) + 63) & ~(size_t)63) + s->nbytes + 63) & ~(size_t)63);
 }
 
 /* ----------------------------------------------------------------- shapes */

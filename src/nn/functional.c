@@ -31,26 +31,26 @@ static cg_tensor *same(cg_tensor *t) {
 
 /* ------------------------------------------------------ softmax, log_softmax */
 
-/* out = softmax (or log_softmax) of x along dim, computed in double:
- * exp(x - max) / sum(exp(x - max)); a NaN in a row makes the row NaN. */
-#define SOFTMAX_ROWS(T)                                                                    \
+/* out = softmax (or log_softmax) of x along dim: exp(x - max) / sum, in
+ * T's arithmetic (EXP, LOG) with the sum in double; a NaN in a row makes the
+ * row NaN. The exponentials go into out first, then are scaled. */
+#define SOFTMAX_ROWS(T, EXP, LOG)                                                          \
     do {                                                                                   \
         const T *xp = (const T *)cg__ptr(x);                                               \
         T *op = (T *)cg__ptr(out);                                                         \
         for (int64_t r = 0; r < rows; r++) {                                               \
             int64_t xo = 0, oo = 0;                                                        \
             for (int d = 0; d < nd; d++) xo += idx[d] * x->strides[d], oo += idx[d] * out->strides[d]; \
-            double m = -INFINITY, sum = 0;                                                 \
+            T m = -INFINITY;                                                               \
             for (int64_t i = 0; i < len; i++) {                                            \
-                double v = (double)xp[xo + i * xs];                                        \
+                T v = xp[xo + i * xs];                                                     \
                 if (v > m || isnan(v)) m = isnan(m) ? m : v;                               \
             }                                                                              \
-            for (int64_t i = 0; i < len; i++) sum += exp((double)xp[xo + i * xs] - m);     \
-            double lse = log(sum);                                                         \
-            for (int64_t i = 0; i < len; i++) {                                            \
-                double z = (double)xp[xo + i * xs] - m;                                    \
-                op[oo + i * os] = (T)(log_ ? z - lse : exp(z) / sum);                      \
-            }                                                                              \
+            double sum = 0;                                                                \
+            for (int64_t i = 0; i < len; i++) sum += op[oo + i * os] = EXP(xp[xo + i * xs] - m); \
+            T lse = (T)LOG(sum), inv = (T)(1 / sum);                                       \
+            for (int64_t i = 0; i < len; i++)                                              \
+                op[oo + i * os] = log_ ? xp[xo + i * xs] - m - lse : op[oo + i * os] * inv; \
             cg__next_index(nd, rest, idx);                                                 \
         }                                                                                  \
     } while (0)
@@ -64,9 +64,9 @@ static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *ou
     if (nd) rest[dim] = 1;
     int64_t rows = cg__numel(nd, rest);
     if (x->dtype == CG_FLOAT32)
-        SOFTMAX_ROWS(float);
+        SOFTMAX_ROWS(float, expf, log);
     else
-        SOFTMAX_ROWS(double);
+        SOFTMAX_ROWS(double, exp, log);
 }
 
 static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, bool log_) {
@@ -103,10 +103,51 @@ cg_tensor *cg_log_softmax(cg_tensor *a, int dim) {
     return softmax_like("cg_log_softmax", CG_OP_LOG_SOFTMAX, a, dim, true);
 }
 
+/* NOTE [ Fused backward ]
+ * A plain backward (grad mode off) of softmax, log_softmax and layer_norm
+ * runs one fused kernel over rows of the last dim; a create_graph backward
+ * builds the same formula from cgrad ops, so it can be differentiated again.
+ * rows_of gives contiguous (rows, len) views, or false to take the ops. */
+static bool rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
+    if (cg__grad_enabled || (*t)->ndim == 0 || dim != (*t)->ndim - 1) return false;
+    if (!cg__is_contiguous(*t) && !(*t = cg_contiguous(*t))) return false;
+    *len = (*t)->shape[dim];
+    *rows = *len ? cg__numel((*t)->ndim, (*t)->shape) / *len : 0;
+    return true;
+}
+
+/* gi = y * (g - sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax */
+#define SOFTMAX_BW(T, EXP)                                                                 \
+    do {                                                                                   \
+        const T *yp = cg__ptr(y), *gp = cg__ptr(g);                                        \
+        T *op = cg__ptr(out);                                                              \
+        for (int64_t r = 0; r < rows; r++, yp += len, gp += len, op += len) {             \
+            double s = 0;                                                                  \
+            for (int64_t i = 0; i < len; i++) s += log_ ? gp[i] : gp[i] * yp[i];           \
+            T ts = (T)s;                                                                   \
+            for (int64_t i = 0; i < len; i++)                                              \
+                op[i] = log_ ? gp[i] - EXP(yp[i]) * ts : yp[i] * (gp[i] - ts);             \
+        }                                                                                  \
+    } while (0)
+
+static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool log_) {
+    int64_t rows, len, rows2, len2;
+    if (y->dtype != g->dtype || !rows_of(&y, d, &rows, &len) || !rows_of(&g, d, &rows2, &len2))
+        return NULL;
+    cg_tensor *out = cg__tensor_new(y->dtype, y->ndim, y->shape);
+    if (!out) return NULL;
+    if (y->dtype == CG_FLOAT32)
+        SOFTMAX_BW(float, expf);
+    else
+        SOFTMAX_BW(double, exp);
+    return out;
+}
+
 int cg__bw_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *y = cg__unpack(n, 0);
     if (!y) return -1;
     int d = (int)n->iv[0];
+    if ((gi[0] = softmax_backward_fused(y, go[0], d, false))) return 0;
     /* dx = y * (g - sum(g * y, dim)) */
     cg_tensor *s = cg_sum_dims(cg_mul(go[0], y), 1, &d, true);
     return (gi[0] = cg_mul(y, cg_sub(go[0], s))) ? 0 : -1;
@@ -116,6 +157,7 @@ int cg__bw_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *y = cg__unpack(n, 0);
     if (!y) return -1;
     int d = (int)n->iv[0];
+    if ((gi[0] = softmax_backward_fused(y, go[0], d, true))) return 0;
     /* dx = g - softmax * sum(g, dim), softmax = exp(y) */
     cg_tensor *s = cg_sum_dims(go[0], 1, &d, true);
     return (gi[0] = cg_sub(go[0], cg_mul(cg_exp(y), s))) ? 0 : -1;
@@ -425,6 +467,54 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
     return out;
 }
 
+/* The fused layer_norm backward over the last dim (NOTE [ Fused backward ]):
+ * per row, xhat and rstd from x, then gx = g w, dx = rstd (gx - mean(gx) -
+ * xhat mean(gx xhat)); weight's gradient is g xhat (summed by the engine).
+ * -1 when it does not apply (the op formula runs instead). */
+#define LN_BW(T)                                                                           \
+    do {                                                                                   \
+        const T *xp = cg__ptr(x), *gp = cg__ptr(g), *wp = w ? (const T *)cg__ptr(w) : NULL; \
+        T *dx = gx_out ? (T *)cg__ptr(gx_out) : NULL, *dw = gw_out ? (T *)cg__ptr(gw_out) : NULL; \
+        for (int64_t r = 0; r < rows; r++) {                                               \
+            const T *xr = xp + r * len, *gr = gp + r * len;                                \
+            double mean = 0, var = 0;                                                      \
+            for (int64_t i = 0; i < len; i++) mean += xr[i];                               \
+            mean /= (double)len;                                                           \
+            for (int64_t i = 0; i < len; i++) var += (xr[i] - mean) * (xr[i] - mean);      \
+            double rstd = 1 / sqrt(var / (double)len + eps), m1 = 0, m2 = 0;               \
+            for (int64_t i = 0; i < len; i++) {                                            \
+                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];       \
+                m1 += gxi, m2 += gxi * xh;                                                 \
+                if (dw) dw[r * len + i] = (T)(gr[i] * xh);                                 \
+            }                                                                              \
+            m1 /= (double)len, m2 /= (double)len;                                          \
+            for (int64_t i = 0; dx && i < len; i++) {                                      \
+                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];       \
+                dx[r * len + i] = (T)(rstd * (gxi - m1 - xh * m2));                        \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+static int layer_norm_backward_fused(cg_node *n, cg_tensor *x, cg_tensor *g, cg_tensor **gi) {
+    int64_t rows, len, rows2, len2;
+    if (n->iv[0] != 1 || x->dtype != g->dtype || !rows_of(&x, x->ndim - 1, &rows, &len) ||
+        !rows_of(&g, g->ndim - 1, &rows2, &len2) || rows != rows2 || len != len2)
+        return -1;
+    bool need_w = n->iv[1] && WANT(0); /* weight only matters for x's gradient */
+    cg_tensor *w = need_w ? cg__unpack(n, 1) : NULL;
+    if (need_w && (!w || w->dtype != x->dtype || !(w = cg_contiguous(w)))) return -1;
+    double eps = n->sc[0];
+    cg_tensor *gx_out = WANT(0) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
+    cg_tensor *gw_out = WANT(1) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
+    if ((WANT(0) && !gx_out) || (WANT(1) && !gw_out)) return -1;
+    if (x->dtype == CG_FLOAT32)
+        LN_BW(float);
+    else
+        LN_BW(double);
+    gi[0] = gx_out, gi[1] = gw_out;
+    return 0;
+}
+
 int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *g = go[0];
     if (WANT(2)) gi[2] = g; /* d out / d bias = 1 */
@@ -433,6 +523,7 @@ int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     for (int i = 0; i < nn; i++) dims[i] = i - nn; /* the normalized dims, -nn .. -1 */
     cg_tensor *x = cg__unpack(n, 0);
     if (!x) return -1;
+    if (layer_norm_backward_fused(n, x, g, gi) == 0) return 0;
     /* xhat = (x - mean) * rstd, rstd = (var + eps)^-1/2, recomputed from x with
      * cgrad ops so that a create_graph backward differentiates it too */
     cg_tensor *xc = cg_sub(x, cg_mean_dims(x, nn, dims, true));

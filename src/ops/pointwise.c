@@ -230,6 +230,8 @@ cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation) {
     cg_node *n;
     cg_tensor *out = pointwise(tanh_approximation ? &U_GELU_TANH : &U_GELU, a, NULL, &n);
     if (n) n->iv[0] = tanh_approximation, n->n_iv = 1;
+    /* the output too, for the fused backward: Phi(a) = out / a spares an erf */
+    if (n && !tanh_approximation && cg__save(n, 1, out, true) < 0) return NULL;
     return out;
 }
 
@@ -426,9 +428,48 @@ int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return 0;
 }
 
+/* gi = g * (Phi(a) + a phi(a)) (exact) in one pass: the plain backward's
+ * kernel (a create_graph backward composes cgrad ops below). Phi(a) is the
+ * forward's y / a away from 0, where that quotient is exact to an ulp. */
+#define GELU_BW(T, ERF, EXP)                                                               \
+    for (int64_t i = 0; i < cnt; i++) {                                                    \
+        T x = ap[i];                                                                       \
+        T cdf = yp && (x > (T)0.01 || x < (T)-0.01) && yp[i] != 0 ? yp[i] / x              \
+                                                            : (T)0.5 * (1 + ERF(x * (T)SQRT1_2)); \
+        op[i] = gp[i] * (cdf + x * (T)INV_SQRT_2PI * EXP((T)-0.5 * x * x));                \
+    }
+
+static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) {
+    if (cg__grad_enabled || a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return NULL;
+    if (a->ndim != g->ndim || memcmp(a->shape, g->shape, sizeof(int64_t) * (size_t)a->ndim)) return NULL;
+    if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g)) || (y && !(y = cg_contiguous(y))))
+        return NULL;
+    cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape);
+    if (!out) return NULL;
+    int64_t cnt = cg__numel(a->ndim, a->shape);
+    if (a->dtype == CG_FLOAT32) {
+        const float *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
+        float *op = cg__ptr(out);
+        GELU_BW(float, erff, expf)
+    } else {
+        const double *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
+        double *op = cg__ptr(out);
+        GELU_BW(double, erf, exp)
+    }
+    return out;
+}
+
 int cg__bw_gelu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, 0);
     if (!a) return -1;
+    if (!n->iv[0] && !cg__grad_enabled) {
+        /* the output is a helper, not a need: if it was overwritten since (PyTorch
+         * allows that, as GeluBackward0 saves only the input), go without it */
+        cg_saved *s = n->n_saved > 1 ? &n->saved[1] : NULL;
+        bool intact = s && s->t && s->t->storage->version == s->version;
+        cg_tensor *y = intact ? cg__unpack(n, 1) : NULL;
+        if ((gi[0] = gelu_backward_fused(a, y, go[0]))) return 0;
+    }
     cg_tensor *a2 = cg_mul(a, a), *d;
     if (n->iv[0]) {
         /* t = tanh(k (a + c a^3)), k = sqrt(2/pi), c = 0.044715:

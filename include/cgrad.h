@@ -534,6 +534,8 @@ cg_tensor *cg_sigmoid_(cg_tensor *a);
 cg_tensor *cg_tanh_(cg_tensor *a);
 cg_tensor *cg_exp_(cg_tensor *a);
 cg_tensor *cg_neg_(cg_tensor *a);
+cg_tensor *cg_clamp_(cg_tensor *a, double min, double max); /* as cg_clamp */
+cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value);
 
 /* ------------------------------------------------------------ nn modules */
 /* A registry of named parameters (PyTorch's state_dict keys), each retained;

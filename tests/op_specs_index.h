@@ -236,6 +236,7 @@ PROBE(pi_tril_t) { return cg_tril(cg_t(A), v->iv[0]); }
              SHAPES("3,4|3,4", "3,4|4", "3,1|1,4", "()|2,3", "2,3|()", "5|5", "()|()",      \
                     "2,1,3|4,1"), .s = 2.5),                                               \
          VAR("a.masked_fill(b, -1)", pi_masked_fill, "RC", SHAPES("3,4|3,4", "0,2|2"), .s = -1.0), \
+         VAR("(a * 1).masked_fill_(b, 2.5)", p_masked_fill_ip, "RC", SHAPES("3,4|3,4", "3,4|4"), .s = 2.5), \
          VAR("a.t().masked_fill(b, 0.5)", pi_masked_fill_t, "RC", SHAPES("3,4|4,3", "3,4|3"), \
              .s = 0.5))
 #define TRIANGLE_VARS(OP, PROBE, PROBE_T)                                                  \

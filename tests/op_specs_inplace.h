@@ -1,4 +1,6 @@
 /* Test specs for the rows of ops that exist only in place (src/ops/ops_inplace.def). */
+PROBE(p_clamp_ip) { (void)v; return cg_clamp_(cg_mul_scalar(A, 1), -0.5, 0.5); }
+PROBE(p_masked_fill_ip) { return cg_masked_fill_(cg_mul_scalar(A, 1), B, v->s); }
 #define SPEC_ZERO                                                              \
     SPEC(ZERO, "ZeroBackward0", 'U', VAR("(a * 1).zero_()", p_zero_ip, "R", SHAPES("3,4", "()", "0,2")))
 #define SPEC_FILL                                                              \

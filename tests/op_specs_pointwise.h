@@ -69,6 +69,7 @@ PROBE(p_round_t) { (void)v; return cg_round(cg_transpose(A, 0, 1)); }
 #define SPEC_CLAMP                                                                         \
     SPEC(CLAMP, "ClampBackward1", 'U',                                                     \
          VAR("a.clamp(-0.5, 0.5)", p_clamp_both, "R", PW_SHAPES),                          \
+         VAR("(a * 1).clamp_(-0.5, 0.5)", p_clamp_ip, "R", SHAPES("3,4", "()")),           \
          VAR("a.clamp(min=-0.5)", p_clamp_min, "R", SHAPES("3,4", "()", "2,3,4")),         \
          VAR("a.clamp(max=0.5)", p_clamp_max, "R", SHAPES("3,4", "()", "2,3,4")),          \
          VAR("a.clamp(-1, 1)", p_clamp_int, "R", SHAPES("3,4", "()", "5")),                \

@@ -19,7 +19,8 @@
 
 #include <math.h>
 
-typedef cg_tensor *(*op_fn)(cg_tensor *self, cg_tensor *other, double s);
+/* an op on self (and other, or the scalars s[0], s[1]) */
+typedef cg_tensor *(*op_fn)(cg_tensor *self, cg_tensor *other, const double *s);
 
 /* a's values with a's autograd identity (grad_fn, output_nr, requires_grad) */
 static cg_tensor *snapshot(cg_tensor *a) {
@@ -61,7 +62,7 @@ static void rebase(cg_tensor *a, cg_tensor *r) {
     if (retained) cg_retain_grad(a);
 }
 
-static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, double s, op_fn f) {
+static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s, op_fn f) {
     if (cg__check_inplace(fn, a, false) < 0) return NULL;
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (other && cg__requires_grad(other)));
     if (record && a->base && cg__requires_grad(a->base)) {
@@ -85,15 +86,15 @@ static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, double
 
 /* ------------------------------------------------------------ arithmetic */
 
-static cg_tensor *f_add(cg_tensor *a, cg_tensor *b, double s) { return b ? cg_add(a, b) : cg_add_scalar(a, s); }
-static cg_tensor *f_sub(cg_tensor *a, cg_tensor *b, double s) { return b ? cg_sub(a, b) : cg_sub_scalar(a, s); }
-static cg_tensor *f_mul(cg_tensor *a, cg_tensor *b, double s) { return b ? cg_mul(a, b) : cg_mul_scalar(a, s); }
-static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, double s) { return b ? cg_div(a, b) : cg_div_scalar(a, s); }
+static cg_tensor *f_add(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_add(a, b) : cg_add_scalar(a, *s); }
+static cg_tensor *f_sub(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_sub(a, b) : cg_sub_scalar(a, *s); }
+static cg_tensor *f_mul(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_mul(a, b) : cg_mul_scalar(a, *s); }
+static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_div(a, b) : cg_div_scalar(a, *s); }
 
 /* a op= b (or s): straight into a's storage when there is no graph to record */
 static cg_tensor *arith(const char *fn, char op, op_fn f, cg_tensor *a, cg_tensor *b, double s) {
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (b && cg__requires_grad(b)));
-    if (record) return inplace(fn, a, b, s, f);
+    if (record) return inplace(fn, a, b, (const double[2]){s, 0}, f);
     if (cg__check_inplace(fn, a, false) < 0) return NULL;
     return cg__binary_into(fn, op, a, b, s) == 0 ? a : NULL;
 }
@@ -113,11 +114,13 @@ ARITH(div, '/')
 /* ----------------------------------------------------------- activations */
 
 #define ACTIVATION(name)                                                                   \
-    static cg_tensor *f_##name(cg_tensor *a, cg_tensor *b, double s) {                     \
+    static cg_tensor *f_##name(cg_tensor *a, cg_tensor *b, const double *s) {              \
         CG_UNUSED(b), CG_UNUSED(s);                                                        \
         return cg_##name(a);                                                               \
     }                                                                                      \
-    cg_tensor *cg_##name##_(cg_tensor *a) { return a ? inplace("cg_" #name "_", a, NULL, 0, f_##name) : NULL; }
+    cg_tensor *cg_##name##_(cg_tensor *a) {                                                \
+        return a ? inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name) : NULL; \
+    }
 ACTIVATION(relu)
 ACTIVATION(sigmoid)
 ACTIVATION(tanh)
@@ -140,23 +143,41 @@ static cg_tensor *filled(cg_op op, cg_tensor *self, cg_tensor *src, double v) {
     return out;
 }
 
-static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, double s) {
+static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, const double *s) {
     CG_UNUSED(b), CG_UNUSED(s);
     return filled(CG_OP_ZERO, a, NULL, 0);
 }
-static cg_tensor *f_fill(cg_tensor *a, cg_tensor *b, double s) {
+static cg_tensor *f_fill(cg_tensor *a, cg_tensor *b, const double *s) {
     CG_UNUSED(b);
-    return filled(CG_OP_FILL, a, NULL, s);
+    return filled(CG_OP_FILL, a, NULL, s[0]);
 }
-static cg_tensor *f_copy(cg_tensor *a, cg_tensor *src, double s) {
+static cg_tensor *f_copy(cg_tensor *a, cg_tensor *src, const double *s) {
     CG_UNUSED(s);
     return filled(CG_OP_COPY, a, src, 0);
 }
+static cg_tensor *f_clamp(cg_tensor *a, cg_tensor *b, const double *s) {
+    CG_UNUSED(b);
+    return cg_clamp(a, s[0], s[1]);
+}
+static cg_tensor *f_masked_fill(cg_tensor *a, cg_tensor *mask, const double *s) {
+    return cg_masked_fill(a, mask, s[0]);
+}
 
-cg_tensor *cg_zero_(cg_tensor *a) { return a ? inplace("cg_zero_", a, NULL, 0, f_zero) : NULL; }
-cg_tensor *cg_fill_(cg_tensor *a, double v) { return a ? inplace("cg_fill_", a, NULL, v, f_fill) : NULL; }
+cg_tensor *cg_zero_(cg_tensor *a) {
+    return a ? inplace("cg_zero_", a, NULL, (const double[2]){0, 0}, f_zero) : NULL;
+}
+cg_tensor *cg_fill_(cg_tensor *a, double v) {
+    return a ? inplace("cg_fill_", a, NULL, (const double[2]){v, 0}, f_fill) : NULL;
+}
 cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src) {
-    return dst && src ? inplace("cg_copy_", dst, src, 0, f_copy) : NULL;
+    return dst && src ? inplace("cg_copy_", dst, src, (const double[2]){0, 0}, f_copy) : NULL;
+}
+cg_tensor *cg_clamp_(cg_tensor *a, double min, double max) {
+    return a ? inplace("cg_clamp_", a, NULL, (const double[2]){min, max}, f_clamp) : NULL;
+}
+cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value) {
+    return a && mask ? inplace("cg_masked_fill_", a, mask, (const double[2]){value, 0}, f_masked_fill)
+                     : NULL;
 }
 
 /* copy_: the old values of dst get no gradient; src gets it all (the engine

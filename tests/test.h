@@ -79,6 +79,11 @@ typedef struct {
 
 int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv);
 
+/* Runs CG_PYTHON tests/oracle/SCRIPT IN OUT with `in` saved as IN
+ * (safetensors) and returns OUT loaded, or NULL after reporting a failure
+ * (the oracle needs PyTorch). Free the result with cg_state_dict_free. */
+cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in);
+
 /* TEST_MAIN(a, b, c): up to 64 tests per file. */
 #define TEST_MAIN(...)                                                         \
     int cg_test_failed_;                                                       \

@@ -1,5 +1,32 @@
 /* Runner behind TEST_MAIN: runs each test in a scope, checks live counts. */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "test.h"
+
+#include <unistd.h>
+
+cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in) {
+    char inp[] = "/tmp/cgrad_oracle_in_XXXXXX", outp[] = "/tmp/cgrad_oracle_out_XXXXXX";
+    int fi = mkstemp(inp), fo = mkstemp(outp);
+    if (fi < 0 || fo < 0) {
+        fprintf(stderr, "  cannot make temporary files\n");
+        return NULL;
+    }
+    close(fi), close(fo);
+    cg_state_dict *out = NULL;
+    int rc = cg_save_safetensors(inp, in);
+    if (rc == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "%s %s/tests/oracle/%s %s %s", CG_PYTHON, CG_SOURCE_DIR, script, inp, outp);
+        rc = system(cmd);
+        if (rc == 0) out = cg_load_safetensors(outp);
+    }
+    if (!out)
+        fprintf(stderr, "  the oracle %s failed (exit %d; it needs PyTorch importable by %s)\n", script,
+                rc, CG_PYTHON);
+    unlink(inp);
+    unlink(outp);
+    return out;
+}
 
 int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv) {
     int passed = 0, failed = 0;

@@ -67,18 +67,23 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
     }
 }
 
-/* Turns a dim list into a bit mask; ndims == 0 means every dim. */
-static int dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims, unsigned *mask) {
+/* A dim list as a bit mask; ndims == 0 means every dim. A 0-d tensor takes
+ * dim 0 or -1 (once) and has the empty mask. */
+int cg__dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims, unsigned *mask) {
     *mask = 0;
     if (ndims == 0) {
         *mask = (1u << a->ndim) - 1;
         return 0;
     }
-    if (!dims || ndims < 0) {
+    if (ndims < 0) {
+        cg__error(fn, "ndims must not be negative, got %d", ndims);
+        return -1;
+    }
+    if (!dims) {
         cg__error(fn, "dims is NULL but ndims is %d", ndims);
         return -1;
     }
-    unsigned seen = 0; /* a 0-d tensor takes dim 0 (or -1), once */
+    unsigned seen = 0;
     for (int i = 0; i < ndims; i++) {
         int d = cg__wrap_dim(fn, dims[i], a->ndim);
         if (d < 0) return -1;
@@ -207,7 +212,7 @@ cg_tensor *cg_mean(cg_tensor *a) {
 static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int ndims,
                                    const int *dims, bool keepdim) {
     unsigned mask;
-    if (dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
+    if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
     bool mean = op == CG_OP_MEAN_DIMS;
     cg_tensor *out = reduce(fn, a, mask, keepdim, R_SUM, mean ? a->dtype : sum_dtype(a->dtype));
     if (!out) return NULL;

@@ -99,36 +99,6 @@ static inline void wr(cg_tensor *t, int64_t o, double v) {
 
 /* ------------------------------------------------------------ dims */
 
-/* A dim list as a bit mask; ndims == 0 means every dim. A 0-d tensor takes
- * dim 0 or -1 (once) and has the empty mask. */
-static int dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims,
-                    unsigned *mask) {
-    *mask = 0;
-    if (ndims == 0) {
-        *mask = (1u << a->ndim) - 1;
-        return 0;
-    }
-    if (ndims < 0) {
-        cg__error(fn, "ndims must not be negative, got %d", ndims);
-        return -1;
-    }
-    if (!dims) {
-        cg__error(fn, "dims is NULL but ndims is %d", ndims);
-        return -1;
-    }
-    unsigned seen = 0;
-    for (int i = 0; i < ndims; i++) {
-        int d = cg__wrap_dim(fn, dims[i], a->ndim);
-        if (d < 0) return -1;
-        if (seen >> d & 1) {
-            cg__error(fn, "dim %d appears multiple times in the list of dims", d);
-            return -1;
-        }
-        seen |= 1u << d;
-    }
-    *mask = a->ndim ? seen : 0;
-    return 0;
-}
 
 /* the output shape of reducing `shape` over mask */
 static int reduced_shape(int ndim, const int64_t *shape, unsigned mask, bool keepdim,
@@ -325,7 +295,7 @@ static cg_tensor *var_std(const char *fn, cg_op op, bool is_std, cg_tensor *a, i
         return NULL;
     }
     unsigned mask;
-    if (dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
+    if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
     int64_t shape[CG_MAX_DIMS];
     int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
     cg_tensor *out = cg__tensor_new(a->dtype, nd, shape);
@@ -405,7 +375,7 @@ int cg__bw_std(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
     if (!a) return NULL;
     unsigned mask;
-    if (dim_mask("cg_logsumexp", a, ndims, dims, &mask) < 0) return NULL;
+    if (cg__dim_mask("cg_logsumexp", a, ndims, dims, &mask) < 0) return NULL;
     /* integer and bool inputs are computed in the default dtype, as PyTorch */
     cg_tensor *x = cg__convert(a, cg_dtype_is_floating(a->dtype) ? a->dtype : CG_FLOAT32);
     if (!x) return NULL;
@@ -652,7 +622,7 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
         }
     }
     unsigned mask;
-    if (dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
+    if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
     int64_t shape[CG_MAX_DIMS];
     int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
     cg_tensor *out = cg__tensor_new(a->dtype, nd, shape);

@@ -254,6 +254,30 @@ static cg_tensor *spec_call(cg_tensor *const *x, const void *ctx) {
 
 static uint64_t gc_seed(int row, int var, int shp, int k) { return spec_seed(row, var, shp, 1, k); }
 
+/* float64 inputs of a case in their domains: the fixed ones (conditions,
+ * indices) into sc->fixed, the others into x[*n_x] (requiring grad when
+ * asked); false if one could not be made */
+static bool make_inputs(int r, int vi, int si, const int *nd, int64_t (*sh)[CG_MAX_DIMS],
+                        bool requires_grad, spec_ctx *sc, cg_tensor **x, int *n_x) {
+    const spec_var *v = sc->v;
+    bool made = true;
+    for (int k = 0; k < spec_n_in(v); k++) {
+        int64_t numel = 1;
+        for (int d = 0; d < nd[k]; d++) numel *= sh[k][d];
+        double *vals = calloc((size_t)(numel > 0 ? numel : 1), sizeof(double));
+        if (!vals) abort();
+        cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
+        cg_tensor *t = NULL;
+        if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
+            t = spec_tensor(vals, dt, nd[k], sh[k], requires_grad && !spec_fixed(v, k) ? CG_REQUIRES_GRAD : 0);
+        free(vals);
+        made = made && t;
+        if (spec_fixed(v, k)) sc->fixed[k] = t;
+        else x[(*n_x)++] = t;
+    }
+    return made;
+}
+
 TEST(gradcheck_every_differentiable_row) {
     int n_cases = 0, n_fail = 0, n_rows = 0;
     long n_elems = 0;
@@ -273,21 +297,7 @@ TEST(gradcheck_every_differentiable_row) {
                 spec_ctx sc = {.v = v};
                 cg_tensor *x[SPEC_MAX_IN];
                 int n_x = 0;
-                bool made = true;
-                for (int k = 0; k < n_in; k++) {
-                    int64_t numel = 1;
-                    for (int d = 0; d < nd[k]; d++) numel *= sh[k][d];
-                    double *vals = calloc((size_t)(numel > 0 ? numel : 1), sizeof(double));
-                    if (!vals) abort();
-                    cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
-                    cg_tensor *t = NULL;
-                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
-                        t = spec_tensor(vals, dt, nd[k], sh[k], 0);
-                    free(vals);
-                    made = made && t;
-                    if (spec_fixed(v, k)) sc.fixed[k] = t;
-                    else x[n_x++] = t;
-                }
+                bool made = make_inputs(r, vi, si, nd, sh, false, &sc, x, &n_x);
                 gc_opts o = {.eps = v->gc_eps, .seed = gc_seed(r, vi, si, 8)};
                 gc_result res;
                 memset(&res, 0, sizeof res);
@@ -331,21 +341,7 @@ TEST(gradgradcheck_every_differentiable_row) {
                 spec_ctx sc = {.v = v};
                 cg_tensor *x[SPEC_MAX_IN];
                 int n_x = 0;
-                bool made = true;
-                for (int k = 0; k < n_in; k++) {
-                    int64_t numel = 1;
-                    for (int d = 0; d < nd[k]; d++) numel *= sh[k][d];
-                    double *vals = calloc((size_t)(numel > 0 ? numel : 1), sizeof(double));
-                    if (!vals) abort();
-                    cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
-                    cg_tensor *t = NULL;
-                    if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
-                        t = spec_tensor(vals, dt, nd[k], sh[k], spec_fixed(v, k) ? 0 : CG_REQUIRES_GRAD);
-                    free(vals);
-                    made = made && t;
-                    if (spec_fixed(v, k)) sc.fixed[k] = t;
-                    else x[n_x++] = t;
-                }
+                bool made = make_inputs(r, vi, si, nd, sh, true, &sc, x, &n_x);
                 cg_manual_seed(gc_seed(r, vi, si, 9));
                 cg_clear_error();
                 bool ok = made && cg_gradgradcheck(spec_func, &sc, n_x, x, v->gc_eps ? v->gc_eps : 1e-6,

@@ -52,12 +52,38 @@ static const cg__kernel cast[CG_NUM_DTYPES][CG_NUM_DTYPES] = {
     [CG_BOOL] = {b_f32, b_f64, b_i64, copy1},
 };
 
+/* dst (rows, cols), contiguous = src (rows, cols) stored column-major: a
+ * transpose, copied in tiles so that both sides stay in cache */
+#define TRANSPOSE_COPY(T)                                                                  \
+    do {                                                                                   \
+        const T *s = cg__ptr(src);                                                         \
+        T *d = cg__ptr(dst);                                                               \
+        for (int64_t i0 = 0; i0 < rows; i0 += 32)                                          \
+            for (int64_t j0 = 0; j0 < cols; j0 += 32)                                      \
+                for (int64_t i = i0; i < i0 + 32 && i < rows; i++)                         \
+                    for (int64_t j = j0; j < j0 + 32 && j < cols; j++)                     \
+                        d[i * cols + j] = s[j * rows + i];                                 \
+    } while (0)
+
+static bool transpose_copy(cg_tensor *dst, const cg_tensor *src) {
+    if (src->ndim != 2 || dst->ndim != 2 || dst->dtype != src->dtype || !cg__is_contiguous(dst) ||
+        dst->shape[0] != src->shape[0] || dst->shape[1] != src->shape[1])
+        return false;
+    int64_t rows = src->shape[0], cols = src->shape[1];
+    if (rows < 2 || cols < 2 || src->strides[0] != 1 || src->strides[1] != rows) return false;
+    if (src->dtype == CG_FLOAT32) TRANSPOSE_COPY(float);
+    else if (src->dtype == CG_FLOAT64) TRANSPOSE_COPY(double);
+    else return false;
+    return true;
+}
+
 void cg__copy_into(cg_tensor *dst, const cg_tensor *src) {
     int64_t n = cg__numel(src->ndim, src->shape);
     if (dst->dtype == src->dtype && cg__is_contiguous(dst) && cg__is_contiguous(src)) {
         memcpy(cg__ptr(dst), cg__ptr(src), (size_t)n * cg__esize(src->dtype));
         return;
     }
+    if (transpose_copy(dst, src)) return;
     /* walk dst's shape; src must have the same numel (a reshape is allowed
      * only when both are contiguous, handled by viewing src at dst's shape) */
     cg__operand o, a;

@@ -142,37 +142,36 @@ static cg_tensor *state_like(cg_tensor *p) {
     return cg_retain(t); /* the optimizer's reference; the scope's goes with the scope */
 }
 
-/* The update of one parameter, in type T (float or double). */
+/* The update of one parameter, in type T (float or double): one loop per
+ * rule, over restrict pointers, so that the compiler vectorises it. */
 #define UPDATE(T, SQRT, POW)                                                                    \
-    static void update_##T(cg_optimizer *o, int64_t n, T *p, const T *g, T *b1, T *b2,          \
-                           bool first) {                                                        \
-        T wd = (T)o->weight_decay, lr = (T)o->lr;                                               \
+    static void update_##T(cg_optimizer *o, int64_t n, T *restrict p, const T *restrict g,      \
+                           T *restrict b1, T *restrict b2, bool first) {                        \
+        const T wd = (T)o->weight_decay, lr = (T)o->lr;                                         \
         if (o->kind == OPT_SGD) {                                                               \
-            T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                               \
+            const T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                         \
+            if (!b1) {                                                                          \
+                for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);               \
+                return;                                                                         \
+            }                                                                                   \
             for (int64_t i = 0; i < n; i++) {                                                   \
                 T d = g[i] + wd * p[i];                                                         \
-                if (b1) { /* the first step starts the buffer at d (no dampening) */            \
-                    b1[i] = first ? d : mom * b1[i] + damp * d;                                 \
-                    d = o->nesterov ? d + mom * b1[i] : b1[i];                                  \
-                }                                                                               \
-                p[i] -= lr * d;                                                                 \
+                b1[i] = first ? d : mom * b1[i] + damp * d; /* the first step starts at d */    \
+                p[i] -= lr * (o->nesterov ? d + mom * b1[i] : b1[i]);                           \
             }                                                                                   \
             return;                                                                             \
         }                                                                                       \
-        T beta1 = (T)o->beta1, beta2 = (T)o->beta2, eps = (T)o->eps;                            \
+        const T beta1 = (T)o->beta1, beta2 = (T)o->beta2, eps = (T)o->eps;                      \
         double bc1 = 1 - POW(o->beta1, (double)o->steps), bc2 = 1 - POW(o->beta2, (double)o->steps); \
-        T step_size = (T)(o->lr / bc1), bc2_sqrt = (T)SQRT(bc2);                                \
-        T decay = (T)(1 - o->lr * o->weight_decay); /* AdamW: decoupled weight decay */          \
+        const T step_size = (T)(o->lr / bc1), bc2_sqrt = (T)SQRT(bc2);                          \
+        /* AdamW decays the weights first (decoupled); Adam adds wd p to the gradient */       \
+        const T decay = o->kind == OPT_ADAMW ? (T)(1 - o->lr * o->weight_decay) : 1;            \
+        const T wd_grad = o->kind == OPT_ADAMW ? 0 : wd;                                        \
         for (int64_t i = 0; i < n; i++) {                                                       \
-            T gi = g[i];                                                                        \
-            if (o->kind == OPT_ADAMW)                                                           \
-                p[i] *= decay;                                                                  \
-            else                                                                                \
-                gi += wd * p[i];                                                                \
-            b1[i] = b1[i] * beta1 + gi * (1 - beta1);                                           \
-            b2[i] = b2[i] * beta2 + gi * gi * (1 - beta2);                                      \
-            T denom = (T)SQRT(b2[i]) / bc2_sqrt + eps;                                          \
-            p[i] -= step_size * (b1[i] / denom);                                                \
+            T pi = p[i] * decay, gi = g[i] + wd_grad * pi;                                      \
+            T m = b1[i] * beta1 + gi * (1 - beta1), v = b2[i] * beta2 + gi * gi * (1 - beta2);  \
+            b1[i] = m, b2[i] = v;                                                               \
+            p[i] = pi - step_size * (m / (SQRT(v) / bc2_sqrt + eps));                           \
         }                                                                                       \
     }
 UPDATE(float, sqrtf, pow)

@@ -31,7 +31,7 @@ void cg__cache_free(int cls, void *p) {
 /* large blocks: a few blocks for each of a few sizes, within a budget */
 #define LARGE_BINS 64
 #define LARGE_PER_BIN 8
-#define LARGE_BUDGET ((size_t)96 << 20)
+#define LARGE_BUDGET ((size_t)48 << 20)
 
 typedef struct {
     size_t size; /* 0: an empty bin */

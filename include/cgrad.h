@@ -570,6 +570,26 @@ int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t
                 int64_t out);
 cg_tensor *cg_mlp_forward(const cg_mlp *m, cg_tensor *x, bool training);
 
+/* Dropout as a layer: cg_dropout with p, in training mode only. */
+typedef struct { double p; } cg_dropout_layer;
+cg_tensor *cg_dropout_forward(const cg_dropout_layer *d, cg_tensor *x, bool training);
+/* Causal multi-head self-attention: x (B,T,C) -> (B,T,C); c_attn (C -> 3C)
+ * gives q, k, v; c_proj (C -> C) after the heads; dropout on the output. */
+typedef struct { cg_linear_layer c_attn, c_proj; int n_head; double dropout; } cg_self_attention;
+int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefix, int64_t n_embd,
+                           int n_head, double dropout);
+cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, bool training);
+/* A pre-norm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x)) with
+ * a 4x GELU MLP (names: prefix.ln_1, .attn, .ln_2, .mlp, as nanoGPT). */
+typedef struct {
+    cg_layer_norm_layer ln_1, ln_2;
+    cg_self_attention attn;
+    cg_mlp mlp;
+} cg_transformer_block;
+int cg_transformer_block_init(cg_transformer_block *b, cg_params *p, const char *prefix,
+                              int64_t n_embd, int n_head, double dropout);
+cg_tensor *cg_transformer_block_forward(const cg_transformer_block *b, cg_tensor *x, bool training);
+
 /* A GPT (nanoGPT's layout and GPT-2's initialisation): token + position
  * embeddings, n_layer pre-norm blocks (causal multi-head self-attention, GELU
  * MLP), a final LayerNorm and the LM head (tied to the token embedding when

@@ -115,4 +115,40 @@ TEST(gpt_checks_and_generates) {
     cg_gpt_free(m);
 }
 
-TEST_MAIN(gpt_matches_pytorch, gpt_checks_and_generates)
+TEST(layers_as_modules) {
+    cg_manual_seed(9);
+    cg_params *p = cg_params_new();
+    cg_transformer_block b;
+    ASSERT_EQ(cg_transformer_block_init(&b, p, "blk", 16, 4, 0.0), 0);
+    const char *want[] = {"blk.ln_1.weight", "blk.ln_1.bias", "blk.attn.c_attn.weight",
+                          "blk.attn.c_attn.bias", "blk.attn.c_proj.weight", "blk.attn.c_proj.bias",
+                          "blk.ln_2.weight", "blk.ln_2.bias", "blk.mlp.c_fc.weight",
+                          "blk.mlp.c_fc.bias", "blk.mlp.c_proj.weight", "blk.mlp.c_proj.bias"};
+    ASSERT_EQ(cg_params_count(p), 12);
+    for (int i = 0; i < 12; i++) {
+        const char *name;
+        cg_params_get(p, i, &name);
+        ASSERT_STR_EQ(name, want[i]);
+    }
+    /* 2 * 16 * 3 + (16*48 + 48) + (16*16 + 16) + (16*64 + 64) + (64*16 + 16) */
+    ASSERT_EQ(cg_params_numel(p), 3280);
+    cg_tensor *x = cg_randn(CG_SHAPE(2, 5, 16), 0);
+    cg_tensor *y = cg_transformer_block_forward(&b, x, true);
+    ASSERT(y && cg_ndim(y) == 3 && cg_size(y, 1) == 5 && cg_size(y, 2) == 16);
+    ASSERT_EQ(cg_backward(cg_sum(y), NULL, false), 0);
+    ASSERT(cg_grad(cg_params_find(p, "blk.attn.c_attn.weight")) != NULL);
+    /* causal: the first position's output ignores the later ones */
+    cg_tensor *x2 = cg_clone(x);
+    CG_NO_GRAD { cg_fill_(cg_narrow(x2, 1, 3, 2), 7.0); }
+    cg_tensor *y2 = cg_transformer_block_forward(&b, x2, false);
+    ASSERT(cg_equal(cg_select(cg_select(y2, 1, 0), 0, 0), cg_select(cg_select(cg_detach(y), 1, 0), 0, 0)));
+    cg_self_attention a;
+    ASSERT_ERROR(cg_self_attention_init(&a, p, "a", 10, 4, 0.0),
+                 "n_embd (10) must be a positive multiple of n_head (4)");
+    cg_dropout_layer d = {0.5};
+    ASSERT(cg_equal(cg_dropout_forward(&d, x, false), x)); /* eval: the identity */
+    cg_params_zero_grad(p, true);
+    cg_params_free(p);
+}
+
+TEST_MAIN(gpt_matches_pytorch, gpt_checks_and_generates, layers_as_modules)

@@ -11,17 +11,11 @@
 #include <math.h>
 #include <stdio.h>
 
-typedef struct {
-    cg_layer_norm_layer ln_1, ln_2;
-    cg_linear_layer c_attn, c_proj; /* (3C, C), (C, C) */
-    cg_mlp mlp;
-} block;
-
 struct cg_gpt {
     cg_gpt_config cfg;
     cg_params *params;
     cg_embedding_layer wte, wpe; /* (V, C), (block_size, C) */
-    block *h;                    /* (n_layer) */
+    cg_transformer_block *h;     /* (n_layer) */
     cg_layer_norm_layer ln_f;
     cg_tensor *lm_head; /* (V, C): wte.weight when tied */
     bool training;
@@ -49,8 +43,8 @@ static void gpt2_init(cg_gpt *m) {
     normal_(m->wte.weight, 0.02);
     normal_(m->wpe.weight, 0.02);
     for (int i = 0; i < m->cfg.n_layer; i++) {
-        block *b = &m->h[i];
-        cg_linear_layer *lin[4] = {&b->c_attn, &b->c_proj, &b->mlp.fc, &b->mlp.proj};
+        cg_transformer_block *b = &m->h[i];
+        cg_linear_layer *lin[4] = {&b->attn.c_attn, &b->attn.c_proj, &b->mlp.fc, &b->mlp.proj};
         for (int k = 0; k < 4; k++) {
             normal_(lin[k]->weight, k == 1 || k == 3 ? proj_std : 0.02);
             CG_NO_GRAD { cg_zero_(lin[k]->bias); }
@@ -76,15 +70,8 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
     rc |= cg_embedding_init(&m->wpe, m->params, "transformer.wpe", cfg->block_size, C);
     for (int i = 0; i < cfg->n_layer && rc == 0; i++) {
         char pre[128];
-        block *b = &m->h[i];
-#define NAME(s) (snprintf(pre, sizeof pre, "transformer.h.%d.%s", i, s), pre)
-        rc |= cg_layer_norm_init(&b->ln_1, m->params, NAME("ln_1"), C, 1e-5);
-        rc |= cg_linear_init(&b->c_attn, m->params, NAME("attn.c_attn"), C, 3 * C, true);
-        rc |= cg_linear_init(&b->c_proj, m->params, NAME("attn.c_proj"), C, C, true);
-        rc |= cg_layer_norm_init(&b->ln_2, m->params, NAME("ln_2"), C, 1e-5);
-        rc |= cg_mlp_init(&b->mlp, m->params, NAME("mlp"), C, 4 * C, C);
-#undef NAME
-        b->mlp.dropout = cfg->dropout;
+        snprintf(pre, sizeof pre, "transformer.h.%d", i);
+        rc |= cg_transformer_block_init(&m->h[i], m->params, pre, C, cfg->n_head, cfg->dropout);
     }
     if (rc == 0) rc |= cg_layer_norm_init(&m->ln_f, m->params, "transformer.ln_f", C, 1e-5);
     if (rc == 0) {
@@ -120,18 +107,6 @@ void cg_gpt_train(cg_gpt *m, bool training) {
     if (m) m->training = training;
 }
 
-/* causal self-attention: x (B,T,C) -> (B,T,C) */
-static cg_tensor *attention(cg_gpt *m, block *b, cg_tensor *x, int64_t B, int64_t T) {
-    int64_t C = m->cfg.n_embd, nh = m->cfg.n_head, hs = C / nh;
-    cg_tensor *qkv = cg_linear_forward(&b->c_attn, x); /* (B,T,3C) */
-    cg_tensor *h[3];
-    for (int k = 0; k < 3; k++) /* q, k, v: (B,T,C) -> (B,nh,T,hs) */
-        h[k] = cg_transpose(cg_view(cg_narrow(qkv, 2, k * C, C), CG_SHAPE(B, T, nh, hs)), 1, 2);
-    cg_tensor *y = cg_scaled_dot_product_attention(h[0], h[1], h[2], NULL, true); /* (B,nh,T,hs) */
-    y = cg_view(cg_contiguous(cg_transpose(y, 1, 2)), CG_SHAPE(B, T, C));
-    return cg_dropout(cg_linear_forward(&b->c_proj, y), m->cfg.dropout, m->training);
-}
-
 cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss) {
     if (loss) *loss = NULL;
     if (!m || !idx) return NULL;
@@ -148,15 +123,7 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */
     cg_tensor *x = cg_add(cg_embedding_forward(&m->wte, idx), cg_embedding_forward(&m->wpe, pos));
     x = cg_dropout(x, m->cfg.dropout, m->training);                           /* (B,T,C) */
-    /* one scope per block: what backward needs stays alive through the
-     * nodes that saved it, the other intermediates go at once */
-    for (int i = 0; i < m->cfg.n_layer; i++) {
-        block *b = &m->h[i];
-        cg_scope_begin();
-        x = cg_add(x, attention(m, b, cg_layer_norm_forward(&b->ln_1, x), B, T));
-        x = cg_keep(cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), m->training)));
-        cg_scope_end();
-    }
+    for (int i = 0; i < m->cfg.n_layer; i++) x = cg_transformer_block_forward(&m->h[i], x, m->training);
     cg_scope_begin();
     cg_tensor *logits = cg_keep(cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL)); /* (B,T,V) */
     if (targets && loss)

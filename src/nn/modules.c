@@ -1,16 +1,25 @@
-/* Layers with named parameters: Linear, Embedding, LayerNorm, Dropout and an
- * MLP, initialised as PyTorch initialises them. Each init registers its
- * parameters in a cg_params under prefix + PyTorch's name ("fc.weight"). */
+/* Layers with named parameters: Linear, Embedding, LayerNorm, Dropout, an
+ * MLP, causal multi-head self-attention and a transformer block, initialised
+ * as PyTorch initialises them. Each init registers its parameters in a
+ * cg_params under prefix + PyTorch's name ("h.0.attn.c_attn.weight").
+ *
+ * Legend for the shape comments: B batch, T time, C channels, nh heads, hs
+ * head size (C / nh). */
 #include "../core/internal.h"
 
 #include <math.h>
 #include <stdio.h>
 
+/* prefix.name into buf */
+static const char *sub(char *buf, size_t n, const char *prefix, const char *name) {
+    snprintf(buf, n, "%s%s%s", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "", name);
+    return buf;
+}
+
 /* a new leaf parameter, registered under prefix.name; retained by p */
 static cg_tensor *param(cg_params *p, const char *prefix, const char *name, cg_tensor *init) {
     char full[256];
-    snprintf(full, sizeof full, "%s%s%s", prefix && *prefix ? prefix : "",
-             prefix && *prefix ? "." : "", name);
+    sub(full, sizeof full, prefix, name);
     if (!init) return NULL;
     cg_tensor *t = cg_requires_grad_(cg_detach(init), true);
     return cg_params_add(p, full, t);
@@ -75,11 +84,9 @@ cg_tensor *cg_layer_norm_forward(const cg_layer_norm_layer *n, cg_tensor *x) {
 int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t hidden,
                 int64_t out) {
     char a[256], b[256];
-    snprintf(a, sizeof a, "%s%sc_fc", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "");
-    snprintf(b, sizeof b, "%s%sc_proj", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "");
     m->dropout = 0;
-    return cg_linear_init(&m->fc, p, a, in, hidden, true) == 0 &&
-                   cg_linear_init(&m->proj, p, b, hidden, out, true) == 0
+    return cg_linear_init(&m->fc, p, sub(a, sizeof a, prefix, "c_fc"), in, hidden, true) == 0 &&
+                   cg_linear_init(&m->proj, p, sub(b, sizeof b, prefix, "c_proj"), hidden, out, true) == 0
                ? 0
                : -1;
 }
@@ -89,4 +96,63 @@ cg_tensor *cg_mlp_forward(const cg_mlp *m, cg_tensor *x, bool training) {
     if (!m) return NULL;
     cg_tensor *h = cg_gelu(cg_linear_forward(&m->fc, x), false);
     return cg_dropout(cg_linear_forward(&m->proj, h), m->dropout, training);
+}
+
+cg_tensor *cg_dropout_forward(const cg_dropout_layer *d, cg_tensor *x, bool training) {
+    return d ? cg_dropout(x, d->p, training) : NULL;
+}
+
+int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefix, int64_t n_embd,
+                           int n_head, double dropout) {
+    if (!a || n_head <= 0 || n_embd <= 0 || n_embd % n_head) {
+        cg__error("cg_self_attention_init", "n_embd (%lld) must be a positive multiple of n_head (%d)",
+                  (long long)n_embd, n_head);
+        return -1;
+    }
+    char buf[256];
+    a->n_head = n_head, a->dropout = dropout;
+    if (cg_linear_init(&a->c_attn, p, sub(buf, sizeof buf, prefix, "c_attn"), n_embd, 3 * n_embd, true) < 0)
+        return -1;
+    return cg_linear_init(&a->c_proj, p, sub(buf, sizeof buf, prefix, "c_proj"), n_embd, n_embd, true);
+}
+
+cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, bool training) {
+    if (!a || !x) return NULL;
+    if (cg_ndim(x) != 3 || cg_size(x, 2) != a->c_attn.in) {
+        cg__error("cg_self_attention_forward", "x must be (B, T, %lld)", (long long)a->c_attn.in);
+        return NULL;
+    }
+    int64_t B = cg_size(x, 0), T = cg_size(x, 1), C = a->c_attn.in, nh = a->n_head, hs = C / nh;
+    cg_tensor *qkv = cg_linear_forward(&a->c_attn, x); /* (B,T,3C) */
+    cg_tensor *h[3];
+    for (int k = 0; k < 3; k++) /* q, k, v: (B,T,C) -> (B,nh,T,hs) */
+        h[k] = cg_transpose(cg_view(cg_narrow(qkv, 2, k * C, C), CG_SHAPE(B, T, nh, hs)), 1, 2);
+    cg_tensor *y = cg_scaled_dot_product_attention(h[0], h[1], h[2], NULL, true); /* (B,nh,T,hs) */
+    y = cg_view(cg_contiguous(cg_transpose(y, 1, 2)), CG_SHAPE(B, T, C));
+    return cg_dropout(cg_linear_forward(&a->c_proj, y), a->dropout, training);
+}
+
+int cg_transformer_block_init(cg_transformer_block *b, cg_params *p, const char *prefix,
+                              int64_t n_embd, int n_head, double dropout) {
+    char buf[256];
+    if (!b) return -1;
+    if (cg_layer_norm_init(&b->ln_1, p, sub(buf, sizeof buf, prefix, "ln_1"), n_embd, 1e-5) < 0 ||
+        cg_self_attention_init(&b->attn, p, sub(buf, sizeof buf, prefix, "attn"), n_embd, n_head, dropout) < 0 ||
+        cg_layer_norm_init(&b->ln_2, p, sub(buf, sizeof buf, prefix, "ln_2"), n_embd, 1e-5) < 0 ||
+        cg_mlp_init(&b->mlp, p, sub(buf, sizeof buf, prefix, "mlp"), n_embd, 4 * n_embd, n_embd) < 0)
+        return -1;
+    b->mlp.dropout = dropout;
+    return 0;
+}
+
+/* x + attn(ln_1(x)), then + mlp(ln_2(x)), in a scope of its own: what the
+ * backward needs stays alive through the nodes that saved it, the other
+ * intermediates go at once */
+cg_tensor *cg_transformer_block_forward(const cg_transformer_block *b, cg_tensor *x, bool training) {
+    if (!b || !x) return NULL;
+    cg_scope_begin();
+    x = cg_add(x, cg_self_attention_forward(&b->attn, cg_layer_norm_forward(&b->ln_1, x), training));
+    x = cg_keep(cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), training)));
+    cg_scope_end();
+    return x;
 }

@@ -83,6 +83,10 @@ int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv);
  * (safetensors) and returns OUT loaded, or NULL after reporting a failure
  * (the oracle needs PyTorch). Free the result with cg_state_dict_free. */
 cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in);
+/* A new empty temporary file named after name (in $TMPDIR or /tmp); 0 or -1. */
+int cg_test_temp_path(char *path, size_t n, const char *name);
+/* Writes n bytes to path; 0 or -1. */
+int cg_test_write_file(const char *path, const void *data, size_t n);
 
 /* TEST_MAIN(a, b, c): up to 64 tests per file. */
 #define TEST_MAIN(...)                                                         \

@@ -4,6 +4,22 @@
 
 #include <unistd.h>
 
+int cg_test_temp_path(char *path, size_t n, const char *name) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, n, "%s/cgrad_%s_XXXXXX", dir && dir[0] ? dir : "/tmp", name);
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+int cg_test_write_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(data, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
 cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in) {
     char inp[] = "/tmp/cgrad_oracle_in_XXXXXX", outp[] = "/tmp/cgrad_oracle_out_XXXXXX";
     int fi = mkstemp(inp), fo = mkstemp(outp);

@@ -241,15 +241,6 @@ static char *read_record(FILE *f) {
     return s;
 }
 
-static int make_temp(char *path, size_t n, const char *name) {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, n, "%s/cgrad_%s_XXXXXX", dir && dir[0] ? dir : "/tmp", name);
-    int fd = mkstemp(path);
-    if (fd < 0) return -1;
-    close(fd);
-    return 0;
-}
-
 /* ----------------------------------------------------------------- tests */
 
 TEST(test_print_vs_torch) {
@@ -271,8 +262,8 @@ TEST(test_print_vs_torch) {
     }
 
     char in[512], out[512], cmd[2048];
-    ASSERT(make_temp(in, sizeof in, "print_in") == 0);
-    ASSERT(make_temp(out, sizeof out, "print_out") == 0);
+    ASSERT(cg_test_temp_path(in, sizeof in, "print_in") == 0);
+    ASSERT(cg_test_temp_path(out, sizeof out, "print_out") == 0);
     FILE *f = fopen(in, "w");
     ASSERT(f != NULL);
     for (int i = 0; i < n; i++) write_tensor(f, ts[i]);

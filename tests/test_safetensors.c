@@ -10,22 +10,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static int make_temp(char *path, size_t n, const char *name) {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, n, "%s/cgrad_%s_XXXXXX", dir && dir[0] ? dir : "/tmp", name);
-    int fd = mkstemp(path);
-    if (fd < 0) return -1;
-    close(fd);
-    return 0;
-}
-
-static int write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(data, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
-
 static unsigned char *read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -280,7 +264,7 @@ TEST(test_round_trip_in_c) {
     cg_state_dict_set_metadata(d, "note", "多语言 \"quoted\"\n\ttab");
 
     char path[512];
-    ASSERT(make_temp(path, sizeof path, "st_roundtrip") == 0);
+    ASSERT(cg_test_temp_path(path, sizeof path, "st_roundtrip") == 0);
     ASSERT(cg_save_safetensors(path, d) == 0);
     cg_state_dict *back = cg_load_safetensors(path);
     ASSERT(back != NULL);
@@ -549,7 +533,7 @@ TEST(test_reader_rejects_bad_metadata) {
 /* Files: missing, a directory, truncated, unwritable; errors name the path. */
 TEST(test_files) {
     char path[512], msg[1200];
-    ASSERT(make_temp(path, sizeof path, "st_file") == 0);
+    ASSERT(cg_test_temp_path(path, sizeof path, "st_file") == 0);
     remove(path);
     snprintf(msg, sizeof msg, "cannot open \"%s\": No such file or directory", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
@@ -561,15 +545,15 @@ TEST(test_files) {
     size_t n;
     unsigned char *b = read_file(path, &n);
     ASSERT(b && n == 8 + 64 + 64);
-    ASSERT(write_file(path, b, n - 5) == 0); /* truncated */
+    ASSERT(cg_test_write_file(path, b, n - 5) == 0); /* truncated */
     snprintf(msg, sizeof msg, "safetensors file \"%s\": tensor \"w\": data_offsets [0, 64] go past the "
              "end of the data (59 bytes)", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
-    ASSERT(write_file(path, b, 20) == 0); /* cut in the header */
+    ASSERT(cg_test_write_file(path, b, 20) == 0); /* cut in the header */
     snprintf(msg, sizeof msg, "safetensors file \"%s\": header size 64 is larger than the rest of the "
              "file (12 bytes)", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
-    ASSERT(write_file(path, b, 5) == 0);
+    ASSERT(cg_test_write_file(path, b, 5) == 0);
     snprintf(msg, sizeof msg, "safetensors file \"%s\": 5 bytes is too short: the format starts with "
              "an 8-byte header size", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
@@ -673,9 +657,9 @@ TEST(test_round_trip_with_torch) {
     cg_state_dict_set_metadata(d, "note", "多语言 \"quoted\"\n");
 
     char cfile[512], expected[512], out[512], cmd[2048];
-    ASSERT(make_temp(cfile, sizeof cfile, "st_c") == 0);
-    ASSERT(make_temp(expected, sizeof expected, "st_expected") == 0);
-    ASSERT(make_temp(out, sizeof out, "st_torch") == 0);
+    ASSERT(cg_test_temp_path(cfile, sizeof cfile, "st_c") == 0);
+    ASSERT(cg_test_temp_path(expected, sizeof expected, "st_expected") == 0);
+    ASSERT(cg_test_temp_path(out, sizeof out, "st_torch") == 0);
     ASSERT(cg_save_safetensors(cfile, d) == 0);
     FILE *f = fopen(expected, "w");
     ASSERT(f != NULL);

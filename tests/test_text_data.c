@@ -10,22 +10,6 @@
 /* 静夜思, Li Bai */
 static const char *POEM = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n";
 
-static int make_temp(char *path, size_t n, const char *name) {
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, n, "%s/cgrad_%s_XXXXXX", dir && dir[0] ? dir : "/tmp", name);
-    int fd = mkstemp(path);
-    if (fd < 0) return -1;
-    close(fd);
-    return 0;
-}
-
-static int write_file(const char *path, const char *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(data, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
-
 static int64_t at1(cg_tensor *t, int64_t i) { return (int64_t)cg_get(t, (int64_t[]){i}); }
 static int64_t at2(cg_tensor *t, int64_t i, int64_t j) { return (int64_t)cg_get(t, (int64_t[]){i, j}); }
 
@@ -192,10 +176,10 @@ static int check_batch(cg_tensor *data, cg_tensor *x, cg_tensor *y, int64_t B, i
 
 TEST(test_dataset_from_file) {
     char path[512];
-    ASSERT(make_temp(path, sizeof path, "text") == 0);
+    ASSERT(cg_test_temp_path(path, sizeof path, "text") == 0);
     char text[2048] = "";
     for (int i = 0; i < 10; i++) strcat(text, POEM); /* 260 characters */
-    ASSERT(write_file(path, text, strlen(text)) == 0);
+    ASSERT(cg_test_write_file(path, text, strlen(text)) == 0);
     cg_text_dataset *ds = cg_text_dataset_load(path);
     remove(path);
     ASSERT(ds != NULL);
@@ -273,11 +257,11 @@ TEST(test_dataset_ascii_from_text) {
 
 TEST(test_dataset_errors) {
     char path[512], msg[1200];
-    ASSERT(make_temp(path, sizeof path, "text_err") == 0);
-    ASSERT(write_file(path, "", 0) == 0);
+    ASSERT(cg_test_temp_path(path, sizeof path, "text_err") == 0);
+    ASSERT(cg_test_write_file(path, "", 0) == 0);
     snprintf(msg, sizeof msg, "\"%s\": the file is empty", path);
     ASSERT_ERROR(cg_text_dataset_load(path), msg);
-    ASSERT(write_file(path, "good \xe6\x9c\x88 then bad \xff", 19) == 0);
+    ASSERT(cg_test_write_file(path, "good \xe6\x9c\x88 then bad \xff", 19) == 0);
     snprintf(msg, sizeof msg, "\"%s\": invalid UTF-8 at byte offset 18 (byte 0xff)", path);
     ASSERT_ERROR(cg_text_dataset_load(path), msg);
     remove(path);

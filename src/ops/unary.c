@@ -41,26 +41,8 @@ UKERNEL(relu_i64, int64_t, x > 0 ? x : 0)
 UKERNEL(sign_b, bool, x)
 
 /* floating relu keeps NaN, as PyTorch does */
-static void relu_nan_f32(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,
-                         const void *b_, int64_t sb) {
-    (void)b_, (void)sb;
-    float *o = o_;
-    const float *a = a_;
-    for (int64_t i = 0; i < n; i++) {
-        float x = a[i * sa];
-        o[i * so] = x > 0 || x != x ? x : 0.0f;
-    }
-}
-static void relu_nan_f64(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,
-                         const void *b_, int64_t sb) {
-    (void)b_, (void)sb;
-    double *o = o_;
-    const double *a = a_;
-    for (int64_t i = 0; i < n; i++) {
-        double x = a[i * sa];
-        o[i * so] = x > 0 || x != x ? x : 0.0;
-    }
-}
+UKERNEL(relu_nan_f32, float, x > 0 || x != x ? x : 0.0f)
+UKERNEL(relu_nan_f64, double, x > 0 || x != x ? x : 0.0)
 
 enum { FLOAT_ONLY, KEEPS_INT };
 enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT };

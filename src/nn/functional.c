@@ -64,7 +64,7 @@ static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *ou
     if (nd) rest[dim] = 1;
     int64_t rows = cg__numel(nd, rest);
     if (x->dtype == CG_FLOAT32)
-        SOFTMAX_ROWS(float, expf, log);
+        SOFTMAX_ROWS(float, cg__expf, log);
     else
         SOFTMAX_ROWS(double, exp, log);
 }
@@ -137,7 +137,7 @@ static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool
     cg_tensor *out = cg__tensor_new(y->dtype, y->ndim, y->shape);
     if (!out) return NULL;
     if (y->dtype == CG_FLOAT32)
-        SOFTMAX_BW(float, expf);
+        SOFTMAX_BW(float, cg__expf);
     else
         SOFTMAX_BW(double, exp);
     return out;

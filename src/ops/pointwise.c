@@ -450,7 +450,7 @@ static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) 
     if (a->dtype == CG_FLOAT32) {
         const float *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
         float *op = cg__ptr(out);
-        GELU_BW(float, erff, expf)
+        GELU_BW(float, erff, cg__expf)
     } else {
         const double *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
         double *op = cg__ptr(out);

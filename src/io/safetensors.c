@@ -6,7 +6,7 @@
  * offset is checked before it is used, and every failure is an error
  * message, never a crash. */
 #define _POSIX_C_SOURCE 200809L /* fileno, fstat, fseeko */
-#include "../core/internal.h"
+#include "state_dict.h"
 
 #include <errno.h>
 #include <math.h>
@@ -99,223 +99,6 @@ static void convert_in(st_dtype d, const unsigned char *src, void *dst, size_t n
         default: break; /* same representation: not converted (load_tensor) */
         }
     }
-}
-
-/* ------------------------------------------------- names with an index */
-
-/* Strings in insertion order with an open-addressing hash index, and one
- * value pointer each (a tensor, or a metadata value). */
-typedef struct str_table {
-    int n, cap;
-    char **keys;  /* (cap) owned */
-    void **vals;  /* (cap) */
-    int *slots;   /* (nslots) entry + 1; 0 is empty */
-    int nslots;   /* a power of two, > 2n */
-} str_table;
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
-}
-
-static int table_find(const str_table *t, const char *key) {
-    if (!t->nslots) return -1;
-    for (size_t i = hash_str(key) & (size_t)(t->nslots - 1);; i = (i + 1) & (size_t)(t->nslots - 1)) {
-        int e = t->slots[i];
-        if (!e) return -1;
-        if (!strcmp(t->keys[e - 1], key)) return e - 1;
-    }
-}
-
-static void table_slot(str_table *t, int e) {
-    size_t i = hash_str(t->keys[e]) & (size_t)(t->nslots - 1);
-    while (t->slots[i]) i = (i + 1) & (size_t)(t->nslots - 1);
-    t->slots[i] = e + 1;
-}
-
-/* Appends key (taking ownership; freed on failure) with val. Index or -1. */
-static int table_add(str_table *t, char *key, void *val) {
-    if (t->n == t->cap) {
-        int cap = t->cap ? t->cap * 2 : 8;
-        if (cap > INT32_MAX / 4) goto oom;
-        char **k = realloc(t->keys, sizeof *k * (size_t)cap);
-        if (!k) goto oom;
-        t->keys = k;
-        void **v = realloc(t->vals, sizeof *v * (size_t)cap);
-        if (!v) goto oom;
-        t->vals = v;
-        t->cap = cap;
-    }
-    if (2 * (t->n + 1) >= t->nslots) {
-        int ns = t->nslots ? t->nslots * 2 : 16;
-        while (2 * (t->n + 1) >= ns) ns *= 2;
-        int *s = calloc((size_t)ns, sizeof *s);
-        if (!s) goto oom;
-        free(t->slots);
-        t->slots = s;
-        t->nslots = ns;
-        for (int e = 0; e < t->n; e++) table_slot(t, e);
-    }
-    t->keys[t->n] = key;
-    t->vals[t->n] = val;
-    table_slot(t, t->n);
-    return t->n++;
-oom:
-    free(key);
-    return -1;
-}
-
-static void table_free(str_table *t) {
-    for (int i = 0; i < t->n; i++) free(t->keys[i]);
-    free(t->keys);
-    free(t->vals);
-    free(t->slots);
-}
-
-/* ---------------------------------------------------------- the dict */
-
-struct cg_state_dict {
-    str_table tensors; /* name -> cg_tensor * (one reference each) */
-    str_table meta;    /* key -> char * value (owned) */
-};
-
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *c = malloc(n);
-    if (c) memcpy(c, s, n);
-    return c;
-}
-
-/* Length of the valid UTF-8 prefix of s[0, n). */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (!len || len > n - i) return i;
-        for (size_t k = 1; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80) return i;
-        if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xf0 && s[i + 1] < 0x90) || /* overlong */
-            (c == 0xed && s[i + 1] > 0x9f) || (c == 0xf4 && s[i + 1] > 0x8f))   /* surrogate, too big */
-            return i;
-        i += len;
-    }
-    return n;
-}
-
-static bool utf8_ok(const char *s) {
-    size_t n = strlen(s);
-    return utf8_valid_prefix((const unsigned char *)s, n) == n;
-}
-
-cg_state_dict *cg_state_dict_new(void) {
-    cg_state_dict *d = calloc(1, sizeof *d);
-    return d ? d : cg__oom("cg_state_dict_new");
-}
-
-void cg_state_dict_free(cg_state_dict *d) {
-    if (!d) return;
-    for (int i = 0; i < d->tensors.n; i++) cg_release(d->tensors.vals[i]);
-    for (int i = 0; i < d->meta.n; i++) free(d->meta.vals[i]);
-    table_free(&d->tensors);
-    table_free(&d->meta);
-    free(d);
-}
-
-int cg_state_dict_add(cg_state_dict *d, const char *name, cg_tensor *t) {
-    static const char *fn = "cg_state_dict_add";
-    if (!d || !name || !t) return -1;
-    if (!strcmp(name, "__metadata__")) {
-        cg__error(fn, "the name \"__metadata__\" is reserved for the file's metadata");
-        return -1;
-    }
-    if (!utf8_ok(name)) {
-        cg__error(fn, "tensor name \"%s\" is not valid UTF-8", name);
-        return -1;
-    }
-    if (table_find(&d->tensors, name) >= 0) {
-        cg__error(fn, "the dict already has a tensor named \"%s\"", name);
-        return -1;
-    }
-    char *key = dup_str(name);
-    if (!key || table_add(&d->tensors, key, t) < 0) return cg__oom(fn), -1;
-    cg_retain(t);
-    return 0;
-}
-
-cg_tensor *cg_state_dict_get(const cg_state_dict *d, const char *name) {
-    if (!d || !name) return NULL;
-    int i = table_find(&d->tensors, name);
-    if (i < 0) {
-        cg__error("cg_state_dict_get", "no tensor named \"%s\" in the dict", name);
-        return NULL;
-    }
-    return d->tensors.vals[i];
-}
-
-int cg_state_dict_count(const cg_state_dict *d) { return d ? d->tensors.n : 0; }
-
-const char *cg_state_dict_name(const cg_state_dict *d, int i) {
-    if (!d) return NULL;
-    if (i < 0 || i >= d->tensors.n) {
-        cg__error("cg_state_dict_name", "index %d is out of range for a dict of %d tensors", i,
-                  d->tensors.n);
-        return NULL;
-    }
-    return d->tensors.keys[i];
-}
-
-cg_tensor *cg_state_dict_tensor(const cg_state_dict *d, int i) {
-    if (!d) return NULL;
-    if (i < 0 || i >= d->tensors.n) {
-        cg__error("cg_state_dict_tensor", "index %d is out of range for a dict of %d tensors", i,
-                  d->tensors.n);
-        return NULL;
-    }
-    return d->tensors.vals[i];
-}
-
-int cg_state_dict_set_metadata(cg_state_dict *d, const char *key, const char *value) {
-    static const char *fn = "cg_state_dict_set_metadata";
-    if (!d || !key || !value) return -1;
-    if (!utf8_ok(key) || !utf8_ok(value)) {
-        cg__error(fn, "metadata key \"%s\" or its value is not valid UTF-8", key);
-        return -1;
-    }
-    char *v = dup_str(value);
-    if (!v) return cg__oom(fn), -1;
-    int i = table_find(&d->meta, key);
-    if (i >= 0) {
-        free(d->meta.vals[i]);
-        d->meta.vals[i] = v;
-        return 0;
-    }
-    char *k = dup_str(key);
-    if (!k || table_add(&d->meta, k, v) < 0) {
-        free(v);
-        return cg__oom(fn), -1;
-    }
-    return 0;
-}
-
-const char *cg_state_dict_metadata(const cg_state_dict *d, const char *key) {
-    if (!d || !key) return NULL;
-    int i = table_find(&d->meta, key);
-    return i < 0 ? NULL : d->meta.vals[i];
-}
-
-int cg_state_dict_metadata_count(const cg_state_dict *d) { return d ? d->meta.n : 0; }
-
-const char *cg_state_dict_metadata_key(const cg_state_dict *d, int i) {
-    if (!d) return NULL;
-    if (i < 0 || i >= d->meta.n) {
-        cg__error("cg_state_dict_metadata_key", "index %d is out of range for %d metadata entries",
-                  i, d->meta.n);
-        return NULL;
-    }
-    return d->meta.keys[i];
 }
 
 /* ----------------------------------------------------------- writing */
@@ -760,13 +543,13 @@ static int parse_metadata(loader *L) {
             free(key);
             return -1;
         }
-        if (table_find(&L->d->meta, key) >= 0) {
+        if (cg__table_find(&L->d->meta, key) >= 0) {
             fail(L, "the __metadata__ key \"%s\" appears twice", key);
             free(key);
             free(val);
             return -1;
         }
-        if (table_add(&L->d->meta, key, val) < 0) {
+        if (cg__table_add(&L->d->meta, key, val) < 0) {
             free(val);
             return cg__oom(L->fn), -1;
         }
@@ -908,7 +691,7 @@ static int parse_header(loader *L) {
                 free(name);
                 if (parse_metadata(L) < 0) return -1;
             } else {
-                if (table_find(&L->d->tensors, name) >= 0) {
+                if (cg__table_find(&L->d->tensors, name) >= 0) {
                     fail(L, "the tensor name \"%s\" appears twice", name);
                     free(name);
                     return -1;
@@ -930,7 +713,7 @@ static int parse_header(loader *L) {
                     free(name);
                     return -1;
                 }
-                if (table_add(&L->d->tensors, name, NULL) < 0) return cg__oom(L->fn), -1;
+                if (cg__table_add(&L->d->tensors, name, NULL) < 0) return cg__oom(L->fn), -1;
             }
             int c = peek(L);
             L->pos++;
@@ -1045,7 +828,7 @@ static cg_state_dict *load(loader *L) {
         }
         L->h = hbuf;
     }
-    size_t bad = utf8_valid_prefix(L->h, L->hn);
+    size_t bad = cg__utf8_valid_prefix(L->h, L->hn);
     int rc = bad < L->hn ? fail(L, "the header is not valid UTF-8 (byte %zu)", bad) : 0;
     if (!rc) rc = (L->d = cg_state_dict_new()) ? 0 : -1;
     if (!rc) rc = parse_header(L);

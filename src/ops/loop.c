@@ -21,6 +21,8 @@ void cg__dense(cg__kernel k, int64_t n, void *o, size_t eo, const void *a, size_
         }
         return;
     }
+#else
+    CG_UNUSED(eo), CG_UNUSED(ea), CG_UNUSED(eb); /* element sizes split the work only */
 #endif
     k(n, o, 1, a, sa, b, sb);
 }

@@ -517,7 +517,8 @@ cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *logits, cg_tensor *tar
  * PyTorch's rules: refused on a leaf that requires grad (or a view of one)
  * while grad mode is on — fine under CG_NO_GRAD, as optimizers do —; the
  * result must keep a's shape and dtype category; the storage's version is
- * bumped, so a tensor saved for backward and then overwritten is caught. */
+ * bumped, so a tensor saved for backward and then overwritten is caught.
+ * Through a view, the base's history records the write (CopySlices). */
 cg_tensor *cg_add_(cg_tensor *a, cg_tensor *b);
 cg_tensor *cg_sub_(cg_tensor *a, cg_tensor *b);
 cg_tensor *cg_mul_(cg_tensor *a, cg_tensor *b);

@@ -98,7 +98,7 @@ static bool expandable(const cg_meta *m, const cg_tensor *g) {
 }
 
 /* Shapes the gradient a node produced for input i like that input. */
-static cg_tensor *shape_grad(cg_node *n, int i, cg_tensor *g) {
+cg_tensor *cg__shape_grad(cg_node *n, int i, cg_tensor *g) {
     const cg_meta *m = &n->in_meta[i];
     if (!same_shape(m->ndim, m->shape, g->ndim, g->shape)) {
         if (!expandable(m, g)) {
@@ -281,7 +281,7 @@ static int run_node(cg_node *n, node_vec *ready, const run_opts *o) {
                 rc = -1;
                 break;
             }
-            cg_tensor *g = shape_grad(n, i, gin[i]);
+            cg_tensor *g = cg__shape_grad(n, i, gin[i]);
             if (!g) {
                 rc = -1;
                 break;

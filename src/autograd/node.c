@@ -64,6 +64,7 @@ static void node_free(cg_node *n) {
         free(h);
     }
     free(n->custom);
+    cg__node_release(n->wrapped);
     if (n->leaf) {
         if (n->leaf->grad_acc == n) n->leaf->grad_acc = NULL;
         cg_release(n->leaf);

@@ -140,6 +140,7 @@ struct cg_node {
     cg_tensor *leaf;   /* AccumulateGrad: the leaf it feeds (strong) */
     cg_hook *hooks;    /* gradient hooks on this node's outputs */
     cg_custom *custom; /* CUSTOM nodes */
+    cg_node *wrapped;  /* COPY_SLICES: the in-place op's own node (strong) */
     /* engine scratch, valid while eng_run is the running backward's id */
     uint64_t eng_run;
     int eng_deps;
@@ -156,6 +157,9 @@ cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_
 void cg__node_connect(cg_node *n, cg_tensor *const *in);
 /* Makes n the grad_fn of each floating output; returns how many hold it. */
 int cg__node_attach(cg_node *n, cg_tensor *const *outs);
+/* g, a gradient node n produced for its input i, summed to that input's
+ * shape and cast to its dtype (the engine's rule). */
+cg_tensor *cg__shape_grad(cg_node *n, int i, cg_tensor *g);
 /* Room for n saved tensors (custom functions); 0 or -1. */
 int cg__node_reserve_saved(cg_node *n, int count);
 void cg__meta_of(cg_meta *m, const cg_tensor *t);

@@ -13,8 +13,13 @@
  *   y.add_(1) leaves y.grad_fn an AddBackward0 whose next is the MulBackward0.
  * - Every write bumps the storage's version, so a tensor saved for backward
  *   and then overwritten fails the backward with PyTorch's message.
- * - An in-place op recorded on a view of a tensor that requires grad would
- *   need PyTorch's CopySlices to reach the base's history; it is refused. */
+ * - On a view, the base's history must see the write too (PyTorch's
+ *   CopySlices): the base's grad_fn becomes a COPY_SLICES node wrapping the
+ *   op's own node — its backward takes the base's gradient, runs the op's
+ *   backward on the view's positions and puts the result back in place — and
+ *   the view's grad_fn becomes an AS_STRIDED view of the base. The base must
+ *   be contiguous (views of views resolve to their root base). Views taken
+ *   earlier keep their old history (PyTorch regenerates them). */
 #include "../core/internal.h"
 
 #include <math.h>
@@ -50,24 +55,84 @@ static int check_result(const char *fn, const cg_tensor *a, const cg_tensor *r) 
     return 0;
 }
 
-/* a's grad_fn becomes the node that made r */
-static void rebase(cg_tensor *a, cg_tensor *r) {
+/* The positions of view a's elements in its contiguous base: int64, a's shape */
+static cg_tensor *positions(const cg_tensor *a, const cg_tensor *b) {
+    cg_tensor *idx = cg__tensor_new(CG_INT64, a->ndim, a->shape);
+    if (!idx) return NULL;
+    int64_t *p = cg__ptr(idx), n = cg__numel(a->ndim, a->shape), k[CG_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = a->offset - b->offset;
+        for (int d = 0; d < a->ndim; d++) off += k[d] * a->strides[d];
+        p[i] = off;
+        cg__next_index(a->ndim, a->shape, k);
+    }
+    return idx;
+}
+
+/* a's history becomes node n (a new reference), keeping a retain_grad */
+static void set_history(cg_tensor *a, cg_node *n) {
     bool retained = a->retains_grad;
     if (retained) cg__unhook_retain(a);
     cg_node *old = a->grad_fn;
-    a->grad_fn = r->grad_fn;
-    a->output_nr = r->output_nr;
-    cg__node_retain(a->grad_fn);
+    a->grad_fn = n;
+    a->output_nr = 0;
     cg__node_release(old);
     if (retained) cg_retain_grad(a);
+}
+
+/* NOTE [ In-place ops ]: the recorded write r into view a of base b */
+static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
+    cg_tensor *b = a->base;
+    cg_node *F = r->grad_fn;
+    cg_tensor *idx = positions(a, b);
+    if (!idx) return -1;
+    cg__copy_into(a, r);
+    cg__bump_version(a);
+    if (!F) return 0; /* nothing differentiable was written */
+    cg_node *C = cg__node_new(CG_OP_COPY_SLICES, F->n_next, 1);
+    cg_node *V = cg__node_new(CG_OP_AS_STRIDED, 1, 1);
+    if (!C || !V) {
+        cg__node_release(C), cg__node_release(V);
+        cg__oom(fn);
+        return -1;
+    }
+    /* C: edge 0 is the base's old history, the others are the op's own (an
+     * in-place op has at most three inputs) */
+    cg_tensor *bin[4] = {b, NULL, NULL, NULL};
+    if (F->n_next > 4) {
+        cg__node_release(C), cg__node_release(V);
+        cg__error(fn, "an in-place op with %d inputs cannot write through a view", F->n_next);
+        return -1;
+    }
+    cg__node_connect(C, bin); /* edge 0 when b requires grad; the rest below */
+    for (int k = 1; k < F->n_next; k++) {
+        C->next[k] = F->next[k];
+        cg__node_retain(F->next[k].fn);
+        C->in_meta[k] = F->in_meta[k];
+    }
+    cg__meta_of(&C->out_meta[0], b);
+    C->wrapped = F;
+    cg__node_retain(F);
+    /* V: a, a view of the base after the write */
+    V->next[0].fn = C;
+    cg__node_retain(C);
+    cg__meta_of(&V->in_meta[0], b);
+    cg__meta_of(&V->out_meta[0], a);
+    if (cg__save(C, 0, idx, false) < 0 || cg__save(V, 0, idx, false) < 0) {
+        cg__node_release(C), cg__node_release(V);
+        return -1;
+    }
+    set_history(b, C);
+    set_history(a, V);
+    return 0;
 }
 
 static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s, op_fn f) {
     if (cg__check_inplace(fn, a, false) < 0) return NULL;
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (other && cg__requires_grad(other)));
-    if (record && a->base && cg__requires_grad(a->base)) {
-        cg__error(fn, "an in-place operation on a view of a tensor that requires grad is not "
-                      "supported by cgrad; apply it to a clone of the view");
+    if (record && a->base && !cg__is_contiguous(a->base)) {
+        cg__error(fn, "an in-place operation recorded on a view of a non-contiguous tensor is not "
+                      "supported by cgrad; apply it to a clone");
         return NULL;
     }
     cg_tensor *self = record ? snapshot(a) : a, *r = NULL;
@@ -78,9 +143,14 @@ static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const 
         CG_NO_GRAD { r = f(self, other, s); }
     }
     if (!r || check_result(fn, a, r) < 0) return NULL;
+    if (record && a->base) return copy_slices(fn, a, r) == 0 ? a : NULL;
     cg__copy_into(a, r);
     cg__bump_version(a);
-    if (record) rebase(a, r);
+    if (record) { /* a's grad_fn becomes the node that made r */
+        cg__node_retain(r->grad_fn);
+        set_history(a, r->grad_fn);
+        a->output_nr = r->output_nr;
+    }
     return a;
 }
 
@@ -186,4 +256,43 @@ int cg__bw_copy(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     if (n->next[0].fn && !(gi[0] = cg_zeros_like(go[0], 0))) return -1;
     gi[1] = go[0];
     return 0;
+}
+
+/* CopySlices: g (the base's shape) -> the base's old values get g except at
+ * the view's positions, which get the wrapped op's gradient for the view's
+ * old values; the op's other inputs get theirs */
+int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *idx = cg__unpack(n, 0);
+    if (!idx) return -1;
+    cg_node *F = n->wrapped;
+    cg_tensor *gflat = cg_reshape(go[0], CG_SHAPE(-1)), *ix = cg_reshape(idx, CG_SHAPE(-1));
+    cg_tensor *gs = cg_reshape(cg_gather(gflat, 0, ix), F->out_meta[0].ndim, F->out_meta[0].shape);
+    if (!gs) return -1;
+    cg_tensor *small[4] = {0}, **gF = F->n_next <= 4 ? small : calloc((size_t)F->n_next, sizeof *gF);
+    if (!gF) return cg__oom("cg_backward"), -1;
+    int rc = cg__op_table[F->op].backward(F, &gs, gF);
+    if (rc == 0 && gF[0] && !(gF[0] = cg__shape_grad(F, 0, gF[0]))) rc = -1;
+    if (rc == 0 && n->next[0].fn) { /* g + scatter(view's new gradient - the write's) */
+        cg_tensor *flat = cg_reshape(gs, CG_SHAPE(-1));
+        cg_tensor *delta = gF[0] ? cg_sub(cg_reshape(gF[0], CG_SHAPE(-1)), flat) : cg_neg(flat);
+        if (!(gi[0] = cg_reshape(cg_scatter_add(gflat, 0, ix, delta), n->in_meta[0].ndim,
+                                 n->in_meta[0].shape)))
+            rc = -1;
+    }
+    for (int k = 1; k < F->n_next && rc == 0; k++) gi[k] = gF[k];
+    if (gF != small) free(gF);
+    return rc;
+}
+
+/* AsStrided (a view of the base after an in-place write): its gradient, at
+ * its positions in a zero base */
+int cg__bw_as_strided(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *idx = cg__unpack(n, 0);
+    if (!idx) return -1;
+    const cg_meta *m = &n->in_meta[0];
+    int64_t total = cg__numel(m->ndim, m->shape);
+    cg_tensor *z = cg_zeros(CG_SHAPE(total), go[0]->dtype);
+    gi[0] = cg_reshape(cg_scatter_add(z, 0, cg_reshape(idx, CG_SHAPE(-1)), cg_reshape(go[0], CG_SHAPE(-1))),
+                       m->ndim, m->shape);
+    return gi[0] ? 0 : -1;
 }

@@ -268,6 +268,8 @@ cg_dtype cg__result_type(int n, cg_tensor *const *t);
 const char *cg__scalar_type_name(cg_dtype d);
 /* squeeze of the size-1 dims in mask, recorded as SqueezeBackward3 */
 cg_tensor *cg__squeeze_dims(cg_tensor *a, unsigned mask);
+/* A new tensor of dtype dt shaped as a reduced over the dims in mask. */
+cg_tensor *cg__reduced_tensor(const cg_tensor *a, unsigned mask, bool keepdim, cg_dtype dt);
 /* A dim list as a bit mask (ndims 0: every dim), with PyTorch's errors. */
 int cg__dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims, unsigned *mask);
 /* Gradient of shape g reduced to `shape` (sum over broadcast dims). */

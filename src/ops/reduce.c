@@ -161,9 +161,8 @@ static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
     return true;
 }
 
-static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepdim, rop op,
-                         cg_dtype out_dt) {
-    int64_t shape[CG_MAX_DIMS];
+cg_tensor *cg__reduced_tensor(const cg_tensor *a, unsigned mask, bool keepdim, cg_dtype dt) {
+    int64_t shape[CG_MAX_DIMS]; /* a's shape without (or with 1 at) the reduced dims */
     int nd = 0;
     for (int d = 0; d < a->ndim; d++) {
         if (!(mask >> d & 1))
@@ -171,8 +170,13 @@ static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepd
         else if (keepdim)
             shape[nd++] = 1;
     }
+    return cg__tensor_new(dt, nd, shape);
+}
+
+static cg_tensor *reduce(const char *fn, cg_tensor *a, unsigned mask, bool keepdim, rop op,
+                         cg_dtype out_dt) {
     CG_UNUSED(fn);
-    cg_tensor *out = cg__tensor_new(out_dt, nd, shape);
+    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, out_dt);
     if (out && !(op == R_SUM && out_dt == a->dtype && sum_fast(a, mask, out)))
         reduce_kernel(a, mask, op, out);
     return out;

@@ -100,19 +100,6 @@ static inline void wr(cg_tensor *t, int64_t o, double v) {
 /* ------------------------------------------------------------ dims */
 
 
-/* the output shape of reducing `shape` over mask */
-static int reduced_shape(int ndim, const int64_t *shape, unsigned mask, bool keepdim,
-                         int64_t *out) {
-    int nd = 0;
-    for (int d = 0; d < ndim; d++) {
-        if (!(mask >> d & 1))
-            out[nd++] = shape[d];
-        else if (keepdim)
-            out[nd++] = 1;
-    }
-    return nd;
-}
-
 /* how many elements each slice of a reduction over mask holds */
 static int64_t reduced_count(const cg_meta *m, unsigned mask) {
     int64_t n = 1;
@@ -188,9 +175,8 @@ static cg_tensor *max_min_dim(const char *fn, const char *what, cg_op op, bool i
         return NULL;
     }
     unsigned mask = a->ndim ? 1u << d : 0;
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
-    cg_tensor *val = cg__tensor_new(a->dtype, nd, shape), *idx = cg__tensor_new(CG_INT64, nd, shape);
+    cg_tensor *val = cg__reduced_tensor(a, mask, keepdim, a->dtype);
+    cg_tensor *idx = cg__reduced_tensor(a, mask, keepdim, CG_INT64);
     if (!val || !idx) return NULL;
     extreme_kernel(a, mask, is_max, val, idx);
     cg_node *n = cg__record(op, val, 1, &a); /* the indices are not differentiable */
@@ -238,9 +224,7 @@ static cg_tensor *arg_extreme(const char *fn, const char *what, bool is_max, cg_
         cg__error(fn, "\"%s_cpu\" not implemented for 'Bool'", what);
         return NULL;
     }
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
-    cg_tensor *idx = cg__tensor_new(CG_INT64, nd, shape);
+    cg_tensor *idx = cg__reduced_tensor(a, mask, keepdim, CG_INT64);
     if (idx) extreme_kernel(a, mask, is_max, NULL, idx);
     return idx;
 }
@@ -296,9 +280,7 @@ static cg_tensor *var_std(const char *fn, cg_op op, bool is_std, cg_tensor *a, i
     }
     unsigned mask;
     if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
-    cg_tensor *out = cg__tensor_new(a->dtype, nd, shape);
+    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, a->dtype);
     if (!out) return NULL;
     walker w;
     walker_init(&w, a, mask);
@@ -379,9 +361,7 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
     /* integer and bool inputs are computed in the default dtype, as PyTorch */
     cg_tensor *x = cg__convert(a, cg_dtype_is_floating(a->dtype) ? a->dtype : CG_FLOAT32);
     if (!x) return NULL;
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(x->ndim, x->shape, mask, keepdim, shape);
-    cg_tensor *out = cg__tensor_new(x->dtype, nd, shape);
+    cg_tensor *out = cg__reduced_tensor(x, mask, keepdim, x->dtype);
     if (!out) return NULL;
     walker w;
     walker_init(&w, x, mask);
@@ -429,9 +409,7 @@ int cg__bw_logsumexp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
  * wrapping on overflow as PyTorch's does; floats in double. */
 static cg_tensor *prod_impl(cg_tensor *a, unsigned mask, bool keepdim) {
     cg_dtype odt = cg_dtype_is_floating(a->dtype) ? a->dtype : CG_INT64;
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
-    cg_tensor *out = cg__tensor_new(odt, nd, shape);
+    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, odt);
     if (!out) return NULL;
     walker w;
     walker_init(&w, a, mask);
@@ -623,9 +601,7 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
     }
     unsigned mask;
     if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
-    int64_t shape[CG_MAX_DIMS];
-    int nd = reduced_shape(a->ndim, a->shape, mask, keepdim, shape);
-    cg_tensor *out = cg__tensor_new(a->dtype, nd, shape);
+    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, a->dtype);
     if (!out) return NULL;
     walker w;
     walker_init(&w, a, mask);

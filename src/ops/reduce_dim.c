@@ -99,7 +99,6 @@ static inline void wr(cg_tensor *t, int64_t o, double v) {
 
 /* ------------------------------------------------------------ dims */
 
-
 /* how many elements each slice of a reduction over mask holds */
 static int64_t reduced_count(const cg_meta *m, unsigned mask) {
     int64_t n = 1;

@@ -365,6 +365,19 @@ static int expect(loader *L, char c, const char *what) {
     return 0;
 }
 
+/* After an element of an array or object: 1 at the closing bracket, 0
+ * after a comma, -1 (error set) otherwise. */
+static int separator(loader *L, char close, const char *what) {
+    int c = peek(L);
+    L->pos++;
+    if (c == close) return 1;
+    if (c == ',') return 0;
+    L->pos--;
+    char msg[64];
+    snprintf(msg, sizeof msg, "expected ',' or '%c' in %s", close, what);
+    return json_fail(L, msg), -1;
+}
+
 static int hex4(loader *L, unsigned *out) {
     if (L->hn - L->pos < 4) return json_fail(L, "truncated \\u escape");
     unsigned v = 0;
@@ -511,13 +524,8 @@ static int parse_uint_array(loader *L, uint64_t *vals, int max, int *n) {
         if (parse_uint(L, &v) < 0) return -1;
         if (*n < max) vals[*n] = v;
         if (*n < INT32_MAX) (*n)++;
-        int c = peek(L);
-        L->pos++;
-        if (c == ']') return 0;
-        if (c != ',') {
-            L->pos--;
-            return json_fail(L, "expected ',' or ']' in an array");
-        }
+        int sep = separator(L, ']', "an array");
+        if (sep != 0) return sep > 0 ? 0 : -1;
     }
 }
 
@@ -553,13 +561,8 @@ static int parse_metadata(loader *L) {
             free(val);
             return cg__oom(L->fn), -1;
         }
-        int c = peek(L);
-        L->pos++;
-        if (c == '}') return 0;
-        if (c != ',') {
-            L->pos--;
-            return json_fail(L, "expected ',' or '}' in an object");
-        }
+        int sep = separator(L, '}', "an object");
+        if (sep != 0) return sep > 0 ? 0 : -1;
     }
 }
 
@@ -624,13 +627,9 @@ static int parse_entry(loader *L, const char *name, st_entry *e) {
                 e->begin = v[0];
                 e->end = v[1];
             }
-            int c = peek(L);
-            L->pos++;
-            if (c == '}') break;
-            if (c != ',') {
-                L->pos--;
-                return json_fail(L, "expected ',' or '}' in an object");
-            }
+            int sep = separator(L, '}', "an object");
+            if (sep < 0) return -1;
+            if (sep > 0) break;
         }
     else
         L->pos++;
@@ -715,13 +714,9 @@ static int parse_header(loader *L) {
                 }
                 if (cg__table_add(&L->d->tensors, name, NULL) < 0) return cg__oom(L->fn), -1;
             }
-            int c = peek(L);
-            L->pos++;
-            if (c == '}') break;
-            if (c != ',') {
-                L->pos--;
-                return json_fail(L, "expected ',' or '}' in an object");
-            }
+            int sep = separator(L, '}', "an object");
+            if (sep < 0) return -1;
+            if (sep > 0) break;
         }
     }
     if (peek(L) != -1) return json_fail(L, "trailing characters after the header's object");

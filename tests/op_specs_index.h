@@ -1,4 +1,4 @@
-/* Test specs for the index rows of the op table (src/ops/ops_index.def);
+/* Test specs for the index rows of the op table (src/ops/index.def);
  * the format is described in tests/op_specs.h, which includes this file.
  * Probes read their integer arguments from iv (dims, starts, sizes) so one
  * probe serves several variants. */

@@ -1,4 +1,4 @@
-/* Test specs for the rows of ops that exist only in place (src/ops/ops_inplace.def). */
+/* Test specs for the rows of ops that exist only in place (src/ops/inplace.def). */
 PROBE(p_clamp_ip) { (void)v; return cg_clamp_(cg_mul_scalar(A, 1), -0.5, 0.5); }
 PROBE(p_masked_fill_ip) { return cg_masked_fill_(cg_mul_scalar(A, 1), B, v->s); }
 /* in-place writes through views: t = a * 1; t[0] *= s / t[1:3] += b; then t or the view */

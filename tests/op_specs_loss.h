@@ -1,4 +1,4 @@
-/* Test specs for the loss rows of the op table (src/ops/ops_loss.def);
+/* Test specs for the loss rows of the op table (src/ops/loss.def);
  * the format is described in tests/op_specs.h, which includes this file.
  *
  * iv[0] is the reduction (0 'none', 1 'mean', 2 'sum', cg_reduction's values),
@@ -168,8 +168,8 @@ PROBE(p_bce_wpw) {
 /* 'R', not 'B': with a float32 input and a float64 target torch computes part
  * of the loss in float32 (exp_/log_ in the input's dtype) and returns float64,
  * which the forward-only dtype matrix would compare at float64's tolerance;
- * tests/test_loss_errors.c checks those dtypes (the same for CE_DIV_SCALAR and
- * CE_ADD_SCALAR: log_softmax in float32, times a float64 target) */
+ * tests/test_loss_errors.c checks those dtypes (the same for DIV_SCALAR1 and
+ * ADD_SCALAR1: log_softmax in float32, times a float64 target) */
 #define SPEC_BCE_WITH_LOGITS                                                               \
     SPEC(BCE_WITH_LOGITS, "BinaryCrossEntropyWithLogitsBackward0", 'R',                    \
          VAR(LOSS_F_ "binary_cross_entropy_with_logits(a, b)", p_bce, "RR",                 \
@@ -193,8 +193,8 @@ PROBE(p_bce_wpw) {
              SHAPES("3,4|3,4|4", "2,3|2,3|2,1"), IV(2), .ihi = 3))
 
 /* cross_entropy with label smoothing: (1 - ls) * nll and ret * (ls / C) */
-#define SPEC_CE_MUL_SCALAR                                                                 \
-    SPEC(CE_MUL_SCALAR, "MulBackward1", 'B',                                               \
+#define SPEC_MUL_SCALAR1                                                                 \
+    SPEC(MUL_SCALAR1, "MulBackward1", 'B',                                               \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2, reduction='sum')", p_ce,     \
              "RI", SHAPES("4,3|4", "2,3,4|2,4", "2,3,2,2|2,2,2"), IV(2, -100), .s = 0.2,    \
              .ihi = 3),                                                                    \
@@ -248,8 +248,8 @@ PROBE(p_bce_wpw) {
              SHAPES("8,3|8"), IV(1, 2), .s = 0.1, .ihi = 3))
 
 /* class probabilities, mean: -(input * target).sum() / (numel / C) */
-#define SPEC_CE_DIV_SCALAR                                                                 \
-    SPEC(CE_DIV_SCALAR, "DivBackward1", 'R',                                               \
+#define SPEC_DIV_SCALAR1                                                                 \
+    SPEC(DIV_SCALAR1, "DivBackward1", 'R',                                               \
          VAR(LOSS_F_ "cross_entropy(a, b)", p_ce, "RP",                                     \
              SHAPES("4,3|4,3", "3|3", "2,3,4|2,3,4", "1,1|1,1"), IV(1, -100)),              \
          VAR(LOSS_F_ "cross_entropy(a, b, weight=" LOSS_W_ ")", p_ce_w, "RPI",              \
@@ -258,8 +258,8 @@ PROBE(p_bce_wpw) {
              IV(1, -100)))
 
 /* class probabilities with label smoothing: target * (1 - ls) + ls / C */
-#define SPEC_CE_ADD_SCALAR                                                                 \
-    SPEC(CE_ADD_SCALAR, "AddBackward1", 'R',                                               \
+#define SPEC_ADD_SCALAR1                                                                 \
+    SPEC(ADD_SCALAR1, "AddBackward1", 'R',                                               \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2)", p_ce, "RP",                \
              SHAPES("4,3|4,3", "3|3", "2,3,4|2,3,4", "0,3|0,3"), IV(1, -100), .s = 0.2),    \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2, reduction='sum')", p_ce,     \

@@ -1,4 +1,4 @@
-/* Test specs for the nn rows of the op table (src/ops/ops_nn.def);
+/* Test specs for the nn rows of the op table (src/ops/nn.def);
  * the format is described in tests/op_specs.h, which includes this file.
  *
  * scaled_dot_product_attention has no node kind of its own: its variants sit

@@ -1,4 +1,4 @@
-/* Test specs for the pointwise rows of the op table (src/ops/ops_pointwise.def);
+/* Test specs for the pointwise rows of the op table (src/ops/pointwise.def);
  * the format is described in tests/op_specs.h, which includes this file. */
 
 PROBE(p_sin) { (void)v; return cg_sin(A); }

@@ -1,4 +1,4 @@
-/* Error paths of the loss family (src/nn/loss.c), with PyTorch 1.13's exact
+/* Error paths of the loss family (src/ops/loss.c), with PyTorch 1.13's exact
  * messages (the Python expression that printed each is in the comment beside
  * it; F is torch.nn.functional); NULL tensors; and the behaviours the
  * generated op tests cannot reach: a weight that requires grad under no_grad,

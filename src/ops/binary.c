@@ -2,7 +2,7 @@
  * comparisons — each forward beside its backward. Broadcasting and type
  * promotion follow PyTorch; gradients come back at the broadcast shape and
  * the engine sums them to each input's shape (engine.c, shape_grad). */
-#include "loop.h"
+#include "ops.h"
 
 #include <math.h>
 
@@ -495,4 +495,49 @@ bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
     for (int64_t i = 0; i < n; i++)
         if (cg__read_linear(a, i) != cg__read_linear(b, i)) return false;
     return true;
+}
+
+/* ------------------------------- tensor op C++ scalar (one edge, as ATen) */
+
+/* tensor * C++ scalar: MulBackward1 (one edge), computed as cg_mul_scalar */
+cg_tensor *cg__mul_scalar1(cg_tensor *a, double s) {
+    if (!a) return NULL;
+    cg_tensor *out = NULL;
+    CG_NO_GRAD { out = cg_mul_scalar(a, s); }
+    cg_node *n = out ? cg__record(CG_OP_MUL_SCALAR1, out, 1, &a) : NULL;
+    if (n) n->sc[0] = s;
+    return out;
+}
+
+int cg__bw_mul_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
+}
+
+/* tensor + C++ scalar: AddBackward1 (one edge) */
+cg_tensor *cg__add_scalar1(cg_tensor *a, double s) {
+    if (!a) return NULL;
+    cg_tensor *out = NULL;
+    CG_NO_GRAD { out = cg_add_scalar(a, s); }
+    if (out) cg__record(CG_OP_ADD_SCALAR1, out, 1, &a);
+    return out;
+}
+
+int cg__bw_add_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    CG_UNUSED(n);
+    gi[0] = go[0];
+    return 0;
+}
+
+/* tensor / C++ scalar: DivBackward1 (one edge) */
+cg_tensor *cg__div_scalar1(cg_tensor *a, double s) {
+    if (!a) return NULL;
+    cg_tensor *out = NULL;
+    CG_NO_GRAD { out = cg_div_scalar(a, s); }
+    cg_node *n = out ? cg__record(CG_OP_DIV_SCALAR1, out, 1, &a) : NULL;
+    if (n) n->sc[0] = s;
+    return out;
+}
+
+int cg__bw_div_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
 }

@@ -1,6 +1,6 @@
 /* Copies between layouts and dtypes: contiguous, clone, to, and the strided
  * copy kernel every one of them uses. */
-#include "loop.h"
+#include "ops.h"
 
 #define COPY_K(NAME, T)                                                                    \
     static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \

@@ -2,7 +2,7 @@
  * and the triangles triu/tril, each forward beside its backward. gather and
  * scatter_add are each other's gradient, which keeps every backward here
  * differentiable (create_graph). */
-#include "loop.h"
+#include "ops.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,5 +1,5 @@
-/* The strided elementwise loop and broadcasting rules (see loop.h). */
-#include "loop.h"
+/* The strided elementwise loop and broadcasting rules (see ops.h). */
+#include "ops.h"
 
 #ifdef CG_HAVE_OPENMP
 #include <omp.h>

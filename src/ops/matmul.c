@@ -1,7 +1,7 @@
 /* Matrix products — mm, mv, dot, bmm and torch.matmul's dispatch over them —
  * forward beside backward. GEMM goes to OpenBLAS when the build found it,
  * else to a portable loop. */
-#include "loop.h"
+#include "ops.h"
 
 #ifdef CG_HAVE_CBLAS
 #include <cblas.h>

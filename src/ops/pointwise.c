@@ -2,7 +2,7 @@
  * expm1, rsqrt, erf; clamp with scalar or tensor bounds; the activations
  * gelu, silu, leaky_relu and softplus; rounding (floor, ceil, round).
  * dtype rules as PyTorch 1.13 (see pw_kind). */
-#include "loop.h"
+#include "ops.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* Elementwise unary ops, each forward beside its backward. */
-#include "loop.h"
+#include "ops.h"
 
 #include <math.h>
 

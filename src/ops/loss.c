@@ -1,6 +1,6 @@
 /* Losses — nll_loss, cross_entropy, mse_loss, binary_cross_entropy_with_logits
  * — each forward beside its backward, recording the graphs PyTorch 1.13
- * records (src/ops/ops_loss.def). cross_entropy is composed as torch composes
+ * records (src/ops/loss.def). cross_entropy is composed as torch composes
  * it: log_softmax then nll_loss, and with label smoothing or class
  * probabilities a composition of cgrad ops and the node kinds below that only
  * it needs (MulBackward1, AddBackward1, DivBackward1 for a C++ scalar operand,
@@ -8,7 +8,7 @@
  * Every backward is written with cgrad ops, so each loss can be differentiated
  * twice (create_graph). */
 #include "../core/internal.h"
-#include "../ops/loop.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -283,49 +283,6 @@ int cg__bw_nll_loss(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------------------ nodes cross_entropy composes */
 
-/* tensor * C++ scalar: MulBackward1 (one edge), computed as cg_mul_scalar */
-static cg_tensor *mul_scalar1(cg_tensor *a, double s) {
-    if (!a) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_mul_scalar(a, s); }
-    cg_node *n = out ? cg__record(CG_OP_CE_MUL_SCALAR, out, 1, &a) : NULL;
-    if (n) n->sc[0] = s;
-    return out;
-}
-
-int cg__bw_ce_mul_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
-}
-
-/* tensor + C++ scalar: AddBackward1 (one edge) */
-static cg_tensor *add_scalar1(cg_tensor *a, double s) {
-    if (!a) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_add_scalar(a, s); }
-    if (out) cg__record(CG_OP_CE_ADD_SCALAR, out, 1, &a);
-    return out;
-}
-
-int cg__bw_ce_add_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    CG_UNUSED(n);
-    gi[0] = go[0];
-    return 0;
-}
-
-/* tensor / C++ scalar: DivBackward1 (one edge) */
-static cg_tensor *div_scalar1(cg_tensor *a, double s) {
-    if (!a) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_div_scalar(a, s); }
-    cg_node *n = out ? cg__record(CG_OP_CE_DIV_SCALAR, out, 1, &a) : NULL;
-    if (n) n->sc[0] = s;
-    return out;
-}
-
-int cg__bw_ce_div_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
-}
-
 /* smooth_loss.index_put_({mask}, 0.0): the elements where mask is set become
  * 0. IndexPutBackward0 with edges (self, values = None); on a 0-d tensor
  * PyTorch goes through a view and records CopySlices with the same edges. */
@@ -451,7 +408,7 @@ static cg_tensor *ce_smoothed(const char *fn, cg_tensor *x, cg_tensor *target, c
             if (tp[i] != ignore_index) wsum += get(wd, tp[i]);
         ret = cg_div(cg_sum(smooth), scalar_of(wsum, weight->dtype));
     }
-    return cg_add(mul_scalar1(nll, 1 - ls), mul_scalar1(ret, ls / (double)C));
+    return cg_add(cg__mul_scalar1(nll, 1 - ls), cg__mul_scalar1(ret, ls / (double)C));
 }
 
 /* torch's cross_entropy_loss_prob_target (1.13): a floating target of the
@@ -476,7 +433,7 @@ static cg_tensor *ce_probs(const char *fn, cg_tensor *x, cg_tensor *target, cg_t
             cg__error(fn, "label_smoothing must be between 0.0 and 1.0. Got: %g", ls);
             return NULL;
         }
-        t = add_scalar1(mul_scalar1(target, 1 - ls), ls / (double)C);
+        t = cg__add_scalar1(cg__mul_scalar1(target, 1 - ls), ls / (double)C);
     }
     cg_tensor *p = cg_mul(input, t);
     if (weight) {
@@ -492,7 +449,7 @@ static cg_tensor *ce_probs(const char *fn, cg_tensor *x, cg_tensor *target, cg_t
     default:
         if (numel == 0) return cg_neg(cg_fill_(cg_sum(p), NAN));
         /* an integer division in torch, then a true division by it */
-        return div_scalar1(cg_neg(cg_sum(p)), (double)(numel / C));
+        return cg__div_scalar1(cg_neg(cg_sum(p)), (double)(numel / C));
     }
 }
 

@@ -71,6 +71,19 @@ extern "C" {
 #define CG_VERSION_PATCH 0
 #define CG_MAX_DIMS 8
 
+/* Layout: the types; the ops by family, as the .def files in src/ops (binary,
+ * pointwise, reductions, matmul, views, copies, shape, indexing, nn functions,
+ * losses, in-place); then the rest (tensors, creation, autograd, hooks, custom
+ * functions, grad mode, errors, printing, scopes, nn modules, optimizers,
+ * safetensors, text data).
+ *
+ * Public structs: a struct's fields are in this header when the user fills
+ * them in (cg_function, cg_gpt_config) or embeds the struct and composes its
+ * parameter tensors into a model of their own (the layers, cg_linear_layer ...
+ * cg_transformer_block). Anything that owns memory or keeps invariants
+ * (tensor, node, parameter registry, GPT, optimizer, tokenizer, dataset,
+ * state dict) is opaque, made, read and freed through functions. */
+
 /* ------------------------------------------------------------------ types */
 
 typedef enum cg_dtype {
@@ -100,7 +113,298 @@ const char *cg_dtype_name(cg_dtype dtype); /* "torch.float32", ... */
 size_t cg_dtype_size(cg_dtype dtype);      /* bytes per element */
 bool cg_dtype_is_floating(cg_dtype dtype);
 
-/* --------------------------------------------------------------- creation */
+/* =================================================================== ops */
+/* Unless noted, an op returns a new tensor (owned by the current scope), or
+ * NULL on error, and records a backward node when grad mode is on and an input
+ * requires grad. Dims and positions may be negative (counted from the end), as
+ * in PyTorch. Index tensors are int64; masks are bool. */
+
+/* ---------------------------------------------------------------- binary */
+/* Broadcasting and type promotion as PyTorch. A C double scalar counts as a
+ * Python int when it has no fractional part (int64 tensor + 2 stays int64)
+ * and as a Python float otherwise (int64 tensor + 2.5 is float32). */
+
+cg_tensor *cg_add(cg_tensor *a, cg_tensor *b); /* a + b (torch.add) */
+cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b); /* a - b (torch.sub) */
+cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b); /* a * b (torch.mul) */
+cg_tensor *cg_div(cg_tensor *a, cg_tensor *b); /* a / b, true division (torch.div) */
+cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b); /* a ** b (torch.pow) */
+/* torch.where(cond, x, y): x where cond (a bool tensor) is true, else y. */
+cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y);
+cg_tensor *cg_add_scalar(cg_tensor *a, double s);  /* a + s */
+cg_tensor *cg_sub_scalar(cg_tensor *a, double s);  /* a - s */
+cg_tensor *cg_rsub_scalar(cg_tensor *a, double s); /* s - a (torch.rsub) */
+cg_tensor *cg_mul_scalar(cg_tensor *a, double s);  /* a * s */
+cg_tensor *cg_div_scalar(cg_tensor *a, double s);  /* a / s */
+cg_tensor *cg_rdiv_scalar(cg_tensor *a, double s); /* s / a */
+cg_tensor *cg_pow_scalar(cg_tensor *a, double e);  /* a ** e */
+cg_tensor *cg_rpow_scalar(cg_tensor *a, double s); /* s ** a */
+
+/* Comparisons: bool results, no gradient. */
+cg_tensor *cg_eq(cg_tensor *a, cg_tensor *b);    /* a == b (torch.eq) */
+cg_tensor *cg_ne(cg_tensor *a, cg_tensor *b);    /* a != b (torch.ne) */
+cg_tensor *cg_lt(cg_tensor *a, cg_tensor *b);    /* a < b (torch.lt) */
+cg_tensor *cg_le(cg_tensor *a, cg_tensor *b);    /* a <= b (torch.le) */
+cg_tensor *cg_gt(cg_tensor *a, cg_tensor *b);    /* a > b (torch.gt) */
+cg_tensor *cg_ge(cg_tensor *a, cg_tensor *b);    /* a >= b (torch.ge) */
+cg_tensor *cg_eq_scalar(cg_tensor *a, double s); /* a == s */
+cg_tensor *cg_ne_scalar(cg_tensor *a, double s); /* a != s */
+cg_tensor *cg_lt_scalar(cg_tensor *a, double s); /* a < s */
+cg_tensor *cg_le_scalar(cg_tensor *a, double s); /* a <= s */
+cg_tensor *cg_gt_scalar(cg_tensor *a, double s); /* a > s */
+cg_tensor *cg_ge_scalar(cg_tensor *a, double s); /* a >= s */
+/* torch.equal: same shape and same values. false (no error) otherwise. */
+bool cg_equal(const cg_tensor *a, const cg_tensor *b);
+
+/* ------------------------------------------------------------- pointwise */
+/* int64/bool inputs: sin, cos, log1p, expm1, rsqrt and erf compute in float32;
+ * floor/ceil/round keep int64 (and refuse bool); gelu, silu, leaky_relu and
+ * softplus refuse both. */
+
+cg_tensor *cg_neg(cg_tensor *a);        /* -a (torch.neg) */
+cg_tensor *cg_exp(cg_tensor *a);        /* e^a (torch.exp) */
+cg_tensor *cg_log(cg_tensor *a);        /* natural log (torch.log) */
+cg_tensor *cg_sqrt(cg_tensor *a);       /* square root (torch.sqrt) */
+cg_tensor *cg_abs(cg_tensor *a);        /* |a| (torch.abs) */
+cg_tensor *cg_sign(cg_tensor *a);       /* -1, 0 or 1 (torch.sign) */
+cg_tensor *cg_reciprocal(cg_tensor *a); /* 1 / a (torch.reciprocal) */
+cg_tensor *cg_tanh(cg_tensor *a);       /* torch.tanh */
+cg_tensor *cg_sigmoid(cg_tensor *a);    /* 1 / (1 + exp(-a)) (torch.sigmoid) */
+cg_tensor *cg_relu(cg_tensor *a);       /* max(a, 0), NaN kept (torch.relu) */
+cg_tensor *cg_sin(cg_tensor *a);        /* torch.sin */
+cg_tensor *cg_cos(cg_tensor *a);        /* torch.cos */
+cg_tensor *cg_log1p(cg_tensor *a);      /* log(1 + a) */
+cg_tensor *cg_expm1(cg_tensor *a);      /* exp(a) - 1 */
+cg_tensor *cg_rsqrt(cg_tensor *a);      /* 1 / sqrt(a) */
+cg_tensor *cg_erf(cg_tensor *a);        /* the error function */
+/* torch.clamp(a, min, max); min = -INFINITY / max = INFINITY mean no bound
+ * (None); at least one bound is needed. */
+cg_tensor *cg_clamp(cg_tensor *a, double min, double max);
+/* torch.clamp(a, min, max) with tensor bounds (NULL: none; broadcast); the
+ * bounds get gradients too. */
+cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max);
+/* F.gelu(a, approximate='tanh' if tanh_approximation else 'none') */
+cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation);
+cg_tensor *cg_silu(cg_tensor *a); /* a * sigmoid(a) (F.silu) */
+/* a where a > 0, else negative_slope * a (F.leaky_relu) */
+cg_tensor *cg_leaky_relu(cg_tensor *a, double negative_slope);
+/* F.softplus(a, beta, threshold): log(1 + exp(beta a)) / beta, a where
+ * beta a > threshold */
+cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold);
+cg_tensor *cg_floor(cg_tensor *a); /* torch.floor */
+cg_tensor *cg_ceil(cg_tensor *a);  /* torch.ceil */
+cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
+
+/* ------------------------------------------------------------ reductions */
+/* Over all elements: a 0-d result. */
+cg_tensor *cg_sum(cg_tensor *a);  /* sum of all elements (torch.sum(a)) */
+cg_tensor *cg_mean(cg_tensor *a); /* mean of all elements (torch.mean(a)) */
+cg_tensor *cg_max(cg_tensor *a);  /* largest element (torch.max(a)) */
+cg_tensor *cg_min(cg_tensor *a);  /* smallest element (torch.min(a)) */
+cg_tensor *cg_all(cg_tensor *a);  /* 0-d bool: every element nonzero (torch.all) */
+cg_tensor *cg_any(cg_tensor *a);  /* 0-d bool: some element nonzero (torch.any) */
+cg_tensor *cg_prod(cg_tensor *a); /* product of all elements (int64 for int64/bool input) */
+
+/* Over dims. A dim list (ndims, dims) with ndims 0 means every dim (PyTorch's
+ * dim=None), e.g. cg_var(x, CG_DIMS(0, -1), 1, true). */
+/* Dim list literal: cg_sum_dims(x, CG_DIMS(0, -1), true). */
+#define CG_DIMS(...)                                                           \
+    (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]) { __VA_ARGS__ }
+/* a.sum(dims, keepdim) */
+cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+/* a.mean(dims, keepdim) */
+cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+/* torch.max(a, dim, keepdim): the values; *indices (if not NULL) gets their
+ * int64 positions along dim: the first on ties, the first NaN if any. */
+cg_tensor *cg_max_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices);
+/* torch.min(a, dim, keepdim), as cg_max_dim */
+cg_tensor *cg_min_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices);
+cg_tensor *cg_argmax(cg_tensor *a, int dim, bool keepdim); /* torch.argmax: int64 positions */
+cg_tensor *cg_argmin(cg_tensor *a, int dim, bool keepdim); /* torch.argmin(a, dim, keepdim) */
+/* torch.argmax(a) (dim=None): the index into the flattened tensor (0-d, or
+ * every dim of size 1 with keepdim). */
+cg_tensor *cg_argmax_all(cg_tensor *a, bool keepdim);
+cg_tensor *cg_argmin_all(cg_tensor *a, bool keepdim); /* torch.argmin(a) */
+/* torch.var(a, dims, correction=c, keepdim=k): sum((x - mean)^2) / (N - c);
+ * c = 1 is the unbiased estimate, 0 the population variance. */
+cg_tensor *cg_var(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim);
+/* torch.std(a, dims, correction=c, keepdim=k): sqrt(var) */
+cg_tensor *cg_std(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim);
+/* torch.logsumexp(a, dims, keepdim): log(sum(exp(a))), computed stably. */
+cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim); /* torch.prod(a, dim, keepdim) */
+/* torch.linalg.vector_norm(a, p, dims, keepdim): (sum |x|^p)^(1/p); p may be
+ * INFINITY (max |x|), -INFINITY (min |x|) or 0 (count of nonzeros). */
+cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim);
+
+/* ---------------------------------------------------------------- matmul */
+
+cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b); /* a @ b, any ranks (torch.matmul) */
+cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b);     /* (n,k) @ (k,m) (torch.mm) */
+cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b);    /* (B,n,k) @ (B,k,m) (torch.bmm) */
+cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v);     /* (n,k) @ (k) (torch.mv) */
+cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) (torch.dot) */
+
+/* ----------------------------------------------------------------- views */
+/* The result shares a's storage (cg_reshape copies when it must). */
+
+cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape);    /* a.view; one -1 allowed */
+cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape); /* a.reshape */
+cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1);           /* dims swapped */
+cg_tensor *cg_t(cg_tensor *a); /* Tensor.t(): transposes a 2-D tensor; 0-D/1-D as is */
+cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);     /* a.permute(dims) */
+cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);                      /* size-1 dim inserted */
+cg_tensor *cg_squeeze(cg_tensor *a);                                 /* all size-1 dims removed */
+cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim);                    /* a.squeeze(dim) */
+cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape); /* a.expand; -1 keeps */
+
+/* ---------------------------------------------------------------- copies */
+
+cg_tensor *cg_contiguous(cg_tensor *t);         /* t.contiguous(): t itself (new ref) if already */
+cg_tensor *cg_clone(cg_tensor *t);              /* t.clone(): a copy in new storage */
+cg_tensor *cg_to(cg_tensor *t, cg_dtype dtype); /* t.to(dtype): t itself if same dtype */
+
+/* ------------------------------------------------ shape: slicing, joining */
+
+/* a.narrow(dim, start, length): a view of length elements from start. */
+cg_tensor *cg_narrow(cg_tensor *a, int dim, int64_t start, int64_t length);
+/* a[..., start:end:step] along dim, a view; bounds clamp as in Python, step > 0,
+ * end = INT64_MAX for "to the end". */
+cg_tensor *cg_slice(cg_tensor *a, int dim, int64_t start, int64_t end, int64_t step);
+/* a.select(dim, index): the view at index along dim, without that dim. */
+cg_tensor *cg_select(cg_tensor *a, int dim, int64_t index);
+/* a.split(split_size, dim): views of split_size along dim (the last may be
+ * smaller), recorded as one node. *n_out: on entry the room in out, on
+ * return the number of pieces (ceil(size / split_size), at least 1); with
+ * out NULL only the count is returned. 0, or -1 (also when out is too small). */
+int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **out);
+/* a.split([sizes...], dim): n views (out has room for n); sizes sum to the dim's size. */
+int cg_split_with_sizes(cg_tensor *a, int n, const int64_t *sizes, int dim, cg_tensor **out);
+/* a.chunk(chunks, dim): at most `chunks` views, as cg_split (out room: chunks). */
+int cg_chunk(cg_tensor *a, int chunks, int dim, int *n_out, cg_tensor **out);
+/* torch.cat(ts[0..n), dim): dtypes promoted; 1-D empty tensors are skipped. */
+cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim);
+/* torch.stack(ts[0..n), dim): equal shapes joined along a new dim. */
+cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim);
+/* a.flatten(start_dim, end_dim): those dims merged (a reshape); cg_flatten(a, 0, -1) for all. */
+cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim);
+/* a.repeat(repeats...): ndims >= a's dims; a is tiled repeats[i] times along dim i. */
+cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats);
+
+/* -------------------------------------------------------------- indexing */
+
+/* a.index_select(dim, index): the slices named by a 0-d or 1-D index. */
+cg_tensor *cg_index_select(cg_tensor *a, int dim, cg_tensor *index);
+/* a.gather(dim, index): out[i][j] = a[index[i][j]][j] for dim 0; index's shape. */
+cg_tensor *cg_gather(cg_tensor *a, int dim, cg_tensor *index);
+/* a.scatter_add(dim, index, src): a copy of a with out[index[i][j]][j] += src[i][j]. */
+cg_tensor *cg_scatter_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src);
+/* a.masked_fill(mask, value): value where the bool mask (broadcast with a) is true. */
+cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value);
+/* a.triu(diagonal) / a.tril(diagonal): the upper / lower triangle of the last two dims. */
+cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
+cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
+
+/* --------------------------------------------------------- nn functions */
+
+/* torch.softmax(a, dim): exp(a) / exp(a).sum(dim), computed stably. */
+cg_tensor *cg_softmax(cg_tensor *a, int dim);
+/* torch.log_softmax(a, dim): a - logsumexp(a, dim), computed stably. */
+cg_tensor *cg_log_softmax(cg_tensor *a, int dim);
+/* F.dropout: global-generator mask, kept values * 1/(1-p); a itself if !training or p == 0. */
+cg_tensor *cg_dropout(cg_tensor *a, double p, bool training);
+/* F.embedding: rows of weight (V, D) picked by int64 indices of any shape. */
+cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices);
+/* F.layer_norm over the last n_normalized dims; weight, bias may be NULL (PyTorch's eps: 1e-5). */
+cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
+                         cg_tensor *weight, cg_tensor *bias, double eps);
+/* torch.addmm(input, mat1, mat2): input (broadcast) + mat1 @ mat2. */
+cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2);
+/* F.linear: x @ w^T + b; w (out, in), b (out) or NULL. */
+cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b);
+/* F.scaled_dot_product_attention: softmax(q k^T / sqrt(E) + mask) v, torch 2.x's math;
+ * attn_mask NULL, bool (true: attend) or float. */
+cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor *v,
+                                           cg_tensor *attn_mask, bool is_causal);
+
+/* ---------------------------------------------------------------- losses */
+/* torch.nn.functional's losses, with PyTorch 1.13's semantics, errors and
+ * autograd graphs. weight / pos_weight: NULL for None; they cannot require
+ * grad (PyTorch's error) while grad mode is on. PyTorch's default
+ * ignore_index is -100; a mean over no counted element is NaN. */
+typedef enum cg_reduction {
+    CG_REDUCTION_NONE = 0, /* reduction='none' (PyTorch's enum values) */
+    CG_REDUCTION_MEAN = 1, /* 'mean', the default */
+    CG_REDUCTION_SUM = 2,  /* 'sum' */
+} cg_reduction;
+/* F.nll_loss: log_probs (N, C), (N, C, d1, ...) or (C); target int64 class
+ * indices (N), (N, d1, ...) or 0-d; weight (C) or NULL. */
+cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weight,
+                       int64_t ignore_index, cg_reduction reduction);
+/* F.cross_entropy: nll_loss(log_softmax(logits, class dim)); int64 class
+ * indices, or class probabilities (a floating target shaped like logits). */
+cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *weight,
+                            int64_t ignore_index, cg_reduction reduction, double label_smoothing);
+/* F.mse_loss: (a - b)^2, a and b broadcast together (without PyTorch's warning). */
+cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction);
+/* F.binary_cross_entropy_with_logits, computed stably; target shaped like
+ * logits (the loss takes its dtype, as in PyTorch), weight and pos_weight
+ * broadcast to it. */
+cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *logits, cg_tensor *target,
+                                               cg_tensor *weight, cg_tensor *pos_weight,
+                                               cg_reduction reduction);
+
+/* -------------------------------------------------------------- in-place */
+/* a.add_(b) and friends: write into a and return a (no new reference).
+ * PyTorch's rules: refused on a leaf that requires grad (or a view of one)
+ * while grad mode is on — fine under CG_NO_GRAD, as optimizers do —; the
+ * result must keep a's shape and dtype category; the storage's version is
+ * bumped, so a tensor saved for backward and then overwritten is caught.
+ * Through a view, the base's history records the write (CopySlices). */
+cg_tensor *cg_add_(cg_tensor *a, cg_tensor *b);      /* a += b (a.add_(b)) */
+cg_tensor *cg_sub_(cg_tensor *a, cg_tensor *b);      /* a -= b (a.sub_(b)) */
+cg_tensor *cg_mul_(cg_tensor *a, cg_tensor *b);      /* a *= b (a.mul_(b)) */
+cg_tensor *cg_div_(cg_tensor *a, cg_tensor *b);      /* a /= b (a.div_(b)) */
+cg_tensor *cg_add_scalar_(cg_tensor *a, double s);   /* a += s */
+cg_tensor *cg_sub_scalar_(cg_tensor *a, double s);   /* a -= s */
+cg_tensor *cg_mul_scalar_(cg_tensor *a, double s);   /* a *= s */
+cg_tensor *cg_div_scalar_(cg_tensor *a, double s);   /* a /= s */
+cg_tensor *cg_zero_(cg_tensor *a);                   /* a = 0 (a.zero_()) */
+cg_tensor *cg_fill_(cg_tensor *a, double value);     /* a = value (a.fill_(value)) */
+cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src); /* dst = src, broadcast and cast (copy_) */
+cg_tensor *cg_relu_(cg_tensor *a);                   /* a = relu(a) (a.relu_()) */
+cg_tensor *cg_sigmoid_(cg_tensor *a);                /* a = sigmoid(a) (a.sigmoid_()) */
+cg_tensor *cg_tanh_(cg_tensor *a);                   /* a = tanh(a) (a.tanh_()) */
+cg_tensor *cg_exp_(cg_tensor *a);                    /* a = exp(a) (a.exp_()) */
+cg_tensor *cg_neg_(cg_tensor *a);                    /* a = -a (a.neg_()) */
+cg_tensor *cg_clamp_(cg_tensor *a, double min, double max); /* a = clamp(a), as cg_clamp */
+/* a = value where mask (a.masked_fill_(mask, value)) */
+cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value);
+
+/* =============================================================== the rest */
+
+/* --------------------------------------------------------------- tensors */
+
+int cg_ndim(const cg_tensor *t);
+int64_t cg_size(const cg_tensor *t, int dim); /* negative dims allowed; -1 on error */
+const int64_t *cg_shape(const cg_tensor *t);
+const int64_t *cg_strides(const cg_tensor *t); /* in elements */
+int64_t cg_storage_offset(const cg_tensor *t);
+int64_t cg_numel(const cg_tensor *t);
+cg_dtype cg_dtype_of(const cg_tensor *t);
+bool cg_is_contiguous(const cg_tensor *t);
+/* The single element of a one-element tensor (error, NaN returned, otherwise). */
+double cg_item(const cg_tensor *t);
+/* Element at a full index (ndim entries, negatives count from the end). */
+double cg_get(const cg_tensor *t, const int64_t *index);
+int cg_set(cg_tensor *t, const int64_t *index, double value); /* 0 or -1 */
+/* Pointer to element [0,...,0]; walk it with cg_strides(). */
+void *cg_data_ptr(const cg_tensor *t);
+/* Version counter of the tensor's storage: bumped by every in-place write. */
+uint64_t cg_version(const cg_tensor *t);
+bool cg_shares_storage(const cg_tensor *a, const cg_tensor *b);
+
+/* -------------------------------------------------------------- creation */
 
 /* Copies numel elements from data, whose C type matches the dtype
  * (float, double, int64_t, bool). */
@@ -133,54 +437,7 @@ void cg_set_rng_state(const uint64_t state[4]);
 int cg_set_num_threads(int n);
 int cg_get_num_threads(void);
 
-/* ----------------------------------------------------------------- access */
-
-int cg_ndim(const cg_tensor *t);
-int64_t cg_size(const cg_tensor *t, int dim); /* negative dims allowed; -1 on error */
-const int64_t *cg_shape(const cg_tensor *t);
-const int64_t *cg_strides(const cg_tensor *t); /* in elements */
-int64_t cg_storage_offset(const cg_tensor *t);
-int64_t cg_numel(const cg_tensor *t);
-cg_dtype cg_dtype_of(const cg_tensor *t);
-bool cg_is_contiguous(const cg_tensor *t);
-/* The single element of a one-element tensor (error, NaN returned, otherwise). */
-double cg_item(const cg_tensor *t);
-/* Element at a full index (ndim entries, negatives count from the end). */
-double cg_get(const cg_tensor *t, const int64_t *index);
-int cg_set(cg_tensor *t, const int64_t *index, double value); /* 0 or -1 */
-/* Pointer to element [0,...,0]; walk it with cg_strides(). */
-void *cg_data_ptr(const cg_tensor *t);
-/* Version counter of the tensor's storage: bumped by every in-place write. */
-uint64_t cg_version(const cg_tensor *t);
-bool cg_shares_storage(const cg_tensor *a, const cg_tensor *b);
-
-cg_tensor *cg_contiguous(cg_tensor *t); /* t itself (new reference) if already */
-cg_tensor *cg_clone(cg_tensor *t);
-cg_tensor *cg_to(cg_tensor *t, cg_dtype dtype); /* t itself if same dtype */
-
-/* -------------------------------------------------------------- ownership */
-
-void cg_scope_begin(void);
-int cg_scope_end(void);         /* -1 if no scope is open */
-int cg_scope_depth(void);       /* 0 at the root scope */
-cg_tensor *cg_keep(cg_tensor *t);    /* move t to the enclosing scope */
-cg_tensor *cg_retain(cg_tensor *t);  /* +1 reference, owned by the caller */
-void cg_release(cg_tensor *t);       /* -1 reference */
-long cg_live_tensors(void);  /* tensors alive in this process */
-long cg_live_nodes(void);    /* backward nodes alive in this process */
-long cg_live_storages(void);
-/* Releases everything the calling thread's root scope holds (done at exit). */
-void cg_root_scope_drain(void);
-#define CG_SCOPE                                                               \
-    for (int cg__s = (cg_scope_begin(), 1); cg__s; cg__s = (cg_scope_end(), 0))
-
-/* ----------------------------------------------------------------- errors */
-
-const char *cg_last_error(void); /* NULL when no error is recorded */
-void cg_clear_error(void);
-void cg_set_abort_on_error(bool on);
-
-/* --------------------------------------------------------------- autograd */
+/* -------------------------------------------------------------- autograd */
 
 bool cg_requires_grad(const cg_tensor *t);
 cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad); /* returns t */
@@ -189,6 +446,8 @@ cg_node *cg_grad_fn(const cg_tensor *t); /* NULL (None) on leaves */
 cg_tensor *cg_grad(const cg_tensor *t);  /* NULL until a backward reaches t */
 int cg_zero_grad(cg_tensor *t);          /* fill .grad with zeros, if any */
 void cg_clear_grad(cg_tensor *t);        /* .grad = None */
+cg_tensor *cg_detach(cg_tensor *t);      /* shares storage, no grad */
+cg_tensor *cg_detach_(cg_tensor *t);     /* in place; returns t */
 
 /* Accumulates d(t)/d(leaves) into the leaves' .grad. grad may be NULL for a
  * one-element t. Frees the graph's saved tensors unless retain_graph. */
@@ -206,9 +465,34 @@ int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const 
                      int n_inputs, cg_tensor *const *inputs, bool retain_graph,
                      bool create_graph, bool allow_unused, cg_tensor **grads);
 
-/* Hooks. A gradient hook sees the gradient flowing into t during backward
- * and may return a replacement (NULL keeps it). Registering returns a handle
- * (> 0) for cg_remove_hook, or -1. */
+/* Backward nodes. */
+const char *cg_node_name(const cg_node *n); /* "AddBackward0" */
+int cg_node_num_next(const cg_node *n);
+/* next_functions[i]: the node (NULL = None) and which of its inputs. */
+cg_node *cg_node_next(const cg_node *n, int i, int *input_nr);
+/* Sequence number: nodes made later run earlier in backward. */
+uint64_t cg_node_seq(const cg_node *n);
+/* Writes the backward graph of t as Graphviz DOT (nodes named as PyTorch
+ * names them; leaves with their shapes). */
+int cg_graph_dot(const cg_tensor *t, FILE *f);
+
+/* Anomaly mode: a backward producing NaN fails, naming the node and the
+ * forward function that recorded it. */
+void cg_set_detect_anomaly(bool on);
+bool cg_is_anomaly_enabled(void);
+
+/* Finite-difference checks, float64 inputs, PyTorch's defaults
+ * (eps 1e-6, atol 1e-5, rtol 1e-3). f maps inputs to one output tensor. */
+typedef cg_tensor *(*cg_func)(cg_tensor *const *inputs, void *ctx);
+bool cg_gradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps, double atol,
+                  double rtol);
+bool cg_gradgradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps,
+                      double atol, double rtol);
+
+/* ----------------------------------------------------------------- hooks */
+/* A gradient hook sees the gradient flowing into t during backward and may
+ * return a replacement (NULL keeps it). Registering returns a handle (> 0)
+ * for cg_remove_hook, or -1. */
 typedef cg_tensor *(*cg_grad_hook)(cg_tensor *grad, void *ctx);
 int cg_register_hook(cg_tensor *t, cg_grad_hook fn, void *ctx);
 /* Runs after a backward accumulated into leaf t's .grad. */
@@ -219,11 +503,12 @@ int cg_remove_hook(cg_tensor *t, int handle); /* 0, or -1 if unknown */
 int cg_retain_grad(cg_tensor *t);
 bool cg_retains_grad(const cg_tensor *t);
 
-/* Custom functions (torch.autograd.Function). forward runs without grad
- * recording and fills outputs[n_out] (new tensors); backward gets the output
- * gradients and fills grad_inputs[n_in] (NULL for none). Both return 0 or -1
- * (after cg_error for a message). The node prints as `name`, which must stay
- * valid (a string literal). */
+/* ------------------------------------------------------ custom functions */
+/* torch.autograd.Function. forward runs without grad recording and fills
+ * outputs[n_out] (new tensors); backward gets the output gradients and fills
+ * grad_inputs[n_in] (NULL for none). Both return 0 or -1 (after cg_error for
+ * a message). The node prints as `name`, which must stay valid (a string
+ * literal). */
 typedef struct cg_node cg_ctx;
 typedef struct cg_function {
     const char *name; /* e.g. "MyExpBackward" */
@@ -238,46 +523,8 @@ int cg_ctx_save_for_backward(cg_ctx *ctx, int n, cg_tensor *const *tensors);
 cg_tensor *cg_ctx_saved(cg_ctx *ctx, int i); /* in backward */
 int cg_ctx_mark_non_differentiable(cg_ctx *ctx, cg_tensor *output);
 bool cg_ctx_needs_input_grad(const cg_ctx *ctx, int i);
-/* Records an error message from a custom function (printf format). */
-void cg_error(const char *fmt, ...);
 
-/* Anomaly mode: a backward producing NaN fails, naming the node and the
- * forward function that recorded it. */
-void cg_set_detect_anomaly(bool on);
-bool cg_is_anomaly_enabled(void);
-
-/* Inference mode (thread-local): no graph, no version counting; tensors made
- * inside are inference tensors, which cannot be saved for backward later. */
-bool cg_is_inference_mode_enabled(void);
-bool cg_set_inference_mode(bool on); /* returns the previous state */
-bool cg_is_inference(const cg_tensor *t);
-#define CG_INFERENCE_MODE                                                      \
-    for (int cg__i = cg_set_inference_mode(true) ? 2 : 1; cg__i;               \
-         cg__i = (cg_set_inference_mode(cg__i == 2), 0))
-
-/* Finite-difference checks, float64 inputs, PyTorch's defaults
- * (eps 1e-6, atol 1e-5, rtol 1e-3). f maps inputs to one output tensor. */
-typedef cg_tensor *(*cg_func)(cg_tensor *const *inputs, void *ctx);
-bool cg_gradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps, double atol,
-                  double rtol);
-bool cg_gradgradcheck(cg_func f, void *ctx, int n, cg_tensor *const *inputs, double eps,
-                      double atol, double rtol);
-
-/* Writes the backward graph of t as Graphviz DOT (nodes named as PyTorch
- * names them; leaves with their shapes). */
-int cg_graph_dot(const cg_tensor *t, FILE *f);
-
-cg_tensor *cg_detach(cg_tensor *t);  /* shares storage, no grad */
-cg_tensor *cg_detach_(cg_tensor *t); /* in place; returns t */
-
-/* Backward nodes. */
-const char *cg_node_name(const cg_node *n); /* "AddBackward0" */
-int cg_node_num_next(const cg_node *n);
-/* next_functions[i]: the node (NULL = None) and which of its inputs. */
-cg_node *cg_node_next(const cg_node *n, int i, int *input_nr);
-/* Sequence number: nodes made later run earlier in backward. */
-uint64_t cg_node_seq(const cg_node *n);
-
+/* ------------------------------------------------------------- grad mode */
 /* Grad mode (thread-local). set returns the previous state. */
 bool cg_is_grad_enabled(void);
 bool cg_set_grad_enabled(bool enabled);
@@ -289,254 +536,49 @@ bool cg_set_grad_enabled(bool enabled);
 #define CG_NO_GRAD CG_GRAD_MODE_(false)
 #define CG_ENABLE_GRAD CG_GRAD_MODE_(true)
 
-/* ---------------------------------------------------------- elementwise */
-/* Broadcasting and type promotion as PyTorch. A C double scalar counts as a
- * Python int when it has no fractional part (int64 tensor + 2 stays int64)
- * and as a Python float otherwise (int64 tensor + 2.5 is float32). */
+/* Inference mode (thread-local): no graph, no version counting; tensors made
+ * inside are inference tensors, which cannot be saved for backward later. */
+bool cg_is_inference_mode_enabled(void);
+bool cg_set_inference_mode(bool on); /* returns the previous state */
+bool cg_is_inference(const cg_tensor *t);
+#define CG_INFERENCE_MODE                                                      \
+    for (int cg__i = cg_set_inference_mode(true) ? 2 : 1; cg__i;               \
+         cg__i = (cg_set_inference_mode(cg__i == 2), 0))
 
-cg_tensor *cg_add(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_div(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b);
-/* torch.where(cond, x, y): x where cond (a bool tensor) is true, else y. */
-cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y);
-cg_tensor *cg_add_scalar(cg_tensor *a, double s);  /* a + s */
-cg_tensor *cg_sub_scalar(cg_tensor *a, double s);  /* a - s */
-cg_tensor *cg_rsub_scalar(cg_tensor *a, double s); /* s - a */
-cg_tensor *cg_mul_scalar(cg_tensor *a, double s);  /* a * s */
-cg_tensor *cg_div_scalar(cg_tensor *a, double s);  /* a / s */
-cg_tensor *cg_rdiv_scalar(cg_tensor *a, double s); /* s / a */
-cg_tensor *cg_pow_scalar(cg_tensor *a, double e);  /* a ** e */
-cg_tensor *cg_rpow_scalar(cg_tensor *a, double s); /* s ** a */
-cg_tensor *cg_neg(cg_tensor *a);
-cg_tensor *cg_exp(cg_tensor *a);
-cg_tensor *cg_log(cg_tensor *a);
-cg_tensor *cg_sqrt(cg_tensor *a);
-cg_tensor *cg_abs(cg_tensor *a);
-cg_tensor *cg_sign(cg_tensor *a);
-cg_tensor *cg_reciprocal(cg_tensor *a);
-cg_tensor *cg_tanh(cg_tensor *a);
-cg_tensor *cg_sigmoid(cg_tensor *a);
-cg_tensor *cg_relu(cg_tensor *a);
+/* ---------------------------------------------------------------- errors */
 
-/* ------------------------------------------------------------- reductions */
+const char *cg_last_error(void); /* NULL when no error is recorded */
+void cg_clear_error(void);
+void cg_set_abort_on_error(bool on);
+/* Records an error message, e.g. from a custom function (printf format). */
+void cg_error(const char *fmt, ...);
 
-cg_tensor *cg_sum(cg_tensor *a);
-cg_tensor *cg_mean(cg_tensor *a);
-cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
-cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
-cg_tensor *cg_max(cg_tensor *a); /* over all elements */
-cg_tensor *cg_min(cg_tensor *a);
-/* Dim list literal: cg_sum_dims(x, CG_DIMS(0, -1), true). */
-#define CG_DIMS(...)                                                           \
-    (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]) { __VA_ARGS__ }
+/* -------------------------------------------------------------- printing */
 
-/* ------------------------------------------------------------------ linalg */
+/* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
+ * is malloc'ed: free() it. NULL on error. */
+char *cg_to_string(const cg_tensor *t);
+int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
+int cg_fprint(FILE *f, const cg_tensor *t);
+/* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
+char *cg_node_repr(const cg_node *n);
+int cg_node_print(const cg_node *n);
 
-cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b); /* torch.matmul */
-cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b);     /* (n,k) @ (k,m) */
-cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b);    /* (B,n,k) @ (B,k,m) */
-cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v);     /* (n,k) @ (k) */
-cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) */
+/* ------------------------------------------------------------ scopes */
 
-/* ------------------------------------------------------------------- views */
-
-cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape);    /* one -1 allowed */
-cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape); /* copies only if needed */
-cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1);
-cg_tensor *cg_t(cg_tensor *a); /* Tensor.t(): transposes a 2-D tensor; 0-D/1-D as is */
-cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);
-cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);
-cg_tensor *cg_squeeze(cg_tensor *a);              /* all size-1 dims */
-cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim);
-cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape); /* -1 keeps */
-
-/* ------------------------------------------------------------ comparisons */
-
-cg_tensor *cg_eq(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_ne(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_lt(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_le(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_gt(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_ge(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_eq_scalar(cg_tensor *a, double s);
-cg_tensor *cg_ne_scalar(cg_tensor *a, double s);
-cg_tensor *cg_lt_scalar(cg_tensor *a, double s);
-cg_tensor *cg_le_scalar(cg_tensor *a, double s);
-cg_tensor *cg_gt_scalar(cg_tensor *a, double s);
-cg_tensor *cg_ge_scalar(cg_tensor *a, double s);
-cg_tensor *cg_all(cg_tensor *a); /* 0-d bool */
-cg_tensor *cg_any(cg_tensor *a);
-/* torch.equal: same shape and same values. false (no error) otherwise. */
-bool cg_equal(const cg_tensor *a, const cg_tensor *b);
-
-/* -------------------------------------------------- more pointwise ops */
-/* int64/bool inputs: sin ... erf compute in float32; floor/ceil/round keep
- * int64 (and refuse bool); gelu, silu, leaky_relu and softplus refuse both. */
-
-cg_tensor *cg_sin(cg_tensor *a);
-cg_tensor *cg_cos(cg_tensor *a);
-cg_tensor *cg_log1p(cg_tensor *a); /* log(1 + a) */
-cg_tensor *cg_expm1(cg_tensor *a); /* exp(a) - 1 */
-cg_tensor *cg_rsqrt(cg_tensor *a); /* 1 / sqrt(a) */
-cg_tensor *cg_erf(cg_tensor *a);   /* the error function */
-/* torch.clamp(a, min, max); min = -INFINITY / max = INFINITY mean no bound
- * (None); at least one bound is needed. */
-cg_tensor *cg_clamp(cg_tensor *a, double min, double max);
-/* torch.clamp(a, min, max) with tensor bounds (NULL: none; broadcast); the
- * bounds get gradients too. */
-cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max);
-/* F.gelu(a, approximate='tanh' if tanh_approximation else 'none') */
-cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation);
-cg_tensor *cg_silu(cg_tensor *a); /* a * sigmoid(a) */
-cg_tensor *cg_leaky_relu(cg_tensor *a, double negative_slope); /* F.leaky_relu */
-/* F.softplus(a, beta, threshold): log(1 + exp(beta a)) / beta, a where
- * beta a > threshold */
-cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold);
-cg_tensor *cg_floor(cg_tensor *a);
-cg_tensor *cg_ceil(cg_tensor *a);
-cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
-
-/* ---------------------------------------------- indexing, joining, slicing */
-/* Dims and positions may be negative (counted from the end), as in PyTorch.
- * Index tensors are int64; masks are bool. */
-
-/* a.narrow(dim, start, length): a view of length elements from start. */
-cg_tensor *cg_narrow(cg_tensor *a, int dim, int64_t start, int64_t length);
-/* a[..., start:end:step] along dim, a view; bounds clamp as in Python, step > 0,
- * end = INT64_MAX for "to the end". */
-cg_tensor *cg_slice(cg_tensor *a, int dim, int64_t start, int64_t end, int64_t step);
-/* a.select(dim, index): the view at index along dim, without that dim. */
-cg_tensor *cg_select(cg_tensor *a, int dim, int64_t index);
-/* a.index_select(dim, index): the slices named by a 0-d or 1-D index. */
-cg_tensor *cg_index_select(cg_tensor *a, int dim, cg_tensor *index);
-/* a.gather(dim, index): out[i][j] = a[index[i][j]][j] for dim 0; index's shape. */
-cg_tensor *cg_gather(cg_tensor *a, int dim, cg_tensor *index);
-/* a.scatter_add(dim, index, src): a copy of a with out[index[i][j]][j] += src[i][j]. */
-cg_tensor *cg_scatter_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src);
-/* a.masked_fill(mask, value): value where the bool mask (broadcast with a) is true. */
-cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value);
-/* torch.cat(ts[0..n), dim): dtypes promoted; 1-D empty tensors are skipped. */
-cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim);
-/* torch.stack(ts[0..n), dim): equal shapes joined along a new dim. */
-cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim);
-/* a.split(split_size, dim): views of split_size along dim (the last may be
- * smaller), recorded as one node. *n_out: on entry the room in out, on
- * return the number of pieces (ceil(size / split_size), at least 1); with
- * out NULL only the count is returned. 0, or -1 (also when out is too small). */
-int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **out);
-/* a.split([sizes...], dim): n views (out has room for n); sizes sum to the dim's size. */
-int cg_split_with_sizes(cg_tensor *a, int n, const int64_t *sizes, int dim, cg_tensor **out);
-/* a.chunk(chunks, dim): at most `chunks` views, as cg_split (out room: chunks). */
-int cg_chunk(cg_tensor *a, int chunks, int dim, int *n_out, cg_tensor **out);
-/* a.flatten(start_dim, end_dim): those dims merged (a reshape); cg_flatten(a, 0, -1) for all. */
-cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim);
-/* a.repeat(repeats...): ndims >= a's dims; a is tiled repeats[i] times along dim i. */
-cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats);
-/* a.triu(diagonal) / a.tril(diagonal): the upper / lower triangle of the last two dims. */
-cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
-cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
-
-/* ------------------------------------------------- reductions over a dim */
-/* Negative dims count from the end; a dim list (ndims, dims) with ndims 0
- * means every dim (PyTorch's dim=None), e.g. cg_var(x, CG_DIMS(0, -1), 1, true). */
-
-/* torch.max(a, dim, keepdim): the values; *indices (if not NULL) gets their
- * int64 positions along dim: the first on ties, the first NaN if any. */
-cg_tensor *cg_max_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices);
-cg_tensor *cg_min_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices); /* torch.min(a, dim) */
-cg_tensor *cg_argmax(cg_tensor *a, int dim, bool keepdim); /* int64 positions along dim */
-cg_tensor *cg_argmin(cg_tensor *a, int dim, bool keepdim);
-/* torch.argmax(a) (dim=None): the index into the flattened tensor (0-d, or
- * every dim of size 1 with keepdim). */
-cg_tensor *cg_argmax_all(cg_tensor *a, bool keepdim);
-cg_tensor *cg_argmin_all(cg_tensor *a, bool keepdim); /* torch.argmin(a) */
-/* torch.var(a, dims, correction=c, keepdim=k): sum((x - mean)^2) / (N - c);
- * c = 1 is the unbiased estimate, 0 the population variance. */
-cg_tensor *cg_var(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim);
-cg_tensor *cg_std(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim); /* sqrt(var) */
-/* torch.logsumexp(a, dims, keepdim): log(sum(exp(a))), computed stably. */
-cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim);
-cg_tensor *cg_prod(cg_tensor *a); /* product of all elements (int64 for int64/bool input) */
-cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim); /* torch.prod(a, dim, keepdim) */
-/* torch.linalg.vector_norm(a, p, dims, keepdim): (sum |x|^p)^(1/p); p may be
- * INFINITY (max |x|), -INFINITY (min |x|) or 0 (count of nonzeros). */
-cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim);
-
-/* --------------------------------------------------- neural-net functions */
-
-/* torch.softmax(a, dim): exp(a) / exp(a).sum(dim), computed stably. */
-cg_tensor *cg_softmax(cg_tensor *a, int dim);
-/* torch.log_softmax(a, dim): a - logsumexp(a, dim), computed stably. */
-cg_tensor *cg_log_softmax(cg_tensor *a, int dim);
-/* F.dropout: global-generator mask, kept values * 1/(1-p); a itself if !training or p == 0. */
-cg_tensor *cg_dropout(cg_tensor *a, double p, bool training);
-/* F.embedding: rows of weight (V, D) picked by int64 indices of any shape. */
-cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices);
-/* F.layer_norm over the last n_normalized dims; weight, bias may be NULL (PyTorch's eps: 1e-5). */
-cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
-                         cg_tensor *weight, cg_tensor *bias, double eps);
-/* torch.addmm(input, mat1, mat2): input (broadcast) + mat1 @ mat2. */
-cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2);
-/* F.linear: x @ w^T + b; w (out, in), b (out) or NULL. */
-cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b);
-/* softmax(q k^T / sqrt(E) + mask) v, torch 2.x's SDPA math; mask NULL, bool (true: attend) or float. */
-cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor *v,
-                                           cg_tensor *attn_mask, bool is_causal);
-
-/* ----------------------------------------------------------------- losses */
-/* torch.nn.functional's losses, with PyTorch 1.13's semantics, errors and
- * autograd graphs. weight / pos_weight: NULL for None; they cannot require
- * grad (PyTorch's error) while grad mode is on. PyTorch's default
- * ignore_index is -100; a mean over no counted element is NaN. */
-typedef enum cg_reduction {
-    CG_REDUCTION_NONE = 0, /* reduction='none' (PyTorch's enum values) */
-    CG_REDUCTION_MEAN = 1, /* 'mean', the default */
-    CG_REDUCTION_SUM = 2,  /* 'sum' */
-} cg_reduction;
-/* F.nll_loss: log_probs (N, C), (N, C, d1, ...) or (C); target int64 class
- * indices (N), (N, d1, ...) or 0-d; weight (C) or NULL. */
-cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weight,
-                       int64_t ignore_index, cg_reduction reduction);
-/* F.cross_entropy: nll_loss(log_softmax(logits, class dim)); int64 class
- * indices, or class probabilities (a floating target shaped like logits). */
-cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *weight,
-                            int64_t ignore_index, cg_reduction reduction, double label_smoothing);
-/* F.mse_loss: (a - b)^2, a and b broadcast together (without PyTorch's warning). */
-cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction);
-/* F.binary_cross_entropy_with_logits, computed stably; target shaped like
- * logits (the loss takes its dtype, as in PyTorch), weight and pos_weight
- * broadcast to it. */
-cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *logits, cg_tensor *target,
-                                               cg_tensor *weight, cg_tensor *pos_weight,
-                                               cg_reduction reduction);
-
-/* ------------------------------------------------------- in-place ops */
-/* a.add_(b) and friends: write into a and return a (no new reference).
- * PyTorch's rules: refused on a leaf that requires grad (or a view of one)
- * while grad mode is on — fine under CG_NO_GRAD, as optimizers do —; the
- * result must keep a's shape and dtype category; the storage's version is
- * bumped, so a tensor saved for backward and then overwritten is caught.
- * Through a view, the base's history records the write (CopySlices). */
-cg_tensor *cg_add_(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_sub_(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_mul_(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_div_(cg_tensor *a, cg_tensor *b);
-cg_tensor *cg_add_scalar_(cg_tensor *a, double s);
-cg_tensor *cg_sub_scalar_(cg_tensor *a, double s);
-cg_tensor *cg_mul_scalar_(cg_tensor *a, double s);
-cg_tensor *cg_div_scalar_(cg_tensor *a, double s);
-cg_tensor *cg_zero_(cg_tensor *a);
-cg_tensor *cg_fill_(cg_tensor *a, double value);
-cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src); /* src broadcast to dst, cast */
-cg_tensor *cg_relu_(cg_tensor *a);
-cg_tensor *cg_sigmoid_(cg_tensor *a);
-cg_tensor *cg_tanh_(cg_tensor *a);
-cg_tensor *cg_exp_(cg_tensor *a);
-cg_tensor *cg_neg_(cg_tensor *a);
-cg_tensor *cg_clamp_(cg_tensor *a, double min, double max); /* as cg_clamp */
-cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value);
+void cg_scope_begin(void);
+int cg_scope_end(void);         /* -1 if no scope is open */
+int cg_scope_depth(void);       /* 0 at the root scope */
+cg_tensor *cg_keep(cg_tensor *t);    /* move t to the enclosing scope */
+cg_tensor *cg_retain(cg_tensor *t);  /* +1 reference, owned by the caller */
+void cg_release(cg_tensor *t);       /* -1 reference */
+long cg_live_tensors(void);  /* tensors alive in this process */
+long cg_live_nodes(void);    /* backward nodes alive in this process */
+long cg_live_storages(void);
+/* Releases everything the calling thread's root scope holds (done at exit). */
+void cg_root_scope_drain(void);
+#define CG_SCOPE                                                               \
+    for (int cg__s = (cg_scope_begin(), 1); cg__s; cg__s = (cg_scope_end(), 0))
 
 /* ------------------------------------------------------------ nn modules */
 /* A registry of named parameters (PyTorch's state_dict keys), each retained;
@@ -648,6 +690,39 @@ double cg_lr_cosine(double base_lr, double min_lr, int64_t step, int64_t total);
 double cg_lr_warmup_cosine(double base_lr, double min_lr, int64_t step, int64_t warmup,
                            int64_t total);
 
+/* ------------------------------------------------ weights on disk (safetensors) */
+/* A state dict: named tensors in insertion order, plus string metadata, as
+ * the safetensors format stores them (huggingface/safetensors). The dict
+ * holds one reference to each tensor (no copy) and is freed explicitly,
+ * which releases them; pointers it returns are borrowed and valid while it
+ * lives (cg_retain one to keep it longer). */
+typedef struct cg_state_dict cg_state_dict;
+cg_state_dict *cg_state_dict_new(void);
+void cg_state_dict_free(cg_state_dict *d); /* releases its tensors */
+/* Adds t under a new name (retained, not copied: later in-place changes to t
+ * are what is saved). A repeated name or "__metadata__" is an error. 0 or -1. */
+int cg_state_dict_add(cg_state_dict *d, const char *name, cg_tensor *t);
+cg_tensor *cg_state_dict_get(const cg_state_dict *d, const char *name); /* NULL + error if absent */
+int cg_state_dict_count(const cg_state_dict *d);
+const char *cg_state_dict_name(const cg_state_dict *d, int i); /* i in [0, count) */
+cg_tensor *cg_state_dict_tensor(const cg_state_dict *d, int i);
+/* Sets (or replaces) a metadata string. 0 or -1. */
+int cg_state_dict_set_metadata(cg_state_dict *d, const char *key, const char *value);
+const char *cg_state_dict_metadata(const cg_state_dict *d, const char *key); /* NULL if absent */
+int cg_state_dict_metadata_count(const cg_state_dict *d);
+const char *cg_state_dict_metadata_key(const cg_state_dict *d, int i); /* i in [0, count) */
+/* Writes d as the reference writer does: float32/float64/int64/bool as
+ * F32/F64/I64/BOOL, any layout written row-major; 0 or -1. */
+int cg_save_safetensors(const char *path, const cg_state_dict *d);
+/* The same bytes in a malloc'ed buffer (free() it); NULL on error. */
+void *cg_save_safetensors_buffer(const cg_state_dict *d, size_t *size);
+/* Reads a file into a new dict (free it with cg_state_dict_free), tensors in
+ * the header's order: F32, F64, I64 and BOOL as they are, F16 and BF16 as
+ * float32, I8/I16/I32/U8/U16/U32 as int64. Any malformed file is an error
+ * (NULL), never a crash. */
+cg_state_dict *cg_load_safetensors(const char *path);
+cg_state_dict *cg_load_safetensors_buffer(const void *data, size_t size); /* from memory */
+
 /* -------------------------------------------------------------- text data */
 /* Character-level language-model data. Text is UTF-8 and a character is one
  * Unicode code point, so any script works. Invalid UTF-8 is an error naming
@@ -686,57 +761,14 @@ const cg_char_tokenizer *cg_text_dataset_tokenizer(const cg_text_dataset *ds); /
 /* train = the first floor(train_fraction * n) tokens, val = the rest. */
 int cg_text_dataset_split(cg_text_dataset *ds, double train_fraction);
 int64_t cg_text_dataset_len(const cg_text_dataset *ds, cg_data_split split); /* in tokens */
-cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split); /* 1-D int64 copy */
+/* The split's tokens: a 1-D int64 copy. */
+cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split);
 /* A random batch: x and y, int64 (batch, block), row b being the split's
  * tokens [i, i + block) and [i + 1, i + block + 1) for i uniform in
  * [0, len - block), drawn from cg_manual_seed's generator. A split of at most
  * block tokens is an error. 0 or -1. */
 int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
                           int64_t block, cg_tensor **x, cg_tensor **y);
-
-/* ------------------------------------------------ weights on disk (safetensors) */
-/* A state dict: named tensors in insertion order, plus string metadata, as
- * the safetensors format stores them (huggingface/safetensors). The dict
- * holds one reference to each tensor (no copy) and is freed explicitly,
- * which releases them; pointers it returns are borrowed and valid while it
- * lives (cg_retain one to keep it longer). */
-typedef struct cg_state_dict cg_state_dict;
-cg_state_dict *cg_state_dict_new(void);
-void cg_state_dict_free(cg_state_dict *d); /* releases its tensors */
-/* Adds t under a new name (retained, not copied: later in-place changes to t
- * are what is saved). A repeated name or "__metadata__" is an error. 0 or -1. */
-int cg_state_dict_add(cg_state_dict *d, const char *name, cg_tensor *t);
-cg_tensor *cg_state_dict_get(const cg_state_dict *d, const char *name); /* NULL + error if absent */
-int cg_state_dict_count(const cg_state_dict *d);
-const char *cg_state_dict_name(const cg_state_dict *d, int i); /* i in [0, count) */
-cg_tensor *cg_state_dict_tensor(const cg_state_dict *d, int i);
-/* Sets (or replaces) a metadata string. 0 or -1. */
-int cg_state_dict_set_metadata(cg_state_dict *d, const char *key, const char *value);
-const char *cg_state_dict_metadata(const cg_state_dict *d, const char *key); /* NULL if absent */
-int cg_state_dict_metadata_count(const cg_state_dict *d);
-const char *cg_state_dict_metadata_key(const cg_state_dict *d, int i); /* i in [0, count) */
-/* Writes d as the reference writer does: float32/float64/int64/bool as
- * F32/F64/I64/BOOL, any layout written row-major; 0 or -1. */
-int cg_save_safetensors(const char *path, const cg_state_dict *d);
-/* The same bytes in a malloc'ed buffer (free() it); NULL on error. */
-void *cg_save_safetensors_buffer(const cg_state_dict *d, size_t *size);
-/* Reads a file into a new dict (free it with cg_state_dict_free), tensors in
- * the header's order: F32, F64, I64 and BOOL as they are, F16 and BF16 as
- * float32, I8/I16/I32/U8/U16/U32 as int64. Any malformed file is an error
- * (NULL), never a crash. */
-cg_state_dict *cg_load_safetensors(const char *path);
-cg_state_dict *cg_load_safetensors_buffer(const void *data, size_t size); /* from memory */
-
-/* --------------------------------------------------------------- printing */
-
-/* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
- * is malloc'ed: free() it. NULL on error. */
-char *cg_to_string(const cg_tensor *t);
-int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
-int cg_fprint(FILE *f, const cg_tensor *t);
-/* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
-char *cg_node_repr(const cg_node *n);
-int cg_node_print(const cg_node *n);
 
 #ifdef __cplusplus
 }

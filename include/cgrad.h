@@ -453,17 +453,27 @@ cg_tensor *cg_detach_(cg_tensor *t);     /* in place; returns t */
  * one-element t. Frees the graph's saved tensors unless retain_graph. */
 int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph);
 
-/* backward(inputs=...) and create_graph: gradients accumulate only into the
- * given inputs (leaves or not; NULL/0 means every leaf). With create_graph
- * the backward itself is recorded, for higher-order gradients. */
-int cg_backward_ex(cg_tensor *t, cg_tensor *grad, bool retain_graph, bool create_graph,
-                   int n_inputs, cg_tensor *const *inputs);
+/* Flags of cg_backward_ex and cg_autograd_grad, or'ed together; 0 is PyTorch's
+ * defaults; a flag the function does not take is an error. Unlike PyTorch's
+ * retain_graph=None, CG_CREATE_GRAPH does not imply CG_RETAIN_GRAPH: pass both
+ * to keep the graph for another backward. */
+typedef enum cg_backward_flags {
+    CG_RETAIN_GRAPH = 1 << 0, /* retain_graph=True: keep the saved tensors */
+    CG_CREATE_GRAPH = 1 << 1, /* create_graph=True: record the backward (higher order) */
+    CG_ALLOW_UNUSED = 1 << 2, /* allow_unused=True (cg_autograd_grad only) */
+} cg_backward_flags;
+/* t.backward(grad, inputs=..., retain_graph, create_graph): gradients
+ * accumulate only into the given inputs (leaves or not; NULL/0 means every
+ * leaf). With CG_CREATE_GRAPH the backward itself is recorded, for
+ * higher-order gradients. flags: CG_RETAIN_GRAPH, CG_CREATE_GRAPH. */
+int cg_backward_ex(cg_tensor *t, cg_tensor *grad, int flags, int n_inputs,
+                   cg_tensor *const *inputs);
 /* torch.autograd.grad: d(sum of outputs . grad_outputs)/d(inputs), written to
- * grads[n_inputs] (scope-owned; NULL for an unused input when allow_unused).
- * grad_outputs may be NULL (one-element outputs). Leaves' .grad untouched. */
+ * grads[n_inputs] (scope-owned; NULL for an unused input with CG_ALLOW_UNUSED).
+ * grad_outputs may be NULL (one-element outputs). Leaves' .grad untouched.
+ * Example: cg_autograd_grad(1, &y, NULL, 1, &x, CG_CREATE_GRAPH, g). */
 int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const *grad_outputs,
-                     int n_inputs, cg_tensor *const *inputs, bool retain_graph,
-                     bool create_graph, bool allow_unused, cg_tensor **grads);
+                     int n_inputs, cg_tensor *const *inputs, int flags, cg_tensor **grads);
 
 /* Backward nodes. */
 const char *cg_node_name(const cg_node *n); /* "AddBackward0" */

@@ -36,7 +36,8 @@ PROBE(p_embedding_grad) {
         cg_tensor *w = cg_zeros(CG_SHAPE(v->ihi, nd ? cg_shape(B)[nd - 1] : 1),
                                 (int)cg_dtype_of(B) | CG_REQUIRES_GRAD);
         cg_tensor *y = cg_embedding(w, A);
-        if (y && cg_autograd_grad(1, &y, &B, 1, &w, true, true, false, &g) != 0) g = NULL;
+        if (y && cg_autograd_grad(1, &y, &B, 1, &w, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, &g) != 0)
+            g = NULL;
     }
     return g;
 }

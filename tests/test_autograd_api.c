@@ -14,7 +14,7 @@ TEST(autograd_grad_values) {
     double xv[] = {1, 2, -3};
     cg_tensor *x = cg_from_data(xv, CG_SHAPE(3), CG_FLOAT64 | CG_REQUIRES_GRAD);
     cg_tensor *y = cg_sum(cg_pow_scalar(x, 3)), *g[1];
-    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, false, false, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, 0, g), 0);
     for (int i = 0; i < 3; i++) ASSERT_NEAR(at(g[0], i), 3 * xv[i] * xv[i], 1e-12);
     ASSERT(cg_grad(x) == NULL);
     ASSERT(!cg_requires_grad(g[0]));
@@ -26,7 +26,7 @@ TEST(autograd_grad_several_outputs_and_inputs) {
     cg_tensor *outs[2] = {cg_mul(a, b), cg_sum(cg_mul(a, a))};
     cg_tensor *gos[2] = {cg_full(CG_SHAPE(2), 10, 0), NULL};
     cg_tensor *ins[2] = {a, b}, *g[2];
-    ASSERT_EQ(cg_autograd_grad(2, outs, gos, 2, ins, false, false, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(2, outs, gos, 2, ins, 0, g), 0);
     /* d/da = 10 b + 2a = 34; d/db = 10 a = 20 */
     ASSERT_NEAR(at(g[0], 0), 34, 1e-5);
     ASSERT_NEAR(at(g[1], 1), 20, 1e-5);
@@ -38,17 +38,17 @@ TEST(autograd_grad_errors) {
     cg_tensor *y = cg_sum(cg_mul_scalar(x, 2)), *g[2];
     cg_tensor *ins[2] = {x, other};
     /* torch.autograd.grad((x*2).sum(), [x, torch.ones(2, requires_grad=True)]) */
-    ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 2, ins, true, false, false, g),
+    ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 2, ins, CG_RETAIN_GRAPH, g),
                  "One of the differentiated Tensors appears to not have been used in the graph. "
                  "Set allow_unused=True if this is the desired behavior.");
-    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 2, ins, true, false, true, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 2, ins, CG_RETAIN_GRAPH | CG_ALLOW_UNUSED, g), 0);
     ASSERT(g[0] != NULL && g[1] == NULL);
     ASSERT_NEAR(at(g[0], 0), 2, 0);
     /* torch.autograd.grad((x*2).sum(), [torch.ones(2)]) */
     cg_tensor *plain = cg_ones(CG_SHAPE(2), 0);
-    ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 1, &plain, true, false, false, g),
+    ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 1, &plain, CG_RETAIN_GRAPH, g),
                  "One of the differentiated Tensors does not require grad");
-    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 0, NULL, true, false, false, g), -1);
+    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 0, NULL, CG_RETAIN_GRAPH, g), -1);
 }
 
 TEST(backward_restricted_to_inputs) {
@@ -57,7 +57,7 @@ TEST(backward_restricted_to_inputs) {
     cg_tensor *h = cg_mul(a, b); /* a non-leaf input */
     cg_tensor *out = cg_sum(cg_mul(h, h));
     cg_tensor *ins[2] = {a, h};
-    ASSERT_EQ(cg_backward_ex(out, NULL, false, false, 2, ins), 0);
+    ASSERT_EQ(cg_backward_ex(out, NULL, 0, 2, ins), 0);
     ASSERT(cg_grad(b) == NULL); /* not among the inputs */
     ASSERT_NEAR(at(cg_grad(a), 0), 2 * 6 * 3, 1e-5); /* d/da h^2 = 2 h b */
     ASSERT_NEAR(at(cg_grad(h), 1), 12, 1e-5);       /* d/dh h^2 = 2h */
@@ -68,20 +68,20 @@ TEST(create_graph_second_derivative) {
     double xv[] = {1, 2};
     cg_tensor *x = cg_from_data(xv, CG_SHAPE(2), CG_FLOAT64 | CG_REQUIRES_GRAD);
     cg_tensor *y = cg_sum(cg_pow_scalar(x, 3)), *g[1], *g2[1];
-    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, true, true, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
     ASSERT(cg_requires_grad(g[0]));
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(g[0])), "MulBackward0");
     cg_tensor *s = cg_sum(g[0]);
-    ASSERT_EQ(cg_autograd_grad(1, &s, NULL, 1, &x, false, false, false, g2), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &s, NULL, 1, &x, 0, g2), 0);
     ASSERT_NEAR(at(g2[0], 0), 6, 1e-12);
     ASSERT_NEAR(at(g2[0], 1), 12, 1e-12);
     /* backward with create_graph (and retain_graph, PyTorch's default then)
      * leaves a differentiable .grad */
     cg_tensor *z = cg_sum(cg_exp(x));
-    ASSERT_EQ(cg_backward_ex(z, NULL, true, true, 0, NULL), 0);
+    ASSERT_EQ(cg_backward_ex(z, NULL, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, 0, NULL), 0);
     ASSERT(cg_requires_grad(cg_grad(x)));
     cg_tensor *gg = cg_sum(cg_grad(x)), *g3[1];
-    ASSERT_EQ(cg_autograd_grad(1, &gg, NULL, 1, &x, false, false, false, g3), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &gg, NULL, 1, &x, 0, g3), 0);
     ASSERT_NEAR(at(g3[0], 1), exp(2.0), 1e-12); /* d/dx exp(x) twice */
     cg_clear_grad(x); /* x.grad's graph holds x: break the cycle, as in PyTorch */
 }
@@ -92,7 +92,7 @@ TEST(third_derivative) {
     cg_tensor *x = cg_scalar(x0, CG_FLOAT64 | CG_REQUIRES_GRAD);
     cg_tensor *y = cg_tanh(x), *g[1];
     for (int k = 0; k < 3; k++) {
-        ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, true, true, false, g), 0);
+        ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
         y = g[0];
     }
     double t = tanh(x0);
@@ -154,7 +154,7 @@ TEST(hooks_do_not_touch_autograd_grad_captures) {
     int calls = 0;
     cg_register_hook(x, double_it, &calls);
     cg_tensor *y = cg_sum(cg_mul_scalar(x, 3)), *g[1];
-    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, false, false, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 1, &x, 0, g), 0);
     ASSERT_EQ(calls, 0);
     ASSERT_NEAR(at(g[0], 0), 3, 0);
 }

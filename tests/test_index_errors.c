@@ -471,7 +471,7 @@ TEST(test_split_several_outputs) {
     ASSERT_EQ(cg_split(x2, 2, 0, &n, p), 0);
     cg_tensor *g;
     ASSERT_EQ(cg_autograd_grad(1, (cg_tensor *[]){cg_sum(cg_pow_scalar(p[1], 3))}, NULL, 1, &x2,
-                               true, true, false, &g), 0);
+                               CG_RETAIN_GRAPH | CG_CREATE_GRAPH, &g), 0);
     ASSERT(VALUES(g, 0, 0, 12, 27)); /* 3 p^2 */
     ASSERT_EQ(cg_backward(cg_sum(g), NULL, false), 0);
     ASSERT(VALUES(cg_grad(x2), 0, 0, 12, 18)); /* 6 p */

@@ -209,7 +209,7 @@ static double second(cg_tensor *(*f)(cg_tensor *), int64_t i) {
     cg_tensor *x = cg_from_data((const double[]){-1.2, 0.3, 0.9}, CG_SHAPE(3),
                                 CG_FLOAT64 | CG_REQUIRES_GRAD);
     cg_tensor *g;
-    if (cg_autograd_grad(1, (cg_tensor *[]){cg_sum(f(x))}, NULL, 1, &x, false, true, false, &g))
+    if (cg_autograd_grad(1, (cg_tensor *[]){cg_sum(f(x))}, NULL, 1, &x, CG_CREATE_GRAPH, &g))
         return NAN;
     if (cg_backward(cg_sum(g), NULL, false)) return NAN;
     return cg_get(cg_grad(x), &i);

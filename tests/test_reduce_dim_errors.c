@@ -273,25 +273,25 @@ TEST(test_prod_zeros) {
      * grad(g.sum(), x): [-2,-0.5,-1.5,3] */
     cg_tensor *xd = tensor_d((const double[]){1.5, 0, 2, -1}, CG_SHAPE(4), CG_REQUIRES_GRAD), *g[1], *h[1];
     cg_tensor *p = cg_prod(xd);
-    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, true, true, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
     ASSERT_VALUES(g[0], 1e-12, 0, -3, 0, 0);
     cg_tensor *gs = cg_sum(g[0]);
-    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, false, false, false, h), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, 0, h), 0);
     ASSERT_VALUES(h[0], 1e-12, -2, -0.5, -1.5, 3);
     /* two zeros, x = [1.5,0.,2.,0.]: grad(x.prod(0), create_graph) is 0 and
      * the second derivative [0,3,0,3] (torch's prod() gives 0 there: its
      * zeros_like shortcut is constant; ours is exact, as torch's prod(0)) */
     xd = tensor_d((const double[]){1.5, 0, 2, 0}, CG_SHAPE(4), CG_REQUIRES_GRAD);
     p = cg_prod_dim(xd, 0, false);
-    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, true, true, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
     ASSERT_VALUES(g[0], 0, 0, 0, 0, 0);
     gs = cg_sum(g[0]);
-    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, false, false, false, h), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, 0, h), 0);
     ASSERT_VALUES(h[0], 1e-12, 0, 3, 0, 3);
     p = cg_prod(xd);
-    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, true, true, false, g), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
     gs = cg_sum(g[0]);
-    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, false, false, false, h), 0);
+    ASSERT_EQ(cg_autograd_grad(1, &gs, NULL, 1, &xd, 0, h), 0);
     ASSERT_VALUES(h[0], 1e-12, 0, 3, 0, 3);
     /* integers: torch.prod(torch.tensor([2**40, 2**40, 3])) wraps to 0;
      * torch.prod(torch.tensor([[True,False],[True,True]]), 1): [0, 1] (int64) */

@@ -484,23 +484,36 @@ int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
     return run(1, &t, &grad, retain_graph, false, 0, NULL, true, NULL);
 }
 
-int cg_backward_ex(cg_tensor *t, cg_tensor *grad, bool retain_graph, bool create_graph,
-                   int n_inputs, cg_tensor *const *inputs) {
+/* flags outside `allowed` are a caller's mistake: an error naming fn */
+static bool flags_valid(const char *fn, int flags, int allowed) {
+    if (!(flags & ~allowed)) return true;
+    cg__error(fn, "invalid flags 0x%x", (unsigned)(flags & ~allowed));
+    return false;
+}
+
+int cg_backward_ex(cg_tensor *t, cg_tensor *grad, int flags, int n_inputs,
+                   cg_tensor *const *inputs) {
     if (!t) return -1;
+    if (!flags_valid("cg_backward_ex", flags, CG_RETAIN_GRAPH | CG_CREATE_GRAPH)) return -1;
     if (n_inputs < 0 || (n_inputs > 0 && !inputs)) {
         cg__error("cg_backward_ex", "inputs is NULL but n_inputs is %d", n_inputs);
         return -1;
     }
-    return run(1, &t, &grad, retain_graph, create_graph, n_inputs, inputs, true, NULL);
+    return run(1, &t, &grad, flags & CG_RETAIN_GRAPH, flags & CG_CREATE_GRAPH, n_inputs, inputs,
+               true, NULL);
 }
 
 int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const *grad_outputs,
-                     int n_inputs, cg_tensor *const *inputs, bool retain_graph,
-                     bool create_graph, bool allow_unused, cg_tensor **grads) {
+                     int n_inputs, cg_tensor *const *inputs, int flags, cg_tensor **grads) {
+    if (!flags_valid("cg_autograd_grad", flags,
+                     CG_RETAIN_GRAPH | CG_CREATE_GRAPH | CG_ALLOW_UNUSED))
+        return -1;
     if (n_inputs <= 0 || !inputs || !grads) {
         cg__error("cg_autograd_grad", "grad requires at least one input and an array for the results");
         return -1;
     }
+    bool retain_graph = flags & CG_RETAIN_GRAPH, create_graph = flags & CG_CREATE_GRAPH;
+    bool allow_unused = flags & CG_ALLOW_UNUSED;
     for (int i = 0; i < n_inputs; i++) grads[i] = NULL;
     /* the captured references are held here until handed to the caller's scope */
     int rc = run(n_outputs, outputs, grad_outputs, retain_graph, create_graph, n_inputs, inputs,

@@ -85,7 +85,8 @@ static bool gradcheck_impl(const char *fn_name, cg_func f, void *ctx, int n, cg_
             cg_tensor *onehot = cg_zeros_like(y, 0), *g[1]; /* contiguous */
             if (y->dtype == CG_FLOAT32) ((float *)cg__ptr(onehot))[j] = 1;
             else ((double *)cg__ptr(onehot))[j] = 1;
-            if (cg_autograd_grad(1, &y, &onehot, 1, &x, true, false, true, g) != 0) ok = false;
+            if (cg_autograd_grad(1, &y, &onehot, 1, &x, CG_RETAIN_GRAPH | CG_ALLOW_UNUSED, g) != 0)
+                ok = false;
             else if (g[0]) {
                 cg_tensor *gd = cg__convert(g[0], CG_FLOAT64);
                 for (int64_t k = 0; k < nx; k++) ana[k * m + j] = cg__read_linear(gd, k);
@@ -148,7 +149,8 @@ static cg_tensor *vjp(cg_tensor *const *in, void *p) {
     int rc = -1;
     CG_ENABLE_GRAD {
         cg_tensor *y = c->f(in, c->ctx);
-        if (y) rc = cg_autograd_grad(1, &y, &in[c->n], 1, &in[c->which], graph, graph, true, g);
+        int flags = CG_ALLOW_UNUSED | (graph ? CG_RETAIN_GRAPH | CG_CREATE_GRAPH : 0);
+        if (y) rc = cg_autograd_grad(1, &y, &in[c->n], 1, &in[c->which], flags, g);
     }
     if (rc != 0) return NULL;
     if (g[0]) return g[0];

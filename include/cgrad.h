@@ -179,6 +179,8 @@ void cg_root_scope_drain(void);
 const char *cg_last_error(void); /* NULL when no error is recorded */
 void cg_clear_error(void);
 void cg_set_abort_on_error(bool on);
+/* Records an error raised by fn (printf format), as library functions do: for models, tools. */
+void cg_error_in(const char *fn, const char *fmt, ...);
 
 /* --------------------------------------------------------------- autograd */
 

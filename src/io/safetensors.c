@@ -393,30 +393,6 @@ static int hex4(loader *L, unsigned *out) {
     return 0;
 }
 
-/* cp as UTF-8 into out (room for 4 bytes); the byte count. */
-static size_t utf8_encode(unsigned cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* The code point of a \u escape (L->pos after the 'u'), a surrogate pair
  * joined; 0 or -1 (error set). */
 static int unicode_escape(loader *L, unsigned *cp) {
@@ -450,7 +426,7 @@ static int escape(loader *L, char *out) {
         return json_fail(L, "invalid escape in a string");
     }
     if (unicode_escape(L, &cp) < 0) return -1;
-    return (int)utf8_encode(cp, out);
+    return (int)cg__utf8_put(cp, out);
 }
 
 /* A string (escapes decoded) as a new NUL-terminated buffer, or NULL. */

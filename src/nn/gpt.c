@@ -119,8 +119,9 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     }
     int64_t B = cg_size(idx, 0), T = cg_size(idx, 1), V = m->cfg.vocab_size;
     if (T > m->cfg.block_size) {
-        cg_error_in("cg_gpt_forward", "Cannot forward sequence of length %lld, block size is only %lld",
-                    (long long)T, (long long)m->cfg.block_size);
+        cg_error_in("cg_gpt_forward",
+                    "Cannot forward sequence of length %lld, block size is only %lld", (long long)T,
+                    (long long)m->cfg.block_size);
         return NULL;
     }
     cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */

@@ -41,7 +41,8 @@ static bool compare(const char *fn, int out_i, int in_i, const double *ana, cons
         if (fabs(ana[k] - num[k]) <= atol + rtol * fabs(num[k])) continue;
         cg_error_in(fn,
                     "Jacobian mismatch for output %d with respect to input %d,\n"
-                    "numerical:%.10g\nanalytical:%.10g\n(at input element %lld, output element %lld)",
+                    "numerical:%.10g\nanalytical:%.10g\n"
+                    "(at input element %lld, output element %lld)",
                     out_i, in_i, num[k], ana[k], (long long)(k / cols), (long long)(k % cols));
         return false;
     }

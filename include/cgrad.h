@@ -560,6 +560,8 @@ bool cg_is_inference(const cg_tensor *t);
 const char *cg_last_error(void); /* NULL when no error is recorded */
 void cg_clear_error(void);
 void cg_set_abort_on_error(bool on);
+/* Records an error raised by fn (printf format), as library functions do: for models, tools. */
+void cg_error_in(const char *fn, const char *fmt, ...);
 /* Records an error message, e.g. from a custom function (printf format). */
 void cg_error(const char *fmt, ...);
 

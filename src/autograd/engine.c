@@ -461,7 +461,13 @@ static int run(int n_out, cg_tensor *const *outputs, cg_tensor *const *grad_outp
     }
     for (; made_caps < n_in; made_caps++)
         if (!(capn[made_caps] = grad_edge(inputs[made_caps], &caps[made_caps]))) goto done;
-    run_opts o = {keep_graph, n_in, capn, caps, (cg_tensor **)inputs, cap_grad, accumulate};
+    run_opts o = {.keep_graph = keep_graph,
+                  .n_cap = n_in,
+                  .cap_node = capn,
+                  .cap_slot = caps,
+                  .cap_t = (cg_tensor **)inputs,
+                  .cap_grad = cap_grad,
+                  .accumulate = accumulate};
     rc = run_graph(n_out, roots, slots, grads, &o);
     if (rc == 0 && cap_grad)
         for (int i = 0; i < n_in; i++)

@@ -40,11 +40,24 @@ void *cg__oom(const char *fn) {
     return NULL;
 }
 
+/* The public setters format into a buffer first: their arguments may be
+ * cg_last_error() itself. */
+static void public_error(const char *fn, const char *fmt, va_list ap) {
+    char buf[sizeof err_msg];
+    vsnprintf(buf, sizeof buf, fmt ? fmt : "(null)", ap);
+    cg__error(fn, "%s", buf);
+}
+
 void cg_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char buf[sizeof err_msg];
-    vsnprintf(buf, sizeof buf, fmt ? fmt : "(null)", ap);
+    public_error("a custom function", fmt, ap);
     va_end(ap);
-    cg__error("a custom function", "%s", buf);
+}
+
+void cg_error_in(const char *fn, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    public_error(fn, fmt, ap);
+    va_end(ap);
 }

@@ -297,6 +297,17 @@ static inline bool cg__next_index(int ndim, const int64_t *shape, int64_t *idx) 
 
 #define CG_UNUSED(x) (void)(x)
 
+/* ------------------------------------------------------------------ UTF-8 */
+
+/* Decodes the code point at s[i] (i < n) into *cp; returns its length in
+ * bytes, or 0 for invalid UTF-8 (overlong, surrogate, > U+10FFFF, a stray
+ * continuation byte, a truncated sequence). */
+size_t cg__utf8_next(const unsigned char *s, size_t n, size_t i, uint32_t *cp);
+/* Length of the valid UTF-8 prefix of s[0, n). */
+size_t cg__utf8_valid_prefix(const unsigned char *s, size_t n);
+/* cp as UTF-8 into out (room for 4 bytes); the byte count. */
+size_t cg__utf8_put(uint32_t cp, char *out);
+
 /* exp for float32 kernels: 2^k exp(r), k = round(x / ln 2), |r| <= ln 2 / 2,
  * exp(r) by its Taylor series to r^7/7! — within 1.2e-7 relative of expf
  * (an ulp), without a call, so that the loops around it vectorise */

@@ -11,52 +11,6 @@
 
 /* ---------------------------------------------------------------- UTF-8 */
 
-/* Decodes the code point at s[i] (i < n) into *cp; returns its length in
- * bytes, or 0 for invalid UTF-8 (overlong, surrogate, > U+10FFFF, a stray
- * continuation byte, a truncated sequence). */
-static size_t utf8_next(const unsigned char *s, size_t n, size_t i, uint32_t *cp) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (!len || len > n - i) return 0;
-    uint32_t v = c & (0x7fu >> len);
-    for (size_t k = 1; k < len; k++) {
-        if ((s[i + k] & 0xc0) != 0x80) return 0;
-        v = v << 6 | (s[i + k] & 0x3fu);
-    }
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min[len] || (v >= 0xd800 && v <= 0xdfff) || v >= UNICODE_LIMIT) return 0;
-    *cp = v;
-    return len;
-}
-
-static size_t utf8_put(uint32_t cp, char *out) { /* out has room for 4 bytes */
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 static bool utf8_tail_ok(const unsigned char *s, size_t n) { /* all continuation bytes */
     for (size_t i = 0; i < n; i++)
         if ((s[i] & 0xc0) != 0x80) return false;
@@ -95,7 +49,7 @@ static cg_char_tokenizer *tokenizer_new(const char *fn, const char *where, const
     if (!seen || !tok) goto oom;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_next(s, n, i, &cp);
+        size_t len = cg__utf8_next(s, n, i, &cp);
         if (!len) {
             utf8_error(fn, where, s, n, i);
             goto fail;
@@ -113,7 +67,7 @@ static cg_char_tokenizer *tokenizer_new(const char *fn, const char *where, const
         if (!(seen[cp >> 3] >> (cp & 7) & 1)) continue;
         if (cp < 128) tok->ascii[cp] = (int32_t)id;
         tok->chars[id++] = cp;
-        tok->vocab_len += utf8_put(cp, tok->vocab + tok->vocab_len);
+        tok->vocab_len += cg__utf8_put(cp, tok->vocab + tok->vocab_len);
     }
     tok->vocab[tok->vocab_len] = '\0';
     free(seen);
@@ -169,7 +123,7 @@ static int64_t encode(const char *fn, const char *where, const cg_char_tokenizer
     int64_t count = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_next(s, n, i, &cp);
+        size_t len = cg__utf8_next(s, n, i, &cp);
         if (!len) {
             utf8_error(fn, where, s, n, i);
             return -1;
@@ -219,7 +173,7 @@ char *cg_char_tokenizer_decode(const cg_char_tokenizer *tok, const cg_tensor *id
             free(out);
             return NULL;
         }
-        at += utf8_put(tok->chars[id], out + at);
+        at += cg__utf8_put(tok->chars[id], out + at);
     }
     out[at] = '\0';
     if (len) *len = at;

@@ -393,6 +393,42 @@ static int hex4(loader *L, unsigned *out) {
     return 0;
 }
 
+/* The code point of a \u escape (L->pos after the 'u'), a surrogate pair
+ * joined; 0 or -1 (error set). */
+static int unicode_escape(loader *L, unsigned *cp) {
+    unsigned lo;
+    if (hex4(L, cp) < 0) return -1;
+    if (*cp >= 0xdc00 && *cp <= 0xdfff) return json_fail(L, "lone low surrogate in a \\u escape");
+    if (*cp >= 0xd800 && *cp <= 0xdbff) {
+        if (L->hn - L->pos < 2 || L->h[L->pos] != '\\' || L->h[L->pos + 1] != 'u')
+            return json_fail(L, "lone high surrogate in a \\u escape");
+        L->pos += 2;
+        if (hex4(L, &lo) < 0) return -1;
+        if (lo < 0xdc00 || lo > 0xdfff) return json_fail(L, "lone high surrogate in a \\u escape");
+        *cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+    }
+    if (*cp == 0) return json_fail(L, "\\u0000 in a string is not supported");
+    return 0;
+}
+
+/* An escape (L->pos after the backslash) decoded into out (room for 4
+ * bytes); the byte count, or -1 (error set). */
+static int escape(loader *L, char *out) {
+    if (L->pos >= L->hn) return json_fail(L, "unterminated string");
+    unsigned c = L->h[L->pos++], cp;
+    const char *simple = strchr("\"\\/bfnrt", (int)c);
+    if (c && simple) {
+        out[0] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+        return 1;
+    }
+    if (c != 'u') {
+        L->pos--;
+        return json_fail(L, "invalid escape in a string");
+    }
+    if (unicode_escape(L, &cp) < 0) return -1;
+    return (int)cg__utf8_put(cp, out);
+}
+
 /* A string (escapes decoded) as a new NUL-terminated buffer, or NULL. */
 static char *parse_string(loader *L) {
     if (expect(L, '"', "expected a string") < 0) return NULL;
@@ -424,59 +460,9 @@ static char *parse_string(loader *L) {
             s[n++] = (char)c; /* UTF-8 bytes were validated with the whole header */
             continue;
         }
-        if (L->pos >= L->hn) {
-            json_fail(L, "unterminated string");
-            goto fail;
-        }
-        c = L->h[L->pos++];
-        const char *simple = strchr("\"\\/bfnrt", (int)c);
-        if (c && simple) {
-            s[n++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
-            continue;
-        }
-        if (c != 'u') {
-            L->pos--;
-            json_fail(L, "invalid escape in a string");
-            goto fail;
-        }
-        unsigned cp, lo;
-        if (hex4(L, &cp) < 0) goto fail;
-        if (cp >= 0xdc00 && cp <= 0xdfff) {
-            json_fail(L, "lone low surrogate in a \\u escape");
-            goto fail;
-        }
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (L->hn - L->pos < 2 || L->h[L->pos] != '\\' || L->h[L->pos + 1] != 'u') {
-                json_fail(L, "lone high surrogate in a \\u escape");
-                goto fail;
-            }
-            L->pos += 2;
-            if (hex4(L, &lo) < 0) goto fail;
-            if (lo < 0xdc00 || lo > 0xdfff) {
-                json_fail(L, "lone high surrogate in a \\u escape");
-                goto fail;
-            }
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-        if (cp == 0) {
-            json_fail(L, "\\u0000 in a string is not supported");
-            goto fail;
-        }
-        if (cp < 0x80) {
-            s[n++] = (char)cp;
-        } else if (cp < 0x800) {
-            s[n++] = (char)(0xc0 | cp >> 6);
-            s[n++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            s[n++] = (char)(0xe0 | cp >> 12);
-            s[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            s[n++] = (char)(0x80 | (cp & 0x3f));
-        } else {
-            s[n++] = (char)(0xf0 | cp >> 18);
-            s[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
-            s[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-            s[n++] = (char)(0x80 | (cp & 0x3f));
-        }
+        int len = escape(L, s + n);
+        if (len < 0) goto fail;
+        n += (size_t)len;
     }
     s[n] = '\0';
     return s;

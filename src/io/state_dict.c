@@ -73,23 +73,6 @@ static char *dup_str(const char *s) {
     return c;
 }
 
-size_t cg__utf8_valid_prefix(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (!len || len > n - i) return i;
-        for (size_t k = 1; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80) return i;
-        if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xf0 && s[i + 1] < 0x90) || /* overlong */
-            (c == 0xed && s[i + 1] > 0x9f) || (c == 0xf4 && s[i + 1] > 0x8f))   /* surrogate, too big */
-            return i;
-        i += len;
-    }
-    return n;
-}
-
 static bool utf8_ok(const char *s) {
     size_t n = strlen(s);
     return cg__utf8_valid_prefix((const unsigned char *)s, n) == n;

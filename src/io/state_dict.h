@@ -26,7 +26,4 @@ struct cg_state_dict {
     str_table meta;    /* key -> char * value (owned) */
 };
 
-/* Length of the valid UTF-8 prefix of s[0, n). */
-size_t cg__utf8_valid_prefix(const unsigned char *s, size_t n);
-
 #endif

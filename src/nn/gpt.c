@@ -6,10 +6,12 @@
  *
  * Legend for the shape comments: B batch, T time, C channels (n_embd),
  * nh heads, hs head size (C / nh), V vocabulary. */
-#include "../core/internal.h"
+#include "cgrad.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct cg_gpt {
     cg_gpt_config cfg;
@@ -24,8 +26,8 @@ struct cg_gpt {
 static int check_config(const cg_gpt_config *c) {
     if (!c || c->vocab_size <= 0 || c->block_size <= 0 || c->n_layer <= 0 || c->n_head <= 0 ||
         c->n_embd <= 0 || c->n_embd % c->n_head || !(c->dropout >= 0 && c->dropout < 1)) {
-        cg__error("cg_gpt_new", "invalid GPT configuration: n_embd must be a positive multiple of "
-                                "n_head, sizes positive, 0 <= dropout < 1");
+        cg_error_in("cg_gpt_new", "invalid GPT configuration: n_embd must be a positive multiple "
+                                  "of n_head, sizes positive, 0 <= dropout < 1");
         return -1;
     }
     return 0;
@@ -33,7 +35,7 @@ static int check_config(const cg_gpt_config *c) {
 
 /* t = N(0, std), in place under no_grad */
 static void normal_(cg_tensor *t, double std) {
-    CG_NO_GRAD { cg_copy_(t, cg_mul_scalar(cg_randn(t->ndim, t->shape, t->dtype), std)); }
+    CG_NO_GRAD { cg_copy_(t, cg_mul_scalar(cg_randn_like(t, 0), std)); }
 }
 
 static void gpt2_init(cg_gpt *m) {
@@ -59,7 +61,8 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
     if (!m || !(m->h = calloc((size_t)cfg->n_layer, sizeof *m->h)) || !(m->params = cg_params_new())) {
         if (m) free(m->h);
         free(m);
-        return cg__oom("cg_gpt_new");
+        cg_error_in("cg_gpt_new", "out of memory");
+        return NULL;
     }
     m->cfg = *cfg;
     m->training = true;
@@ -110,14 +113,15 @@ void cg_gpt_train(cg_gpt *m, bool training) {
 cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss) {
     if (loss) *loss = NULL;
     if (!m || !idx) return NULL;
-    if (idx->ndim != 2 || idx->dtype != CG_INT64) {
-        cg__error("cg_gpt_forward", "idx must be a (B, T) int64 tensor");
+    if (cg_ndim(idx) != 2 || cg_dtype_of(idx) != CG_INT64) {
+        cg_error_in("cg_gpt_forward", "idx must be a (B, T) int64 tensor");
         return NULL;
     }
-    int64_t B = idx->shape[0], T = idx->shape[1], V = m->cfg.vocab_size;
+    int64_t B = cg_size(idx, 0), T = cg_size(idx, 1), V = m->cfg.vocab_size;
     if (T > m->cfg.block_size) {
-        cg__error("cg_gpt_forward", "Cannot forward sequence of length %lld, block size is only %lld",
-                  (long long)T, (long long)m->cfg.block_size);
+        cg_error_in("cg_gpt_forward",
+                    "Cannot forward sequence of length %lld, block size is only %lld", (long long)T,
+                    (long long)m->cfg.block_size);
         return NULL;
     }
     cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */
@@ -169,7 +173,7 @@ static int64_t sample(const float *logits, int64_t V, double temperature, int to
         for (int64_t i = 0; i < V; i++)
             if (p[i] > p[choice] || (i < choice && p[i] == p[choice])) choice = i;
     } else {
-        double u = (double)(cg__rng_next() >> 11) * 0x1.0p-53 * z, acc = 0;
+        double u = cg_item(cg_rand(CG_SCALAR_SHAPE, CG_FLOAT64)) * z, acc = 0; /* U[0,z) */
         for (int64_t i = 0; i < V; i++)
             if ((acc += p[i]) > u) {
                 choice = i;
@@ -183,13 +187,17 @@ static int64_t sample(const float *logits, int64_t V, double temperature, int to
 cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,
                            int top_k) {
     if (!m || !idx) return NULL;
-    if (idx->ndim != 2 || idx->shape[0] != 1 || idx->dtype != CG_INT64 || max_new_tokens < 0) {
-        cg__error("cg_gpt_generate", "idx must be a (1, T) int64 tensor and max_new_tokens >= 0");
+    if (cg_ndim(idx) != 2 || cg_size(idx, 0) != 1 || cg_dtype_of(idx) != CG_INT64 ||
+        max_new_tokens < 0) {
+        cg_error_in("cg_gpt_generate", "idx must be a (1, T) int64 tensor and max_new_tokens >= 0");
         return NULL;
     }
-    int64_t T0 = idx->shape[1], n = T0 + max_new_tokens, V = m->cfg.vocab_size;
+    int64_t T0 = cg_size(idx, 1), n = T0 + max_new_tokens, V = m->cfg.vocab_size;
     int64_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *ids); /* (n) */
-    if (!ids) return cg__oom("cg_gpt_generate");
+    if (!ids) {
+        cg_error_in("cg_gpt_generate", "out of memory");
+        return NULL;
+    }
     for (int64_t i = 0; i < T0; i++) ids[i] = (int64_t)cg_get(idx, (int64_t[]){0, i});
     bool was_training = m->training;
     m->training = false;
@@ -200,7 +208,7 @@ cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double
         cg_tensor *ctx = cg_from_data(ids + start, CG_SHAPE(1, t - start), CG_INT64), *logits = NULL;
         CG_NO_GRAD { logits = cg_gpt_forward(m, ctx, NULL, NULL); } /* (1,t,V) */
         cg_tensor *last = logits ? cg_contiguous(cg_to(cg_select(cg_select(logits, 0, 0), 0, -1), CG_FLOAT32)) : NULL;
-        if (!last || (ids[t] = sample(cg__ptr(last), V, temperature, top_k)) < 0) rc = -1;
+        if (!last || (ids[t] = sample(cg_data_ptr(last), V, temperature, top_k)) < 0) rc = -1;
         cg_scope_end();
     }
     m->training = was_training;

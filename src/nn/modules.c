@@ -5,7 +5,7 @@
  *
  * Legend for the shape comments: B batch, T time, C channels, nh heads, hs
  * head size (C / nh). */
-#include "../core/internal.h"
+#include "cgrad.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -33,8 +33,8 @@ static cg_tensor *uniform(int nd, const int64_t *shape, double bound) {
 int cg_linear_init(cg_linear_layer *l, cg_params *p, const char *prefix, int64_t in, int64_t out,
                    bool bias) {
     if (!l || !p || in <= 0 || out <= 0) {
-        cg__error("cg_linear_init", "a Linear layer needs positive sizes, got %lld -> %lld",
-                  (long long)in, (long long)out);
+        cg_error_in("cg_linear_init", "a Linear layer needs positive sizes, got %lld -> %lld",
+                    (long long)in, (long long)out);
         return -1;
     }
     /* kaiming_uniform(a = sqrt(5)): U(-1/sqrt(in), 1/sqrt(in)); the bias too */
@@ -52,8 +52,8 @@ cg_tensor *cg_linear_forward(const cg_linear_layer *l, cg_tensor *x) {
 int cg_embedding_init(cg_embedding_layer *e, cg_params *p, const char *prefix, int64_t num,
                       int64_t dim) {
     if (!e || !p || num <= 0 || dim <= 0) {
-        cg__error("cg_embedding_init", "an Embedding needs positive sizes, got %lld x %lld",
-                  (long long)num, (long long)dim);
+        cg_error_in("cg_embedding_init", "an Embedding needs positive sizes, got %lld x %lld",
+                    (long long)num, (long long)dim);
         return -1;
     }
     e->num = num, e->dim = dim;
@@ -68,7 +68,8 @@ cg_tensor *cg_embedding_forward(const cg_embedding_layer *e, cg_tensor *idx) {
 int cg_layer_norm_init(cg_layer_norm_layer *n, cg_params *p, const char *prefix, int64_t dim,
                        double eps) {
     if (!n || !p || dim <= 0) {
-        cg__error("cg_layer_norm_init", "a LayerNorm needs a positive size, got %lld", (long long)dim);
+        cg_error_in("cg_layer_norm_init", "a LayerNorm needs a positive size, got %lld",
+                    (long long)dim);
         return -1;
     }
     n->dim = dim, n->eps = eps;
@@ -105,8 +106,9 @@ cg_tensor *cg_dropout_forward(const cg_dropout_layer *d, cg_tensor *x, bool trai
 int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefix, int64_t n_embd,
                            int n_head, double dropout) {
     if (!a || n_head <= 0 || n_embd <= 0 || n_embd % n_head) {
-        cg__error("cg_self_attention_init", "n_embd (%lld) must be a positive multiple of n_head (%d)",
-                  (long long)n_embd, n_head);
+        cg_error_in("cg_self_attention_init",
+                    "n_embd (%lld) must be a positive multiple of n_head (%d)", (long long)n_embd,
+                    n_head);
         return -1;
     }
     char buf[256];
@@ -119,7 +121,7 @@ int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefi
 cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, bool training) {
     if (!a || !x) return NULL;
     if (cg_ndim(x) != 3 || cg_size(x, 2) != a->c_attn.in) {
-        cg__error("cg_self_attention_forward", "x must be (B, T, %lld)", (long long)a->c_attn.in);
+        cg_error_in("cg_self_attention_forward", "x must be (B, T, %lld)", (long long)a->c_attn.in);
         return NULL;
     }
     int64_t B = cg_size(x, 0), T = cg_size(x, 1), C = a->c_attn.in, nh = a->n_head, hs = C / nh;

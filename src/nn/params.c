@@ -1,8 +1,9 @@
 /* A registry of named parameters: what a model exposes to optimizers and to
  * checkpoints (names follow PyTorch's state_dict keys). */
-#include "../core/internal.h"
+#include "cgrad.h"
 
-#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct cg_params {
     int n, cap;
@@ -12,7 +13,8 @@ struct cg_params {
 
 cg_params *cg_params_new(void) {
     cg_params *p = calloc(1, sizeof *p);
-    return p ? p : cg__oom("cg_params_new");
+    if (!p) cg_error_in("cg_params_new", "out of memory");
+    return p;
 }
 
 void cg_params_free(cg_params *p) {
@@ -26,30 +28,37 @@ void cg_params_free(cg_params *p) {
     free(p);
 }
 
+/* room for one more entry; 0 or -1 */
+static int grow(cg_params *p) {
+    if (p->n < p->cap) return 0;
+    int c = p->cap ? 2 * p->cap : 16;
+    char **nn = realloc(p->names, (size_t)c * sizeof *nn);
+    if (!nn) return -1;
+    p->names = nn;
+    cg_tensor **nt = realloc(p->tensors, (size_t)c * sizeof *nt);
+    if (!nt) return -1;
+    p->tensors = nt;
+    p->cap = c;
+    return 0;
+}
+
 cg_tensor *cg_params_add(cg_params *p, const char *name, cg_tensor *t) {
     if (!p || !name || !t) return NULL;
     if (cg_params_find(p, name)) {
-        cg__error("cg_params_add", "attribute '%s' already exists", name);
+        cg_error_in("cg_params_add", "attribute '%s' already exists", name);
         return NULL;
     }
     for (int i = 0; i < p->n; i++)
         if (p->tensors[i] == t) { /* a tied weight is registered once, like parameters() */
-            cg__error("cg_params_add", "'%s' is already registered as '%s'", name, p->names[i]);
+            cg_error_in("cg_params_add", "'%s' is already registered as '%s'", name, p->names[i]);
             return NULL;
         }
-    if (p->n == p->cap) {
-        int c = p->cap ? 2 * p->cap : 16;
-        char **nn = realloc(p->names, (size_t)c * sizeof *nn);
-        if (!nn) return cg__oom("cg_params_add");
-        p->names = nn;
-        cg_tensor **nt = realloc(p->tensors, (size_t)c * sizeof *nt);
-        if (!nt) return cg__oom("cg_params_add");
-        p->tensors = nt;
-        p->cap = c;
-    }
     size_t len = strlen(name) + 1;
-    char *copy = malloc(len);
-    if (!copy) return cg__oom("cg_params_add");
+    char *copy = grow(p) == 0 ? malloc(len) : NULL;
+    if (!copy) {
+        cg_error_in("cg_params_add", "out of memory");
+        return NULL;
+    }
     memcpy(copy, name, len);
     p->names[p->n] = copy;
     p->tensors[p->n++] = cg_retain(t);
@@ -60,13 +69,13 @@ int cg_params_count(const cg_params *p) { return p ? p->n : 0; }
 
 int64_t cg_params_numel(const cg_params *p) {
     int64_t total = 0;
-    for (int i = 0; p && i < p->n; i++) total += cg__numel(p->tensors[i]->ndim, p->tensors[i]->shape);
+    for (int i = 0; p && i < p->n; i++) total += cg_numel(p->tensors[i]);
     return total;
 }
 
 cg_tensor *cg_params_get(const cg_params *p, int i, const char **name) {
     if (!p || i < 0 || i >= p->n) {
-        cg__error("cg_params_get", "parameter index %d out of range", i);
+        cg_error_in("cg_params_get", "parameter index %d out of range", i);
         return NULL;
     }
     if (name) *name = p->names[i];

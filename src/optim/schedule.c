@@ -1,6 +1,6 @@
 /* Learning-rate schedules as closed forms of the step number (PyTorch's
  * StepLR, CosineAnnealingLR, and a linear warm-up into the cosine). */
-#include "../core/internal.h"
+#include "cgrad.h"
 
 #include <math.h>
 

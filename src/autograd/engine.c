@@ -412,9 +412,22 @@ static cg_node *grad_edge(cg_tensor *t, int *slot) {
     return cg__grad_accumulator(t);
 }
 
-static int run(int n_out, cg_tensor *const *outputs, cg_tensor *const *grad_outputs, bool keep_graph,
-               bool create_graph, int n_in, cg_tensor *const *inputs, bool accumulate,
-               cg_tensor **cap_grad) {
+/* What a backward call asks of the engine. */
+typedef struct {
+    int n_out;
+    cg_tensor *const *outputs;      /* (n_out) */
+    cg_tensor *const *grad_outputs; /* (n_out) or NULL: ones */
+    int flags;                      /* CG_RETAIN_GRAPH, CG_CREATE_GRAPH */
+    int n_in;
+    cg_tensor *const *inputs; /* (n_in) capture points; none: every leaf */
+    cg_tensor **cap_grad;     /* (n_in) autograd.grad's results; NULL: accumulate into .grad */
+} run_request;
+
+static int run(const run_request *q) {
+    int n_out = q->n_out, n_in = q->n_in;
+    cg_tensor *const *outputs = q->outputs, *const *grad_outputs = q->grad_outputs;
+    cg_tensor *const *inputs = q->inputs;
+    cg_tensor **cap_grad = q->cap_grad;
     if (n_out <= 0 || !outputs) {
         cg__error("cg_backward", "grad requires at least one output");
         return -1;
@@ -436,7 +449,7 @@ static int run(int n_out, cg_tensor *const *outputs, cg_tensor *const *grad_outp
             return -1;
         }
     }
-    bool prev = cg_set_grad_enabled(create_graph);
+    bool prev = cg_set_grad_enabled(q->flags & CG_CREATE_GRAPH);
     cg_scope_begin();
     int rc = -1;
     enum { SMALL = 8 };
@@ -461,13 +474,13 @@ static int run(int n_out, cg_tensor *const *outputs, cg_tensor *const *grad_outp
     }
     for (; made_caps < n_in; made_caps++)
         if (!(capn[made_caps] = grad_edge(inputs[made_caps], &caps[made_caps]))) goto done;
-    run_opts o = {.keep_graph = keep_graph,
+    run_opts o = {.keep_graph = q->flags & CG_RETAIN_GRAPH,
                   .n_cap = n_in,
                   .cap_node = capn,
                   .cap_slot = caps,
                   .cap_t = (cg_tensor **)inputs,
                   .cap_grad = cap_grad,
-                  .accumulate = accumulate};
+                  .accumulate = !cap_grad};
     rc = run_graph(n_out, roots, slots, grads, &o);
     if (rc == 0 && cap_grad)
         for (int i = 0; i < n_in; i++)
@@ -487,7 +500,9 @@ done:
 
 int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
     if (!t) return -1;
-    return run(1, &t, &grad, retain_graph, false, 0, NULL, true, NULL);
+    run_request q = {.n_out = 1, .outputs = &t, .grad_outputs = &grad,
+                     .flags = retain_graph ? CG_RETAIN_GRAPH : 0};
+    return run(&q);
 }
 
 /* flags outside `allowed` are a caller's mistake: an error naming fn */
@@ -505,8 +520,9 @@ int cg_backward_ex(cg_tensor *t, cg_tensor *grad, int flags, int n_inputs,
         cg__error("cg_backward_ex", "inputs is NULL but n_inputs is %d", n_inputs);
         return -1;
     }
-    return run(1, &t, &grad, flags & CG_RETAIN_GRAPH, flags & CG_CREATE_GRAPH, n_inputs, inputs,
-               true, NULL);
+    run_request q = {.n_out = 1, .outputs = &t, .grad_outputs = &grad, .flags = flags,
+                     .n_in = n_inputs, .inputs = inputs};
+    return run(&q);
 }
 
 int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const *grad_outputs,
@@ -518,12 +534,13 @@ int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const 
         cg__error("cg_autograd_grad", "grad requires at least one input and an array for the results");
         return -1;
     }
-    bool retain_graph = flags & CG_RETAIN_GRAPH, create_graph = flags & CG_CREATE_GRAPH;
     bool allow_unused = flags & CG_ALLOW_UNUSED;
     for (int i = 0; i < n_inputs; i++) grads[i] = NULL;
     /* the captured references are held here until handed to the caller's scope */
-    int rc = run(n_outputs, outputs, grad_outputs, retain_graph, create_graph, n_inputs, inputs,
-                 false, grads);
+    run_request q = {.n_out = n_outputs, .outputs = outputs, .grad_outputs = grad_outputs,
+                     .flags = flags & ~CG_ALLOW_UNUSED, .n_in = n_inputs, .inputs = inputs,
+                     .cap_grad = grads};
+    int rc = run(&q);
     for (int i = 0; i < n_inputs; i++) {
         if (grads[i]) cg_release(grads[i]); /* cg_keep gave the caller's scope a reference */
         else if (rc == 0 && !allow_unused) {

@@ -424,10 +424,13 @@ static inline int spec_parse_shapes(const char *s, int *ndim, int64_t (*shape)[C
     return -1;
 }
 
-/* Seeds the generator for one case: row, variant, shape set, dtype, input. */
-static inline uint64_t spec_seed(int row, int var, int shp, int dt, int k) {
-    return 0x9E3779B97F4A7C15ull ^ ((uint64_t)row << 40) ^ ((uint64_t)var << 32) ^
-           ((uint64_t)shp << 24) ^ ((uint64_t)dt << 16) ^ (uint64_t)k;
+/* Seeds the generator for one case: row (by its ID, so that a row keeps its
+ * cases wherever the op table puts it), variant, shape set, dtype, input. */
+static inline uint64_t spec_seed(const char *row_id, int var, int shp, int dt, int k) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the ID */
+    for (const char *c = row_id; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+    return 0x9E3779B97F4A7C15ull ^ (h << 40) ^ ((uint64_t)var << 32) ^ ((uint64_t)shp << 24) ^
+           ((uint64_t)dt << 16) ^ (uint64_t)k;
 }
 
 static inline double spec_round_dtype(double x, cg_dtype dt) {

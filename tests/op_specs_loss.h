@@ -206,9 +206,10 @@ PROBE(p_bce_wpw) {
          VAR(LOSS_F_ "cross_entropy(a.t(), b, label_smoothing=0.3, reduction='none')",      \
              p_ce_t, "RI", SHAPES("3,4|4"), IV(0, -100), .s = 0.3, .ihi = 3))
 
-/* its masked_fill_ of the ignored targets (input of 2 or more dims) */
-#define SPEC_CE_INDEX_PUT                                                                  \
-    SPEC(CE_INDEX_PUT, "IndexPutBackward0", 'B',                                           \
+/* index.def's rows that only cross_entropy records (label smoothing):
+ * its masked_fill_ of the ignored targets (input of 2 or more dims) */
+#define SPEC_INDEX_PUT                                                                     \
+    SPEC(INDEX_PUT, "IndexPutBackward0", 'B',                                              \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2, reduction='none')", p_ce,    \
              "RI", SHAPES("4,3|4", "2,3,4|2,4", "2,3,2,2|2,2,2", "2,3,2,1,2|2,2,1,2"),      \
              IV(0, -100), .s = 0.2, .ihi = 3),                                             \
@@ -225,8 +226,8 @@ PROBE(p_bce_wpw) {
              "RI", SHAPES("2,4,3|2,4"), IV(1, -100), .s = 0.2, .ihi = 3))
 
 /* the same on the 0-d smooth loss of a 1-D input */
-#define SPEC_CE_COPY_SLICES                                                                \
-    SPEC(CE_COPY_SLICES, "torch::autograd::CopySlices", 'B',                               \
+#define SPEC_INDEX_PUT_0D                                                                  \
+    SPEC(INDEX_PUT_0D, "torch::autograd::CopySlices", 'B',                                 \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2, reduction='sum')", p_ce,     \
              "RI", SHAPES("3|()", "5|()"), IV(2, -100), .s = 0.2, .ihi = 3),               \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2, reduction='none')", p_ce,    \
@@ -237,8 +238,8 @@ PROBE(p_bce_wpw) {
              p_ce_w, "RII", SHAPES("3|()|3"), IV(1, -100), .s = 0.2, .ihi = 3))
 
 /* its unweighted mean over the targets not ignored */
-#define SPEC_CE_MASKED_SELECT                                                              \
-    SPEC(CE_MASKED_SELECT, "MaskedSelectBackward0", 'B',                                   \
+#define SPEC_MASKED_SELECT                                                                 \
+    SPEC(MASKED_SELECT, "MaskedSelectBackward0", 'B',                                      \
          VAR(LOSS_F_ "cross_entropy(a, b, label_smoothing=0.2)", p_ce, "RI",                \
              SHAPES("4,3|4", "3|()", "2,3,4|2,4", "2,3,2,2|2,2,2", "1,5|1"), IV(1, -100),   \
              .s = 0.2, .ihi = 3),                                                          \

@@ -252,7 +252,9 @@ static cg_tensor *spec_call(cg_tensor *const *x, const void *ctx) {
     return sc->v->probe(in, sc->v);
 }
 
-static uint64_t gc_seed(int row, int var, int shp, int k) { return spec_seed(row, var, shp, 1, k); }
+static uint64_t gc_seed(int row, int var, int shp, int k) {
+    return spec_seed(specs[row].id, var, shp, 1, k);
+}
 
 /* float64 inputs of a case in their domains: the fixed ones (conditions,
  * indices) into sc->fixed, the others into x[*n_x] (requiring grad when

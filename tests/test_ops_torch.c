@@ -256,8 +256,8 @@ static void run_cg(tcase *c) {
         for (int i = 0; i < ndim[k]; i++) d->n *= shape[k][i];
         d->v = calloc((size_t)(d->n > 0 ? d->n : 1), sizeof(double));
         if (!d->v) abort();
-        if (spec_fill(v->dom[k], d->dt, d->n, spec_seed(c->row, c->var, c->shp, dtcode, k), d->v,
-                      v->ihi)) {
+        uint64_t seed = spec_seed(specs[c->row].id, c->var, c->shp, dtcode, k);
+        if (spec_fill(v->dom[k], d->dt, d->n, seed, d->v, v->ihi)) {
             c->err = xstrdup("spec_fill: cg_rand/cg_randn failed");
             goto done;
         }
@@ -281,7 +281,8 @@ static void run_cg(tcase *c) {
         u->v = calloc((size_t)(u->n > 0 ? u->n : 1), sizeof(double));
         if (!u->v) abort();
         if (!cg_dtype_is_floating(u->dt) ||
-            spec_fill('R', u->dt, u->n, spec_seed(c->row, c->var, c->shp, dtcode, 8), u->v, 0)) {
+            spec_fill('R', u->dt, u->n, spec_seed(specs[c->row].id, c->var, c->shp, dtcode, 8),
+                      u->v, 0)) {
             c->err = xstrdup("output is not floating or cg_randn failed");
             goto done;
         }

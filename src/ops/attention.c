@@ -4,7 +4,7 @@
  * graph is theirs: MmBackward0/BmmBackward0 ... MulBackward0, WhereBackward0
  * (bool masks) or AddBackward0 (float masks), SoftmaxBackward0, and the
  * second matmul. No node kind of its own. */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
 

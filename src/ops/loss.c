@@ -2,12 +2,11 @@
  * — each forward beside its backward, recording the graphs PyTorch 1.13
  * records (src/ops/loss.def). cross_entropy is composed as torch composes
  * it: log_softmax then nll_loss, and with label smoothing or class
- * probabilities a composition of cgrad ops and the node kinds below that only
- * it needs (MulBackward1, AddBackward1, DivBackward1 for a C++ scalar operand,
+ * probabilities a composition of cgrad ops and ops.h's node kinds
+ * (MulBackward1, AddBackward1, DivBackward1 for a C++ scalar operand;
  * IndexPutBackward0 / CopySlices for its masked_fill_, MaskedSelectBackward0).
  * Every backward is written with cgrad ops, so each loss can be differentiated
  * twice (create_graph). */
-#include "../core/internal.h"
 #include "ops.h"
 
 #include <math.h>
@@ -15,20 +14,11 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *type_name(cg_dtype d) {
-    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return names[d];
-}
-
-#define NEG_BOOL_MSG                                                                       \
-    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
-    "invert a mask, use the `~` or `logical_not()` operator instead."
-#define BOOL_SUB_MSG                                                                       \
-    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
-    "trying to invert a mask, use the `~` or `logical_not()` operator instead."
 #define NOT_DIFFERENTIABLE                                                                 \
     "The function '%s' is not differentiable with respect to argument '%s'. This input "   \
     "cannot have requires_grad True."
+#define NO_DIMENSIONS "Dimension specified as 0 but tensor has no dimensions"
+#define LABEL_SMOOTHING_RANGE "label_smoothing must be between 0.0 and 1.0. Got: %g"
 
 /* PyTorch's _Reduction.get_enum: only its three values */
 static int check_reduction(const char *fn, cg_reduction r) {
@@ -37,26 +27,13 @@ static int check_reduction(const char *fn, cg_reduction r) {
     return -1;
 }
 
-static bool same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
-    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
-}
-
-/* t's elements in row-major order in a contiguous tensor: t itself when it is
- * one, else a copy (no graph). */
-static cg_tensor *dense(cg_tensor *t) {
-    if (cg__is_contiguous(t)) return t;
-    cg_tensor *c = cg__tensor_new(t->dtype, t->ndim, t->shape);
-    if (c) cg__copy_into(c, t);
-    return c;
-}
-
 /* t broadcast to shape (which it must broadcast to), as a contiguous copy */
 static cg_tensor *dense_at(cg_tensor *t, int nd, const int64_t *shape) {
-    if (same_shape(t->ndim, t->shape, nd, shape)) return dense(t);
+    if (cg__same_shape(t->ndim, t->shape, nd, shape)) return cg__as_contiguous(t);
     int64_t st[CG_MAX_DIMS];
     cg__broadcast_strides(t, nd, shape, st);
     cg_tensor *v = cg__tensor_view(t, nd, shape, st, t->offset);
-    return v ? dense(v) : NULL;
+    return v ? cg__as_contiguous(v) : NULL;
 }
 
 /* element i of a contiguous tensor, as a double */
@@ -86,87 +63,107 @@ static cg_tensor *scalar_of(double v, cg_dtype d) {
 
 /* ---------------------------------------------------------------- nll_loss */
 
-/* nll_loss (1-D/2-D input, NllLossBackward0) or nll_loss2d (4-D input,
- * NllLoss2DBackward0) on input x seen as (N, C, K) and target as (N, K):
- * out = -x[n, target, k] * weight[target], ignore_index skipped (and not
- * counted in the mean's total weight). */
-static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *target,
-                           cg_tensor *weight, int64_t ignore_index, cg_reduction red) {
-    char sa[256], sb[256];
+enum { NLL_TARGET, NLL_WEIGHT };                                    /* saved */
+enum { NLL_TOTAL_WEIGHT };                                          /* n->sc */
+enum { NLL_REDUCTION, NLL_IGNORE_INDEX, NLL_HAS_WEIGHT, NLL_N_IV }; /* n->iv */
+
+/* nll_loss's view of its input: (N, C, K), the target (N, K) */
+typedef struct {
+    int64_t N, C, K;
+} nll_dims;
+
+/* nll_loss's shape checks (1-D/2-D input, 0-d/1-D target) */
+static int nll_check_shapes(const char *fn, const cg_tensor *x, const cg_tensor *target,
+                            const cg_tensor *weight, nll_dims *dm) {
+    if (target->ndim > 1) {
+        cg__error(fn, "0D or 1D target tensor expected, multi-target not supported");
+        return -1;
+    }
+    bool no_batch = x->ndim == 1 && target->ndim == 0;
+    if (!no_batch && (target->ndim == 0 || x->shape[0] != target->shape[0])) {
+        cg__shape_error(fn, "size mismatch (got input: %s, target: %s)", x->ndim, x->shape,
+                        target->ndim, target->shape);
+        return -1;
+    }
+    dm->C = x->shape[x->ndim - 1];
+    if (weight && !(weight->ndim == 1 && cg__numel(1, weight->shape) == dm->C)) {
+        char sw[256];
+        cg__shape_str(sw, sizeof sw, weight->ndim, weight->shape);
+        cg__error(fn, "weight tensor should be defined either for all %lld classes or no "
+                      "classes but got weight tensor of shape: %s", (long long)dm->C, sw);
+        return -1;
+    }
+    dm->N = x->ndim == 1 ? 1 : x->shape[0];
+    dm->K = 1;
+    return 0;
+}
+
+/* nll_loss2d's shape checks (4-D input, 3-D target) */
+static int nll2d_check_shapes(const char *fn, const cg_tensor *x, const cg_tensor *target,
+                              const cg_tensor *weight, nll_dims *dm) {
+    if (target->ndim != 3) {
+        cg__error(fn, "only batches of spatial targets supported (3D tensors) but got "
+                      "targets of dimension: %d", target->ndim);
+        return -1;
+    }
+    dm->C = x->shape[1];
+    if (weight && cg__numel(weight->ndim, weight->shape) != dm->C) {
+        cg__error(fn, "weight tensor should be defined either for all or no classes");
+        return -1;
+    }
+    if (x->shape[0] != target->shape[0] || x->shape[2] != target->shape[1] ||
+        x->shape[3] != target->shape[2]) {
+        cg__shape_error(fn, "size mismatch (got input: %s , target: %s", x->ndim, x->shape,
+                        target->ndim, target->shape);
+        return -1;
+    }
+    dm->N = x->shape[0];
+    dm->K = x->shape[2] * x->shape[3];
+    return 0;
+}
+
+/* nll_loss's checks, in PyTorch's order: weight's requires_grad, shapes,
+ * dtypes */
+static int nll_check(const char *fn, bool twod, const cg_tensor *x, const cg_tensor *target,
+                     const cg_tensor *weight, nll_dims *dm) {
     if (weight && cg__grad_enabled && cg__requires_grad(weight)) {
         cg__error(fn, NOT_DIFFERENTIABLE, twod ? "nll_loss2d_forward" : "nll_loss_forward",
                   "weight");
-        return NULL;
+        return -1;
     }
-    int64_t N, C, K;
-    if (!twod) {
-        if (target->ndim > 1) {
-            cg__error(fn, "0D or 1D target tensor expected, multi-target not supported");
-            return NULL;
-        }
-        bool no_batch = x->ndim == 1 && target->ndim == 0;
-        if (!no_batch && (target->ndim == 0 || x->shape[0] != target->shape[0])) {
-            cg__shape_str(sa, sizeof sa, x->ndim, x->shape);
-            cg__shape_str(sb, sizeof sb, target->ndim, target->shape);
-            cg__error(fn, "size mismatch (got input: %s, target: %s)", sa, sb);
-            return NULL;
-        }
-        C = x->shape[x->ndim - 1];
-        if (weight && !(weight->ndim == 1 && cg__numel(1, weight->shape) == C)) {
-            cg__shape_str(sb, sizeof sb, weight->ndim, weight->shape);
-            cg__error(fn, "weight tensor should be defined either for all %lld classes or no "
-                          "classes but got weight tensor of shape: %s", (long long)C, sb);
-            return NULL;
-        }
-        N = x->ndim == 1 ? 1 : x->shape[0];
-        K = 1;
-    } else {
-        if (target->ndim != 3) {
-            cg__error(fn, "only batches of spatial targets supported (3D tensors) but got "
-                          "targets of dimension: %d", target->ndim);
-            return NULL;
-        }
-        C = x->shape[1];
-        if (weight && cg__numel(weight->ndim, weight->shape) != C) {
-            cg__error(fn, "weight tensor should be defined either for all or no classes");
-            return NULL;
-        }
-        if (x->shape[0] != target->shape[0] || x->shape[2] != target->shape[1] ||
-            x->shape[3] != target->shape[2]) {
-            cg__shape_str(sa, sizeof sa, x->ndim, x->shape);
-            cg__shape_str(sb, sizeof sb, target->ndim, target->shape);
-            cg__error(fn, "size mismatch (got input: %s , target: %s", sa, sb);
-            return NULL;
-        }
-        N = x->shape[0];
-        K = x->shape[2] * x->shape[3];
-    }
+    if ((twod ? nll2d_check_shapes : nll_check_shapes)(fn, x, target, weight, dm) < 0) return -1;
     if (!cg_dtype_is_floating(x->dtype)) {
-        cg__error(fn, "\"%s\" not implemented for '%s'",
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED,
                   twod ? "nll_loss2d_forward_out_frame" : "nll_loss_out_frame",
-                  type_name(x->dtype));
-        return NULL;
+                  cg__scalar_type_name(x->dtype));
+        return -1;
     }
     if (weight && weight->dtype != x->dtype) {
-        cg__error(fn, "expected scalar type %s but found %s", type_name(x->dtype),
-                  type_name(weight->dtype));
-        return NULL;
+        cg__error(fn, CG_MSG_EXPECTED_SCALAR_TYPE, cg__scalar_type_name(x->dtype),
+                  cg__scalar_type_name(weight->dtype));
+        return -1;
     }
     if (target->dtype != CG_INT64) {
-        cg__error(fn, "expected scalar type Long but found %s", type_name(target->dtype));
-        return NULL;
+        cg__error(fn, CG_MSG_EXPECTED_SCALAR_TYPE, "Long", cg__scalar_type_name(target->dtype));
+        return -1;
     }
-    cg_tensor *xd = dense(x), *td = dense(target), *wd = weight ? dense(weight) : NULL;
-    if (!xd || !td || (weight && !wd)) return NULL;
-    /* 1-D input: one sample, and a 0-d result even for reduction 'none' */
-    bool none = red == CG_REDUCTION_NONE && x->ndim != 1;
-    cg_tensor *out = none ? cg__tensor_new(x->dtype, target->ndim, target->shape)
-                          : cg__tensor_new(x->dtype, 0, NULL);
-    if (!out) return NULL;
+    return 0;
+}
+
+/* out = -x[n, target, k] * weight[target] into out (the target's shape for
+ * reduction 'none', else 0-d), ignore_index skipped (and not counted in
+ * *total, the mean's total weight) */
+static int nll_compute(const char *fn, const nll_dims *dm, cg_tensor *x, cg_tensor *target,
+                       cg_tensor *weight, int64_t ignore_index, cg_reduction red, cg_tensor *out,
+                       double *total) {
+    cg_tensor *xd = cg__as_contiguous(x), *td = cg__as_contiguous(target);
+    cg_tensor *wd = weight ? cg__as_contiguous(weight) : NULL;
+    if (!xd || !td || (weight && !wd)) return -1;
+    bool none = red == CG_REDUCTION_NONE && x->ndim != 1; /* as nll_core's out */
     const int64_t *tp = cg__ptr(td);
-    int64_t nt = cg__numel(td->ndim, td->shape);
-    double sum = 0, total = 0;
-    for (int64_t n = 0; n < N; n++)
+    int64_t nt = cg__numel(td->ndim, td->shape), C = dm->C, K = dm->K;
+    double sum = 0, tw = 0;
+    for (int64_t n = 0; n < dm->N; n++)
         for (int64_t k = 0; k < K; k++) {
             int64_t j = n * K + k; /* the target's element (the first, for 1-D input) */
             int64_t t = j < nt ? tp[j] : 0;
@@ -176,7 +173,7 @@ static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *t
             }
             if (j >= nt || t < 0 || t >= C) {
                 cg__error(fn, "Target %lld is out of bounds.", (long long)t);
-                return NULL;
+                return -1;
             }
             double w = wd ? get(wd, t) : 1;
             double v = -get(xd, (n * C + t) * K + k) * w;
@@ -184,18 +181,38 @@ static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *t
             if (none)
                 put(out, j, v);
             else
-                sum += v, total += w;
+                sum += v, tw += w;
         }
-    if (x->dtype == CG_FLOAT32) total = (float)total;
-    if (!none) put(out, 0, red == CG_REDUCTION_MEAN ? sum / total : sum);
+    if (x->dtype == CG_FLOAT32) tw = (float)tw;
+    if (!none) put(out, 0, red == CG_REDUCTION_MEAN ? sum / tw : sum);
+    *total = tw;
+    return 0;
+}
+
+/* nll_loss (1-D/2-D input, NllLossBackward0) or nll_loss2d (4-D input,
+ * NllLoss2DBackward0) on input x seen as (N, C, K) and target as (N, K):
+ * out = -x[n, target, k] * weight[target], ignore_index skipped (and not
+ * counted in the mean's total weight). */
+static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *target,
+                           cg_tensor *weight, int64_t ignore_index, cg_reduction red) {
+    nll_dims dm;
+    if (nll_check(fn, twod, x, target, weight, &dm) < 0) return NULL;
+    /* 1-D input: one sample, and a 0-d result even for reduction 'none' */
+    bool none = red == CG_REDUCTION_NONE && x->ndim != 1;
+    cg_tensor *out = none ? cg__tensor_new(x->dtype, target->ndim, target->shape)
+                          : cg__tensor_new(x->dtype, 0, NULL);
+    double total;
+    if (!out || nll_compute(fn, &dm, x, target, weight, ignore_index, red, out, &total) < 0)
+        return NULL;
     cg_node *node = cg__record(twod ? CG_OP_NLL_LOSS2D : CG_OP_NLL_LOSS, out, 1, &x);
     if (node) {
-        node->sc[0] = total;
-        node->iv[0] = red;
-        node->iv[1] = ignore_index;
-        node->iv[2] = weight != NULL;
-        node->n_iv = 3;
-        if (cg__save(node, 0, target, false) < 0 || cg__save(node, 1, weight, false) < 0)
+        node->sc[NLL_TOTAL_WEIGHT] = total;
+        node->iv[NLL_REDUCTION] = red;
+        node->iv[NLL_IGNORE_INDEX] = ignore_index;
+        node->iv[NLL_HAS_WEIGHT] = weight != NULL;
+        node->n_iv = NLL_N_IV;
+        if (cg__save(node, NLL_TARGET, target, false) < 0 ||
+            cg__save(node, NLL_WEIGHT, weight, false) < 0)
             return NULL;
     }
     return out;
@@ -212,7 +229,7 @@ static cg_tensor *nll_nd(const char *fn, cg_tensor *x, cg_tensor *target, cg_ten
     }
     if (x->ndim != 1) {
         if (target->ndim == 0 && x->shape[0] == 0) {
-            cg__error(fn, "Dimension specified as 0 but tensor has no dimensions");
+            cg__error(fn, NO_DIMENSIONS);
             return NULL;
         }
         int64_t tb = target->ndim ? target->shape[0] : 0;
@@ -229,10 +246,8 @@ static cg_tensor *nll_nd(const char *fn, cg_tensor *x, cg_tensor *target, cg_ten
     for (int d = 2; d < x->ndim; d++) out_size[d - 1] = x->shape[d];
     if (target->ndim != x->ndim - 1 ||
         memcmp(target->shape + 1, out_size + 1, sizeof(int64_t) * (size_t)(x->ndim - 2))) {
-        char sa[256], sb[256];
-        cg__shape_str(sa, sizeof sa, x->ndim - 1, out_size);
-        cg__shape_str(sb, sizeof sb, target->ndim, target->shape);
-        cg__error(fn, "Expected target size %s, got %s", sa, sb);
+        cg__shape_error(fn, "Expected target size %s, got %s", x->ndim - 1, out_size, target->ndim,
+                        target->shape);
         return NULL;
     }
     int64_t nx = cg__numel(x->ndim, x->shape), nt = cg__numel(target->ndim, target->shape);
@@ -257,105 +272,32 @@ cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weigh
  * at each counted target t, 0 elsewhere — a constant M, so the gradient is
  * grad * M (grad gets the class dim back for reduction 'none'). */
 int cg__bw_nll_loss(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *target = cg__unpack(n, 0), *weight = n->iv[2] ? cg__unpack(n, 1) : NULL;
-    if (!target || (n->iv[2] && !weight)) return -1;
+    bool has_weight = n->iv[NLL_HAS_WEIGHT];
+    cg_tensor *target = cg__unpack(n, NLL_TARGET);
+    cg_tensor *weight = has_weight ? cg__unpack(n, NLL_WEIGHT) : NULL;
+    double total = n->sc[NLL_TOTAL_WEIGHT];
+    cg_reduction red = (cg_reduction)n->iv[NLL_REDUCTION];
+    int64_t ignore_index = n->iv[NLL_IGNORE_INDEX];
+    if (!target || (has_weight && !weight)) return -1;
     const cg_meta *m = &n->in_meta[0];
-    cg_reduction red = (cg_reduction)n->iv[0];
     int64_t N = m->ndim == 1 ? 1 : m->shape[0], C = m->shape[m->ndim == 1 ? 0 : 1], K = 1;
     for (int d = 2; d < m->ndim; d++) K *= m->shape[d];
     cg_tensor *M = cg_zeros(m->ndim, m->shape, m->dtype); /* (input's shape) */
-    cg_tensor *td = dense(target);
+    cg_tensor *td = cg__as_contiguous(target);
     if (!M || !td) return -1;
     const int64_t *tp = cg__ptr(td);
     int64_t nt = cg__numel(td->ndim, td->shape);
-    double scale = red == CG_REDUCTION_MEAN ? 1 / n->sc[0] : 1;
+    double scale = red == CG_REDUCTION_MEAN ? 1 / total : 1;
     for (int64_t i = 0; i < N; i++)
         for (int64_t k = 0; k < K; k++) {
             int64_t j = i * K + k, t = j < nt ? tp[j] : -1;
-            if (j >= nt || t == n->iv[1] || t < 0 || t >= C) continue;
+            if (j >= nt || t == ignore_index || t < 0 || t >= C) continue;
             double w = weight ? cg__read_linear(weight, t) : 1;
             put(M, (i * C + t) * K + k, -w * scale);
         }
     cg_tensor *g = go[0];
     if (red == CG_REDUCTION_NONE && m->ndim >= 2) g = cg_unsqueeze(g, 1);
     return (gi[0] = cg_mul(g, M)) ? 0 : -1;
-}
-
-/* ------------------------------------------ nodes cross_entropy composes */
-
-/* smooth_loss.index_put_({mask}, 0.0): the elements where mask is set become
- * 0. IndexPutBackward0 with edges (self, values = None); on a 0-d tensor
- * PyTorch goes through a view and records CopySlices with the same edges. */
-static cg_tensor *masked_zero(cg_tensor *a, cg_tensor *mask) {
-    if (!a || !mask) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_where(mask, cg_scalar(0, a->dtype), a); }
-    if (!out) return NULL;
-    cg_tensor *in[2] = {a, NULL};
-    cg_node *n = cg__record(a->ndim ? CG_OP_CE_INDEX_PUT : CG_OP_CE_COPY_SLICES, out, 2, in);
-    if (n && cg__save(n, 0, mask, false) < 0) return NULL;
-    return out;
-}
-
-/* the zeroed elements get no gradient; the rest pass it through */
-int cg__bw_ce_masked_zero(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *mask = cg__unpack(n, 0);
-    if (!mask) return -1;
-    return (gi[0] = cg_where(mask, cg_scalar(0, go[0]->dtype), go[0])) ? 0 : -1;
-}
-
-/* a.masked_select(mask) for a mask of a's shape: the selected elements in
- * row-major order, 1-D (MaskedSelectBackward0). */
-static cg_tensor *masked_select(cg_tensor *a, cg_tensor *mask) {
-    if (!a || !mask) return NULL;
-    cg_tensor *ad = dense(a), *md = dense(mask);
-    if (!ad || !md) return NULL;
-    int64_t n = cg__numel(a->ndim, a->shape), k = 0;
-    const bool *mp = cg__ptr(md);
-    for (int64_t i = 0; i < n; i++) k += mp[i];
-    cg_tensor *out = cg__tensor_new(a->dtype, 1, &k);
-    if (!out) return NULL;
-    size_t es = cg__esize(a->dtype);
-    for (int64_t i = 0, j = 0; i < n; i++)
-        if (mp[i]) memcpy((char *)cg__ptr(out) + es * (size_t)j++, (char *)cg__ptr(ad) + es * (size_t)i, es);
-    cg_node *node = cg__record(CG_OP_CE_MASKED_SELECT, out, 1, &a);
-    if (node && cg__save(node, 0, mask, false) < 0) return NULL;
-    return out;
-}
-
-/* Its transpose, zeros(mask's shape).masked_scatter(mask, g): g's elements
- * written in order where mask is set. A custom function, so that its own
- * backward (masked_select again) is recorded under create_graph; it prints
- * as PyTorch's node for the same step, MaskedScatterBackward0. */
-static int scatter_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out,
-                           cg_tensor **out, void *user) {
-    CG_UNUSED(n_in), CG_UNUSED(n_out);
-    cg_tensor *mask = user, *g = dense(in[0]), *md = dense(mask);
-    if (!g || !md) return -1;
-    out[0] = cg__tensor_new(g->dtype, mask->ndim, mask->shape); /* (mask's shape) */
-    if (!out[0]) return -1;
-    int64_t n = cg__numel(mask->ndim, mask->shape), ng = cg__numel(g->ndim, g->shape);
-    const bool *mp = cg__ptr(md);
-    for (int64_t i = 0, j = 0; i < n; i++) put(out[0], i, mp[i] && j < ng ? get(g, j++) : 0);
-    return cg_ctx_save_for_backward(ctx, 1, &mask);
-}
-
-static int scatter_backward(cg_ctx *ctx, int n_out, cg_tensor *const *go, int n_in,
-                            cg_tensor **gi, void *user) {
-    CG_UNUSED(n_out), CG_UNUSED(n_in), CG_UNUSED(user);
-    return (gi[0] = masked_select(go[0], cg_ctx_saved(ctx, 0))) ? 0 : -1;
-}
-
-static const cg_function masked_scatter_fn = {"MaskedScatterBackward0", scatter_forward,
-                                              scatter_backward};
-
-int cg__bw_ce_masked_select(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *mask = cg__unpack(n, 0);
-    if (!mask) return -1;
-    cg_tensor *out[1];
-    if (cg_function_apply(&masked_scatter_fn, mask, 1, go, 1, out) < 0) return -1;
-    gi[0] = out[0];
-    return 0;
 }
 
 /* ----------------------------------------------------------- cross_entropy */
@@ -382,25 +324,25 @@ static cg_tensor *ce_smoothed(const char *fn, cg_tensor *x, cg_tensor *target, c
     cg_tensor *p = input;
     if (weight) { /* weight.view(...) with weight.size(0) at the class dim */
         if (weight->ndim == 0) {
-            cg__error(fn, "Dimension specified as 0 but tensor has no dimensions");
+            cg__error(fn, NO_DIMENSIONS);
             return NULL;
         }
         int64_t shape[CG_MAX_DIMS];
         weight_view_shape(input, cd, weight->shape[0], shape);
         p = cg_mul(input, cg_view(weight, input->ndim, shape));
     }
-    cg_tensor *smooth = masked_zero(cg_neg(cg_sum_dims(p, 1, &cd, false)),
+    cg_tensor *smooth = cg__masked_zero(cg_neg(cg_sum_dims(p, 1, &cd, false)),
                                     cg_eq_scalar(target, (double)ignore_index));
     if (!smooth) return NULL;
     cg_tensor *ret = smooth;
     if (red == CG_REDUCTION_SUM) {
         ret = cg_sum(smooth);
     } else if (red == CG_REDUCTION_MEAN && !weight) {
-        ret = cg_mean(masked_select(smooth, cg_ne_scalar(target, (double)ignore_index)));
+        ret = cg_mean(cg__masked_select(smooth, cg_ne_scalar(target, (double)ignore_index)));
     } else if (red == CG_REDUCTION_MEAN) {
         /* weight.gather(0, counted targets).sum(), accumulated as torch does, in
          * the weight's dtype */
-        cg_tensor *td = dense(target), *wd = dense(weight);
+        cg_tensor *td = cg__as_contiguous(target), *wd = cg__as_contiguous(weight);
         if (!td || !wd) return NULL;
         const int64_t *tp = cg__ptr(td);
         double wsum = 0;
@@ -430,7 +372,7 @@ static cg_tensor *ce_probs(const char *fn, cg_tensor *x, cg_tensor *target, cg_t
     cg_tensor *t = target;
     if (ls > 0) {
         if (ls > 1) {
-            cg__error(fn, "label_smoothing must be between 0.0 and 1.0. Got: %g", ls);
+            cg__error(fn, LABEL_SMOOTHING_RANGE, ls);
             return NULL;
         }
         t = cg__add_scalar1(cg__mul_scalar1(target, 1 - ls), ls / (double)C);
@@ -458,10 +400,10 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
     const char *fn = "cg_cross_entropy";
     if (!logits || !target) return NULL;
     if (check_reduction(fn, reduction) < 0) return NULL;
-    if (same_shape(logits->ndim, logits->shape, target->ndim, target->shape)) {
+    if (cg__same_shape(logits->ndim, logits->shape, target->ndim, target->shape)) {
         if (!cg_dtype_is_floating(target->dtype)) {
             cg__error(fn, "Expected floating point type for target with class probabilities, "
-                          "got %s", type_name(target->dtype));
+                          "got %s", cg__scalar_type_name(target->dtype));
             return NULL;
         }
         if (ignore_index >= 0) {
@@ -472,7 +414,7 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
     }
     if (label_smoothing > 0) {
         if (label_smoothing > 1) {
-            cg__error(fn, "label_smoothing must be between 0.0 and 1.0. Got: %g", label_smoothing);
+            cg__error(fn, LABEL_SMOOTHING_RANGE, label_smoothing);
             return NULL;
         }
         return ce_smoothed(fn, logits, target, weight, ignore_index, reduction, label_smoothing);
@@ -483,34 +425,17 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
 
 /* ---------------------------------------------------------------- mse_loss */
 
-cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction) {
-    const char *fn = "cg_mse_loss";
-    if (!a || !b) return NULL;
-    int nd;
-    int64_t shape[CG_MAX_DIMS];
-    if (cg__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0)
-        return NULL;
-    if (check_reduction(fn, reduction) < 0) return NULL;
-    /* F.mse_loss broadcasts with torch.broadcast_tensors: an ExpandBackward0
-     * for each input that grows */
-    cg_tensor *x = same_shape(a->ndim, a->shape, nd, shape) ? a : cg_expand(a, nd, shape);
-    cg_tensor *y = same_shape(b->ndim, b->shape, nd, shape) ? b : cg_expand(b, nd, shape);
-    if (!x || !y) return NULL;
-    cg_dtype dt = cg__promote(a->dtype, b->dtype);
-    if (!cg_dtype_is_floating(dt)) {
-        cg__error(fn, "\"mse_cpu\" not implemented for '%s'", type_name(dt));
-        return NULL;
-    }
-    cg_tensor *xd = dense(x), *yd = dense(y);
-    if (!xd || !yd) return NULL;
-    bool none = reduction == CG_REDUCTION_NONE;
-    cg_tensor *out = none ? cg__tensor_new(dt, nd, shape) : cg__tensor_new(dt, 0, NULL);
-    if (!out) return NULL;
-    int64_t n = cg__numel(nd, shape);
+enum { MSE_SELF, MSE_TARGET };       /* saved */
+enum { MSE_REDUCTION, MSE_N_IV };    /* n->iv */
+
+/* (x - y)^2 into out (x's shape for reduction 'none', else 0-d) */
+static void mse_compute(cg_tensor *xd, cg_tensor *yd, cg_reduction red, cg_tensor *out) {
+    bool none = red == CG_REDUCTION_NONE;
+    int64_t n = cg__numel(xd->ndim, xd->shape);
     double sum = 0;
     for (int64_t i = 0; i < n; i++) {
         double v;
-        if (dt == CG_FLOAT32) { /* as torch: the difference and its square in float */
+        if (out->dtype == CG_FLOAT32) { /* as torch: the difference and its square in float */
             float d = (float)get(xd, i) - (float)get(yd, i);
             v = d * d;
         } else {
@@ -522,108 +447,138 @@ cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction) {
         else
             sum += v;
     }
-    if (!none) put(out, 0, reduction == CG_REDUCTION_MEAN ? sum / (double)n : sum);
+    if (!none) put(out, 0, red == CG_REDUCTION_MEAN ? sum / (double)n : sum);
+}
+
+cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction) {
+    const char *fn = "cg_mse_loss";
+    if (!a || !b) return NULL;
+    int nd;
+    int64_t shape[CG_MAX_DIMS];
+    if (cg__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0)
+        return NULL;
+    if (check_reduction(fn, reduction) < 0) return NULL;
+    /* F.mse_loss broadcasts with torch.broadcast_tensors: an ExpandBackward0
+     * for each input that grows */
+    cg_tensor *x = cg__same_shape(a->ndim, a->shape, nd, shape) ? a : cg_expand(a, nd, shape);
+    cg_tensor *y = cg__same_shape(b->ndim, b->shape, nd, shape) ? b : cg_expand(b, nd, shape);
+    if (!x || !y) return NULL;
+    cg_dtype dt = cg__promote(a->dtype, b->dtype);
+    if (!cg_dtype_is_floating(dt)) {
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED, "mse_cpu", cg__scalar_type_name(dt));
+        return NULL;
+    }
+    cg_tensor *xd = cg__as_contiguous(x), *yd = cg__as_contiguous(y);
+    if (!xd || !yd) return NULL;
+    bool none = reduction == CG_REDUCTION_NONE;
+    cg_tensor *out = none ? cg__tensor_new(dt, nd, shape) : cg__tensor_new(dt, 0, NULL);
+    if (!out) return NULL;
+    mse_compute(xd, yd, reduction, out);
     cg_tensor *in[2] = {x, y};
     cg_node *node = cg__record(CG_OP_MSE_LOSS, out, 2, in);
     if (node) {
-        node->iv[0] = reduction;
-        node->n_iv = 1;
-        if (cg__save(node, 0, x, false) < 0 || cg__save(node, 1, y, false) < 0) return NULL;
+        node->iv[MSE_REDUCTION] = reduction;
+        node->n_iv = MSE_N_IV;
+        if (cg__save(node, MSE_SELF, x, false) < 0 || cg__save(node, MSE_TARGET, y, false) < 0)
+            return NULL;
     }
     return out;
 }
 
 /* d/da (a - b)^2 = 2 (a - b), over numel for a mean; d/db is its negation */
 int cg__bw_mse_loss(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *x = cg__unpack(n, 0), *y = cg__unpack(n, 1);
+    cg_tensor *x = cg__unpack(n, MSE_SELF), *y = cg__unpack(n, MSE_TARGET);
+    cg_reduction red = (cg_reduction)n->iv[MSE_REDUCTION];
     if (!x || !y) return -1;
-    double norm = n->iv[0] == CG_REDUCTION_MEAN ? 2.0 / (double)cg__numel(x->ndim, x->shape) : 2.0;
+    double norm = red == CG_REDUCTION_MEAN ? 2.0 / (double)cg__numel(x->ndim, x->shape) : 2.0;
     cg_tensor *g = cg_mul(cg_mul_scalar(cg_sub(x, y), norm), go[0]);
     if (!g) return -1;
-    if (n->next[0].fn) gi[0] = g;
-    if (n->next[1].fn && !(gi[1] = cg_neg(g))) return -1;
+    if (CG_WANT(n, 0)) gi[0] = g;
+    if (CG_WANT(n, 1) && !(gi[1] = cg_neg(g))) return -1;
     return 0;
 }
 
 /* ---------------------------------------- binary_cross_entropy_with_logits */
 
-cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *x, cg_tensor *t, cg_tensor *weight,
-                                               cg_tensor *pos_weight, cg_reduction reduction) {
-    const char *fn = "cg_binary_cross_entropy_with_logits";
-    char sa[256], sb[256];
-    if (!x || !t) return NULL;
-    if (check_reduction(fn, reduction) < 0) return NULL;
-    if (!same_shape(x->ndim, x->shape, t->ndim, t->shape)) {
-        cg__shape_str(sa, sizeof sa, t->ndim, t->shape);
-        cg__shape_str(sb, sizeof sb, x->ndim, x->shape);
-        cg__error(fn, "Target size (torch.Size(%s)) must be the same as input size (torch.Size(%s))",
-                  sa, sb);
-        return NULL;
+enum { BCE_SELF, BCE_TARGET, BCE_WEIGHT, BCE_POS_WEIGHT, BCE_N_SAVED };   /* saved */
+enum { BCE_REDUCTION, BCE_HAS_WEIGHT, BCE_HAS_POS_WEIGHT, BCE_N_IV };     /* n->iv */
+
+/* out (x's shape) broadcast with b's shape must stay x's shape, as an
+ * in-place op on out requires */
+static int check_inplace_broadcast(const char *fn, const cg_tensor *x, int nb, const int64_t *sb) {
+    int nd;
+    int64_t shape[CG_MAX_DIMS];
+    if (cg__broadcast_shape(fn, x->ndim, x->shape, nb, sb, &nd, shape) < 0) return -1;
+    if (cg__same_shape(nd, shape, x->ndim, x->shape)) return 0;
+    cg__shape_error(fn, CG_MSG_OUTPUT_BROADCAST, x->ndim, x->shape, nd, shape);
+    return -1;
+}
+
+/* binary_cross_entropy_with_logits's checks: shapes, requires_grad, then
+ * the checks in the order torch's kernel meets them: -input,
+ * (pos_weight - 1).mul(target), (1 - target).mul_(input), exp_ on the
+ * input's dtype, loss.add_(log_weight * ...), loss.mul_(weight) */
+static int bce_check(const char *fn, const cg_tensor *x, const cg_tensor *t,
+                     const cg_tensor *weight, const cg_tensor *pos_weight) {
+    if (!cg__same_shape(x->ndim, x->shape, t->ndim, t->shape)) {
+        cg__shape_error(fn, "Target size (torch.Size(%s)) must be the same as input size "
+                            "(torch.Size(%s))", t->ndim, t->shape, x->ndim, x->shape);
+        return -1;
     }
     const char *what = "binary_cross_entropy_with_logits";
     if (cg__grad_enabled && weight && cg__requires_grad(weight)) {
         cg__error(fn, NOT_DIFFERENTIABLE, what, "weight");
-        return NULL;
+        return -1;
     }
     if (cg__grad_enabled && pos_weight && cg__requires_grad(pos_weight)) {
         cg__error(fn, NOT_DIFFERENTIABLE, what, "pos_weight");
-        return NULL;
+        return -1;
     }
-    /* the checks in the order torch's kernel meets them: -input,
-     * (pos_weight - 1).mul(target), (1 - target).mul_(input), exp_ on the
-     * input's dtype, loss.add_(log_weight * ...), loss.mul_(weight) */
     if (x->dtype == CG_BOOL) {
-        cg__error(fn, NEG_BOOL_MSG);
-        return NULL;
+        cg__error(fn, CG_MSG_NEG_BOOL);
+        return -1;
     }
     int nl = 0;
     int64_t lshape[CG_MAX_DIMS]; /* log_weight's shape */
     if (pos_weight) {
         if (pos_weight->dtype == CG_BOOL) {
-            cg__error(fn, BOOL_SUB_MSG);
-            return NULL;
+            cg__error(fn, CG_MSG_SUB_BOOL);
+            return -1;
         }
         if (cg__broadcast_shape(fn, pos_weight->ndim, pos_weight->shape, t->ndim, t->shape, &nl,
                                 lshape) < 0)
-            return NULL;
+            return -1;
     }
     if (t->dtype == CG_BOOL) {
-        cg__error(fn, BOOL_SUB_MSG);
-        return NULL;
+        cg__error(fn, CG_MSG_SUB_BOOL);
+        return -1;
     }
     if (!cg_dtype_is_floating(x->dtype) || !cg_dtype_is_floating(t->dtype)) {
-        cg__error(fn, "result type %s can't be cast to the desired output type Long",
-                  cg_dtype_is_floating(x->dtype) ? type_name(x->dtype) : "Float");
-        return NULL;
+        cg__error(fn, CG_MSG_RESULT_TYPE_CAST,
+                  cg_dtype_is_floating(x->dtype) ? cg__scalar_type_name(x->dtype) : "Float",
+                  "Long");
+        return -1;
     }
-    if (pos_weight && !same_shape(nl, lshape, x->ndim, x->shape)) {
-        cg__shape_str(sa, sizeof sa, x->ndim, x->shape);
-        cg__shape_str(sb, sizeof sb, nl, lshape);
-        cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", sa, sb);
-        return NULL;
+    if (pos_weight && !cg__same_shape(nl, lshape, x->ndim, x->shape)) {
+        cg__shape_error(fn, CG_MSG_OUTPUT_BROADCAST, x->ndim, x->shape, nl, lshape);
+        return -1;
     }
-    if (weight) {
-        int nw;
-        int64_t wshape[CG_MAX_DIMS];
-        if (cg__broadcast_shape(fn, x->ndim, x->shape, weight->ndim, weight->shape, &nw, wshape) < 0)
-            return NULL;
-        if (!same_shape(nw, wshape, x->ndim, x->shape)) {
-            cg__shape_str(sa, sizeof sa, x->ndim, x->shape);
-            cg__shape_str(sb, sizeof sb, nw, wshape);
-            cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", sa, sb);
-            return NULL;
-        }
-    }
+    if (weight && check_inplace_broadcast(fn, x, weight->ndim, weight->shape) < 0) return -1;
+    return 0;
+}
+
+/* the loss of each element into out (x's shape for reduction 'none', else
+ * 0-d): (1 - t) x + lw log(1 + exp(-x)), lw = 1 + (pos_weight - 1) t, times
+ * weight */
+static int bce_compute(cg_tensor *x, cg_tensor *t, cg_tensor *weight, cg_tensor *pos_weight,
+                       cg_reduction red, cg_tensor *out) {
     int nd = x->ndim;
     const int64_t *shape = x->shape;
-    cg_tensor *xd = dense(x), *td = dense(t);
+    cg_tensor *xd = cg__as_contiguous(x), *td = cg__as_contiguous(t);
     cg_tensor *wd = weight ? dense_at(weight, nd, shape) : NULL;
     cg_tensor *pd = pos_weight ? dense_at(pos_weight, nd, shape) : NULL;
-    if (!xd || !td || (weight && !wd) || (pos_weight && !pd)) return NULL;
-    bool none = reduction == CG_REDUCTION_NONE;
-    cg_dtype dt = t->dtype; /* torch computes the loss in (1 - target)'s dtype */
-    cg_tensor *out = none ? cg__tensor_new(dt, nd, shape) : cg__tensor_new(dt, 0, NULL);
-    if (!out) return NULL;
+    if (!xd || !td || (weight && !wd) || (pos_weight && !pd)) return -1;
+    bool none = red == CG_REDUCTION_NONE;
     int64_t n = cg__numel(nd, shape);
     double sum = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -638,20 +593,34 @@ cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *x, cg_tensor *t, cg_te
         else
             sum += v;
     }
-    if (!none) put(out, 0, reduction == CG_REDUCTION_MEAN ? sum / (double)n : sum);
+    if (!none) put(out, 0, red == CG_REDUCTION_MEAN ? sum / (double)n : sum);
+    return 0;
+}
+
+cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *x, cg_tensor *t, cg_tensor *weight,
+                                               cg_tensor *pos_weight, cg_reduction reduction) {
+    const char *fn = "cg_binary_cross_entropy_with_logits";
+    if (!x || !t) return NULL;
+    if (check_reduction(fn, reduction) < 0) return NULL;
+    if (bce_check(fn, x, t, weight, pos_weight) < 0) return NULL;
+    bool none = reduction == CG_REDUCTION_NONE;
+    cg_dtype dt = t->dtype; /* torch computes the loss in (1 - target)'s dtype */
+    cg_tensor *out = none ? cg__tensor_new(dt, x->ndim, x->shape) : cg__tensor_new(dt, 0, NULL);
+    if (!out || bce_compute(x, t, weight, pos_weight, reduction, out) < 0) return NULL;
     cg_tensor *in[2] = {x, t};
     cg_node *node = cg__record(CG_OP_BCE_WITH_LOGITS, out, 2, in);
     if (node) {
-        node->iv[0] = reduction;
-        node->iv[1] = weight != NULL;
-        node->iv[2] = pos_weight != NULL;
-        node->n_iv = 3;
-        if (cg__node_reserve_saved(node, 4) < 0) {
+        node->iv[BCE_REDUCTION] = reduction;
+        node->iv[BCE_HAS_WEIGHT] = weight != NULL;
+        node->iv[BCE_HAS_POS_WEIGHT] = pos_weight != NULL;
+        node->n_iv = BCE_N_IV;
+        if (cg__node_reserve_saved(node, BCE_N_SAVED) < 0) {
             cg__oom(fn);
             return NULL;
         }
-        if (cg__save(node, 0, x, false) < 0 || cg__save(node, 1, t, false) < 0 ||
-            cg__save(node, 2, weight, false) < 0 || cg__save(node, 3, pos_weight, false) < 0)
+        if (cg__save(node, BCE_SELF, x, false) < 0 || cg__save(node, BCE_TARGET, t, false) < 0 ||
+            cg__save(node, BCE_WEIGHT, weight, false) < 0 ||
+            cg__save(node, BCE_POS_WEIGHT, pos_weight, false) < 0)
             return NULL;
     }
     return out;
@@ -665,12 +634,14 @@ static cg_tensor *log_sigmoid(cg_tensor *z) {
 }
 
 int cg__bw_bce_with_logits(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *x = cg__unpack(n, 0), *t = cg__unpack(n, 1);
-    cg_tensor *w = n->iv[1] ? cg__unpack(n, 2) : NULL, *pw = n->iv[2] ? cg__unpack(n, 3) : NULL;
-    if (!x || !t || (n->iv[1] && !w) || (n->iv[2] && !pw)) return -1;
+    bool has_w = n->iv[BCE_HAS_WEIGHT], has_pw = n->iv[BCE_HAS_POS_WEIGHT];
+    cg_tensor *x = cg__unpack(n, BCE_SELF), *t = cg__unpack(n, BCE_TARGET);
+    cg_tensor *w = has_w ? cg__unpack(n, BCE_WEIGHT) : NULL;
+    cg_tensor *pw = has_pw ? cg__unpack(n, BCE_POS_WEIGHT) : NULL;
+    bool mean = n->iv[BCE_REDUCTION] == CG_REDUCTION_MEAN;
+    if (!x || !t || (has_w && !w) || (has_pw && !pw)) return -1;
     double cnt = (double)cg__numel(x->ndim, x->shape);
-    bool mean = n->iv[0] == CG_REDUCTION_MEAN;
-    if (n->next[0].fn) {
+    if (CG_WANT(n, 0)) {
         /* d/dx = (1 + (pw - 1) t) sigmoid(x) - pw t; sigmoid(x) - t without pos_weight */
         cg_tensor *g;
         if (pw) {
@@ -684,7 +655,7 @@ int cg__bw_bce_with_logits(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         if (mean) g = cg_div_scalar(g, cnt);
         if (!(gi[0] = g)) return -1;
     }
-    if (n->next[1].fn) {
+    if (CG_WANT(n, 1)) {
         /* d/dt = -x + (pw - 1) log(1 + exp(-x)) = log_sigmoid(-x) - pw log_sigmoid(x);
          * -x without pos_weight */
         cg_tensor *g = pw ? cg_sub(log_sigmoid(cg_neg(x)), cg_mul(log_sigmoid(x), pw)) : cg_neg(x);

@@ -2,34 +2,15 @@
  * addmm and linear — each forward beside its backward. The backwards are
  * written with cgrad ops, so create_graph records them (higher-order
  * gradients). */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
 
-#define WANT(i) (n->next[i].fn != NULL)
-
-static const char *scalar_type_name(cg_dtype d) {
-    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return names[d];
-}
-
-/* t itself when contiguous, else a contiguous copy (no graph; scope-owned). */
-static cg_tensor *dense(cg_tensor *t) {
-    if (cg__is_contiguous(t)) return t;
-    cg_tensor *c = cg__tensor_new(t->dtype, t->ndim, t->shape);
-    if (c) cg__copy_into(c, t);
-    return c;
-}
-
-/* A new reference to t itself, owned by the scope (what PyTorch returns when
- * an op is the identity: the same tensor). */
-static cg_tensor *same(cg_tensor *t) {
-    cg__scope_add(cg_retain(t));
-    return t;
-}
-
 /* ------------------------------------------------------ softmax, log_softmax */
+
+enum { SOFTMAX_RESULT };            /* saved */
+enum { SOFTMAX_DIM, SOFTMAX_N_IV }; /* n->iv */
 
 /* out = softmax (or log_softmax) of x along dim: exp(x - max) / sum, in
  * T's arithmetic (EXP, LOG) with the sum in double; a NaN in a row makes the
@@ -78,9 +59,10 @@ static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, 
         if (empty) return cg__tensor_new(a->dtype, a->ndim, a->shape); /* as PyTorch */
         bool last = a->ndim == 0 || d == a->ndim - 1;
         /* PyTorch's kernel names: log_softmax shares softmax's off the last dim */
-        cg__error(fn, "\"%s%s\" not implemented for '%s'", last && log_ ? "log_" : "",
-                  last ? "softmax_lastdim_kernel_impl" : "softmax_kernel_impl",
-                  scalar_type_name(a->dtype));
+        const char *kernel = !last ? "softmax_kernel_impl"
+                             : log_ ? "log_softmax_lastdim_kernel_impl"
+                                    : "softmax_lastdim_kernel_impl";
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED, kernel, cg__scalar_type_name(a->dtype));
         return NULL;
     }
     cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape */
@@ -88,9 +70,9 @@ static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, 
     softmax_kernel(a, d, log_, out);
     cg_node *n = cg__record(op, out, 1, &a);
     if (n) {
-        n->iv[0] = d;
-        n->n_iv = 1;
-        if (cg__save(n, 0, out, true) < 0) return NULL;
+        n->iv[SOFTMAX_DIM] = d;
+        n->n_iv = SOFTMAX_N_IV;
+        if (cg__save(n, SOFTMAX_RESULT, out, true) < 0) return NULL;
     }
     return out;
 }
@@ -144,9 +126,9 @@ static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool
 }
 
 int cg__bw_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *y = cg__unpack(n, 0);
+    cg_tensor *y = cg__unpack(n, SOFTMAX_RESULT);
+    int d = (int)n->iv[SOFTMAX_DIM];
     if (!y) return -1;
-    int d = (int)n->iv[0];
     if ((gi[0] = softmax_backward_fused(y, go[0], d, false))) return 0;
     /* dx = y * (g - sum(g * y, dim)) */
     cg_tensor *s = cg_sum_dims(cg_mul(go[0], y), 1, &d, true);
@@ -154,9 +136,9 @@ int cg__bw_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *y = cg__unpack(n, 0);
+    cg_tensor *y = cg__unpack(n, SOFTMAX_RESULT);
+    int d = (int)n->iv[SOFTMAX_DIM];
     if (!y) return -1;
-    int d = (int)n->iv[0];
     if ((gi[0] = softmax_backward_fused(y, go[0], d, true))) return 0;
     /* dx = g - softmax * sum(g, dim), softmax = exp(y) */
     cg_tensor *s = cg_sum_dims(go[0], 1, &d, true);
@@ -215,12 +197,11 @@ cg_tensor *cg_dropout(cg_tensor *a, double p, bool training) {
         return NULL;
     }
     int64_t numel = cg__numel(a->ndim, a->shape);
-    if (p == 0 || !training || numel == 0) return same(a);
+    if (p == 0 || !training || numel == 0) return cg__same(a);
     if (p == 1) /* input * zeros({}), as PyTorch: MulBackward0 with an empty edge */
         return cg_mul(a, cg_zeros(CG_SCALAR_SHAPE, (int)a->dtype));
     if (!cg_dtype_is_floating(a->dtype)) {
-        cg__error("cg_dropout", "result type Float can't be cast to the desired output type %s",
-                  scalar_type_name(a->dtype));
+        cg__error("cg_dropout", CG_MSG_RESULT_TYPE_CAST, "Float", cg__scalar_type_name(a->dtype));
         return NULL;
     }
     /* noise = bernoulli(1 - p) / (1 - p); out = a * noise (MulBackward0, so the
@@ -242,6 +223,9 @@ cg_tensor *cg_dropout(cg_tensor *a, double p, bool training) {
 
 /* --------------------------------------------------------------- embedding */
 
+enum { EMBEDDING_INDICES };                     /* saved, both node kinds */
+enum { EMBEDDING_NUM_WEIGHTS, EMBEDDING_N_IV }; /* n->iv, both node kinds: V */
+
 /* The dense gradient of embedding: (V, D) zeros, row indices[k] += g[k, :].
  * g is (*indices.shape, D). Recorded (EmbeddingDenseBackwardBackward0), so a
  * create_graph backward can differentiate it again. */
@@ -256,7 +240,7 @@ static cg_tensor *embedding_dense_backward(cg_tensor *g, cg_tensor *indices, int
     }
     int64_t shape[2] = {V, D};
     cg_tensor *out = cg__tensor_new(g->dtype, 2, shape); /* (V, D) */
-    cg_tensor *gc = dense(g), *ic = dense(indices);
+    cg_tensor *gc = cg__as_contiguous(g), *ic = cg__as_contiguous(indices);
     if (!out || !gc || !ic) return NULL;
     memset(cg__ptr(out), 0, (size_t)(V * D) * cg__esize(g->dtype));
     const int64_t *ip = cg__ptr(ic);
@@ -273,9 +257,9 @@ static cg_tensor *embedding_dense_backward(cg_tensor *g, cg_tensor *indices, int
     }
     cg_node *n = cg__record(CG_OP_EMBEDDING_DENSE_BACKWARD, out, 1, &g);
     if (n) {
-        n->iv[0] = V;
-        n->n_iv = 1;
-        if (cg__save(n, 0, indices, false) < 0) return NULL;
+        n->iv[EMBEDDING_NUM_WEIGHTS] = V;
+        n->n_iv = EMBEDDING_N_IV;
+        if (cg__save(n, EMBEDDING_INDICES, indices, false) < 0) return NULL;
     }
     return out;
 }
@@ -298,7 +282,7 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
     int64_t V = weight->shape[0], D = weight->shape[1];
     int64_t nidx = cg__numel(indices->ndim, indices->shape);
     if (V == 0 && nidx > 0) {
-        cg__error(fn, "index_select(): self indexing axis dim should be positive");
+        cg__error(fn, CG_MSG_INDEX_AXIS_POSITIVE);
         return NULL;
     }
     if (indices->ndim + 1 > CG_MAX_DIMS) {
@@ -306,16 +290,15 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
                   indices->ndim, CG_MAX_DIMS);
         return NULL;
     }
-    cg_tensor *ic = dense(indices);
+    cg_tensor *ic = cg__as_contiguous(indices);
     if (!ic) return NULL;
     const int64_t *ip = cg__ptr(ic);
     for (int64_t k = 0; k < nidx; k++)
         if (ip[k] < 0 || ip[k] >= V) {
             if (D == 0) /* PyTorch's index_select of empty rows checks elsewhere */
-                cg__error(fn, "INDICES element is out of DATA bounds, id=%lld axis_dim=%lld",
-                          (long long)ip[k], (long long)V);
+                cg__error(fn, CG_MSG_INDICES_OUT_OF_DATA, (long long)ip[k], (long long)V);
             else
-                cg__error(fn, "index out of range in self");
+                cg__error(fn, CG_MSG_INDEX_RANGE);
             return NULL;
         }
     int64_t shape[CG_MAX_DIMS];
@@ -334,22 +317,23 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
     /* the indices are not differentiable: one edge, to the weight */
     cg_node *n = cg__record(CG_OP_EMBEDDING, out, 1, &weight);
     if (n) {
-        n->iv[0] = V;
-        n->n_iv = 1;
-        if (cg__save(n, 0, indices, false) < 0) return NULL;
+        n->iv[EMBEDDING_NUM_WEIGHTS] = V;
+        n->n_iv = EMBEDDING_N_IV;
+        if (cg__save(n, EMBEDDING_INDICES, indices, false) < 0) return NULL;
     }
     return out;
 }
 
 int cg__bw_embedding(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *idx = cg__unpack(n, 0);
+    cg_tensor *idx = cg__unpack(n, EMBEDDING_INDICES);
+    int64_t V = n->iv[EMBEDDING_NUM_WEIGHTS];
     if (!idx) return -1;
     /* repeated indices accumulate into their row */
-    return (gi[0] = embedding_dense_backward(go[0], idx, n->iv[0])) ? 0 : -1;
+    return (gi[0] = embedding_dense_backward(go[0], idx, V)) ? 0 : -1;
 }
 
 int cg__bw_embedding_dense_backward(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *idx = cg__unpack(n, 0);
+    cg_tensor *idx = cg__unpack(n, EMBEDDING_INDICES);
     if (!idx) return -1;
     /* the dense backward is linear in g: its gradient gathers go's rows back
      * (PyTorch records index_select + view here; this records EmbeddingBackward0) */
@@ -364,10 +348,6 @@ static void star_shape_str(char *buf, size_t size, int nd, const int64_t *shape)
     for (int i = 0; i < nd && k < size; i++)
         k += (size_t)snprintf(buf + k, size - k, ", %lld", (long long)shape[i]);
     if (k < size) snprintf(buf + k, size - k, "]");
-}
-
-static bool same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
-    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
 }
 
 /* PyTorch's checks, in its order: weight and bias shapes, input shape, dtypes. */
@@ -387,7 +367,7 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
     cg__shape_str(s1, sizeof s1, nn, ns);
     const cg_tensor *wb[2] = {w, b};
     for (int i = 0; i < 2; i++) {
-        if (wb[i] && !same_shape(wb[i]->ndim, wb[i]->shape, nn, ns)) {
+        if (wb[i] && !cg__same_shape(wb[i]->ndim, wb[i]->shape, nn, ns)) {
             cg__shape_str(s2, sizeof s2, wb[i]->ndim, wb[i]->shape);
             cg__error(fn, "Expected %s to be of same shape as normalized_shape, but got %s of "
                           "shape %s and normalized_shape = %s",
@@ -395,7 +375,7 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
             return -1;
         }
     }
-    if (a->ndim < nn || !same_shape(nn, a->shape + a->ndim - nn, nn, ns)) {
+    if (a->ndim < nn || !cg__same_shape(nn, a->shape + a->ndim - nn, nn, ns)) {
         star_shape_str(s2, sizeof s2, nn, ns);
         cg__shape_str(s3, sizeof s3, a->ndim, a->shape);
         cg__error(fn, "Given normalized_shape=%s, expected input with shape %s, but got input "
@@ -403,13 +383,14 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
         return -1;
     }
     if (!cg_dtype_is_floating(a->dtype)) {
-        cg__error(fn, "\"LayerNormKernelImpl\" not implemented for '%s'", scalar_type_name(a->dtype));
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED, "LayerNormKernelImpl",
+                  cg__scalar_type_name(a->dtype));
         return -1;
     }
     for (int i = 0; i < 2; i++)
         if (wb[i] && wb[i]->dtype != a->dtype) {
-            cg__error(fn, "expected scalar type %s but found %s", scalar_type_name(a->dtype),
-                      scalar_type_name(wb[i]->dtype));
+            cg__error(fn, CG_MSG_EXPECTED_SCALAR_TYPE, cg__scalar_type_name(a->dtype),
+                      cg__scalar_type_name(wb[i]->dtype));
             return -1;
         }
     return 0;
@@ -438,6 +419,10 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
         }                                                                                  \
     } while (0)
 
+enum { LAYER_NORM_INPUT, LAYER_NORM_WEIGHT };                             /* saved */
+enum { LAYER_NORM_EPS };                                                  /* n->sc */
+enum { LAYER_NORM_N_NORMALIZED, LAYER_NORM_HAS_WEIGHT, LAYER_NORM_N_IV }; /* n->iv */
+
 cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
                          cg_tensor *weight, cg_tensor *bias, double eps) {
     if (!a) return NULL;
@@ -445,7 +430,8 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
         return NULL;
     int64_t N = cg__numel(n_normalized, normalized_shape);
     int64_t M = cg__numel(a->ndim - n_normalized, a->shape);
-    cg_tensor *x = dense(a), *w = weight ? dense(weight) : NULL, *b = bias ? dense(bias) : NULL;
+    cg_tensor *x = cg__as_contiguous(a), *w = weight ? cg__as_contiguous(weight) : NULL;
+    cg_tensor *b = bias ? cg__as_contiguous(bias) : NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape: (M, N) rows */
     if (!x || !out || (weight && !w) || (bias && !b)) return NULL;
     if (a->dtype == CG_FLOAT32)
@@ -455,13 +441,14 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
     cg_tensor *in[3] = {a, weight, bias};
     cg_node *n = cg__record(CG_OP_NATIVE_LAYER_NORM, out, 3, in);
     if (n) {
-        n->sc[0] = eps;
-        n->iv[0] = n_normalized;
-        n->iv[1] = weight != NULL;
-        n->n_iv = 2;
+        n->sc[LAYER_NORM_EPS] = eps;
+        n->iv[LAYER_NORM_N_NORMALIZED] = n_normalized;
+        n->iv[LAYER_NORM_HAS_WEIGHT] = weight != NULL;
+        n->n_iv = LAYER_NORM_N_IV;
         /* x for the gradients of x and weight; weight for x's */
-        if (cg__save(n, 0, WANT(0) || WANT(1) ? a : NULL, false) < 0 ||
-            cg__save(n, 1, WANT(0) ? weight : NULL, false) < 0)
+        bool want_x = CG_WANT(n, 0), want_w = CG_WANT(n, 1);
+        if (cg__save(n, LAYER_NORM_INPUT, want_x || want_w ? a : NULL, false) < 0 ||
+            cg__save(n, LAYER_NORM_WEIGHT, want_x ? weight : NULL, false) < 0)
             return NULL;
     }
     return out;
@@ -495,18 +482,16 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
         }                                                                                  \
     } while (0)
 
-static int layer_norm_backward_fused(cg_node *n, cg_tensor *x, cg_tensor *g, cg_tensor **gi) {
+static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *g,
+                                     int nn, double eps, cg_tensor **gi) {
     int64_t rows, len, rows2, len2;
-    if (n->iv[0] != 1 || x->dtype != g->dtype || !rows_of(&x, x->ndim - 1, &rows, &len) ||
+    if (nn != 1 || x->dtype != g->dtype || !rows_of(&x, x->ndim - 1, &rows, &len) ||
         !rows_of(&g, g->ndim - 1, &rows2, &len2) || rows != rows2 || len != len2)
         return -1;
-    bool need_w = n->iv[1] && WANT(0); /* weight only matters for x's gradient */
-    cg_tensor *w = need_w ? cg__unpack(n, 1) : NULL;
-    if (need_w && (!w || w->dtype != x->dtype || !(w = cg_contiguous(w)))) return -1;
-    double eps = n->sc[0];
-    cg_tensor *gx_out = WANT(0) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
-    cg_tensor *gw_out = WANT(1) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
-    if ((WANT(0) && !gx_out) || (WANT(1) && !gw_out)) return -1;
+    if (w && (w->dtype != x->dtype || !(w = cg_contiguous(w)))) return -1;
+    cg_tensor *gx_out = CG_WANT(n, 0) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
+    cg_tensor *gw_out = CG_WANT(n, 1) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
+    if ((CG_WANT(n, 0) && !gx_out) || (CG_WANT(n, 1) && !gw_out)) return -1;
     if (x->dtype == CG_FLOAT32)
         LN_BW(float);
     else
@@ -516,28 +501,32 @@ static int layer_norm_backward_fused(cg_node *n, cg_tensor *x, cg_tensor *g, cg_
 }
 
 int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int nn = (int)n->iv[LAYER_NORM_N_NORMALIZED], dims[CG_MAX_DIMS];
+    bool has_weight = n->iv[LAYER_NORM_HAS_WEIGHT];
+    double eps = n->sc[LAYER_NORM_EPS];
     cg_tensor *g = go[0];
-    if (WANT(2)) gi[2] = g; /* d out / d bias = 1 */
-    if (!WANT(0) && !WANT(1)) return 0;
-    int nn = (int)n->iv[0], dims[CG_MAX_DIMS];
-    for (int i = 0; i < nn; i++) dims[i] = i - nn; /* the normalized dims, -nn .. -1 */
-    cg_tensor *x = cg__unpack(n, 0);
+    if (CG_WANT(n, 2)) gi[2] = g; /* d out / d bias = 1 */
+    if (!CG_WANT(n, 0) && !CG_WANT(n, 1)) return 0;
+    /* x for both gradients; weight only matters for x's */
+    cg_tensor *x = cg__unpack(n, LAYER_NORM_INPUT);
     if (!x) return -1;
-    if (layer_norm_backward_fused(n, x, g, gi) == 0) return 0;
+    bool need_w = has_weight && CG_WANT(n, 0);
+    cg_tensor *w = need_w ? cg__unpack(n, LAYER_NORM_WEIGHT) : NULL;
+    if (need_w && !w) return -1;
+    if (layer_norm_backward_fused(n, x, w, g, nn, eps, gi) == 0) return 0;
+    for (int i = 0; i < nn; i++) dims[i] = i - nn; /* the normalized dims, -nn .. -1 */
     /* xhat = (x - mean) * rstd, rstd = (var + eps)^-1/2, recomputed from x with
      * cgrad ops so that a create_graph backward differentiates it too */
     cg_tensor *xc = cg_sub(x, cg_mean_dims(x, nn, dims, true));
-    cg_tensor *rstd = cg_pow_scalar(cg_add_scalar(cg_mean_dims(cg_mul(xc, xc), nn, dims, true),
-                                                  n->sc[0]), -0.5);
+    cg_tensor *rstd =
+        cg_pow_scalar(cg_add_scalar(cg_mean_dims(cg_mul(xc, xc), nn, dims, true), eps), -0.5);
     cg_tensor *xhat = cg_mul(xc, rstd);
     if (!xhat) return -1;
-    if (WANT(1) && !(gi[1] = cg_mul(g, xhat))) return -1; /* the engine sums it to weight's shape */
-    if (WANT(0)) {
-        cg_tensor *gx = g; /* d loss / d xhat */
-        if (n->iv[1]) {
-            cg_tensor *w = cg__unpack(n, 1);
-            if (!w || !(gx = cg_mul(g, w))) return -1;
-        }
+    /* weight's gradient: the engine sums it to weight's shape */
+    if (CG_WANT(n, 1) && !(gi[1] = cg_mul(g, xhat))) return -1;
+    if (CG_WANT(n, 0)) {
+        cg_tensor *gx = w ? cg_mul(g, w) : g; /* d loss / d xhat */
+        if (!gx) return -1;
         /* dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat)), means over the
          * normalized dims */
         cg_tensor *m1 = cg_mean_dims(gx, nn, dims, true);
@@ -557,6 +546,8 @@ static cg_tensor *no_grad2(cg_tensor *(*f)(cg_tensor *, cg_tensor *), cg_tensor 
     return r;
 }
 
+enum { ADDMM_MAT2, ADDMM_MAT1 }; /* saved */
+
 cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
     if (!input || !mat1 || !mat2) return NULL;
     const char *fn = "cg_addmm";
@@ -575,8 +566,7 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
         return NULL;
     }
     if (mat1->shape[1] != mat2->shape[0]) {
-        cg__error(fn, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
-                  (long long)mat1->shape[0], (long long)mat1->shape[1],
+        cg__error(fn, CG_MSG_MAT_SHAPES, (long long)mat1->shape[0], (long long)mat1->shape[1],
                   (long long)mat2->shape[0], (long long)mat2->shape[1]);
         return NULL;
     }
@@ -586,7 +576,7 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
     cg_set_grad_enabled(prev);
     if (!bi) return NULL;
     if (input->dtype == CG_BOOL) {
-        cg__error(fn, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED, "addmm_impl_cpu_", "Bool");
         return NULL;
     }
     cg_tensor *out = no_grad2(cg_add, no_grad2(cg_mm, mat1, mat2), bi); /* (n, m) */
@@ -594,39 +584,39 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
     cg_tensor *in[3] = {input, mat1, mat2};
     cg_node *n = cg__record(CG_OP_ADDMM, out, 3, in);
     if (n) { /* mat2 for mat1's gradient, mat1 for mat2's */
-        if (cg__save(n, 0, WANT(1) ? mat2 : NULL, false) < 0 ||
-            cg__save(n, 1, WANT(2) ? mat1 : NULL, false) < 0)
+        if (cg__save(n, ADDMM_MAT2, CG_WANT(n, 1) ? mat2 : NULL, false) < 0 ||
+            cg__save(n, ADDMM_MAT1, CG_WANT(n, 2) ? mat1 : NULL, false) < 0)
             return NULL;
     }
     return out;
 }
 
 int cg__bw_addmm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *mat2 = CG_WANT(n, 1) ? cg__unpack(n, ADDMM_MAT2) : NULL;
+    if (CG_WANT(n, 1) && !mat2) return -1;
+    cg_tensor *mat1 = CG_WANT(n, 2) ? cg__unpack(n, ADDMM_MAT1) : NULL;
+    if (CG_WANT(n, 2) && !mat1) return -1;
     /* d input = g (the engine sums it back to input's shape), d mat1 = g mat2^T,
      * d mat2 = mat1^T g */
-    if (WANT(0)) gi[0] = go[0];
-    if (WANT(1) && !(gi[1] = cg_mm(go[0], cg_transpose(cg__unpack(n, 0), 0, 1)))) return -1;
-    if (WANT(2) && !(gi[2] = cg_mm(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    if (CG_WANT(n, 0)) gi[0] = go[0];
+    if (CG_WANT(n, 1) && !(gi[1] = cg_mm(go[0], cg_transpose(mat2, 0, 1)))) return -1;
+    if (CG_WANT(n, 2) && !(gi[2] = cg_mm(cg_transpose(mat1, 0, 1), go[0]))) return -1;
     return 0;
 }
-
-static int dtype_category(cg_dtype d) { return d == CG_BOOL ? 0 : d == CG_INT64 ? 1 : 2; }
 
 /* out.add_(b) as PyTorch's linear does it: b broadcasts to out's shape, the
  * result keeps out's dtype; recorded as AddBackward0 (out, b). */
 static cg_tensor *add_inplace_like(cg_tensor *out, cg_tensor *b) {
     cg_tensor *r = no_grad2(cg_add, out, b);
     if (!r) return NULL;
-    if (!same_shape(r->ndim, r->shape, out->ndim, out->shape)) {
-        char s1[300], s2[300];
-        cg__shape_str(s1, sizeof s1, out->ndim, out->shape);
-        cg__shape_str(s2, sizeof s2, r->ndim, r->shape);
-        cg__error("cg_linear", "output with shape %s doesn't match the broadcast shape %s", s1, s2);
+    if (!cg__same_shape(r->ndim, r->shape, out->ndim, out->shape)) {
+        cg__shape_error("cg_linear", CG_MSG_OUTPUT_BROADCAST, out->ndim, out->shape, r->ndim,
+                        r->shape);
         return NULL;
     }
-    if (dtype_category(r->dtype) > dtype_category(out->dtype)) {
-        cg__error("cg_linear", "result type %s can't be cast to the desired output type %s",
-                  scalar_type_name(r->dtype), scalar_type_name(out->dtype));
+    if (cg__category(r->dtype) > cg__category(out->dtype)) {
+        cg__error("cg_linear", CG_MSG_RESULT_TYPE_CAST, cg__scalar_type_name(r->dtype),
+                  cg__scalar_type_name(out->dtype));
         return NULL;
     }
     if (r->dtype != out->dtype) {

@@ -76,10 +76,26 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s);
 #define CG_MSG_MAT_SHAPES "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)"
 #define CG_MSG_INDEX_RANGE "index out of range in self"
 #define CG_MSG_INDEX_BOUNDS "index %lld is out of bounds for dimension %d with size %lld"
+#define CG_MSG_INDICES_OUT_OF_DATA "INDICES element is out of DATA bounds, id=%lld axis_dim=%lld"
+#define CG_MSG_INDEX_AXIS_POSITIVE "index_select(): self indexing axis dim should be positive"
+#define CG_MSG_NEG_BOOL                                                                    \
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+#define CG_MSG_SUB_BOOL                                                                    \
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
+    "trying to invert a mask, use the `~` or `logical_not()` operator instead."
 
 /* "shape mismatch" errors: cg__error(fn, fmt, "[a's shape]", "[b's shape]");
  * fmt takes the two shapes as its two %s, in that order. */
 void cg__shape_error(const char *fn, const char *fmt, int na, const int64_t *sa, int nb,
                      const int64_t *sb);
+
+/* ------------------- index-family ops other families compose (index.c) */
+
+/* a.index_put_({mask}, 0.0) on a copy of a, for a bool mask of a's shape:
+ * IndexPutBackward0 (CopySlices when a is 0-d), edges (a, values = None) */
+cg_tensor *cg__masked_zero(cg_tensor *a, cg_tensor *mask);
+/* a.masked_select(mask), a bool mask of a's shape: MaskedSelectBackward0 */
+cg_tensor *cg__masked_select(cg_tensor *a, cg_tensor *mask);
 
 #endif

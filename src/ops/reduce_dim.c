@@ -3,14 +3,9 @@
  * backward. The kernels walk the reduced elements of each output slice
  * through a precomputed list of offsets (any layout); floating results are
  * accumulated in double and rounded to the output's dtype at the end. */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
-
-static const char *dtype_word(cg_dtype d) {
-    static const char *names[CG_NUM_DTYPES] = {"Float", "Double", "Long", "Bool"};
-    return names[d];
-}
 
 /* ------------------------------------------------------------ the walker */
 
@@ -129,11 +124,17 @@ static cg_tensor *constant(double v, cg_dtype dt) { return cg_scalar(v, (int)dt)
 
 /* ------------------------------------------- max/min along a dim, argmax */
 
+typedef enum { EXTREME_MIN, EXTREME_MAX } extreme;
+
+enum { MAX_DIM_INDICES };                             /* saved (MaxBackward0, MinBackward0) */
+enum { MAX_DIM_DIM, MAX_DIM_KEEPDIM, MAX_DIM_N_IV }; /* n->iv */
+
 /* For each slice: the position of the largest (smallest) element, the first
  * on ties; a NaN beats everything and the first NaN is taken. Writes idx
  * (int64) and, when val is not NULL, the value itself. */
-static void extreme_kernel(const cg_tensor *a, unsigned mask, bool is_max, cg_tensor *val,
+static void extreme_kernel(const cg_tensor *a, unsigned mask, extreme which, cg_tensor *val,
                            cg_tensor *idx) {
+    bool is_max = which == EXTREME_MAX;
     walker w;
     walker_init(&w, a, mask);
     const char *p = cg__ptr(a);
@@ -163,7 +164,7 @@ static void extreme_kernel(const cg_tensor *a, unsigned mask, bool is_max, cg_te
     }
 }
 
-static cg_tensor *max_min_dim(const char *fn, const char *what, cg_op op, bool is_max,
+static cg_tensor *max_min_dim(const char *fn, const char *what, cg_op op, extreme which,
                               cg_tensor *a, int dim, bool keepdim, cg_tensor **indices) {
     if (indices) *indices = NULL;
     if (!a) return NULL;
@@ -177,33 +178,33 @@ static cg_tensor *max_min_dim(const char *fn, const char *what, cg_op op, bool i
     cg_tensor *val = cg__reduced_tensor(a, mask, keepdim, a->dtype);
     cg_tensor *idx = cg__reduced_tensor(a, mask, keepdim, CG_INT64);
     if (!val || !idx) return NULL;
-    extreme_kernel(a, mask, is_max, val, idx);
+    extreme_kernel(a, mask, which, val, idx);
     cg_node *n = cg__record(op, val, 1, &a); /* the indices are not differentiable */
     if (n) {
-        if (cg__save(n, 0, idx, false) < 0) return NULL;
-        n->iv[0] = d;
-        n->iv[1] = keepdim;
-        n->n_iv = 2;
+        if (cg__save(n, MAX_DIM_INDICES, idx, false) < 0) return NULL;
+        n->iv[MAX_DIM_DIM] = d;
+        n->iv[MAX_DIM_KEEPDIM] = keepdim;
+        n->n_iv = MAX_DIM_N_IV;
     }
     if (indices) *indices = idx;
     return val;
 }
 
 cg_tensor *cg_max_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices) {
-    return max_min_dim("cg_max_dim", "max", CG_OP_MAX_DIM, true, a, dim, keepdim, indices);
+    return max_min_dim("cg_max_dim", "max", CG_OP_MAX_DIM, EXTREME_MAX, a, dim, keepdim, indices);
 }
 
 cg_tensor *cg_min_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices) {
-    return max_min_dim("cg_min_dim", "min", CG_OP_MIN_DIM, false, a, dim, keepdim, indices);
+    return max_min_dim("cg_min_dim", "min", CG_OP_MIN_DIM, EXTREME_MIN, a, dim, keepdim, indices);
 }
 
-/* argmax/argmin: all_dims is torch's dim=None (an index into the flattened
+/* argmax/argmin: dim NULL is torch's dim=None (an index into the flattened
  * tensor). PyTorch checks the dim, then emptiness, then the dtype. */
-static cg_tensor *arg_extreme(const char *fn, const char *what, bool is_max, cg_tensor *a,
-                              bool all_dims, int dim, bool keepdim) {
+static cg_tensor *arg_extreme(const char *fn, const char *what, extreme which, cg_tensor *a,
+                              const int *dim, bool keepdim) {
     if (!a) return NULL;
     unsigned mask;
-    if (all_dims) {
+    if (!dim) {
         if (cg__numel(a->ndim, a->shape) == 0) {
             cg__error(fn, "%s(): Expected reduction dim to be specified for input.numel() == 0.",
                       what);
@@ -211,7 +212,7 @@ static cg_tensor *arg_extreme(const char *fn, const char *what, bool is_max, cg_
         }
         mask = (1u << a->ndim) - 1;
     } else {
-        int d = cg__wrap_dim(fn, dim, a->ndim);
+        int d = cg__wrap_dim(fn, *dim, a->ndim);
         if (d < 0) return NULL;
         if (a->ndim && a->shape[d] == 0) {
             cg__error(fn, "%s(): Expected reduction dim %d to have non-zero size.", what, d);
@@ -224,37 +225,38 @@ static cg_tensor *arg_extreme(const char *fn, const char *what, bool is_max, cg_
         return NULL;
     }
     cg_tensor *idx = cg__reduced_tensor(a, mask, keepdim, CG_INT64);
-    if (idx) extreme_kernel(a, mask, is_max, NULL, idx);
+    if (idx) extreme_kernel(a, mask, which, NULL, idx);
     return idx;
 }
 
 cg_tensor *cg_argmax(cg_tensor *a, int dim, bool keepdim) {
-    return arg_extreme("cg_argmax", "argmax", true, a, false, dim, keepdim);
+    return arg_extreme("cg_argmax", "argmax", EXTREME_MAX, a, &dim, keepdim);
 }
 cg_tensor *cg_argmin(cg_tensor *a, int dim, bool keepdim) {
-    return arg_extreme("cg_argmin", "argmin", false, a, false, dim, keepdim);
+    return arg_extreme("cg_argmin", "argmin", EXTREME_MIN, a, &dim, keepdim);
 }
 cg_tensor *cg_argmax_all(cg_tensor *a, bool keepdim) {
-    return arg_extreme("cg_argmax_all", "argmax", true, a, true, 0, keepdim);
+    return arg_extreme("cg_argmax_all", "argmax", EXTREME_MAX, a, NULL, keepdim);
 }
 cg_tensor *cg_argmin_all(cg_tensor *a, bool keepdim) {
-    return arg_extreme("cg_argmin_all", "argmin", false, a, true, 0, keepdim);
+    return arg_extreme("cg_argmin_all", "argmin", EXTREME_MIN, a, NULL, keepdim);
 }
 
 /* The gradient goes to the position the forward returned (PyTorch's
  * value_selecting_reduction_backward): grad where the one-hot mask
  * (arange along dim == index) holds, 0 elsewhere. */
 int cg__bw_max_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int d = (int)n->iv[MAX_DIM_DIM];
+    bool keepdim = n->iv[MAX_DIM_KEEPDIM];
     const cg_meta *m = &n->in_meta[0];
     if (m->ndim == 0) { /* a 0-d input is its own maximum */
         gi[0] = go[0];
         return 0;
     }
-    int d = (int)n->iv[0];
-    cg_tensor *idx = cg__unpack(n, 0);
+    cg_tensor *idx = cg__unpack(n, MAX_DIM_INDICES);
     if (!idx) return -1;
     cg_tensor *g = go[0];
-    if (!n->iv[1]) {
+    if (!keepdim) {
         g = cg_unsqueeze(g, d);
         idx = cg_unsqueeze(idx, d);
     }
@@ -270,8 +272,13 @@ int cg__bw_max_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* -------------------------------------------------------------- var, std */
 
-static cg_tensor *var_std(const char *fn, cg_op op, bool is_std, cg_tensor *a, int ndims,
-                          const int *dims, int correction, bool keepdim) {
+enum { VAR_SELF, VAR_RESULT }; /* saved (VarBackward0: VAR_SELF only) */
+enum { VAR_MASK, VAR_KEEPDIM, VAR_CORRECTION, VAR_ALL_DIMS, VAR_N_IV }; /* n->iv */
+
+/* var (VAR) or std (STD) */
+static cg_tensor *var_std(const char *fn, cg_op op, cg_tensor *a, int ndims, const int *dims,
+                          int correction, bool keepdim) {
+    bool is_std = op == CG_OP_STD;
     if (!a) return NULL;
     if (!cg_dtype_is_floating(a->dtype)) {
         cg__error(fn, "std and var only support floating point and complex dtypes");
@@ -303,30 +310,45 @@ static cg_tensor *var_std(const char *fn, cg_op op, bool is_std, cg_tensor *a, i
     }
     cg_node *n = cg__record(op, out, 1, &a);
     if (n) {
-        if (cg__save(n, 0, a, false) < 0 || (is_std && cg__save(n, 1, out, true) < 0)) return NULL;
-        n->iv[0] = mask;
-        n->iv[1] = keepdim;
-        n->iv[2] = correction;
-        n->iv[3] = ndims == 0; /* PyTorch's dim=None */
-        n->n_iv = 4;
+        if (cg__save(n, VAR_SELF, a, false) < 0 ||
+            (is_std && cg__save(n, VAR_RESULT, out, true) < 0))
+            return NULL;
+        n->iv[VAR_MASK] = mask;
+        n->iv[VAR_KEEPDIM] = keepdim;
+        n->iv[VAR_CORRECTION] = correction;
+        n->iv[VAR_ALL_DIMS] = ndims == 0; /* PyTorch's dim=None */
+        n->n_iv = VAR_N_IV;
     }
     return out;
 }
 
 cg_tensor *cg_var(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim) {
-    return var_std("cg_var", CG_OP_VAR, false, a, ndims, dims, correction, keepdim);
+    return var_std("cg_var", CG_OP_VAR, a, ndims, dims, correction, keepdim);
 }
 
 cg_tensor *cg_std(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim) {
-    return var_std("cg_std", CG_OP_STD, true, a, ndims, dims, correction, keepdim);
+    return var_std("cg_std", CG_OP_STD, a, ndims, dims, correction, keepdim);
+}
+
+/* var/std's arguments, as their nodes keep them */
+typedef struct {
+    unsigned mask;
+    bool keepdim, all_dims;
+    int64_t correction;
+} var_args;
+
+static var_args var_args_of(const cg_node *n) {
+    return (var_args){.mask = (unsigned)n->iv[VAR_MASK],
+                      .keepdim = n->iv[VAR_KEEPDIM],
+                      .all_dims = n->iv[VAR_ALL_DIMS],
+                      .correction = n->iv[VAR_CORRECTION]};
 }
 
 /* d var / dx = 2 (x - mean) / (N - correction), times the incoming gradient */
-static cg_tensor *var_backward(cg_node *n, cg_tensor *g, cg_tensor *x) {
-    const cg_meta *m = &n->in_meta[0];
-    unsigned mask = (unsigned)n->iv[0];
-    bool keepdim = n->iv[1], all = n->iv[3];
-    int64_t corr = n->iv[2], cnt = reduced_count(m, mask);
+static cg_tensor *var_backward(const cg_meta *m, const var_args *va, cg_tensor *g, cg_tensor *x) {
+    unsigned mask = va->mask;
+    bool keepdim = va->keepdim, all = va->all_dims;
+    int64_t corr = va->correction, cnt = reduced_count(m, mask);
     if ((m->ndim == 0 || all) && cnt == corr)
         /* PyTorch returns INFINITY * grad here; for an n-d input with dim=None
          * its engine then rejects that 0-d gradient, we expand it */
@@ -338,20 +360,25 @@ static cg_tensor *var_backward(cg_node *n, cg_tensor *g, cg_tensor *x) {
 }
 
 int cg__bw_var(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *x = cg__unpack(n, 0);
-    return x && (gi[0] = var_backward(n, go[0], x)) ? 0 : -1;
+    cg_tensor *x = cg__unpack(n, VAR_SELF);
+    var_args va = var_args_of(n);
+    return x && (gi[0] = var_backward(&n->in_meta[0], &va, go[0], x)) ? 0 : -1;
 }
 
 int cg__bw_std(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *x = cg__unpack(n, 0), *r = cg__unpack(n, 1);
+    cg_tensor *x = cg__unpack(n, VAR_SELF), *r = cg__unpack(n, VAR_RESULT);
+    var_args va = var_args_of(n);
     if (!x || !r) return -1;
     /* d std = d var / (2 std); 0 where std is 0 (masked_fill, as PyTorch) */
     cg_tensor *gv = cg_where(cg_eq_scalar(r, 0), constant(0, r->dtype),
                              cg_div(go[0], cg_mul_scalar(r, 2)));
-    return gv && (gi[0] = var_backward(n, gv, x)) ? 0 : -1;
+    return gv && (gi[0] = var_backward(&n->in_meta[0], &va, gv, x)) ? 0 : -1;
 }
 
 /* -------------------------------------------------------------- logsumexp */
+
+enum { LOGSUMEXP_SELF, LOGSUMEXP_RESULT };                   /* saved */
+enum { LOGSUMEXP_MASK, LOGSUMEXP_KEEPDIM, LOGSUMEXP_N_IV }; /* n->iv */
 
 cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
     if (!a) return NULL;
@@ -383,26 +410,32 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
     }
     cg_node *n = cg__record(CG_OP_LOGSUMEXP, out, 1, &a);
     if (n) {
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
-        n->iv[0] = mask;
-        n->iv[1] = keepdim;
-        n->n_iv = 2;
+        if (cg__save(n, LOGSUMEXP_SELF, a, false) < 0 ||
+            cg__save(n, LOGSUMEXP_RESULT, out, true) < 0)
+            return NULL;
+        n->iv[LOGSUMEXP_MASK] = mask;
+        n->iv[LOGSUMEXP_KEEPDIM] = keepdim;
+        n->n_iv = LOGSUMEXP_N_IV;
     }
     return out;
 }
 
 int cg__bw_logsumexp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *x = cg__unpack(n, LOGSUMEXP_SELF), *r = cg__unpack(n, LOGSUMEXP_RESULT);
+    unsigned mask = (unsigned)n->iv[LOGSUMEXP_MASK];
+    bool keepdim = n->iv[LOGSUMEXP_KEEPDIM];
     const cg_meta *m = &n->in_meta[0];
-    unsigned mask = (unsigned)n->iv[0];
-    cg_tensor *x = cg__unpack(n, 0), *r = cg__unpack(n, 1);
     if (!x || !r) return -1;
     /* d lse / dx = exp(x - lse), the softmax of the slice */
-    cg_tensor *g = unreduce(go[0], m->ndim, mask, n->iv[1]);
-    r = unreduce(r, m->ndim, mask, n->iv[1]);
+    cg_tensor *g = unreduce(go[0], m->ndim, mask, keepdim);
+    r = unreduce(r, m->ndim, mask, keepdim);
     return (gi[0] = cg_mul(g, cg_exp(cg_sub(x, r)))) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------- prod */
+
+enum { PROD_SELF, PROD_RESULT };                      /* saved (both node kinds) */
+enum { PROD_DIM_DIM, PROD_DIM_KEEPDIM, PROD_DIM_N_IV }; /* n->iv (ProdBackward1) */
 
 /* The product of each slice: integers (int64, bool) multiply in int64,
  * wrapping on overflow as PyTorch's does; floats in double. */
@@ -435,7 +468,8 @@ cg_tensor *cg_prod(cg_tensor *a) {
     cg_tensor *out = prod_impl(a, (1u << a->ndim) - 1, false);
     if (!out) return NULL;
     cg_node *n = cg__record(CG_OP_PROD, out, 1, &a);
-    if (n && (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0)) return NULL;
+    if (n && (cg__save(n, PROD_SELF, a, false) < 0 || cg__save(n, PROD_RESULT, out, true) < 0))
+        return NULL;
     return out;
 }
 
@@ -447,10 +481,11 @@ cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim) {
     if (!out) return NULL;
     cg_node *n = cg__record(CG_OP_PROD_DIM, out, 1, &a);
     if (n) {
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
-        n->iv[0] = d;
-        n->iv[1] = keepdim;
-        n->n_iv = 2;
+        if (cg__save(n, PROD_SELF, a, false) < 0 || cg__save(n, PROD_RESULT, out, true) < 0)
+            return NULL;
+        n->iv[PROD_DIM_DIM] = d;
+        n->iv[PROD_DIM_KEEPDIM] = keepdim;
+        n->n_iv = PROD_DIM_N_IV;
     }
     return out;
 }
@@ -539,7 +574,7 @@ int cg__bw_prod(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         gi[0] = go[0];
         return 0;
     }
-    cg_tensor *x = cg__unpack(n, 0), *r = cg__unpack(n, 1);
+    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
     if (!x || !r) return -1;
     int64_t zeros = count_zeros(x);
     if (zeros == 0) /* d prod / dx_i = prod / x_i */
@@ -552,16 +587,17 @@ int cg__bw_prod(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_prod_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int d = (int)n->iv[PROD_DIM_DIM];
+    bool keepdim = n->iv[PROD_DIM_KEEPDIM];
     const cg_meta *m = &n->in_meta[0];
     if (m->ndim == 0) {
         gi[0] = go[0];
         return 0;
     }
-    int d = (int)n->iv[0];
-    cg_tensor *x = cg__unpack(n, 0), *r = cg__unpack(n, 1);
+    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
     if (!x || !r) return -1;
-    cg_tensor *g = unreduce(go[0], m->ndim, 1u << d, n->iv[1]);
-    r = unreduce(r, m->ndim, 1u << d, n->iv[1]);
+    cg_tensor *g = unreduce(go[0], m->ndim, 1u << d, keepdim);
+    r = unreduce(r, m->ndim, 1u << d, keepdim);
     /* any zero in x: every slice takes the division-free path, as PyTorch */
     if (count_zeros(x) == 0)
         gi[0] = cg_mul(g, cg_div(r, x));
@@ -572,32 +608,41 @@ int cg__bw_prod_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------------------------------------ vector norm */
 
+enum { NORM_SELF, NORM_RESULT };              /* saved */
+enum { NORM_P };                              /* n->sc */
+enum { NORM_MASK, NORM_KEEPDIM, NORM_N_IV }; /* n->iv */
+
+/* vector_norm's checks of the dtype and of an empty input */
+static int norm_check(const char *fn, const cg_tensor *a, double p, int ndims, const int *dims) {
+    if (!cg_dtype_is_floating(a->dtype)) {
+        cg__error(fn, "linalg.vector_norm: Expected a floating point or complex tensor as "
+                      "input. Got %s", cg__scalar_type_name(a->dtype));
+        return -1;
+    }
+    /* max/min of |x| and negative powers have no value on an empty slice */
+    if (cg__numel(a->ndim, a->shape) != 0 || !(p < 0 || p == INFINITY)) return 0;
+    if (ndims == 0) {
+        cg__error(fn, "linalg.vector_norm cannot compute the %g norm on an empty tensor "
+                      "because the operation does not have an identity", p);
+        return -1;
+    }
+    for (int i = 0; dims && i < ndims; i++) {
+        int d = cg__wrap_dim(fn, dims[i], a->ndim);
+        if (d < 0) return -1;
+        if (a->ndim && a->shape[d] == 0) {
+            cg__error(fn, "linalg.vector_norm cannot compute the %g norm on the dimension "
+                          "%dbecause this dimension is empty and the operation does not "
+                          "have an identity", p, dims[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim) {
     static const char *fn = "cg_norm";
     if (!a) return NULL;
-    if (!cg_dtype_is_floating(a->dtype)) {
-        cg__error(fn, "linalg.vector_norm: Expected a floating point or complex tensor as "
-                      "input. Got %s", dtype_word(a->dtype));
-        return NULL;
-    }
-    /* max/min of |x| and negative powers have no value on an empty slice */
-    if (cg__numel(a->ndim, a->shape) == 0 && (p < 0 || p == INFINITY)) {
-        if (ndims == 0) {
-            cg__error(fn, "linalg.vector_norm cannot compute the %g norm on an empty tensor "
-                          "because the operation does not have an identity", p);
-            return NULL;
-        }
-        for (int i = 0; dims && i < ndims; i++) {
-            int d = cg__wrap_dim(fn, dims[i], a->ndim);
-            if (d < 0) return NULL;
-            if (a->ndim && a->shape[d] == 0) {
-                cg__error(fn, "linalg.vector_norm cannot compute the %g norm on the dimension "
-                              "%dbecause this dimension is empty and the operation does not "
-                              "have an identity", p, dims[i]);
-                return NULL;
-            }
-        }
-    }
+    if (norm_check(fn, a, p, ndims, dims) < 0) return NULL;
     unsigned mask;
     if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
     cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, a->dtype);
@@ -635,11 +680,12 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
     }
     cg_node *n = cg__record(CG_OP_VECTOR_NORM, out, 1, &a);
     if (n) {
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
-        n->sc[0] = p;
-        n->iv[0] = mask;
-        n->iv[1] = keepdim;
-        n->n_iv = 2;
+        if (cg__save(n, NORM_SELF, a, false) < 0 || cg__save(n, NORM_RESULT, out, true) < 0)
+            return NULL;
+        n->sc[NORM_P] = p;
+        n->iv[NORM_MASK] = mask;
+        n->iv[NORM_KEEPDIM] = keepdim;
+        n->n_iv = NORM_N_IV;
     }
     return out;
 }
@@ -652,14 +698,14 @@ static cg_tensor *zero_where(cg_tensor *mask, cg_tensor *v) {
 /* PyTorch's norm_backward, branch by branch */
 int cg__bw_vector_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     const cg_meta *m = &n->in_meta[0];
-    double p = n->sc[0];
-    unsigned mask = (unsigned)n->iv[0];
-    bool keepdim = n->iv[1];
+    double p = n->sc[NORM_P];
+    unsigned mask = (unsigned)n->iv[NORM_MASK];
+    bool keepdim = n->iv[NORM_KEEPDIM];
     if (p == 0) { /* a count of nonzeros: no gradient (None), as PyTorch */
         gi[0] = NULL;
         return 0;
     }
-    cg_tensor *x = cg__unpack(n, 0), *norm = cg__unpack(n, 1);
+    cg_tensor *x = cg__unpack(n, NORM_SELF), *norm = cg__unpack(n, NORM_RESULT);
     if (!x || !norm) return -1;
     cg_tensor *g = unreduce(go[0], m->ndim, mask, keepdim);
     norm = unreduce(norm, m->ndim, mask, keepdim);

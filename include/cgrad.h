@@ -381,6 +381,7 @@ cg_tensor *cg_log1p(cg_tensor *a); /* log(1 + a) */
 cg_tensor *cg_expm1(cg_tensor *a); /* exp(a) - 1 */
 cg_tensor *cg_rsqrt(cg_tensor *a); /* 1 / sqrt(a) */
 cg_tensor *cg_erf(cg_tensor *a);   /* the error function */
+cg_tensor *cg_atan(cg_tensor *a);  /* the arctangent (int64/bool: float32, as erf) */
 /* torch.clamp(a, min, max); min = -INFINITY / max = INFINITY mean no bound
  * (None); at least one bound is needed. */
 cg_tensor *cg_clamp(cg_tensor *a, double min, double max);

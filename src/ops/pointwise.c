@@ -1,6 +1,6 @@
 /* The pointwise family, each forward beside its backward: one-input
  * elementwise ops (neg, exp, log, sqrt, abs, sign, reciprocal, tanh, sigmoid,
- * relu, sin, cos, log1p, expm1, rsqrt, erf), clamp with scalar or tensor
+ * relu, sin, cos, log1p, expm1, rsqrt, erf, atan), clamp with scalar or tensor
  * bounds, the activations gelu, silu, leaky_relu and softplus, and rounding
  * (floor, ceil, round). A one-input op is a row of pw_info: its kernels, its
  * dtype rule (pw_rule, as PyTorch 1.13) and what its node saves. */
@@ -71,6 +71,7 @@ FLOATING(log1p, log1pf(x), log1p(x))
 FLOATING(expm1, expm1f(x), expm1(x))
 FLOATING(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 FLOATING(erf, erff(x), erf(x))
+FLOATING(atan, atanf(x), atan(x))
 FLOATING(gelu, 0.5f * x * (1.0f + erff(x * (float)SQRT1_2)), 0.5 * x * (1.0 + erf(x * SQRT1_2)))
 FLOATING(gelu_tanh,
          0.5f * x * (1.0f + tanhf((float)SQRT_2_PI * (x + (float)GELU_C * x * x * x))),
@@ -222,6 +223,8 @@ static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, INT_TO_FLOAT, SAVE_RESU
 static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
                                 FK(rsqrt)};
 static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(erf)};
+static const pw_info U_ATAN = {"cg_atan", CG_OP_ATAN, INT_TO_FLOAT, SAVE_SELF, NULL, NULL,
+                               FK(atan)};
 static const pw_info U_GELU = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF, "GeluKernelImpl",
                                NULL, FK(gelu)};
 static const pw_info U_GELU_TANH = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF,
@@ -293,6 +296,7 @@ cg_tensor *cg_log1p(cg_tensor *a) { return pointwise(&U_LOG1P, a, NULL, NULL); }
 cg_tensor *cg_expm1(cg_tensor *a) { return pointwise(&U_EXPM1, a, NULL, NULL); }
 cg_tensor *cg_rsqrt(cg_tensor *a) { return pointwise(&U_RSQRT, a, NULL, NULL); }
 cg_tensor *cg_erf(cg_tensor *a) { return pointwise(&U_ERF, a, NULL, NULL); }
+cg_tensor *cg_atan(cg_tensor *a) { return pointwise(&U_ATAN, a, NULL, NULL); }
 cg_tensor *cg_silu(cg_tensor *a) { return pointwise(&U_SILU, a, NULL, NULL); }
 cg_tensor *cg_floor(cg_tensor *a) { return pointwise(&U_FLOOR, a, NULL, NULL); }
 cg_tensor *cg_ceil(cg_tensor *a) { return pointwise(&U_CEIL, a, NULL, NULL); }
@@ -559,6 +563,12 @@ int cg__bw_erf(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, PW_SELF);
     /* d erf(a) = 2 / sqrt(pi) exp(-a^2) */
     return times(gi, go[0], cg_mul_scalar(cg_exp(cg_neg(cg_mul(a, a))), TWO_SQRTPI));
+}
+
+int cg__bw_atan(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
+    /* d atan(a) = 1 / (1 + a^2) */
+    return (gi[0] = cg_div(go[0], cg_add_scalar(cg_mul(a, a), 1))) ? 0 : -1;
 }
 
 int cg__bw_clamp(cg_node *n, cg_tensor **go, cg_tensor **gi) {

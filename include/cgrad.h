@@ -157,7 +157,7 @@ cg_tensor *cg_ge_scalar(cg_tensor *a, double s); /* a >= s */
 bool cg_equal(const cg_tensor *a, const cg_tensor *b);
 
 /* ------------------------------------------------------------- pointwise */
-/* int64/bool inputs: sin, cos, log1p, expm1, rsqrt and erf compute in float32;
+/* int64/bool inputs: sin, cos, log1p, expm1, rsqrt, erf and atan compute in float32;
  * floor/ceil/round keep int64 (and refuse bool); gelu, silu, leaky_relu and
  * softplus refuse both. */
 
@@ -177,6 +177,7 @@ cg_tensor *cg_log1p(cg_tensor *a);      /* log(1 + a) */
 cg_tensor *cg_expm1(cg_tensor *a);      /* exp(a) - 1 */
 cg_tensor *cg_rsqrt(cg_tensor *a);      /* 1 / sqrt(a) */
 cg_tensor *cg_erf(cg_tensor *a);        /* the error function */
+cg_tensor *cg_atan(cg_tensor *a);       /* the arctangent (torch.atan) */
 /* torch.clamp(a, min, max); min = -INFINITY / max = INFINITY mean no bound
  * (None); at least one bound is needed. */
 cg_tensor *cg_clamp(cg_tensor *a, double min, double max);

@@ -12,6 +12,8 @@ PROBE(p_rsqrt) { (void)v; return cg_rsqrt(A); }
 PROBE(p_rsqrt_t) { (void)v; return cg_rsqrt(cg_transpose(A, -1, 0)); }
 PROBE(p_erf) { (void)v; return cg_erf(A); }
 PROBE(p_erf_t) { (void)v; return cg_erf(cg_transpose(A, 0, 1)); }
+PROBE(p_atan) { (void)v; return cg_atan(A); }
+PROBE(p_atan_t) { (void)v; return cg_atan(cg_transpose(A, 0, 1)); }
 /* clamp, scalar bounds: -INFINITY / INFINITY stand for None */
 PROBE(p_clamp_both) { (void)v; return cg_clamp(A, -0.5, 0.5); }
 PROBE(p_clamp_min) { (void)v; return cg_clamp(A, -0.5, INFINITY); }
@@ -63,6 +65,7 @@ PROBE(p_round_t) { (void)v; return cg_round(cg_transpose(A, 0, 1)); }
     SPEC(RSQRT, "RsqrtBackward0", 'U', VAR("a.rsqrt()", p_rsqrt, "P", PW_SHAPES),          \
          VAR("a.transpose(-1, 0).rsqrt()", p_rsqrt_t, "P", PW_T_SHAPES))
 #define SPEC_ERF PW_UNARY(ERF, "ErfBackward0", "erf", p_erf, p_erf_t, "R")
+#define SPEC_ATAN PW_UNARY(ATAN, "AtanBackward0", "atan", p_atan, p_atan_t, "R")
 
 /* clamp: bounds between typical values of R, so finite differences stay off
  * the kinks; int bounds keep int64 inputs int64 (bool becomes int64) */

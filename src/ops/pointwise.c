@@ -1,7 +1,9 @@
-/* More elementwise ops, each forward beside its backward: sin, cos, log1p,
- * expm1, rsqrt, erf; clamp with scalar or tensor bounds; the activations
- * gelu, silu, leaky_relu and softplus; rounding (floor, ceil, round).
- * dtype rules as PyTorch 1.13 (see pw_kind). */
+/* The pointwise family, each forward beside its backward: one-input
+ * elementwise ops (neg, exp, log, sqrt, abs, sign, reciprocal, tanh, sigmoid,
+ * relu, sin, cos, log1p, expm1, rsqrt, erf, atan), clamp with scalar or tensor
+ * bounds, the activations gelu, silu, leaky_relu and softplus, and rounding
+ * (floor, ceil, round). A one-input op is a row of pw_info: its kernels, its
+ * dtype rule (pw_rule, as PyTorch 1.13) and what its node saves. */
 #include "ops.h"
 
 #include <math.h>
@@ -12,56 +14,78 @@
 #define SQRT_2_PI 0.79788456080286535588    /* sqrt(2 / pi) */
 #define GELU_C 0.044715                     /* gelu's tanh approximation */
 
-/* A kernel's scalar arguments, handed to it as its second operand (stride 0). */
+/* A one-input kernel's scalar arguments, handed to it as its second operand
+ * (stride 0; all zero for the ops without any). */
 typedef struct {
-    double x, y;    /* leaky_relu: slope; softplus: beta, threshold; clamp: bounds */
-    int64_t ix, iy; /* clamp's bounds for int64 */
+    double s1, s2;  /* leaky_relu: slope; softplus: beta, threshold; clamp: bounds */
+    int64_t i1, i2; /* clamp's bounds for int64 */
 } prm;
 
-/* o = EXPR(x) with p, the prm, in scope */
-#define PKERNEL(NAME, T, EXPR)                                                             \
+/* o = EXPR with x = a's element (T) and y = b's (Y): a prm for the one-input
+ * kernels, another T for clamp's maximum and minimum */
+#define KERNEL(NAME, T, Y, EXPR)                                                           \
     static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *p_, int64_t sp) {                                         \
-        (void)sp;                                                                          \
+                     const void *b_, int64_t sb) {                                         \
         T *o = o_;                                                                         \
         const T *a = a_;                                                                   \
-        const prm *p = p_;                                                                 \
-        (void)p;                                                                           \
+        const Y *b = b_;                                                                   \
         if (so == 1 && sa == 1)                                                            \
             for (int64_t i = 0; i < n; i++) {                                              \
                 T x = a[i];                                                                \
+                Y y = b[i * sb];                                                           \
+                (void)y;                                                                   \
                 o[i] = (T)(EXPR);                                                          \
             }                                                                              \
         else                                                                               \
             for (int64_t i = 0; i < n; i++) {                                              \
                 T x = a[i * sa];                                                           \
+                Y y = b[i * sb];                                                           \
+                (void)y;                                                                   \
                 o[i * so] = (T)(EXPR);                                                     \
             }                                                                              \
     }
 #define FLOATING(NAME, EXPRF, EXPRD)                                                       \
-    PKERNEL(NAME##_f32, float, EXPRF)                                                      \
-    PKERNEL(NAME##_f64, double, EXPRD)
+    KERNEL(NAME##_f32, float, prm, EXPRF)                                                  \
+    KERNEL(NAME##_f64, double, prm, EXPRD)
+#define SIGNED(NAME, EXPR)                                                                 \
+    KERNEL(NAME##_f32, float, prm, EXPR)                                                   \
+    KERNEL(NAME##_f64, double, prm, EXPR)                                                  \
+    KERNEL(NAME##_i64, int64_t, prm, EXPR)
 
+SIGNED(neg, -x)
+FLOATING(exp, expf(x), exp(x))
+FLOATING(log, logf(x), log(x))
+FLOATING(sqrt, sqrtf(x), sqrt(x))
+SIGNED(abs, x < 0 ? -x : x)
+SIGNED(sign, (x > 0) - (x < 0))
+KERNEL(sign_b, bool, prm, x)
+FLOATING(reciprocal, 1.0f / x, 1.0 / x)
+FLOATING(tanh, tanhf(x), tanh(x))
+FLOATING(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
+/* floating relu keeps NaN, as PyTorch does */
+FLOATING(relu, x > 0 || x != x ? x : 0.0f, x > 0 || x != x ? x : 0.0)
+KERNEL(relu_i64, int64_t, prm, x > 0 ? x : 0)
 FLOATING(sin, sinf(x), sin(x))
 FLOATING(cos, cosf(x), cos(x))
 FLOATING(log1p, log1pf(x), log1p(x))
 FLOATING(expm1, expm1f(x), expm1(x))
 FLOATING(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 FLOATING(erf, erff(x), erf(x))
+FLOATING(atan, atanf(x), atan(x))
 FLOATING(gelu, 0.5f * x * (1.0f + erff(x * (float)SQRT1_2)), 0.5 * x * (1.0 + erf(x * SQRT1_2)))
 FLOATING(gelu_tanh,
          0.5f * x * (1.0f + tanhf((float)SQRT_2_PI * (x + (float)GELU_C * x * x * x))),
          0.5 * x * (1.0 + tanh(SQRT_2_PI * (x + GELU_C * x * x * x))))
 FLOATING(silu, x / (1.0f + expf(-x)), x / (1.0 + exp(-x)))
-FLOATING(leaky_relu, x > 0 ? x : x * (float)p->x, x > 0 ? x : x * p->x)
+FLOATING(leaky_relu, x > 0 ? x : x * (float)y.s1, x > 0 ? x : x * y.s1)
 /* linear where beta x > threshold, as torch */
 FLOATING(softplus,
-         x * (float)p->x > (float)p->y ? x : log1pf(expf(x * (float)p->x)) / (float)p->x,
-         x * p->x > p->y ? x : log1p(exp(x * p->x)) / p->x)
+         x * (float)y.s1 > (float)y.s2 ? x : log1pf(expf(x * (float)y.s1)) / (float)y.s1,
+         x * y.s1 > y.s2 ? x : log1p(exp(x * y.s1)) / y.s1)
 FLOATING(floor, floorf(x), floor(x))
 FLOATING(ceil, ceilf(x), ceil(x))
 FLOATING(round, nearbyintf(x), nearbyint(x)) /* the default mode rounds half to even */
-PKERNEL(copy_i64, int64_t, x)
+KERNEL(copy_i64, int64_t, prm, x)
 
 /* max(x, lo) then min(., hi): hi wins when lo > hi; NaN x stays NaN */
 static inline float clamp_f(float x, float lo, float hi) {
@@ -76,30 +100,20 @@ static inline int64_t clamp_i(int64_t x, int64_t lo, int64_t hi) {
     int64_t y = x < lo ? lo : x;
     return y > hi ? hi : y;
 }
-PKERNEL(clamp_f32, float, clamp_f(x, (float)p->x, (float)p->y))
-PKERNEL(clamp_f64, double, clamp_d(x, p->x, p->y))
-PKERNEL(clamp_i64, int64_t, clamp_i(x, p->ix, p->iy))
+KERNEL(clamp_f32, float, prm, clamp_f(x, (float)y.s1, (float)y.s2))
+KERNEL(clamp_f64, double, prm, clamp_d(x, y.s1, y.s2))
+KERNEL(clamp_i64, int64_t, prm, clamp_i(x, y.i1, y.i2))
 
-/* o = EXPR(x, y), both strided (clamp with tensor bounds) */
-#define BKERNEL(NAME, T, EXPR)                                                             \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        T *o = o_;                                                                         \
-        const T *a = a_, *b = b_;                                                          \
-        for (int64_t i = 0; i < n; i++) {                                                  \
-            T x = a[i * sa], y = b[i * sb];                                                \
-            o[i * so] = (T)(EXPR);                                                         \
-        }                                                                                  \
-    }
-/* NaN-propagating maximum / minimum, as torch.maximum / torch.minimum */
-BKERNEL(max_f32, float, x > y || x != x ? x : y)
-BKERNEL(max_f64, double, x > y || x != x ? x : y)
-BKERNEL(max_i64, int64_t, x > y ? x : y)
-BKERNEL(max_b, bool, x || y)
-BKERNEL(min_f32, float, x < y || x != x ? x : y)
-BKERNEL(min_f64, double, x < y || x != x ? x : y)
-BKERNEL(min_i64, int64_t, x < y ? x : y)
-BKERNEL(min_b, bool, x && y)
+/* NaN-propagating maximum / minimum, as torch.maximum / torch.minimum (clamp
+ * with tensor bounds) */
+KERNEL(max_f32, float, float, x > y || x != x ? x : y)
+KERNEL(max_f64, double, double, x > y || x != x ? x : y)
+KERNEL(max_i64, int64_t, int64_t, x > y ? x : y)
+KERNEL(max_b, bool, bool, x || y)
+KERNEL(min_f32, float, float, x < y || x != x ? x : y)
+KERNEL(min_f64, double, double, x < y || x != x ? x : y)
+KERNEL(min_i64, int64_t, int64_t, x < y ? x : y)
+KERNEL(min_b, bool, bool, x && y)
 static const cg__kernel max_k[CG_NUM_DTYPES] = {max_f32, max_f64, max_i64, max_b};
 static const cg__kernel min_k[CG_NUM_DTYPES] = {min_f32, min_f64, min_i64, min_b};
 
@@ -107,6 +121,8 @@ static const cg__kernel min_k[CG_NUM_DTYPES] = {min_f32, min_f64, min_i64, min_b
 
 /* out = k(x; p) elementwise; out is contiguous, of x's shape and dtype */
 static void run_unary(cg__kernel k, const prm *p, const cg_tensor *x, cg_tensor *out) {
+    static const prm none; /* the kernels read their prm even when they use none of it */
+    if (!p) p = &none;
     size_t es = cg__esize(x->dtype);
     if (cg__is_contiguous(x)) {
         cg__dense(k, cg__numel(x->ndim, x->shape), cg__ptr(out), es, cg__ptr(x), es, 1, p, 0, 0);
@@ -132,8 +148,7 @@ static void run_binary(cg__kernel k, cg_tensor *out, const cg_tensor *x, const c
     bool dense = cg__is_contiguous(out);
     for (int i = 0; i < 2 && dense; i++) {
         const cg_tensor *t = i ? y : x;
-        dense = t->ndim == nd && cg__is_contiguous(t) &&
-                !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)nd);
+        dense = cg__is_contiguous(t) && cg__same_shape(t->ndim, t->shape, nd, out->shape);
     }
     if (dense) {
         cg__dense(k, n, cg__ptr(out), es, cg__ptr(x), es, 1, cg__ptr(y), es, 1);
@@ -150,110 +165,182 @@ static void run_binary(cg__kernel k, cg_tensor *out, const cg_tensor *x, const c
     cg__loop(k, nd, out->shape, &o, &a, &b);
 }
 
-/* What an op does with int64 and bool inputs:
- * TO_FLOAT   computes in float32 (torch.sin(int64) is float32);
- * KEEPS_INT  keeps int64 (floor of an int64 is a copy), refuses bool;
- * FLOAT_ONLY refuses both (gelu: "GeluKernelImpl" not implemented). */
-typedef enum { TO_FLOAT, KEEPS_INT, FLOAT_ONLY } pw_kind;
-enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT };
+/* ---------------------------------------------------- one-input ops */
+
+/* What a one-input op does with int64 and bool inputs (floating ones keep
+ * their dtype): */
+typedef enum {
+    INT_TO_FLOAT,  /* both compute in float32: torch.exp(int64) is float32 */
+    INT_KEPT,      /* int64 stays int64 (floor of an int64 is a copy); bool refused */
+    INT_BOOL_KEPT, /* both keep their dtype (sign) */
+    INT_REFUSED,   /* both refused (gelu: "GeluKernelImpl" not implemented) */
+} pw_rule;
+/* What its node saves: nothing, its input or its output */
+typedef enum { SAVE_NONE, SAVE_SELF, SAVE_RESULT } pw_save;
+/* the saved tensor's slot, by what it is (the row says which) */
+enum { PW_SELF = 0, PW_RESULT = 0 };
 
 typedef struct {
     const char *fn;
     cg_op op;
-    pw_kind kind;
-    int save;
-    const char *kname; /* torch's kernel name in its "not implemented" error */
-    cg__kernel k[3];   /* float32, float64, int64 */
+    pw_rule rule;
+    pw_save save;
+    const char *kname;      /* torch's kernel name in its "not implemented" error */
+    const char *bool_error; /* INT_KEPT: PyTorch's message for bool, if not that one */
+    cg__kernel k[CG_NUM_DTYPES];
 } pw_info;
 
-#define FK(name) {name##_f32, name##_f64, NULL}
-static const pw_info U_SIN = {"cg_sin", CG_OP_SIN, TO_FLOAT, SAVE_INPUT, NULL, FK(sin)};
-static const pw_info U_COS = {"cg_cos", CG_OP_COS, TO_FLOAT, SAVE_INPUT, NULL, FK(cos)};
-static const pw_info U_LOG1P = {"cg_log1p", CG_OP_LOG1P, TO_FLOAT, SAVE_INPUT, NULL, FK(log1p)};
-static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, TO_FLOAT, SAVE_OUTPUT, NULL, FK(expm1)};
-static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, TO_FLOAT, SAVE_OUTPUT, NULL, FK(rsqrt)};
-static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, TO_FLOAT, SAVE_INPUT, NULL, FK(erf)};
-static const pw_info U_GELU = {"cg_gelu", CG_OP_GELU, FLOAT_ONLY, SAVE_INPUT, "GeluKernelImpl",
-                               FK(gelu)};
-static const pw_info U_GELU_TANH = {"cg_gelu", CG_OP_GELU, FLOAT_ONLY, SAVE_INPUT,
-                                    "GeluKernelImpl", FK(gelu_tanh)};
-static const pw_info U_SILU = {"cg_silu", CG_OP_SILU, FLOAT_ONLY, SAVE_INPUT, "silu_cpu", FK(silu)};
-static const pw_info U_LEAKY = {"cg_leaky_relu", CG_OP_LEAKY_RELU, FLOAT_ONLY, SAVE_INPUT,
-                                "leaky_relu_cpu", FK(leaky_relu)};
-static const pw_info U_SOFTPLUS = {"cg_softplus", CG_OP_SOFTPLUS, FLOAT_ONLY, SAVE_INPUT,
-                                   "softplus_cpu", FK(softplus)};
-static const pw_info U_FLOOR = {"cg_floor", CG_OP_FLOOR, KEEPS_INT, SAVE_NONE, "floor_vml_cpu",
-                                {floor_f32, floor_f64, copy_i64}};
-static const pw_info U_CEIL = {"cg_ceil", CG_OP_CEIL, KEEPS_INT, SAVE_NONE, "ceil_vml_cpu",
-                               {ceil_f32, ceil_f64, copy_i64}};
-static const pw_info U_ROUND = {"cg_round", CG_OP_ROUND, KEEPS_INT, SAVE_NONE, "round_vml_cpu",
-                                {round_f32, round_f64, copy_i64}};
+#define NEG_BOOL_MSG                                                                       \
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
+    "invert a mask, use the `~` or `logical_not()` operator instead."
 
-/* Runs a unary op: dtype rule, kernel, node (returned in *node when asked,
+#define FK(name) {name##_f32, name##_f64}
+#define SK(name) {name##_f32, name##_f64, name##_i64}
+static const pw_info U_NEG = {"cg_neg", CG_OP_NEG, INT_KEPT, SAVE_NONE, NULL, NEG_BOOL_MSG,
+                              SK(neg)};
+static const pw_info U_EXP = {"cg_exp", CG_OP_EXP, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(exp)};
+static const pw_info U_LOG = {"cg_log", CG_OP_LOG, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(log)};
+static const pw_info U_SQRT = {"cg_sqrt", CG_OP_SQRT, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
+                               FK(sqrt)};
+static const pw_info U_ABS = {"cg_abs", CG_OP_ABS, INT_KEPT, SAVE_SELF, "abs_cpu", NULL, SK(abs)};
+static const pw_info U_SIGN = {"cg_sign", CG_OP_SIGN, INT_BOOL_KEPT, SAVE_NONE, NULL, NULL,
+                               {sign_f32, sign_f64, sign_i64, sign_b}};
+static const pw_info U_RECIP = {"cg_reciprocal", CG_OP_RECIPROCAL, INT_TO_FLOAT, SAVE_RESULT,
+                                NULL, NULL, FK(reciprocal)};
+static const pw_info U_TANH = {"cg_tanh", CG_OP_TANH, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
+                               FK(tanh)};
+static const pw_info U_SIGMOID = {"cg_sigmoid", CG_OP_SIGMOID, INT_TO_FLOAT, SAVE_RESULT, NULL,
+                                  NULL, FK(sigmoid)};
+static const pw_info U_RELU = {"cg_relu", CG_OP_RELU, INT_KEPT, SAVE_RESULT, NULL,
+                               "Boolean inputs not supported for relu",
+                               {relu_f32, relu_f64, relu_i64}};
+static const pw_info U_SIN = {"cg_sin", CG_OP_SIN, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(sin)};
+static const pw_info U_COS = {"cg_cos", CG_OP_COS, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(cos)};
+static const pw_info U_LOG1P = {"cg_log1p", CG_OP_LOG1P, INT_TO_FLOAT, SAVE_SELF, NULL, NULL,
+                                FK(log1p)};
+static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
+                                FK(expm1)};
+static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
+                                FK(rsqrt)};
+static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(erf)};
+static const pw_info U_ATAN = {"cg_atan", CG_OP_ATAN, INT_TO_FLOAT, SAVE_SELF, NULL, NULL,
+                               FK(atan)};
+static const pw_info U_GELU = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF, "GeluKernelImpl",
+                               NULL, FK(gelu)};
+static const pw_info U_GELU_TANH = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF,
+                                    "GeluKernelImpl", NULL, FK(gelu_tanh)};
+static const pw_info U_SILU = {"cg_silu", CG_OP_SILU, INT_REFUSED, SAVE_SELF, "silu_cpu", NULL,
+                               FK(silu)};
+static const pw_info U_LEAKY = {"cg_leaky_relu", CG_OP_LEAKY_RELU, INT_REFUSED, SAVE_SELF,
+                                "leaky_relu_cpu", NULL, FK(leaky_relu)};
+static const pw_info U_SOFTPLUS = {"cg_softplus", CG_OP_SOFTPLUS, INT_REFUSED, SAVE_SELF,
+                                   "softplus_cpu", NULL, FK(softplus)};
+static const pw_info U_FLOOR = {"cg_floor", CG_OP_FLOOR, INT_KEPT, SAVE_NONE, "floor_vml_cpu",
+                                NULL, {floor_f32, floor_f64, copy_i64}};
+static const pw_info U_CEIL = {"cg_ceil", CG_OP_CEIL, INT_KEPT, SAVE_NONE, "ceil_vml_cpu", NULL,
+                               {ceil_f32, ceil_f64, copy_i64}};
+static const pw_info U_ROUND = {"cg_round", CG_OP_ROUND, INT_KEPT, SAVE_NONE, "round_vml_cpu",
+                                NULL, {round_f32, round_f64, copy_i64}};
+
+/* The dtype u computes an input of dtype d in, or -1 with PyTorch's error. */
+static int pw_dtype(const pw_info *u, cg_dtype d) {
+    if (cg_dtype_is_floating(d)) return (int)d;
+    switch (u->rule) {
+    case INT_TO_FLOAT: return CG_FLOAT32;
+    case INT_KEPT:
+        if (d == CG_INT64) return (int)d;
+        if (u->bool_error) {
+            cg__error(u->fn, "%s", u->bool_error);
+            return -1;
+        }
+        break;
+    case INT_BOOL_KEPT: return (int)d;
+    case INT_REFUSED: break;
+    }
+    cg__error(u->fn, CG_MSG_NOT_IMPLEMENTED, u->kname, cg__scalar_type_name(d));
+    return -1;
+}
+
+/* Runs a one-input op: dtype rule, kernel, node (returned in *node when asked,
  * NULL if none was recorded) with the input or the output saved. */
 static cg_tensor *pointwise(const pw_info *u, cg_tensor *a, const prm *p, cg_node **node) {
     if (node) *node = NULL;
     if (!a) return NULL;
-    cg_dtype d = a->dtype;
-    if (d == CG_INT64 || d == CG_BOOL) {
-        if (u->kind == FLOAT_ONLY || (u->kind == KEEPS_INT && d == CG_BOOL)) {
-            cg__error(u->fn, "\"%s\" not implemented for '%s'", u->kname, cg__scalar_type_name(d));
-            return NULL;
-        }
-        if (u->kind == TO_FLOAT) d = CG_FLOAT32;
-    }
-    cg_tensor *x = cg__convert(a, d);
+    int d = pw_dtype(u, a->dtype);
+    if (d < 0) return NULL;
+    cg_tensor *x = cg__convert(a, (cg_dtype)d);
     if (!x) return NULL;
-    cg_tensor *out = cg__tensor_new(d, x->ndim, x->shape);
+    cg_tensor *out = cg__tensor_new((cg_dtype)d, x->ndim, x->shape);
     if (!out) return NULL;
     run_unary(u->k[d], p, x, out);
     cg_node *n = cg__record(u->op, out, 1, &a);
-    if (n && u->save != SAVE_NONE &&
-        cg__save(n, 0, u->save == SAVE_OUTPUT ? out : a, u->save == SAVE_OUTPUT) < 0)
-        return NULL;
+    if (n && u->save == SAVE_SELF && cg__save(n, PW_SELF, a, false) < 0) return NULL;
+    if (n && u->save == SAVE_RESULT && cg__save(n, PW_RESULT, out, true) < 0) return NULL;
     if (node) *node = n;
     return out;
 }
 
+cg_tensor *cg_neg(cg_tensor *a) { return pointwise(&U_NEG, a, NULL, NULL); }
+cg_tensor *cg_exp(cg_tensor *a) { return pointwise(&U_EXP, a, NULL, NULL); }
+cg_tensor *cg_log(cg_tensor *a) { return pointwise(&U_LOG, a, NULL, NULL); }
+cg_tensor *cg_sqrt(cg_tensor *a) { return pointwise(&U_SQRT, a, NULL, NULL); }
+cg_tensor *cg_abs(cg_tensor *a) { return pointwise(&U_ABS, a, NULL, NULL); }
+cg_tensor *cg_sign(cg_tensor *a) { return pointwise(&U_SIGN, a, NULL, NULL); }
+cg_tensor *cg_reciprocal(cg_tensor *a) { return pointwise(&U_RECIP, a, NULL, NULL); }
+cg_tensor *cg_tanh(cg_tensor *a) { return pointwise(&U_TANH, a, NULL, NULL); }
+cg_tensor *cg_sigmoid(cg_tensor *a) { return pointwise(&U_SIGMOID, a, NULL, NULL); }
+cg_tensor *cg_relu(cg_tensor *a) { return pointwise(&U_RELU, a, NULL, NULL); }
 cg_tensor *cg_sin(cg_tensor *a) { return pointwise(&U_SIN, a, NULL, NULL); }
 cg_tensor *cg_cos(cg_tensor *a) { return pointwise(&U_COS, a, NULL, NULL); }
 cg_tensor *cg_log1p(cg_tensor *a) { return pointwise(&U_LOG1P, a, NULL, NULL); }
 cg_tensor *cg_expm1(cg_tensor *a) { return pointwise(&U_EXPM1, a, NULL, NULL); }
 cg_tensor *cg_rsqrt(cg_tensor *a) { return pointwise(&U_RSQRT, a, NULL, NULL); }
 cg_tensor *cg_erf(cg_tensor *a) { return pointwise(&U_ERF, a, NULL, NULL); }
+cg_tensor *cg_atan(cg_tensor *a) { return pointwise(&U_ATAN, a, NULL, NULL); }
 cg_tensor *cg_silu(cg_tensor *a) { return pointwise(&U_SILU, a, NULL, NULL); }
 cg_tensor *cg_floor(cg_tensor *a) { return pointwise(&U_FLOOR, a, NULL, NULL); }
 cg_tensor *cg_ceil(cg_tensor *a) { return pointwise(&U_CEIL, a, NULL, NULL); }
 cg_tensor *cg_round(cg_tensor *a) { return pointwise(&U_ROUND, a, NULL, NULL); }
 
+/* GeluBackward0 saves the input, and cgrad the output too (exact gelu only)
+ * for the fused backward: Phi(a) = out / a spares an erf */
+enum { GELU_SELF = PW_SELF, GELU_RESULT };
+enum { GELU_TANH }; /* n->iv: the tanh approximation? */
+
 cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation) {
     cg_node *n;
     cg_tensor *out = pointwise(tanh_approximation ? &U_GELU_TANH : &U_GELU, a, NULL, &n);
-    if (n) n->iv[0] = tanh_approximation, n->n_iv = 1;
-    /* the output too, for the fused backward: Phi(a) = out / a spares an erf */
-    if (n && !tanh_approximation && cg__save(n, 1, out, true) < 0) return NULL;
+    if (n) n->iv[GELU_TANH] = tanh_approximation, n->n_iv = 1;
+    if (n && !tanh_approximation && cg__save(n, GELU_RESULT, out, true) < 0) return NULL;
     return out;
 }
+
+enum { LEAKY_SLOPE }; /* n->sc */
 
 cg_tensor *cg_leaky_relu(cg_tensor *a, double negative_slope) {
-    prm p = {.x = negative_slope};
+    prm p = {.s1 = negative_slope};
     cg_node *n;
     cg_tensor *out = pointwise(&U_LEAKY, a, &p, &n);
-    if (n) n->sc[0] = negative_slope;
+    if (n) n->sc[LEAKY_SLOPE] = negative_slope;
     return out;
 }
 
+enum { SOFTPLUS_BETA, SOFTPLUS_THRESHOLD }; /* n->sc */
+
 cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold) {
-    prm p = {.x = beta, .y = threshold};
+    prm p = {.s1 = beta, .s2 = threshold};
     cg_node *n;
     cg_tensor *out = pointwise(&U_SOFTPLUS, a, &p, &n);
-    if (n) n->sc[0] = beta, n->sc[1] = threshold;
+    if (n) n->sc[SOFTPLUS_BETA] = beta, n->sc[SOFTPLUS_THRESHOLD] = threshold;
     return out;
 }
 
 /* ---------------------------------------------------------------- clamp */
 
 #define CLAMP_NONE "torch.clamp: At least one of 'min' or 'max' must not be None"
+
+/* Which bounds a clamp has */
+typedef enum { HAS_MIN = 1, HAS_MAX = 2, HAS_BOTH = HAS_MIN | HAS_MAX } clamp_bounds;
 
 /* a C double that counts as a Python int (see cgrad.h) */
 static bool integral(double v) { return isfinite(v) && v == floor(v); }
@@ -265,45 +352,81 @@ static int64_t to_i64(double v) {
     return (int64_t)v;
 }
 
+/* The bounds given to a scalar clamp (-INFINITY / INFINITY stand for None) */
+static clamp_bounds scalar_bounds(double min, double max) {
+    return (min != -INFINITY ? HAS_MIN : 0) | (max != INFINITY ? HAS_MAX : 0);
+}
+
+/* out = x clamped to [min, max]; x and out of one dtype, the absent bounds infinite */
+static void clamp_scalar(const cg_tensor *x, double min, double max, clamp_bounds has,
+                         cg_tensor *out) {
+    cg_dtype d = x->dtype;
+    if (has == HAS_BOTH && (isnan(min) || isnan(max))) { /* torch fills NaN */
+        int64_t n = cg__numel(out->ndim, out->shape);
+        for (int64_t i = 0; i < n; i++) {
+            if (d == CG_FLOAT32) ((float *)cg__ptr(out))[i] = NAN;
+            else ((double *)cg__ptr(out))[i] = NAN;
+        }
+        return;
+    }
+    prm p = {.s1 = min, .s2 = max};
+    cg__kernel k = d == CG_FLOAT32 ? clamp_f32 : d == CG_FLOAT64 ? clamp_f64 : clamp_i64;
+    if (d == CG_INT64) {
+        p.i1 = has & HAS_MIN ? to_i64(min) : INT64_MIN;
+        p.i2 = has & HAS_MAX ? to_i64(max) : INT64_MAX;
+    }
+    run_unary(k, &p, x, out);
+}
+
+enum { CLAMP_SELF };           /* saved */
+enum { CLAMP_MIN, CLAMP_MAX }; /* n->sc: the bounds, infinite when absent */
+
 cg_tensor *cg_clamp(cg_tensor *a, double min, double max) {
     if (!a) return NULL;
-    bool has_lo = min != -INFINITY, has_hi = max != INFINITY;
-    if (!has_lo && !has_hi) {
+    clamp_bounds has = scalar_bounds(min, max);
+    if (!has) {
         cg__error("cg_clamp", CLAMP_NONE);
         return NULL;
     }
     /* the bounds take part in type promotion as Python scalars */
     cg_dtype d = a->dtype;
     if (d == CG_INT64 || d == CG_BOOL)
-        d = (has_lo && !integral(min)) || (has_hi && !integral(max)) ? CG_FLOAT32 : CG_INT64;
+        d = ((has & HAS_MIN) && !integral(min)) || ((has & HAS_MAX) && !integral(max))
+                ? CG_FLOAT32
+                : CG_INT64;
     cg_tensor *x = cg__convert(a, d);
     if (!x) return NULL;
     cg_tensor *out = cg__tensor_new(d, x->ndim, x->shape);
     if (!out) return NULL;
-    if (has_lo && has_hi && (isnan(min) || isnan(max))) { /* torch fills NaN */
-        int64_t n = cg__numel(out->ndim, out->shape);
-        for (int64_t i = 0; i < n; i++) {
-            if (d == CG_FLOAT32) ((float *)cg__ptr(out))[i] = NAN;
-            else ((double *)cg__ptr(out))[i] = NAN;
-        }
-    } else {
-        prm p = {.x = min, .y = max};
-        cg__kernel k = d == CG_FLOAT32 ? clamp_f32 : d == CG_FLOAT64 ? clamp_f64 : clamp_i64;
-        if (d == CG_INT64) {
-            p.ix = has_lo ? to_i64(min) : INT64_MIN;
-            p.iy = has_hi ? to_i64(max) : INT64_MAX;
-        }
-        run_unary(k, &p, x, out);
-    }
+    clamp_scalar(x, min, max, has, out);
     cg_node *n = cg__record(CG_OP_CLAMP, out, 1, &a);
     if (n) {
-        n->sc[0] = min;
-        n->sc[1] = max;
-        if (cg__save(n, 0, a, false) < 0) return NULL;
+        n->sc[CLAMP_MIN] = min;
+        n->sc[CLAMP_MAX] = max;
+        if (cg__save(n, CLAMP_SELF, a, false) < 0) return NULL;
     }
     return out;
 }
 
+/* The broadcast shape of a with min, then with max (either may be NULL), as
+ * torch's iterator; nd and shape out, or -1 with PyTorch's error. */
+static int clamp_shape(cg_tensor *a, cg_tensor *min, cg_tensor *max, int *nd, int64_t *shape) {
+    *nd = a->ndim;
+    memcpy(shape, a->shape, sizeof(int64_t) * CG_MAX_DIMS);
+    cg_tensor *bounds[2] = {min, max};
+    for (int i = 0; i < 2; i++) {
+        int64_t next[CG_MAX_DIMS]; /* not shape itself: the output must not alias an input */
+        if (!bounds[i]) continue;
+        if (cg__broadcast_shape("cg_clamp_tensor", *nd, shape, bounds[i]->ndim,
+                                bounds[i]->shape, nd, next) < 0)
+            return -1;
+        memcpy(shape, next, sizeof(int64_t) * CG_MAX_DIMS);
+    }
+    return 0;
+}
+
+enum { CT_SELF, CT_MIN, CT_MAX };   /* saved (NULL for an absent bound) */
+enum { CT_HAS_MIN, CT_HAS_MAX };    /* n->iv */
 
 cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
     if (!a) return NULL;
@@ -311,23 +434,13 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
         cg__error("cg_clamp_tensor", CLAMP_NONE);
         return NULL;
     }
-    /* the broadcast shape: a with min, then with max, as torch's iterator */
-    int nd = a->ndim;
+    int nd;
     int64_t shape[CG_MAX_DIMS];
-    memcpy(shape, a->shape, sizeof shape);
-    cg_tensor *bounds[2] = {min, max};
-    for (int i = 0; i < 2; i++) {
-        int64_t next[CG_MAX_DIMS]; /* not shape itself: the output must not alias an input */
-        if (!bounds[i]) continue;
-        if (cg__broadcast_shape("cg_clamp_tensor", nd, shape, bounds[i]->ndim, bounds[i]->shape,
-                                &nd, next) < 0)
-            return NULL;
-        memcpy(shape, next, sizeof shape);
-    }
+    if (clamp_shape(a, min, max, &nd, shape) < 0) return NULL;
     cg_tensor *in[3] = {a, min, max};
     cg_dtype d = cg__result_type(3, in);
     if (d == CG_BOOL && min && max) { /* torch.maximum / minimum take bool, clamp does not */
-        cg__error("cg_clamp_tensor", "\"clamp_cpu\" not implemented for 'Bool'");
+        cg__error("cg_clamp_tensor", CG_MSG_NOT_IMPLEMENTED, "clamp_cpu", "Bool");
         return NULL;
     }
     cg_tensor *x = cg__convert(a, d);
@@ -340,11 +453,11 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
     if (hi) run_binary(min_k[d], out, lo ? out : x, hi);
     cg_node *n = cg__record(CG_OP_CLAMP_TENSOR, out, 3, in);
     if (n) {
-        n->iv[0] = min != NULL;
-        n->iv[1] = max != NULL;
+        n->iv[CT_HAS_MIN] = min != NULL;
+        n->iv[CT_HAS_MAX] = max != NULL;
         n->n_iv = 2;
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, min, false) < 0 ||
-            cg__save(n, 2, max, false) < 0)
+        if (cg__save(n, CT_SELF, a, false) < 0 || cg__save(n, CT_MIN, min, false) < 0 ||
+            cg__save(n, CT_MAX, max, false) < 0)
             return NULL;
     }
     return out;
@@ -352,77 +465,142 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
 
 /* ------------------------------------------------------------- backward */
 
-#define WANT(i) (n->next[i].fn != NULL)
-
 /* gi[0] = go * factor */
 static int times(cg_tensor **gi, cg_tensor *go, cg_tensor *factor) {
     return (gi[0] = cg_mul(go, factor)) ? 0 : -1;
 }
 
-/* mask1 & mask2 where both are given (bool tensors), else the one given */
-static cg_tensor *and_mask(cg_tensor *m1, cg_tensor *m2, bool has1, bool has2) {
-    if (has1 && has2) return cg_mul(m1, m2); /* bool * bool is logical and */
-    return has1 ? m1 : m2;
+/* min_mask & max_mask for the bounds has names (bool tensors), else the one
+ * it names */
+static cg_tensor *and_mask(cg_tensor *min_mask, cg_tensor *max_mask, clamp_bounds has) {
+    if (has == HAS_BOTH) return cg_mul(min_mask, max_mask); /* bool * bool is logical and */
+    return has & HAS_MIN ? min_mask : max_mask;
+}
+
+int cg__bw_neg(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    CG_UNUSED(n);
+    return (gi[0] = cg_neg(go[0])) ? 0 : -1;
+}
+
+int cg__bw_exp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *result = cg__unpack(n, PW_RESULT);
+    return times(gi, go[0], result); /* d exp(a) = exp(a) */
+}
+
+int cg__bw_log(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *self = cg__unpack(n, PW_SELF);
+    return (gi[0] = cg_div(go[0], self)) ? 0 : -1;
+}
+
+int cg__bw_sqrt(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *result = cg__unpack(n, PW_RESULT);
+    /* d sqrt(a) = 1 / (2 sqrt(a)) */
+    return (gi[0] = cg_div(go[0], cg_mul_scalar(result, 2))) ? 0 : -1;
+}
+
+int cg__bw_abs(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *self = cg__unpack(n, PW_SELF);
+    return times(gi, go[0], cg_sign(self));
+}
+
+/* sign, floor, ceil, round (and inplace.def's zero_ and fill_) */
+int cg__bw_zero(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    CG_UNUSED(n);
+    return (gi[0] = cg_zeros_like(go[0], 0)) ? 0 : -1;
+}
+
+int cg__bw_reciprocal(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *r = cg__unpack(n, PW_RESULT);
+    /* d (1/a) = -1/a^2 = -r^2 */
+    return (gi[0] = cg_mul(go[0], cg_neg(cg_mul(r, r)))) ? 0 : -1;
+}
+
+int cg__bw_tanh(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *r = cg__unpack(n, PW_RESULT);
+    /* d tanh = 1 - r^2 */
+    return times(gi, go[0], cg_rsub_scalar(cg_mul(r, r), 1));
+}
+
+int cg__bw_sigmoid(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *r = cg__unpack(n, PW_RESULT);
+    /* d sigmoid = r (1 - r) */
+    return times(gi, go[0], cg_mul(r, cg_rsub_scalar(r, 1)));
+}
+
+int cg__bw_relu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *result = cg__unpack(n, PW_RESULT);
+    return times(gi, go[0], cg_gt_scalar(result, 0)); /* the mask r > 0 */
 }
 
 int cg__bw_sin(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return times(gi, go[0], cg_cos(cg__unpack(n, 0)));
+    cg_tensor *self = cg__unpack(n, PW_SELF);
+    return times(gi, go[0], cg_cos(self));
 }
 
 int cg__bw_cos(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return times(gi, go[0], cg_neg(cg_sin(cg__unpack(n, 0))));
+    cg_tensor *self = cg__unpack(n, PW_SELF);
+    return times(gi, go[0], cg_neg(cg_sin(self)));
 }
 
 int cg__bw_log1p(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_div(go[0], cg_add_scalar(cg__unpack(n, 0), 1))) ? 0 : -1;
+    cg_tensor *self = cg__unpack(n, PW_SELF);
+    return (gi[0] = cg_div(go[0], cg_add_scalar(self, 1))) ? 0 : -1;
 }
 
 int cg__bw_expm1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *result = cg__unpack(n, PW_RESULT);
     /* d expm1(a) = exp(a) = r + 1 */
-    return times(gi, go[0], cg_add_scalar(cg__unpack(n, 0), 1));
+    return times(gi, go[0], cg_add_scalar(result, 1));
 }
 
 int cg__bw_rsqrt(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *result = cg__unpack(n, PW_RESULT);
     /* d a^(-1/2) = -a^(-3/2) / 2 = -r^3 / 2 */
-    return times(gi, go[0], cg_mul_scalar(cg_pow_scalar(cg__unpack(n, 0), 3), -0.5));
+    return times(gi, go[0], cg_mul_scalar(cg_pow_scalar(result, 3), -0.5));
 }
 
 int cg__bw_erf(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
     /* d erf(a) = 2 / sqrt(pi) exp(-a^2) */
-    cg_tensor *a = cg__unpack(n, 0);
     return times(gi, go[0], cg_mul_scalar(cg_exp(cg_neg(cg_mul(a, a))), TWO_SQRTPI));
 }
 
+int cg__bw_atan(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
+    /* d atan(a) = 1 / (1 + a^2) */
+    return (gi[0] = cg_div(go[0], cg_add_scalar(cg_mul(a, a), 1))) ? 0 : -1;
+}
+
 int cg__bw_clamp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *a = cg__unpack(n, 0);
+    cg_tensor *a = cg__unpack(n, CLAMP_SELF);
+    double min = n->sc[CLAMP_MIN], max = n->sc[CLAMP_MAX];
     if (!a) return -1;
-    double lo = n->sc[0], hi = n->sc[1];
-    bool has_lo = lo != -INFINITY, has_hi = hi != INFINITY;
-    /* the gradient passes where lo <= a <= hi, bounds included (as torch) */
-    cg_tensor *mask = and_mask(has_lo ? cg_ge_scalar(a, lo) : NULL,
-                               has_hi ? cg_le_scalar(a, hi) : NULL, has_lo, has_hi);
+    clamp_bounds has = scalar_bounds(min, max);
+    /* the gradient passes where min <= a <= max, bounds included (as torch) */
+    cg_tensor *mask = and_mask(has & HAS_MIN ? cg_ge_scalar(a, min) : NULL,
+                               has & HAS_MAX ? cg_le_scalar(a, max) : NULL, has);
     gi[0] = cg_where(mask, go[0], cg_scalar(0, (int)go[0]->dtype));
     return gi[0] ? 0 : -1;
 }
 
 int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    bool has_lo = n->iv[0], has_hi = n->iv[1];
-    cg_tensor *a = cg__unpack(n, 0);
-    cg_tensor *lo = has_lo ? cg__unpack(n, 1) : NULL, *hi = has_hi ? cg__unpack(n, 2) : NULL;
-    if (!a || (has_lo && !lo) || (has_hi && !hi)) return -1;
+    clamp_bounds has = (n->iv[CT_HAS_MIN] ? HAS_MIN : 0) | (n->iv[CT_HAS_MAX] ? HAS_MAX : 0);
+    cg_tensor *a = cg__unpack(n, CT_SELF);
+    cg_tensor *lo = has & HAS_MIN ? cg__unpack(n, CT_MIN) : NULL;
+    cg_tensor *hi = has & HAS_MAX ? cg__unpack(n, CT_MAX) : NULL;
+    if (!a || ((has & HAS_MIN) && !lo) || ((has & HAS_MAX) && !hi)) return -1;
     cg_tensor *g = go[0], *zero = cg_scalar(0, (int)g->dtype);
-    if (WANT(0)) { /* a: where lo <= a <= hi, bounds included */
-        cg_tensor *m = and_mask(has_lo ? cg_ge(a, lo) : NULL, has_hi ? cg_le(a, hi) : NULL,
-                                has_lo, has_hi);
+    if (CG_WANT(n, 0)) { /* a: where lo <= a <= hi, bounds included */
+        cg_tensor *m = and_mask(lo ? cg_ge(a, lo) : NULL, hi ? cg_le(a, hi) : NULL, has);
         if (!(gi[0] = cg_where(m, g, zero))) return -1;
     }
-    if (WANT(1)) { /* min: where a < min, unless the min is above the max (which wins) */
-        cg_tensor *m = and_mask(cg_lt(a, lo), has_hi ? cg_lt(lo, hi) : NULL, true, has_hi);
+    if (CG_WANT(n, 1)) { /* min: where a < min, unless the min is above the max (which wins) */
+        cg_tensor *m = and_mask(cg_lt(a, lo), hi ? cg_lt(lo, hi) : NULL, HAS_MIN | (has & HAS_MAX));
         if (!(gi[1] = cg_where(m, g, zero))) return -1;
     }
-    if (WANT(2)) { /* max: where a > max, and everywhere the max is below the min */
+    if (CG_WANT(n, 2)) { /* max: where a > max, and everywhere the max is below the min */
         cg_tensor *m = cg_gt(a, hi);
-        if (has_lo) m = cg_add(m, cg_lt(hi, lo)); /* bool + bool is logical or */
+        if (lo) m = cg_add(m, cg_lt(hi, lo)); /* bool + bool is logical or */
         if (!(gi[2] = cg_where(m, g, zero))) return -1;
     }
     return 0;
@@ -441,7 +619,7 @@ int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) {
     if (cg__grad_enabled || a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return NULL;
-    if (a->ndim != g->ndim || memcmp(a->shape, g->shape, sizeof(int64_t) * (size_t)a->ndim)) return NULL;
+    if (!cg__same_shape(a->ndim, a->shape, g->ndim, g->shape)) return NULL;
     if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g)) || (y && !(y = cg_contiguous(y))))
         return NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape);
@@ -459,22 +637,28 @@ static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) 
     return out;
 }
 
+/* the forward's output for the fused backward, NULL if there is none or it
+ * was overwritten since (PyTorch allows that: GeluBackward0 saves only the
+ * input, the output is a helper, not a need) */
+static cg_tensor *gelu_saved_result(cg_node *n) {
+    cg_saved *s = n->n_saved > GELU_RESULT ? &n->saved[GELU_RESULT] : NULL;
+    bool intact = s && s->t && s->t->storage->version == s->version;
+    return intact ? cg__unpack(n, GELU_RESULT) : NULL;
+}
+
 int cg__bw_gelu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *a = cg__unpack(n, 0);
+    cg_tensor *a = cg__unpack(n, GELU_SELF);
+    bool tanh_approximation = n->iv[GELU_TANH];
     if (!a) return -1;
-    if (!n->iv[0] && !cg__grad_enabled) {
-        /* the output is a helper, not a need: if it was overwritten since (PyTorch
-         * allows that, as GeluBackward0 saves only the input), go without it */
-        cg_saved *s = n->n_saved > 1 ? &n->saved[1] : NULL;
-        bool intact = s && s->t && s->t->storage->version == s->version;
-        cg_tensor *y = intact ? cg__unpack(n, 1) : NULL;
-        if ((gi[0] = gelu_backward_fused(a, y, go[0]))) return 0;
-    }
+    if (!tanh_approximation && !cg__grad_enabled &&
+        (gi[0] = gelu_backward_fused(a, gelu_saved_result(n), go[0])))
+        return 0;
     cg_tensor *a2 = cg_mul(a, a), *d;
-    if (n->iv[0]) {
+    if (tanh_approximation) {
         /* t = tanh(k (a + c a^3)), k = sqrt(2/pi), c = 0.044715:
          * d = (1 + t) / 2 + a (1 - t^2) k (1 + 3 c a^2) / 2 */
-        cg_tensor *t = cg_tanh(cg_mul_scalar(cg_add(a, cg_mul_scalar(cg_mul(a2, a), GELU_C)), SQRT_2_PI));
+        cg_tensor *inner = cg_add(a, cg_mul_scalar(cg_mul(a2, a), GELU_C));
+        cg_tensor *t = cg_tanh(cg_mul_scalar(inner, SQRT_2_PI));
         cg_tensor *left = cg_mul_scalar(cg_add_scalar(t, 1), 0.5);
         cg_tensor *right = cg_mul(cg_mul_scalar(a, 0.5 * SQRT_2_PI),
                                   cg_mul(cg_rsub_scalar(cg_mul(t, t), 1),
@@ -491,21 +675,25 @@ int cg__bw_gelu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_silu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
     /* d (a s(a)) = s (1 + a (1 - s)), s = sigmoid(a) */
-    cg_tensor *a = cg__unpack(n, 0);
     cg_tensor *s = cg_sigmoid(a);
     return times(gi, go[0], cg_mul(s, cg_add_scalar(cg_mul(a, cg_rsub_scalar(s, 1)), 1)));
 }
 
 int cg__bw_leaky_relu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
+    double slope = n->sc[LEAKY_SLOPE];
     /* go where a > 0, go * slope elsewhere (a == 0 included, as torch) */
-    gi[0] = cg_where(cg_gt_scalar(cg__unpack(n, 0), 0), go[0], cg_mul_scalar(go[0], n->sc[0]));
+    gi[0] = cg_where(cg_gt_scalar(a, 0), go[0], cg_mul_scalar(go[0], slope));
     return gi[0] ? 0 : -1;
 }
 
 int cg__bw_softplus(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *a = cg__unpack(n, PW_SELF);
+    double beta = n->sc[SOFTPLUS_BETA], threshold = n->sc[SOFTPLUS_THRESHOLD];
     /* d log(1 + exp(b a)) / b = sigmoid(b a); 1 where b a > threshold (linear there) */
-    cg_tensor *z = cg_mul_scalar(cg__unpack(n, 0), n->sc[0]);
-    gi[0] = cg_where(cg_gt_scalar(z, n->sc[1]), go[0], cg_mul(go[0], cg_sigmoid(z)));
+    cg_tensor *z = cg_mul_scalar(a, beta);
+    gi[0] = cg_where(cg_gt_scalar(z, threshold), go[0], cg_mul(go[0], cg_sigmoid(z)));
     return gi[0] ? 0 : -1;
 }

@@ -49,6 +49,10 @@ TEST(autograd_grad_errors) {
     ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 1, &plain, CG_RETAIN_GRAPH, g),
                  "One of the differentiated Tensors does not require grad");
     ASSERT_EQ(cg_autograd_grad(1, &y, NULL, 0, NULL, CG_RETAIN_GRAPH, g), -1);
+    /* a flag a function does not take is refused, not ignored */
+    ASSERT_ERROR(cg_autograd_grad(1, &y, NULL, 1, &x, CG_RETAIN_GRAPH | 8, g), "invalid flags 0x8");
+    ASSERT_ERROR(cg_backward_ex(y, NULL, CG_ALLOW_UNUSED, 0, NULL), "invalid flags 0x4");
+    ASSERT(cg_grad(x) == NULL);
 }
 
 TEST(backward_restricted_to_inputs) {

@@ -67,6 +67,19 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s);
 /* Does backward need the gradient of input i? (n is the node) */
 #define CG_WANT(n, i) ((n)->next[i].fn != NULL)
 
+/* *t = the tensor saved in slot when input i wants a gradient, else NULL
+ * (saved only then); -1 when unpacking fails. */
+static inline int cg__unpack_if(cg_node *n, int i, int slot, cg_tensor **t) {
+    *t = NULL;
+    return CG_WANT(n, i) && !(*t = cg__unpack(n, slot)) ? -1 : 0;
+}
+
+/* t's node when t was just recorded as op, else NULL (no graph); where a
+ * forward stores its node's arguments. */
+static inline cg_node *cg__node_of(const cg_tensor *t, cg_op op) {
+    return t && t->grad_fn && t->grad_fn->op == op ? t->grad_fn : NULL;
+}
+
 /* ------------------------------ PyTorch's messages used by several ops */
 
 #define CG_MSG_NOT_IMPLEMENTED "\"%s\" not implemented for '%s'" /* kernel, dtype name */
@@ -76,6 +89,10 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s);
 #define CG_MSG_MAT_SHAPES "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)"
 #define CG_MSG_INDEX_RANGE "index out of range in self"
 #define CG_MSG_INDEX_BOUNDS "index %lld is out of bounds for dimension %d with size %lld"
+#define CG_MSG_SUB_BOOL                                                                    \
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
+    "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+#define CG_MSG_MAX_DIMS "cgrad supports at most %d dimensions" /* CG_MAX_DIMS */
 
 /* "shape mismatch" errors: cg__error(fn, fmt, "[a's shape]", "[b's shape]");
  * fmt takes the two shapes as its two %s, in that order. */

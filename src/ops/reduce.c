@@ -1,6 +1,6 @@
 /* Reductions — sum, mean, max, min, all, any — forward beside backward, and
  * cg__sum_to, the one place gradients are un-broadcast. */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
 
@@ -213,6 +213,9 @@ cg_tensor *cg_mean(cg_tensor *a) {
     return out;
 }
 
+/* Saved state (ops.h) of SumBackward1 and MeanBackward1 (n->iv) */
+enum { DIMS_KEEPDIM, DIMS_MASK };
+
 static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int ndims,
                                    const int *dims, bool keepdim) {
     unsigned mask;
@@ -232,8 +235,8 @@ static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int n
     }
     cg_node *n = cg__record(op, out, 1, &a);
     if (n) {
-        n->iv[0] = keepdim;
-        n->iv[1] = mask;
+        n->iv[DIMS_KEEPDIM] = keepdim;
+        n->iv[DIMS_MASK] = mask;
         n->n_iv = 2;
     }
     return out;
@@ -249,6 +252,9 @@ cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
     return sum_or_mean_dims("cg_mean_dims", CG_OP_MEAN_DIMS, a, ndims, dims, keepdim);
 }
 
+/* Saved state of MaxBackward1 and MinBackward1 */
+enum { EXTREMUM_SELF, EXTREMUM_RESULT };
+
 static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg_tensor *a) {
     if (!a) return NULL;
     if (cg__numel(a->ndim, a->shape) == 0) {
@@ -259,9 +265,9 @@ static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg
     cg_tensor *out = reduce(fn, a, (1u << a->ndim) - 1, false, r, a->dtype);
     if (!out) return NULL;
     cg_node *n = cg__record(op, out, 1, &a);
-    if (n) {
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
-    }
+    if (n && (cg__save(n, EXTREMUM_SELF, a, false) < 0 ||
+              cg__save(n, EXTREMUM_RESULT, out, true) < 0))
+        return NULL;
     return out;
 }
 
@@ -285,44 +291,45 @@ cg_tensor *cg__sum_to(cg_tensor *g, int ndim, const int64_t *shape) {
 
 /* ------------------------------------------------------------- backward */
 
-static const int64_t *in_shape(cg_node *n) { return n->in_meta[0].shape; }
-
 int cg__bw_sum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_expand(go[0], n->in_meta[0].ndim, in_shape(n))) ? 0 : -1;
+    const cg_meta *in = &n->in_meta[0];
+    return (gi[0] = cg_expand(go[0], in->ndim, in->shape)) ? 0 : -1;
 }
 
 int cg__bw_mean(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    double cnt = (double)cg__numel(n->in_meta[0].ndim, in_shape(n));
-    return (gi[0] = cg_expand(cg_div_scalar(go[0], cnt), n->in_meta[0].ndim, in_shape(n))) ? 0
-                                                                                           : -1;
+    const cg_meta *in = &n->in_meta[0];
+    double cnt = (double)cg__numel(in->ndim, in->shape);
+    return (gi[0] = cg_expand(cg_div_scalar(go[0], cnt), in->ndim, in->shape)) ? 0 : -1;
 }
 
-/* Re-inserts reduced dims (keepdim=false) and expands to the input shape. */
-static cg_tensor *unreduce(cg_node *n, cg_tensor *g) {
-    const cg_meta *m = &n->in_meta[0];
-    unsigned mask = (unsigned)n->iv[1];
-    if (!n->iv[0])
-        for (int d = 0; d < m->ndim && g; d++)
+/* Re-inserts the reduced dims (when not kept) and expands to the input's shape. */
+static cg_tensor *unreduce(cg_tensor *g, const cg_meta *in, unsigned mask, bool keepdim) {
+    if (!keepdim)
+        for (int d = 0; d < in->ndim && g; d++)
             if (mask >> d & 1) g = cg_unsqueeze(g, d);
-    return cg_expand(g, m->ndim, m->shape);
+    return cg_expand(g, in->ndim, in->shape);
 }
 
 int cg__bw_sum_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = unreduce(n, go[0])) ? 0 : -1;
+    bool keepdim = n->iv[DIMS_KEEPDIM];
+    unsigned mask = (unsigned)n->iv[DIMS_MASK];
+    return (gi[0] = unreduce(go[0], &n->in_meta[0], mask, keepdim)) ? 0 : -1;
 }
 
 int cg__bw_mean_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    const cg_meta *m = &n->in_meta[0];
+    bool keepdim = n->iv[DIMS_KEEPDIM];
+    unsigned mask = (unsigned)n->iv[DIMS_MASK];
+    const cg_meta *in = &n->in_meta[0];
     double cnt = 1;
-    for (int d = 0; d < m->ndim; d++)
-        if ((unsigned)n->iv[1] >> d & 1) cnt *= (double)m->shape[d];
-    return (gi[0] = unreduce(n, cg_div_scalar(go[0], cnt))) ? 0 : -1;
+    for (int d = 0; d < in->ndim; d++)
+        if (mask >> d & 1) cnt *= (double)in->shape[d];
+    return (gi[0] = unreduce(cg_div_scalar(go[0], cnt), in, mask, keepdim)) ? 0 : -1;
 }
 
 /* max/min: the gradient is shared evenly among the elements equal to it */
 int cg__bw_extremum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *a = cg__unpack(n, 0), *r = cg__unpack(n, 1);
-    if (!a || !r) return -1;
-    cg_tensor *mask = cg_eq(a, r);
+    cg_tensor *self = cg__unpack(n, EXTREMUM_SELF), *result = cg__unpack(n, EXTREMUM_RESULT);
+    if (!self || !result) return -1;
+    cg_tensor *mask = cg_eq(self, result);
     return (gi[0] = cg_mul(mask, cg_div(go[0], cg_sum(mask)))) ? 0 : -1;
 }

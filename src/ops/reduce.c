@@ -6,6 +6,29 @@
 
 typedef enum { R_SUM, R_MAX, R_MIN, R_ALL, R_ANY } rop;
 
+/* acc with v folded in by op (for max and min NaN wins and stays) */
+static double fold(rop op, double acc, double v, bool first) {
+    switch (op) {
+    case R_SUM: return acc + v;
+    case R_MAX: return first || isnan(v) || (!isnan(acc) && v > acc) ? v : acc;
+    case R_MIN: return first || isnan(v) || (!isnan(acc) && v < acc) ? v : acc;
+    case R_ALL: return v == 0 ? 0 : acc;
+    case R_ANY: return v != 0 ? 1 : acc;
+    }
+    return acc;
+}
+
+/* out's element o = acc (an integer sum: iacc, exact) */
+static void store(cg_tensor *out, int64_t o, rop op, double acc, int64_t iacc) {
+    char *q = (char *)cg__ptr(out) + o * (int64_t)cg__esize(out->dtype);
+    switch (out->dtype) {
+    case CG_FLOAT32: *(float *)q = (float)acc; break;
+    case CG_FLOAT64: *(double *)q = acc; break;
+    case CG_INT64: *(int64_t *)q = op == R_SUM ? iacc : (int64_t)acc; break;
+    case CG_BOOL: *(bool *)q = acc != 0; break;
+    }
+}
+
 /* Sums (or extremes) over the dims set in `mask`. out has the keepdim shape's
  * element order. Accumulates floats in double, integers in int64. */
 static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *out) {
@@ -45,24 +68,11 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
             case CG_INT64: v = (double)*(const int64_t *)p; iacc += *(const int64_t *)p; break;
             default: v = *(const bool *)p; iacc += *(const bool *)p; break;
             }
-            switch (op) {
-            case R_SUM: acc += v; break;
-            /* NaN wins and stays */
-            case R_MAX: if (first || isnan(v) || (!isnan(acc) && v > acc)) acc = v; break;
-            case R_MIN: if (first || isnan(v) || (!isnan(acc) && v < acc)) acc = v; break;
-            case R_ALL: if (v == 0) acc = 0; break;
-            case R_ANY: if (v != 0) acc = 1; break;
-            }
+            acc = fold(op, acc, v, first);
             first = false;
             if (!contiguous_tail) cg__next_index(nr, rshape, ri);
         }
-        char *q = (char *)cg__ptr(out) + o * (int64_t)cg__esize(out->dtype);
-        switch (out->dtype) {
-        case CG_FLOAT32: *(float *)q = (float)acc; break;
-        case CG_FLOAT64: *(double *)q = acc; break;
-        case CG_INT64: *(int64_t *)q = op == R_SUM ? iacc : (int64_t)acc; break;
-        case CG_BOOL: *(bool *)q = acc != 0; break;
-        }
+        store(out, o, op, acc, iacc);
         cg__next_index(nk, kshape, ki);
     }
 }

@@ -107,16 +107,10 @@ int cg__dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims,
     return 0;
 }
 
-/* The sum over the dims in mask of a contiguous float tensor, reading a's
- * memory once in order: the dims are grouped into runs of reduced and kept
- * dims; an innermost reduced run sums rows, an innermost kept run adds rows
- * elementwise into the output (vectorisable). Accumulates in double.
- * false when a does not qualify (the generic kernel then runs). */
-static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
-    if ((a->dtype != CG_FLOAT32 && a->dtype != CG_FLOAT64) || !cg__is_contiguous(a)) return false;
+/* a's dims (size-1 dims dropped) grouped into runs of reduced or kept dims:
+ * run g has gsize[g] elements, reduced when gred[g]; returns the count */
+static int group_runs(const cg_tensor *a, unsigned mask, int64_t *gsize, bool *gred) {
     int ng = 0;
-    int64_t gsize[CG_MAX_DIMS];
-    bool gred[CG_MAX_DIMS];
     for (int d = 0; d < a->ndim; d++) {
         if (a->shape[d] == 1) continue;
         bool r = mask >> d & 1;
@@ -125,6 +119,19 @@ static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
         else
             gsize[ng] = a->shape[d], gred[ng++] = r;
     }
+    return ng;
+}
+
+/* The sum over the dims in mask of a contiguous float tensor, reading a's
+ * memory once in order: the dims are grouped into runs of reduced and kept
+ * dims; an innermost reduced run sums rows, an innermost kept run adds rows
+ * elementwise into the output (vectorisable). Accumulates in double.
+ * false when a does not qualify (the generic kernel then runs). */
+static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
+    if ((a->dtype != CG_FLOAT32 && a->dtype != CG_FLOAT64) || !cg__is_contiguous(a)) return false;
+    int64_t gsize[CG_MAX_DIMS];
+    bool gred[CG_MAX_DIMS];
+    int ng = group_runs(a, mask, gsize, gred);
     int64_t nout = cg__numel(out->ndim, out->shape), n = cg__numel(a->ndim, a->shape);
     double *acc = calloc((size_t)(nout > 0 ? nout : 1), sizeof *acc); /* (nout) */
     if (!acc) return false;

@@ -241,11 +241,7 @@ cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b) {
 cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     cg_tensor *out = tensor_op("cg_mul", B_MUL, a, b);
-    cg_node *n = out ? record2(CG_OP_MUL, out, a, b) : NULL;
-    if (n && (cg__save(n, MUL_OTHER, CG_WANT(n, 0) ? b : NULL, false) < 0 ||
-              cg__save(n, MUL_SELF, CG_WANT(n, 1) ? a : NULL, false) < 0))
-        return NULL;
-    return out;
+    return out && cg__record_product(CG_OP_MUL, out, a, b, MUL_OTHER, MUL_SELF) == 0 ? out : NULL;
 }
 
 cg_tensor *cg_div(cg_tensor *a, cg_tensor *b) {

@@ -103,12 +103,7 @@ static mat as_mat(const cg_tensor *t, int64_t bi) {
 enum { PROD_OTHER, PROD_SELF };
 
 static cg_tensor *record2(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b) {
-    cg_tensor *in[2] = {a, b};
-    cg_node *n = cg__record(op, out, 2, in);
-    if (n && (cg__save(n, PROD_OTHER, CG_WANT(n, 0) ? b : NULL, false) < 0 ||
-              cg__save(n, PROD_SELF, CG_WANT(n, 1) ? a : NULL, false) < 0))
-        return NULL;
-    return out;
+    return cg__record_product(op, out, a, b, PROD_OTHER, PROD_SELF) == 0 ? out : NULL;
 }
 
 cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {

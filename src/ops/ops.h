@@ -74,6 +74,12 @@ static inline int cg__unpack_if(cg_node *n, int i, int slot, cg_tensor **t) {
     return CG_WANT(n, i) && !(*t = cg__unpack(n, slot)) ? -1 : 0;
 }
 
+/* Records out = op(a, b) for a product (a * b, a @ b): b saved in slot
+ * other_slot for a's gradient, a in self_slot for b's, each only when that
+ * gradient is wanted. 0, or -1 when saving fails. */
+int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int other_slot,
+                       int self_slot);
+
 /* t's node when t was just recorded as op, else NULL (no graph); where a
  * forward stores its node's arguments. */
 static inline cg_node *cg__node_of(const cg_tensor *t, cg_op op) {

@@ -523,10 +523,10 @@ int cg__bw_pow_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     if (!self || !exponent || cg__unpack_if(n, 1, POW1_RESULT, &result) < 0) return -1;
     cg_tensor *zero = cg_scalar(0, go[0]->dtype);
     /* d/da = b * a^(b-1), taken as 0 where b == 0 */
-    if (CG_WANT(n, 0) &&
-        !(gi[0] = cg_where(cg_eq_scalar(exponent, 0), zero,
-                           cg_mul(go[0], cg_mul(exponent, cg_pow(self, cg_sub_scalar(exponent, 1)))))))
-        return -1;
+    if (CG_WANT(n, 0)) {
+        cg_tensor *d = cg_mul(exponent, cg_pow(self, cg_sub_scalar(exponent, 1)));
+        if (!(gi[0] = cg_where(cg_eq_scalar(exponent, 0), zero, cg_mul(go[0], d)))) return -1;
+    }
     /* d/db = a^b * log(a), taken as 0 where a == 0 and b >= 0 */
     if (result) {
         cg_tensor *mask = cg_mul(cg_eq_scalar(self, 0), cg_ge_scalar(exponent, 0));

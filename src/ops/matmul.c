@@ -261,8 +261,8 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     int da = a->ndim, db = b->ndim;
     if (da == 0 || db == 0) {
-        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD and %dD",
-                  da, db);
+        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD "
+                               "and %dD", da, db);
         return NULL;
     }
     if (da == 1 && db == 1) return cg_dot(a, b);

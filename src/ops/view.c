@@ -229,15 +229,15 @@ cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim) {
 /* expand takes at least a's dims, at most CG_MAX_DIMS; -1 with PyTorch's error */
 static int check_expand(const cg_tensor *a, int ndim, const int64_t *shape) {
     if (ndim >= a->ndim && ndim <= CG_MAX_DIMS && (ndim == 0 || shape)) return 0;
-    static const char *legacy[CG_NUM_DTYPES] = {[CG_FLOAT32] = "FloatTensor",
-                                                [CG_FLOAT64] = "DoubleTensor",
-                                                [CG_INT64] = "LongTensor", [CG_BOOL] = "BoolTensor"};
+    static const char *legacy[CG_NUM_DTYPES] = {
+        [CG_FLOAT32] = "FloatTensor", [CG_FLOAT64] = "DoubleTensor",
+        [CG_INT64] = "LongTensor", [CG_BOOL] = "BoolTensor"};
+    int shown = ndim > 0 && shape ? (ndim > CG_MAX_DIMS ? CG_MAX_DIMS : ndim) : 0;
     char want[256], have[256];
-    cg__shape_str(want, sizeof want, ndim > 0 && shape ? (ndim > CG_MAX_DIMS ? CG_MAX_DIMS : ndim) : 0,
-                  shape);
+    cg__shape_str(want, sizeof want, shown, shape);
     cg__shape_str(have, sizeof have, a->ndim, a->shape);
-    cg__error("cg_expand", "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) "
-                           "must be greater or equal to the number of dimensions in the tensor (%d)",
+    cg__error("cg_expand", "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) must "
+                           "be greater or equal to the number of dimensions in the tensor (%d)",
               legacy[a->dtype], have, want, ndim, a->ndim);
     return -1;
 }

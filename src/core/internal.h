@@ -215,6 +215,11 @@ static inline bool cg__requires_grad(const cg_tensor *t) {
 }
 /* Reads element i (a linear index in t's logical, row-major order). */
 double cg__read_linear(const cg_tensor *t, int64_t i);
+/* The storage offset of t[index] (t->ndim indices, negatives wrap); -1 with
+ * PyTorch's error. */
+int64_t cg__index_offset(const char *fn, const cg_tensor *t, const int64_t *index);
+/* Writes v, cast to t's dtype, at storage offset off. */
+void cg__write_at(cg_tensor *t, int64_t off, double v);
 /* Checks a shape (ndim in range, sizes >= 0); sets the error otherwise. */
 int cg__check_shape(const char *fn, int ndim, const int64_t *shape);
 /* Wraps a possibly negative dim into [0, ndim); -1 with PyTorch's error. */

@@ -239,7 +239,7 @@ static double read_at(const cg_tensor *t, int64_t off) {
     return NAN;
 }
 
-static void write_at(cg_tensor *t, int64_t off, double v) {
+void cg__write_at(cg_tensor *t, int64_t off, double v) {
     char *p = (char *)t->storage->data;
     switch (t->dtype) {
     case CG_FLOAT32: ((float *)p)[off] = (float)v; break;
@@ -267,7 +267,7 @@ double cg_item(const cg_tensor *t) {
     return read_at(t, t->offset);
 }
 
-static int64_t index_offset(const char *fn, const cg_tensor *t, const int64_t *index) {
+int64_t cg__index_offset(const char *fn, const cg_tensor *t, const int64_t *index) {
     if (t->ndim && !index) {
         cg__error(fn, "index is NULL but the tensor has %d dimensions", t->ndim);
         return -1;
@@ -287,17 +287,6 @@ static int64_t index_offset(const char *fn, const cg_tensor *t, const int64_t *i
 
 double cg_get(const cg_tensor *t, const int64_t *index) {
     CHECK_T("cg_get", t, NAN);
-    int64_t off = index_offset("cg_get", t, index);
+    int64_t off = cg__index_offset("cg_get", t, index);
     return off < 0 ? NAN : read_at(t, off);
-}
-
-int cg_set(cg_tensor *t, const int64_t *index, double value) {
-    CHECK_T("cg_set", t, -1);
-    /* like x[i, j] = v in PyTorch, which writes through a view of x */
-    if (cg__check_inplace("cg_set", t, t->ndim > 0) < 0) return -1;
-    int64_t off = index_offset("cg_set", t, index);
-    if (off < 0) return -1;
-    write_at(t, off, value);
-    cg__bump_version(t);
-    return 0;
 }

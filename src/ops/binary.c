@@ -126,8 +126,8 @@ static void operand_of(cg__operand *op, cg_tensor *t, int nd, const int64_t *sha
 /* t (or a scalar, t NULL) can be read in out's element order with stride 1 */
 static bool dense_like(const cg_tensor *out, const cg_tensor *t) {
     if (!t) return true;
-    if (t->ndim != out->ndim || !cg__is_contiguous(t) || !cg__is_contiguous(out)) return false;
-    return t->ndim == 0 || !memcmp(t->shape, out->shape, sizeof(int64_t) * (size_t)t->ndim);
+    return cg__is_contiguous(t) && cg__is_contiguous(out) &&
+           cg__same_shape(t->ndim, t->shape, out->ndim, out->shape);
 }
 
 /* out[...] = kernel(x, y) over the broadcast shape, computing in ct. out is
@@ -187,6 +187,16 @@ static cg_dtype result_type_scalar(const cg_tensor *a, double s) {
 
 /* ------------------------------------------------------------ arithmetic */
 
+/* Saved state (ops.h), with PyTorch's names. MulBackward0 and DivBackward0
+ * keep b (other) for a's gradient and a (self) for b's; the scalar forms
+ * keep the scalar instead. */
+enum { MUL_OTHER, MUL_SELF };
+enum { DIV_OTHER, DIV_SELF };
+enum { POW_SELF };                                   /* PowBackward0 */
+enum { POW1_SELF, POW1_EXPONENT, POW1_RESULT };      /* PowBackward1 */
+enum { WHERE_CONDITION };
+enum { BIN_SCALAR }; /* n->sc of a scalar form: the scalar (pow's exponent) */
+
 static int check_sub(const char *fn, cg_dtype a, cg_dtype b) {
     if (a == CG_BOOL && b == CG_BOOL) {
         cg__error(fn, "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -194,61 +204,54 @@ static int check_sub(const char *fn, cg_dtype a, cg_dtype b) {
         return -1;
     }
     if (a == CG_BOOL || b == CG_BOOL) {
-        cg__error(fn, "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
-                      "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+        cg__error(fn, CG_MSG_SUB_BOOL);
         return -1;
     }
     return 0;
 }
 
-/* Records the node for out = op(inputs) and saves what backward needs. */
-static cg_tensor *finish(cg_op op, cg_tensor *out, int n, cg_tensor *a, cg_tensor *b,
-                         double s, cg_tensor *save0, cg_tensor *save1, bool save_out) {
+/* The node for out = op(a, b); NULL when none is recorded. */
+static cg_node *record2(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b) {
     cg_tensor *in[2] = {a, b};
-    cg_node *node = cg__record(op, out, n, in);
-    if (node) {
-        /* PyTorch saves the wrapped scalar of * and /: a second backward fails */
-        if (n == 2 && !b && (op == CG_OP_MUL || op == CG_OP_DIV)) node->n_saved = 1;
-        node->sc[0] = s;
-        if (cg__save(node, 0, save0, false) < 0 || cg__save(node, 1, save1, false) < 0 ||
-            (save_out && cg__save(node, 2, out, true) < 0))
-            return NULL;
-    }
-    return out;
+    return cg__record(op, out, 2, in);
 }
 
-static bool needs(const cg_tensor *t) { return t && cg__grad_enabled && cg__requires_grad(t); }
+/* a op b for two tensors, in PyTorch's promotion (true division for /) */
+static cg_tensor *tensor_op(const char *fn, binop op, cg_tensor *a, cg_tensor *b) {
+    cg_dtype ct = result_type(a, b);
+    if (op == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
+    return run(fn, op, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
+}
 
 cg_tensor *cg_add(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
-    cg_dtype ct = result_type(a, b);
-    cg_tensor *out = run("cg_add", B_ADD, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
-    return out ? finish(CG_OP_ADD, out, 2, a, b, 0, NULL, NULL, false) : NULL;
+    cg_tensor *out = tensor_op("cg_add", B_ADD, a, b);
+    if (out) record2(CG_OP_ADD, out, a, b);
+    return out;
 }
 
 cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     if (check_sub("cg_sub", a->dtype, b->dtype) < 0) return NULL;
-    cg_dtype ct = result_type(a, b);
-    cg_tensor *out = run("cg_sub", B_SUB, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
-    return out ? finish(CG_OP_SUB, out, 2, a, b, 0, NULL, NULL, false) : NULL;
+    cg_tensor *out = tensor_op("cg_sub", B_SUB, a, b);
+    if (out) record2(CG_OP_SUB, out, a, b);
+    return out;
 }
 
 cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
-    cg_dtype ct = result_type(a, b);
-    cg_tensor *out = run("cg_mul", B_MUL, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
-    /* saved: b for a's gradient, a for b's */
-    return out ? finish(CG_OP_MUL, out, 2, a, b, 0, needs(a) ? b : NULL, needs(b) ? a : NULL, false)
-               : NULL;
+    cg_tensor *out = tensor_op("cg_mul", B_MUL, a, b);
+    return out && cg__record_product(CG_OP_MUL, out, a, b, MUL_OTHER, MUL_SELF) == 0 ? out : NULL;
 }
 
 cg_tensor *cg_div(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
-    cg_dtype ct = result_type(a, b);
-    if (category(ct) < 2) ct = CG_FLOAT32; /* true division */
-    cg_tensor *out = run("cg_div", B_DIV, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
-    return out ? finish(CG_OP_DIV, out, 2, a, b, 0, b, needs(b) ? a : NULL, false) : NULL;
+    cg_tensor *out = tensor_op("cg_div", B_DIV, a, b);
+    cg_node *n = out ? record2(CG_OP_DIV, out, a, b) : NULL;
+    if (n && (cg__save(n, DIV_OTHER, b, false) < 0 ||
+              cg__save(n, DIV_SELF, CG_WANT(n, 1) ? a : NULL, false) < 0))
+        return NULL;
+    return out;
 }
 
 static int check_int_pow(const char *fn, cg_dtype base, double e) {
@@ -261,49 +264,72 @@ static int check_int_pow(const char *fn, cg_dtype base, double e) {
 
 cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
-    cg_dtype ct = result_type(a, b);
-    if (ct == CG_BOOL) {
-        cg__error("cg_pow", "\"pow\" not implemented for 'Bool'");
+    if (result_type(a, b) == CG_BOOL) {
+        cg__error("cg_pow", CG_MSG_NOT_IMPLEMENTED, "pow", cg__scalar_type_name(CG_BOOL));
         return NULL;
     }
-    cg_tensor *out = run("cg_pow", B_POW, (arg){a, 0}, (arg){b, 0}, ct, ct, NULL);
-    return out ? finish(CG_OP_POW_TENSOR, out, 2, a, b, 0, a, b, needs(b)) : NULL;
+    cg_tensor *out = tensor_op("cg_pow", B_POW, a, b);
+    cg_node *n = out ? record2(CG_OP_POW_TENSOR, out, a, b) : NULL;
+    if (n && (cg__save(n, POW1_SELF, a, false) < 0 || cg__save(n, POW1_EXPONENT, b, false) < 0 ||
+              (CG_WANT(n, 1) && cg__save(n, POW1_RESULT, out, true) < 0)))
+        return NULL;
+    return out;
 }
 
-/* Scalar forms: one tensor input, the scalar kept in node->sc[0]. */
-static cg_tensor *scalar_op(const char *fn, binop op, cg_op node_op, cg_tensor *a, double s,
-                            bool scalar_first, bool save_a, bool save_out) {
-    if (!a) return NULL;
+/* How scalar_op computes and records a scalar form */
+typedef enum {
+    SCALAR_SECOND = 0,     /* a op s */
+    SCALAR_FIRST = 1 << 0, /* s op a (rsub) */
+    SAVE_SELF = 1 << 1,    /* a saved in slot POW_SELF (pow) */
+} scalar_flags;
+
+/* a op s for a Python scalar s, in PyTorch's type rules for one */
+static cg_tensor *scalar_compute(const char *fn, binop op, cg_tensor *a, double s, bool first) {
     cg_dtype ct = result_type_scalar(a, s);
     if (op == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
     if (op == B_SUB && check_sub(fn, a->dtype, CG_INT64) < 0) return NULL;
     if (op == B_POW && ct == CG_BOOL) ct = CG_INT64;
     arg x = {a, 0}, y = {NULL, s};
-    cg_tensor *out = scalar_first ? run(fn, op, y, x, ct, ct, NULL) : run(fn, op, x, y, ct, ct, NULL);
+    return first ? run(fn, op, y, x, ct, ct, NULL) : run(fn, op, x, y, ct, ct, NULL);
+}
+
+/* Scalar forms: one tensor input, the scalar kept in n->sc[BIN_SCALAR]. */
+static cg_tensor *scalar_op(const char *fn, binop op, cg_op node_op, cg_tensor *a, double s,
+                            scalar_flags flags) {
+    if (!a) return NULL;
+    cg_tensor *out = scalar_compute(fn, op, a, s, flags & SCALAR_FIRST);
+    if (!out) return NULL;
     /* PyTorch wraps the scalar of +, -, *, / as a tensor: a second, empty edge */
-    int n_in = node_op == CG_OP_ADD || node_op == CG_OP_SUB || node_op == CG_OP_MUL ||
-                       node_op == CG_OP_DIV ? 2 : 1;
-    return out ? finish(node_op, out, n_in, a, NULL, s, save_a ? a : NULL, NULL, save_out) : NULL;
+    bool wrapped = node_op == CG_OP_ADD || node_op == CG_OP_SUB || node_op == CG_OP_MUL ||
+                   node_op == CG_OP_DIV;
+    cg_tensor *in[2] = {a, NULL};
+    cg_node *n = cg__record(node_op, out, wrapped ? 2 : 1, in);
+    if (!n) return out;
+    /* PyTorch saves the wrapped scalar of * and /: a second backward fails */
+    if (node_op == CG_OP_MUL || node_op == CG_OP_DIV) n->n_saved = 1;
+    n->sc[BIN_SCALAR] = s;
+    if ((flags & SAVE_SELF) && cg__save(n, POW_SELF, a, false) < 0) return NULL;
+    return out;
 }
 
 cg_tensor *cg_add_scalar(cg_tensor *a, double s) {
-    return scalar_op("cg_add_scalar", B_ADD, CG_OP_ADD, a, s, false, false, false);
+    return scalar_op("cg_add_scalar", B_ADD, CG_OP_ADD, a, s, SCALAR_SECOND);
 }
 cg_tensor *cg_sub_scalar(cg_tensor *a, double s) {
-    return scalar_op("cg_sub_scalar", B_SUB, CG_OP_SUB, a, s, false, false, false);
+    return scalar_op("cg_sub_scalar", B_SUB, CG_OP_SUB, a, s, SCALAR_SECOND);
 }
 cg_tensor *cg_rsub_scalar(cg_tensor *a, double s) {
-    return scalar_op("cg_rsub_scalar", B_SUB, CG_OP_RSUB, a, s, true, false, false);
+    return scalar_op("cg_rsub_scalar", B_SUB, CG_OP_RSUB, a, s, SCALAR_FIRST);
 }
 cg_tensor *cg_mul_scalar(cg_tensor *a, double s) {
-    return scalar_op("cg_mul_scalar", B_MUL, CG_OP_MUL, a, s, false, false, false);
+    return scalar_op("cg_mul_scalar", B_MUL, CG_OP_MUL, a, s, SCALAR_SECOND);
 }
 cg_tensor *cg_div_scalar(cg_tensor *a, double s) {
-    return scalar_op("cg_div_scalar", B_DIV, CG_OP_DIV, a, s, false, false, false);
+    return scalar_op("cg_div_scalar", B_DIV, CG_OP_DIV, a, s, SCALAR_SECOND);
 }
 cg_tensor *cg_pow_scalar(cg_tensor *a, double e) {
     if (a && check_int_pow("cg_pow_scalar", a->dtype, e) < 0) return NULL;
-    return scalar_op("cg_pow_scalar", B_POW, CG_OP_POW, a, e, false, true, false);
+    return scalar_op("cg_pow_scalar", B_POW, CG_OP_POW, a, e, SCALAR_SECOND | SAVE_SELF);
 }
 
 /* s / a = reciprocal(a) * s, as PyTorch records it */
@@ -316,31 +342,39 @@ cg_tensor *cg_rpow_scalar(cg_tensor *a, double s) {
     return cg_pow(cg_scalar(s, d), a);
 }
 
-cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
-    if (!cond || !x || !y) return NULL;
+/* The shape where's three inputs broadcast to, as PyTorch: the condition
+ * with x, then with y; -1 with PyTorch's error. */
+static int where_shape(cg_tensor *cond, cg_tensor *x, cg_tensor *y, int *nd, int64_t *shape) {
     if (cond->dtype != CG_BOOL) {
         cg__error("cg_where", "where expected condition to be a boolean tensor, but got a tensor "
                               "with dtype %s", cg__scalar_type_name(cond->dtype));
-        return NULL;
+        return -1;
     }
-    int nd, nd2; /* as PyTorch: the condition with x, then with y */
-    int64_t s1[CG_MAX_DIMS], shape[CG_MAX_DIMS];
-    if (cg__broadcast_shape("cg_where", cond->ndim, cond->shape, x->ndim, x->shape, &nd, s1) < 0 ||
-        cg__broadcast_shape("cg_where", nd, s1, y->ndim, y->shape, &nd2, shape) < 0)
-        return NULL;
+    int n1;
+    int64_t s1[CG_MAX_DIMS];
+    if (cg__broadcast_shape("cg_where", cond->ndim, cond->shape, x->ndim, x->shape, &n1, s1) < 0 ||
+        cg__broadcast_shape("cg_where", n1, s1, y->ndim, y->shape, nd, shape) < 0)
+        return -1;
+    return 0;
+}
+
+cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
+    if (!cond || !x || !y) return NULL;
+    int nd;
+    int64_t shape[CG_MAX_DIMS];
+    if (where_shape(cond, x, y, &nd, shape) < 0) return NULL;
     cg_dtype ct = result_type(x, y);
-    cg_tensor *out = cg__tensor_new(ct, nd2, shape), *yc = cg__convert(y, ct);
+    cg_tensor *out = cg__tensor_new(ct, nd, shape), *yc = cg__convert(y, ct);
     if (!out || !yc) return NULL;
     /* out = y (broadcast), then out = x where cond */
     int64_t st[CG_MAX_DIMS];
-    cg__broadcast_strides(yc, nd2, shape, st);
-    cg_tensor *yb = cg__tensor_view(yc, nd2, shape, st, yc->offset);
+    cg__broadcast_strides(yc, nd, shape, st);
+    cg_tensor *yb = cg__tensor_view(yc, nd, shape, st, yc->offset);
     if (!yb) return NULL;
     cg__copy_into(out, yb);
     if (!run("cg_where", B_WHERE, (arg){cond, 0}, (arg){x, 0}, ct, ct, out)) return NULL;
-    cg_tensor *in[2] = {x, y};
-    cg_node *n = cg__record(CG_OP_WHERE, out, 2, in);
-    if (n && cg__save(n, 0, cond, false) < 0) return NULL;
+    cg_node *n = record2(CG_OP_WHERE, out, x, y);
+    if (n && cg__save(n, WHERE_CONDITION, cond, false) < 0) return NULL;
     return out;
 }
 
@@ -371,29 +405,33 @@ CMP_API(le, B_LE)
 CMP_API(gt, B_GT)
 CMP_API(ge, B_GE)
 
+/* -------------------------------------------------------- in place, raw */
+
+/* Can out (in place) hold out op y (or s)? -1 with PyTorch's error. */
+static int check_into(const char *fn, binop b, cg_tensor *out, cg_tensor *y, cg_dtype ct) {
+    if (b == B_SUB && check_sub(fn, out->dtype, y ? y->dtype : CG_INT64) < 0) return -1;
+    if (category(ct) > category(out->dtype)) { /* PyTorch never narrows a category in place */
+        cg__error(fn, CG_MSG_RESULT_TYPE_CAST, cg__scalar_type_name(ct),
+                  cg__scalar_type_name(out->dtype));
+        return -1;
+    }
+    if (!y) return 0;
+    int nd;
+    int64_t shape[CG_MAX_DIMS];
+    if (cg__broadcast_shape(fn, out->ndim, out->shape, y->ndim, y->shape, &nd, shape) < 0)
+        return -1;
+    if (!cg__same_shape(nd, shape, out->ndim, out->shape)) {
+        cg__shape_error(fn, CG_MSG_OUTPUT_BROADCAST, out->ndim, out->shape, nd, shape);
+        return -1;
+    }
+    return 0;
+}
+
 int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, double s) {
     binop b = op == '+' ? B_ADD : op == '-' ? B_SUB : op == '*' ? B_MUL : B_DIV;
     cg_dtype ct = y ? result_type(out, y) : result_type_scalar(out, s);
     if (b == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
-    if (b == B_SUB && check_sub(fn, out->dtype, y ? y->dtype : CG_INT64) < 0) return -1;
-    if (category(ct) > category(out->dtype)) { /* PyTorch never narrows a category in place */
-        cg__error(fn, "result type %s can't be cast to the desired output type %s",
-                  cg__scalar_type_name(ct), cg__scalar_type_name(out->dtype));
-        return -1;
-    }
-    if (y) {
-        int nd;
-        int64_t shape[CG_MAX_DIMS];
-        if (cg__broadcast_shape(fn, out->ndim, out->shape, y->ndim, y->shape, &nd, shape) < 0)
-            return -1;
-        if (nd != out->ndim || memcmp(shape, out->shape, sizeof(int64_t) * (size_t)nd)) {
-            char o[256], bs[256];
-            cg__shape_str(o, sizeof o, out->ndim, out->shape);
-            cg__shape_str(bs, sizeof bs, nd, shape);
-            cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", o, bs);
-            return -1;
-        }
-    }
+    if (check_into(fn, b, out, y, ct) < 0) return -1;
     arg x = {out, 0}, yy = {y, s};
     if (ct == out->dtype) {
         if (!run(fn, b, x, yy, ct, ct, out)) return -1;
@@ -408,21 +446,29 @@ int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, doubl
 
 int cg__add_into(cg_tensor *dst, cg_tensor *src) { return cg__binary_into("cg_backward", '+', dst, src, 0); }
 
+bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
+    if (!a || !b) return false;
+    if (!cg__same_shape(a->ndim, a->shape, b->ndim, b->shape)) return false;
+    int64_t n = cg__numel(a->ndim, a->shape);
+    for (int64_t i = 0; i < n; i++)
+        if (cg__read_linear(a, i) != cg__read_linear(b, i)) return false;
+    return true;
+}
+
 /* ------------------------------------------------------------- backward */
 
-#define WANT(i) (n->next[i].fn != NULL)
 /* the scalar form of a binary op: the second input was a C scalar */
 #define SCALAR_FORM(n) ((n)->in_meta[1].ndim < 0)
 
 int cg__bw_add(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     gi[0] = go[0];
-    if (WANT(1)) gi[1] = go[0];
+    if (CG_WANT(n, 1)) gi[1] = go[0];
     return 0;
 }
 
 int cg__bw_sub(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     gi[0] = go[0];
-    if (WANT(1) && !(gi[1] = cg_neg(go[0]))) return -1;
+    if (CG_WANT(n, 1) && !(gi[1] = cg_neg(go[0]))) return -1;
     return 0;
 }
 
@@ -431,70 +477,71 @@ int cg__bw_rsub(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return (gi[0] = cg_neg(go[0])) ? 0 : -1;
 }
 
+/* a * s, a / s with a Python scalar s: its saved state is freed like a tensor's */
+static int bw_mul_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    double other = n->sc[BIN_SCALAR];
+    return cg__saved_alive(n) && (gi[0] = cg_mul_scalar(go[0], other)) ? 0 : -1;
+}
+
+static int bw_div_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    double other = n->sc[BIN_SCALAR];
+    return cg__saved_alive(n) && (gi[0] = cg_div_scalar(go[0], other)) ? 0 : -1;
+}
+
 int cg__bw_mul(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (SCALAR_FORM(n))
-        return cg__saved_alive(n) && (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
-    if (WANT(0) && !(gi[0] = cg_mul(go[0], cg__unpack(n, 0)))) return -1;
-    if (WANT(1) && !(gi[1] = cg_mul(go[0], cg__unpack(n, 1)))) return -1;
+    if (SCALAR_FORM(n)) return bw_mul_scalar(n, go, gi);
+    cg_tensor *other, *self;
+    if (cg__unpack_if(n, 0, MUL_OTHER, &other) < 0 || cg__unpack_if(n, 1, MUL_SELF, &self) < 0)
+        return -1;
+    if (other && !(gi[0] = cg_mul(go[0], other))) return -1;
+    if (self && !(gi[1] = cg_mul(go[0], self))) return -1;
     return 0;
 }
 
 int cg__bw_div(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (SCALAR_FORM(n))
-        return cg__saved_alive(n) && (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
-    cg_tensor *b = cg__unpack(n, 0);
-    if (!b) return -1;
-    if (WANT(0) && !(gi[0] = cg_div(go[0], b))) return -1;
+    if (SCALAR_FORM(n)) return bw_div_scalar(n, go, gi);
+    cg_tensor *other = cg__unpack(n, DIV_OTHER), *self;
+    if (!other || cg__unpack_if(n, 1, DIV_SELF, &self) < 0) return -1;
+    if (CG_WANT(n, 0) && !(gi[0] = cg_div(go[0], other))) return -1;
     /* d(a/b)/db = -a / b^2 */
-    if (WANT(1) && !(gi[1] = cg_div(cg_neg(cg_mul(go[0], cg__unpack(n, 1))), cg_mul(b, b))))
-        return -1;
+    if (self && !(gi[1] = cg_div(cg_neg(cg_mul(go[0], self)), cg_mul(other, other)))) return -1;
     return 0;
 }
 
 int cg__bw_pow_scalar(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    double e = n->sc[0];
-    cg_tensor *a = cg__unpack(n, 0);
-    if (!a) return -1;
-    if (e == 0) return (gi[0] = cg_zeros_like(a, 0)) ? 0 : -1;
+    double exponent = n->sc[BIN_SCALAR];
+    cg_tensor *self = cg__unpack(n, POW_SELF);
+    if (!self) return -1;
+    if (exponent == 0) return (gi[0] = cg_zeros_like(self, 0)) ? 0 : -1;
     /* d(a^e)/da = e * a^(e-1) */
-    gi[0] = cg_mul(go[0], cg_mul_scalar(cg_pow_scalar(a, e - 1), e));
+    gi[0] = cg_mul(go[0], cg_mul_scalar(cg_pow_scalar(self, exponent - 1), exponent));
     return gi[0] ? 0 : -1;
 }
 
 int cg__bw_pow_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *a = cg__unpack(n, 0), *b = cg__unpack(n, 1);
-    if (!a || !b) return -1;
+    cg_tensor *self = cg__unpack(n, POW1_SELF), *exponent = cg__unpack(n, POW1_EXPONENT), *result;
+    if (!self || !exponent || cg__unpack_if(n, 1, POW1_RESULT, &result) < 0) return -1;
     cg_tensor *zero = cg_scalar(0, go[0]->dtype);
     /* d/da = b * a^(b-1), taken as 0 where b == 0 */
-    if (WANT(0) && !(gi[0] = cg_where(cg_eq_scalar(b, 0), zero,
-                                      cg_mul(go[0], cg_mul(b, cg_pow(a, cg_sub_scalar(b, 1)))))))
-        return -1;
+    if (CG_WANT(n, 0)) {
+        cg_tensor *d = cg_mul(exponent, cg_pow(self, cg_sub_scalar(exponent, 1)));
+        if (!(gi[0] = cg_where(cg_eq_scalar(exponent, 0), zero, cg_mul(go[0], d)))) return -1;
+    }
     /* d/db = a^b * log(a), taken as 0 where a == 0 and b >= 0 */
-    if (WANT(1)) {
-        cg_tensor *r = cg__unpack(n, 2);
-        cg_tensor *mask = cg_mul(cg_eq_scalar(a, 0), cg_ge_scalar(b, 0));
-        if (!(gi[1] = cg_where(mask, zero, cg_mul(go[0], cg_mul(r, cg_log(a)))))) return -1;
+    if (result) {
+        cg_tensor *mask = cg_mul(cg_eq_scalar(self, 0), cg_ge_scalar(exponent, 0));
+        if (!(gi[1] = cg_where(mask, zero, cg_mul(go[0], cg_mul(result, cg_log(self)))))) return -1;
     }
     return 0;
 }
 
 int cg__bw_where(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *c = cg__unpack(n, 0);
-    if (!c) return -1;
+    cg_tensor *condition = cg__unpack(n, WHERE_CONDITION);
+    if (!condition) return -1;
     cg_tensor *zero = cg_scalar(0, go[0]->dtype);
-    if (WANT(0) && !(gi[0] = cg_where(c, go[0], zero))) return -1;
-    if (WANT(1) && !(gi[1] = cg_where(c, zero, go[0]))) return -1;
+    if (CG_WANT(n, 0) && !(gi[0] = cg_where(condition, go[0], zero))) return -1;
+    if (CG_WANT(n, 1) && !(gi[1] = cg_where(condition, zero, go[0]))) return -1;
     return 0;
-}
-
-bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
-    if (!a || !b) return false;
-    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
-        return false;
-    int64_t n = cg__numel(a->ndim, a->shape);
-    for (int64_t i = 0; i < n; i++)
-        if (cg__read_linear(a, i) != cg__read_linear(b, i)) return false;
-    return true;
 }
 
 /* ------------------------------- tensor op C++ scalar (one edge, as ATen) */
@@ -505,12 +552,13 @@ cg_tensor *cg__mul_scalar1(cg_tensor *a, double s) {
     cg_tensor *out = NULL;
     CG_NO_GRAD { out = cg_mul_scalar(a, s); }
     cg_node *n = out ? cg__record(CG_OP_MUL_SCALAR1, out, 1, &a) : NULL;
-    if (n) n->sc[0] = s;
+    if (n) n->sc[BIN_SCALAR] = s;
     return out;
 }
 
 int cg__bw_mul_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_mul_scalar(go[0], n->sc[0])) ? 0 : -1;
+    double other = n->sc[BIN_SCALAR];
+    return (gi[0] = cg_mul_scalar(go[0], other)) ? 0 : -1;
 }
 
 /* tensor + C++ scalar: AddBackward1 (one edge) */
@@ -534,10 +582,11 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s) {
     cg_tensor *out = NULL;
     CG_NO_GRAD { out = cg_div_scalar(a, s); }
     cg_node *n = out ? cg__record(CG_OP_DIV_SCALAR1, out, 1, &a) : NULL;
-    if (n) n->sc[0] = s;
+    if (n) n->sc[BIN_SCALAR] = s;
     return out;
 }
 
 int cg__bw_div_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_div_scalar(go[0], n->sc[0])) ? 0 : -1;
+    double other = n->sc[BIN_SCALAR];
+    return (gi[0] = cg_div_scalar(go[0], other)) ? 0 : -1;
 }

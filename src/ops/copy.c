@@ -92,9 +92,7 @@ void cg__copy_into(cg_tensor *dst, const cg_tensor *src) {
     memcpy(o.st, dst->strides, sizeof o.st);
     a.p = cg__ptr(src);
     a.esize = cg__esize(src->dtype);
-    bool same_shape = dst->ndim == src->ndim &&
-                      !memcmp(dst->shape, src->shape, sizeof(int64_t) * (size_t)dst->ndim);
-    if (same_shape)
+    if (cg__same_shape(dst->ndim, dst->shape, src->ndim, src->shape))
         memcpy(a.st, src->strides, sizeof a.st);
     else /* src contiguous, read in dst's order */
         cg__contiguous_strides(dst->ndim, dst->shape, a.st);
@@ -108,11 +106,6 @@ cg_tensor *cg__convert(cg_tensor *t, cg_dtype d) {
     return c;
 }
 
-static cg_tensor *same(cg_tensor *t) {
-    cg__scope_add(cg_retain(t));
-    return t;
-}
-
 static cg_tensor *copy_as(cg_op op, cg_tensor *t, cg_dtype d) {
     cg_tensor *c = cg__tensor_new(d, t->ndim, t->shape);
     if (!c) return NULL;
@@ -123,7 +116,7 @@ static cg_tensor *copy_as(cg_op op, cg_tensor *t, cg_dtype d) {
 
 cg_tensor *cg_contiguous(cg_tensor *t) {
     if (!t) return NULL;
-    return cg__is_contiguous(t) ? same(t) : copy_as(CG_OP_CLONE, t, t->dtype);
+    return cg__is_contiguous(t) ? cg__same(t) : copy_as(CG_OP_CLONE, t, t->dtype);
 }
 
 cg_tensor *cg_clone(cg_tensor *t) { return t ? copy_as(CG_OP_CLONE, t, t->dtype) : NULL; }
@@ -134,5 +127,12 @@ cg_tensor *cg_to(cg_tensor *t, cg_dtype d) {
         cg__error("cg_to", "invalid dtype %d", (int)d);
         return NULL;
     }
-    return t->dtype == d ? same(t) : copy_as(CG_OP_TO_COPY, t, d);
+    return t->dtype == d ? cg__same(t) : copy_as(CG_OP_TO_COPY, t, d);
+}
+
+/* CloneBackward0, ToCopyBackward0 */
+int cg__bw_identity(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    CG_UNUSED(n);
+    gi[0] = go[0]; /* the engine casts it to the input's dtype */
+    return 0;
 }

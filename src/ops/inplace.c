@@ -1,4 +1,4 @@
-/* In-place ops: a.add_(b), a.relu_(), a.zero_(), a.copy_(src), ...
+/* In-place ops: a.add_(b), a.relu_(), a.zero_(), a.copy_(src), ..., and cg_set (t[i] = v)
  *
  * NOTE [ In-place ops ]
  * - PyTorch's rules first (cg__check_inplace): no in-place write to a leaf
@@ -20,7 +20,7 @@
  *   the view's grad_fn becomes an AS_STRIDED view of the base. The base must
  *   be contiguous (views of views resolve to their root base). Views taken
  *   earlier keep their old history (PyTorch regenerates them). */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
 
@@ -39,17 +39,15 @@ static cg_tensor *snapshot(cg_tensor *a) {
     return s;
 }
 
+/* Can a hold the out-of-place result r? -1 with PyTorch's error. */
 static int check_result(const char *fn, const cg_tensor *a, const cg_tensor *r) {
-    if (r->ndim != a->ndim || memcmp(r->shape, a->shape, sizeof(int64_t) * (size_t)a->ndim)) {
-        char o[256], b[256];
-        cg__shape_str(o, sizeof o, a->ndim, a->shape);
-        cg__shape_str(b, sizeof b, r->ndim, r->shape);
-        cg__error(fn, "output with shape %s doesn't match the broadcast shape %s", o, b);
+    if (!cg__same_shape(r->ndim, r->shape, a->ndim, a->shape)) {
+        cg__shape_error(fn, CG_MSG_OUTPUT_BROADCAST, a->ndim, a->shape, r->ndim, r->shape);
         return -1;
     }
     if (cg__category(r->dtype) > cg__category(a->dtype)) {
-        cg__error(fn, "result type %s can't be cast to the desired output type %s",
-                  cg__scalar_type_name(r->dtype), cg__scalar_type_name(a->dtype));
+        cg__error(fn, CG_MSG_RESULT_TYPE_CAST, cg__scalar_type_name(r->dtype),
+                  cg__scalar_type_name(a->dtype));
         return -1;
     }
     return 0;
@@ -80,30 +78,21 @@ static void set_history(cg_tensor *a, cg_node *n) {
     if (retained) cg_retain_grad(a);
 }
 
-/* NOTE [ In-place ops ]: the recorded write r into view a of base b */
-static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
-    cg_tensor *b = a->base;
-    cg_node *F = r->grad_fn;
-    cg_tensor *idx = positions(a, b);
-    if (!idx) return -1;
-    cg__copy_into(a, r);
-    cg__bump_version(a);
-    if (!F) return 0; /* nothing differentiable was written */
-    cg_node *C = cg__node_new(CG_OP_COPY_SLICES, F->n_next, 1);
-    cg_node *V = cg__node_new(CG_OP_AS_STRIDED, 1, 1);
-    if (!C || !V) {
-        cg__node_release(C), cg__node_release(V);
-        cg__oom(fn);
-        return -1;
-    }
-    /* C: edge 0 is the base's old history, the others are the op's own (an
-     * in-place op has at most three inputs) */
-    cg_tensor *bin[4] = {b, NULL, NULL, NULL};
+/* Saved state (ops.h): the view's positions in its base */
+enum { COPY_SLICES_POSITIONS };
+enum { AS_STRIDED_POSITIONS };
+
+/* The base b's new history, wrapping the op's node F: edge 0 is the base's
+ * old history, the others are F's own (an in-place op has at most three
+ * inputs); NULL with the error set */
+static cg_node *copy_slices_node(const char *fn, cg_tensor *b, cg_node *F, cg_tensor *idx) {
     if (F->n_next > 4) {
-        cg__node_release(C), cg__node_release(V);
         cg__error(fn, "an in-place op with %d inputs cannot write through a view", F->n_next);
-        return -1;
+        return NULL;
     }
+    cg_node *C = cg__node_new(CG_OP_COPY_SLICES, F->n_next, 1);
+    if (!C) return cg__oom(fn);
+    cg_tensor *bin[4] = {b, NULL, NULL, NULL};
     cg__node_connect(C, bin); /* edge 0 when b requires grad; the rest below */
     for (int k = 1; k < F->n_next; k++) {
         C->next[k] = F->next[k];
@@ -113,13 +102,42 @@ static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
     cg__meta_of(&C->out_meta[0], b);
     C->wrapped = F;
     cg__node_retain(F);
-    /* V: a, a view of the base after the write */
+    if (cg__save(C, COPY_SLICES_POSITIONS, idx, false) < 0) {
+        cg__node_release(C);
+        return NULL;
+    }
+    return C;
+}
+
+/* The view a's new history: a view of the base after the write (C) */
+static cg_node *as_strided_node(const char *fn, cg_tensor *a, cg_tensor *b, cg_node *C,
+                                cg_tensor *idx) {
+    cg_node *V = cg__node_new(CG_OP_AS_STRIDED, 1, 1);
+    if (!V) return cg__oom(fn);
     V->next[0].fn = C;
     cg__node_retain(C);
     cg__meta_of(&V->in_meta[0], b);
     cg__meta_of(&V->out_meta[0], a);
-    if (cg__save(C, 0, idx, false) < 0 || cg__save(V, 0, idx, false) < 0) {
-        cg__node_release(C), cg__node_release(V);
+    if (cg__save(V, AS_STRIDED_POSITIONS, idx, false) < 0) {
+        cg__node_release(V);
+        return NULL;
+    }
+    return V;
+}
+
+/* NOTE [ In-place ops ]: the recorded write r into view a of base b */
+static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
+    cg_tensor *b = a->base;
+    cg_node *F = r->grad_fn;
+    cg_tensor *idx = positions(a, b);
+    if (!idx) return -1;
+    cg__copy_into(a, r);
+    cg__bump_version(a);
+    if (!F) return 0; /* nothing differentiable was written */
+    cg_node *C = copy_slices_node(fn, b, F, idx);
+    cg_node *V = C ? as_strided_node(fn, a, b, C, idx) : NULL;
+    if (!V) {
+        cg__node_release(C);
         return -1;
     }
     set_history(b, C);
@@ -253,7 +271,7 @@ cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value) {
 /* copy_: the old values of dst get no gradient; src gets it all (the engine
  * sums it to src's shape and casts it to src's dtype) */
 int cg__bw_copy(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (n->next[0].fn && !(gi[0] = cg_zeros_like(go[0], 0))) return -1;
+    if (CG_WANT(n, 0) && !(gi[0] = cg_zeros_like(go[0], 0))) return -1;
     gi[1] = go[0];
     return 0;
 }
@@ -262,9 +280,9 @@ int cg__bw_copy(cg_node *n, cg_tensor **go, cg_tensor **gi) {
  * the view's positions, which get the wrapped op's gradient for the view's
  * old values; the op's other inputs get theirs */
 int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *idx = cg__unpack(n, 0);
-    if (!idx) return -1;
+    cg_tensor *idx = cg__unpack(n, COPY_SLICES_POSITIONS);
     cg_node *F = n->wrapped;
+    if (!idx) return -1;
     cg_tensor *gflat = cg_reshape(go[0], CG_SHAPE(-1)), *ix = cg_reshape(idx, CG_SHAPE(-1));
     cg_tensor *gs = cg_reshape(cg_gather(gflat, 0, ix), F->out_meta[0].ndim, F->out_meta[0].shape);
     if (!gs) return -1;
@@ -272,7 +290,7 @@ int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     if (!gF) return cg__oom("cg_backward"), -1;
     int rc = cg__op_table[F->op].backward(F, &gs, gF);
     if (rc == 0 && gF[0] && !(gF[0] = cg__shape_grad(F, 0, gF[0]))) rc = -1;
-    if (rc == 0 && n->next[0].fn) { /* g + scatter(view's new gradient - the write's) */
+    if (rc == 0 && CG_WANT(n, 0)) { /* g + scatter(view's new gradient - the write's) */
         cg_tensor *flat = cg_reshape(gs, CG_SHAPE(-1));
         cg_tensor *delta = gF[0] ? cg_sub(cg_reshape(gF[0], CG_SHAPE(-1)), flat) : cg_neg(flat);
         if (!(gi[0] = cg_reshape(cg_scatter_add(gflat, 0, ix, delta), n->in_meta[0].ndim,
@@ -287,7 +305,7 @@ int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 /* AsStrided (a view of the base after an in-place write): its gradient, at
  * its positions in a zero base */
 int cg__bw_as_strided(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *idx = cg__unpack(n, 0);
+    cg_tensor *idx = cg__unpack(n, AS_STRIDED_POSITIONS);
     if (!idx) return -1;
     const cg_meta *m = &n->in_meta[0];
     int64_t total = cg__numel(m->ndim, m->shape);
@@ -295,4 +313,18 @@ int cg__bw_as_strided(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     gi[0] = cg_reshape(cg_scatter_add(z, 0, cg_reshape(idx, CG_SHAPE(-1)), cg_reshape(go[0], CG_SHAPE(-1))),
                        m->ndim, m->shape);
     return gi[0] ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- cg_set */
+
+/* t[index] = value: like x[i, j] = v in PyTorch, which writes through a view
+ * of x (so the in-place rules for views apply); records nothing */
+int cg_set(cg_tensor *t, const int64_t *index, double value) {
+    if (!t) return -1;
+    if (cg__check_inplace("cg_set", t, t->ndim > 0) < 0) return -1;
+    int64_t off = cg__index_offset("cg_set", t, index);
+    if (off < 0) return -1;
+    cg__write_at(t, off, value);
+    cg__bump_version(t);
+    return 0;
 }

@@ -10,11 +10,11 @@
 /* kernel: PyTorch's kernel name in its "not implemented for 'Bool'" error */
 static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a, const cg_tensor *b) {
     if (a->dtype == CG_BOOL) {
-        cg__error(fn, "\"%s\" not implemented for 'Bool'", kernel);
+        cg__error(fn, CG_MSG_NOT_IMPLEMENTED, kernel, cg__scalar_type_name(CG_BOOL));
         return -1;
     }
     if (a->dtype != b->dtype) {
-        cg__error(fn, "expected scalar type %s but found %s", cg__scalar_type_name(a->dtype),
+        cg__error(fn, CG_MSG_EXPECTED_SCALAR_TYPE, cg__scalar_type_name(a->dtype),
                   cg__scalar_type_name(b->dtype));
         return -1;
     }
@@ -97,15 +97,13 @@ static mat as_mat(const cg_tensor *t, int64_t bi) {
     return m;
 }
 
+/* Saved state (ops.h) of MmBackward0, BmmBackward0, MvBackward0 and
+ * DotBackward0: b (PyTorch's mat2, vec, tensor) for a's gradient, a (self)
+ * for b's, each only when that gradient is wanted. */
+enum { PROD_OTHER, PROD_SELF };
+
 static cg_tensor *record2(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b) {
-    cg_tensor *in[2] = {a, b};
-    cg_node *n = cg__record(op, out, 2, in);
-    if (n) { /* b for a's gradient, a for b's */
-        if (cg__save(n, 0, n->next[0].fn ? b : NULL, false) < 0 ||
-            cg__save(n, 1, n->next[1].fn ? a : NULL, false) < 0)
-            return NULL;
-    }
-    return out;
+    return cg__record_product(op, out, a, b, PROD_OTHER, PROD_SELF) == 0 ? out : NULL;
 }
 
 cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
@@ -115,9 +113,8 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
         return NULL;
     }
     if (a->shape[1] != b->shape[0]) {
-        cg__error("cg_mm", "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
-                  (long long)a->shape[0], (long long)a->shape[1], (long long)b->shape[0],
-                  (long long)b->shape[1]);
+        cg__error("cg_mm", CG_MSG_MAT_SHAPES, (long long)a->shape[0], (long long)a->shape[1],
+                  (long long)b->shape[0], (long long)b->shape[1]);
         return NULL;
     }
     if (check_dtypes("cg_mm", "addmm_impl_cpu_", a, b) < 0) return NULL;
@@ -190,7 +187,7 @@ cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b) {
         return NULL;
     }
     if (a->dtype == CG_BOOL) {
-        cg__error("cg_dot", "\"dot\" not implemented for 'Bool'");
+        cg__error("cg_dot", CG_MSG_NOT_IMPLEMENTED, "dot", cg__scalar_type_name(CG_BOOL));
         return NULL;
     }
     cg_tensor *out = cg__tensor_new(a->dtype, 0, NULL);
@@ -211,39 +208,26 @@ static cg_tensor *unsafe_view(cg_tensor *t, int nd, const int64_t *shape) {
     return v;
 }
 
-/* torch.matmul, recording the same graph PyTorch does:
- *   1-D @ 1-D      dot
- *   2-D @ 1-D      mv;  1-D @ 2-D: mm over unsqueeze(0), then squeeze
- *   2-D @ 2-D      mm
- *   N-D @ 1/2-D    fold a's batch dims into rows: reshape, mv/mm, view back
- *   1/2-D @ N-D    the same on the transposes (b^T @ a^T), transposed back
- *   otherwise      broadcast the batch dims, reshape to 3-D, bmm, view back */
-cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
-    if (!a || !b) return NULL;
+/* N-D @ 1/2-D: a's batch dims folded into rows (reshape, mv/mm, view back);
+ * 1/2-D @ N-D: the same on the transposes (b^T @ a^T), transposed back */
+static cg_tensor *matmul_folded(cg_tensor *a, cg_tensor *b) {
+    bool tr = b->ndim > a->ndim; /* fold b^T instead, multiply by a^T */
+    cg_tensor *t1 = tr ? cg_transpose(b, -1, -2) : a;
+    cg_tensor *t2 = !tr ? b : a->ndim == 2 ? cg_t(a) : a;
+    if (!t1 || !t2) return NULL;
+    int64_t out[CG_MAX_DIMS], k = t1->shape[t1->ndim - 1]; /* (nd): the product's shape */
+    int nd = t1->ndim - 1;
+    memcpy(out, t1->shape, sizeof out);
+    if (t2->ndim == 2) out[nd++] = t2->shape[1];
+    cg_tensor *f = cg_reshape(t1, CG_SHAPE(-1, k));
+    cg_tensor *p = unsafe_view(t2->ndim == 1 ? cg_mv(f, t2) : cg_mm(f, t2), nd, out);
+    return tr && t2->ndim == 2 ? cg_contiguous(cg_transpose(p, -1, -2)) : p;
+}
+
+/* both at least 3-D: broadcast the batch dims, reshape to
+ * 3-D, bmm, view back */
+static cg_tensor *matmul_batched(cg_tensor *a, cg_tensor *b) {
     int da = a->ndim, db = b->ndim;
-    if (da == 0 || db == 0) {
-        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD and %dD",
-                  da, db);
-        return NULL;
-    }
-    if (da == 1 && db == 1) return cg_dot(a, b);
-    if (da == 2 && db == 1) return cg_mv(a, b);
-    if (da == 1 && db == 2) return cg__squeeze_dims(cg_mm(cg_unsqueeze(a, 0), b), 1u);
-    if (da == 2 && db == 2) return cg_mm(a, b);
-    if ((da >= 3 && db <= 2) || (db >= 3 && da <= 2)) {
-        bool tr = db > da; /* fold b^T instead, multiply by a^T */
-        cg_tensor *t1 = tr ? cg_transpose(b, -1, -2) : a;
-        cg_tensor *t2 = !tr ? b : da == 2 ? cg_t(a) : a;
-        if (!t1 || !t2) return NULL;
-        int64_t out[CG_MAX_DIMS], k = t1->shape[t1->ndim - 1];
-        int nd = t1->ndim - 1;
-        memcpy(out, t1->shape, sizeof out);
-        if (t2->ndim == 2) out[nd++] = t2->shape[1];
-        cg_tensor *f = cg_reshape(t1, CG_SHAPE(-1, k));
-        cg_tensor *p = unsafe_view(t2->ndim == 1 ? cg_mv(f, t2) : cg_mm(f, t2), nd, out);
-        return tr && t2->ndim == 2 ? cg_contiguous(cg_transpose(p, -1, -2)) : p;
-    }
-    /* batched: broadcast the batch dims, then bmm */
     cg_tensor *a3 = da == 1 ? cg_unsqueeze(a, 0) : a, *b3 = db == 1 ? cg_unsqueeze(b, 1) : b;
     if (!a3 || !b3) return NULL;
     int na = a3->ndim - 2, nb = b3->ndim - 2, nbatch = 0;
@@ -252,7 +236,7 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     if (cg__broadcast_shape("cg_matmul", na, a3->shape, nb, b3->shape, &nbatch, batch) < 0)
         return NULL;
     int64_t B = cg__numel(nbatch, batch);
-    memcpy(ea, batch, sizeof ea);
+    memcpy(ea, batch, sizeof ea); /* (nbatch + 2): a3, b3 expanded to the batch */
     memcpy(eb, batch, sizeof eb);
     ea[nbatch] = n, ea[nbatch + 1] = k;
     eb[nbatch] = k2, eb[nbatch + 1] = m;
@@ -266,33 +250,68 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     return unsafe_view(p, nd, out);
 }
 
+/* torch.matmul, recording the same graph PyTorch does:
+ *   1-D @ 1-D      dot
+ *   2-D @ 1-D      mv;  1-D @ 2-D: mm over unsqueeze(0), then squeeze
+ *   2-D @ 2-D      mm
+ *   N-D @ 1/2-D    fold a's batch dims into rows: reshape, mv/mm, view back
+ *   1/2-D @ N-D    the same on the transposes (b^T @ a^T), transposed back
+ *   otherwise      broadcast the batch dims, reshape to 3-D, bmm, view back */
+cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
+    if (!a || !b) return NULL;
+    int da = a->ndim, db = b->ndim;
+    if (da == 0 || db == 0) {
+        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD "
+                               "and %dD", da, db);
+        return NULL;
+    }
+    if (da == 1 && db == 1) return cg_dot(a, b);
+    if (da == 2 && db == 1) return cg_mv(a, b);
+    if (da == 1 && db == 2) return cg__squeeze_dims(cg_mm(cg_unsqueeze(a, 0), b), 1u);
+    if (da == 2 && db == 2) return cg_mm(a, b);
+    if ((da >= 3 && db <= 2) || (db >= 3 && da <= 2)) return matmul_folded(a, b);
+    return matmul_batched(a, b);
+}
+
 /* ------------------------------------------------------------- backward */
 
-#define WANT(i) (n->next[i].fn != NULL)
+/* the saved operands whose gradients are wanted (else NULL) */
+static int unpack_operands(cg_node *n, cg_tensor **other, cg_tensor **self) {
+    return cg__unpack_if(n, 0, PROD_OTHER, other) < 0 || cg__unpack_if(n, 1, PROD_SELF, self) < 0
+               ? -1
+               : 0;
+}
 
 int cg__bw_mm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *mat2, *self;
+    if (unpack_operands(n, &mat2, &self) < 0) return -1;
     /* dA = G B^T, dB = A^T G */
-    if (WANT(0) && !(gi[0] = cg_mm(go[0], cg_transpose(cg__unpack(n, 0), 0, 1)))) return -1;
-    if (WANT(1) && !(gi[1] = cg_mm(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    if (mat2 && !(gi[0] = cg_mm(go[0], cg_transpose(mat2, 0, 1)))) return -1;
+    if (self && !(gi[1] = cg_mm(cg_transpose(self, 0, 1), go[0]))) return -1;
     return 0;
 }
 
 int cg__bw_bmm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (WANT(0) && !(gi[0] = cg_bmm(go[0], cg_transpose(cg__unpack(n, 0), 1, 2)))) return -1;
-    if (WANT(1) && !(gi[1] = cg_bmm(cg_transpose(cg__unpack(n, 1), 1, 2), go[0]))) return -1;
+    cg_tensor *mat2, *self;
+    if (unpack_operands(n, &mat2, &self) < 0) return -1;
+    if (mat2 && !(gi[0] = cg_bmm(go[0], cg_transpose(mat2, 1, 2)))) return -1;
+    if (self && !(gi[1] = cg_bmm(cg_transpose(self, 1, 2), go[0]))) return -1;
     return 0;
 }
 
 int cg__bw_mv(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *vec, *self;
+    if (unpack_operands(n, &vec, &self) < 0) return -1;
     /* dA = g v^T (an outer product), dv = A^T g */
-    if (WANT(0) && !(gi[0] = cg_mm(cg_unsqueeze(go[0], 1), cg_unsqueeze(cg__unpack(n, 0), 0))))
-        return -1;
-    if (WANT(1) && !(gi[1] = cg_mv(cg_transpose(cg__unpack(n, 1), 0, 1), go[0]))) return -1;
+    if (vec && !(gi[0] = cg_mm(cg_unsqueeze(go[0], 1), cg_unsqueeze(vec, 0)))) return -1;
+    if (self && !(gi[1] = cg_mv(cg_transpose(self, 0, 1), go[0]))) return -1;
     return 0;
 }
 
 int cg__bw_dot(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    if (WANT(0) && !(gi[0] = cg_mul(go[0], cg__unpack(n, 0)))) return -1;
-    if (WANT(1) && !(gi[1] = cg_mul(go[0], cg__unpack(n, 1)))) return -1;
+    cg_tensor *tensor, *self;
+    if (unpack_operands(n, &tensor, &self) < 0) return -1;
+    if (tensor && !(gi[0] = cg_mul(go[0], tensor))) return -1;
+    if (self && !(gi[1] = cg_mul(go[0], self))) return -1;
     return 0;
 }

@@ -67,6 +67,25 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s);
 /* Does backward need the gradient of input i? (n is the node) */
 #define CG_WANT(n, i) ((n)->next[i].fn != NULL)
 
+/* *t = the tensor saved in slot when input i wants a gradient, else NULL
+ * (saved only then); -1 when unpacking fails. */
+static inline int cg__unpack_if(cg_node *n, int i, int slot, cg_tensor **t) {
+    *t = NULL;
+    return CG_WANT(n, i) && !(*t = cg__unpack(n, slot)) ? -1 : 0;
+}
+
+/* Records out = op(a, b) for a product (a * b, a @ b): b saved in slot
+ * other_slot for a's gradient, a in self_slot for b's, each only when that
+ * gradient is wanted. 0, or -1 when saving fails. */
+int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int other_slot,
+                       int self_slot);
+
+/* t's node when t was just recorded as op, else NULL (no graph); where a
+ * forward stores its node's arguments. */
+static inline cg_node *cg__node_of(const cg_tensor *t, cg_op op) {
+    return t && t->grad_fn && t->grad_fn->op == op ? t->grad_fn : NULL;
+}
+
 /* ------------------------------ PyTorch's messages used by several ops */
 
 #define CG_MSG_NOT_IMPLEMENTED "\"%s\" not implemented for '%s'" /* kernel, dtype name */
@@ -84,6 +103,7 @@ cg_tensor *cg__div_scalar1(cg_tensor *a, double s);
 #define CG_MSG_SUB_BOOL                                                                    \
     "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
     "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+#define CG_MSG_MAX_DIMS "cgrad supports at most %d dimensions" /* CG_MAX_DIMS */
 
 /* "shape mismatch" errors: cg__error(fn, fmt, "[a's shape]", "[b's shape]");
  * fmt takes the two shapes as its two %s, in that order. */

@@ -1,10 +1,33 @@
 /* Reductions — sum, mean, max, min, all, any — forward beside backward, and
  * cg__sum_to, the one place gradients are un-broadcast. */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <math.h>
 
 typedef enum { R_SUM, R_MAX, R_MIN, R_ALL, R_ANY } rop;
+
+/* acc with v folded in by op (for max and min NaN wins and stays) */
+static double fold(rop op, double acc, double v, bool first) {
+    switch (op) {
+    case R_SUM: return acc + v;
+    case R_MAX: return first || isnan(v) || (!isnan(acc) && v > acc) ? v : acc;
+    case R_MIN: return first || isnan(v) || (!isnan(acc) && v < acc) ? v : acc;
+    case R_ALL: return v == 0 ? 0 : acc;
+    case R_ANY: return v != 0 ? 1 : acc;
+    }
+    return acc;
+}
+
+/* out's element o = acc (an integer sum: iacc, exact) */
+static void store(cg_tensor *out, int64_t o, rop op, double acc, int64_t iacc) {
+    char *q = (char *)cg__ptr(out) + o * (int64_t)cg__esize(out->dtype);
+    switch (out->dtype) {
+    case CG_FLOAT32: *(float *)q = (float)acc; break;
+    case CG_FLOAT64: *(double *)q = acc; break;
+    case CG_INT64: *(int64_t *)q = op == R_SUM ? iacc : (int64_t)acc; break;
+    case CG_BOOL: *(bool *)q = acc != 0; break;
+    }
+}
 
 /* Sums (or extremes) over the dims set in `mask`. out has the keepdim shape's
  * element order. Accumulates floats in double, integers in int64. */
@@ -45,24 +68,11 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
             case CG_INT64: v = (double)*(const int64_t *)p; iacc += *(const int64_t *)p; break;
             default: v = *(const bool *)p; iacc += *(const bool *)p; break;
             }
-            switch (op) {
-            case R_SUM: acc += v; break;
-            /* NaN wins and stays */
-            case R_MAX: if (first || isnan(v) || (!isnan(acc) && v > acc)) acc = v; break;
-            case R_MIN: if (first || isnan(v) || (!isnan(acc) && v < acc)) acc = v; break;
-            case R_ALL: if (v == 0) acc = 0; break;
-            case R_ANY: if (v != 0) acc = 1; break;
-            }
+            acc = fold(op, acc, v, first);
             first = false;
             if (!contiguous_tail) cg__next_index(nr, rshape, ri);
         }
-        char *q = (char *)cg__ptr(out) + o * (int64_t)cg__esize(out->dtype);
-        switch (out->dtype) {
-        case CG_FLOAT32: *(float *)q = (float)acc; break;
-        case CG_FLOAT64: *(double *)q = acc; break;
-        case CG_INT64: *(int64_t *)q = op == R_SUM ? iacc : (int64_t)acc; break;
-        case CG_BOOL: *(bool *)q = acc != 0; break;
-        }
+        store(out, o, op, acc, iacc);
         cg__next_index(nk, kshape, ki);
     }
 }
@@ -97,16 +107,10 @@ int cg__dim_mask(const char *fn, const cg_tensor *a, int ndims, const int *dims,
     return 0;
 }
 
-/* The sum over the dims in mask of a contiguous float tensor, reading a's
- * memory once in order: the dims are grouped into runs of reduced and kept
- * dims; an innermost reduced run sums rows, an innermost kept run adds rows
- * elementwise into the output (vectorisable). Accumulates in double.
- * false when a does not qualify (the generic kernel then runs). */
-static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
-    if ((a->dtype != CG_FLOAT32 && a->dtype != CG_FLOAT64) || !cg__is_contiguous(a)) return false;
+/* a's dims (size-1 dims dropped) grouped into runs of reduced or kept dims:
+ * run g has gsize[g] elements, reduced when gred[g]; returns the count */
+static int group_runs(const cg_tensor *a, unsigned mask, int64_t *gsize, bool *gred) {
     int ng = 0;
-    int64_t gsize[CG_MAX_DIMS];
-    bool gred[CG_MAX_DIMS];
     for (int d = 0; d < a->ndim; d++) {
         if (a->shape[d] == 1) continue;
         bool r = mask >> d & 1;
@@ -115,6 +119,19 @@ static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
         else
             gsize[ng] = a->shape[d], gred[ng++] = r;
     }
+    return ng;
+}
+
+/* The sum over the dims in mask of a contiguous float tensor, reading a's
+ * memory once in order: the dims are grouped into runs of reduced and kept
+ * dims; an innermost reduced run sums rows, an innermost kept run adds rows
+ * elementwise into the output (vectorisable). Accumulates in double.
+ * false when a does not qualify (the generic kernel then runs). */
+static bool sum_fast(const cg_tensor *a, unsigned mask, cg_tensor *out) {
+    if ((a->dtype != CG_FLOAT32 && a->dtype != CG_FLOAT64) || !cg__is_contiguous(a)) return false;
+    int64_t gsize[CG_MAX_DIMS];
+    bool gred[CG_MAX_DIMS];
+    int ng = group_runs(a, mask, gsize, gred);
     int64_t nout = cg__numel(out->ndim, out->shape), n = cg__numel(a->ndim, a->shape);
     double *acc = calloc((size_t)(nout > 0 ? nout : 1), sizeof *acc); /* (nout) */
     if (!acc) return false;
@@ -213,6 +230,9 @@ cg_tensor *cg_mean(cg_tensor *a) {
     return out;
 }
 
+/* Saved state (ops.h) of SumBackward1 and MeanBackward1 (n->iv) */
+enum { DIMS_KEEPDIM, DIMS_MASK };
+
 static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int ndims,
                                    const int *dims, bool keepdim) {
     unsigned mask;
@@ -232,8 +252,8 @@ static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int n
     }
     cg_node *n = cg__record(op, out, 1, &a);
     if (n) {
-        n->iv[0] = keepdim;
-        n->iv[1] = mask;
+        n->iv[DIMS_KEEPDIM] = keepdim;
+        n->iv[DIMS_MASK] = mask;
         n->n_iv = 2;
     }
     return out;
@@ -249,6 +269,9 @@ cg_tensor *cg_mean_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
     return sum_or_mean_dims("cg_mean_dims", CG_OP_MEAN_DIMS, a, ndims, dims, keepdim);
 }
 
+/* Saved state of MaxBackward1 and MinBackward1 */
+enum { EXTREMUM_SELF, EXTREMUM_RESULT };
+
 static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg_tensor *a) {
     if (!a) return NULL;
     if (cg__numel(a->ndim, a->shape) == 0) {
@@ -259,9 +282,9 @@ static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg
     cg_tensor *out = reduce(fn, a, (1u << a->ndim) - 1, false, r, a->dtype);
     if (!out) return NULL;
     cg_node *n = cg__record(op, out, 1, &a);
-    if (n) {
-        if (cg__save(n, 0, a, false) < 0 || cg__save(n, 1, out, true) < 0) return NULL;
-    }
+    if (n && (cg__save(n, EXTREMUM_SELF, a, false) < 0 ||
+              cg__save(n, EXTREMUM_RESULT, out, true) < 0))
+        return NULL;
     return out;
 }
 
@@ -285,44 +308,45 @@ cg_tensor *cg__sum_to(cg_tensor *g, int ndim, const int64_t *shape) {
 
 /* ------------------------------------------------------------- backward */
 
-static const int64_t *in_shape(cg_node *n) { return n->in_meta[0].shape; }
-
 int cg__bw_sum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_expand(go[0], n->in_meta[0].ndim, in_shape(n))) ? 0 : -1;
+    const cg_meta *in = &n->in_meta[0];
+    return (gi[0] = cg_expand(go[0], in->ndim, in->shape)) ? 0 : -1;
 }
 
 int cg__bw_mean(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    double cnt = (double)cg__numel(n->in_meta[0].ndim, in_shape(n));
-    return (gi[0] = cg_expand(cg_div_scalar(go[0], cnt), n->in_meta[0].ndim, in_shape(n))) ? 0
-                                                                                           : -1;
+    const cg_meta *in = &n->in_meta[0];
+    double cnt = (double)cg__numel(in->ndim, in->shape);
+    return (gi[0] = cg_expand(cg_div_scalar(go[0], cnt), in->ndim, in->shape)) ? 0 : -1;
 }
 
-/* Re-inserts reduced dims (keepdim=false) and expands to the input shape. */
-static cg_tensor *unreduce(cg_node *n, cg_tensor *g) {
-    const cg_meta *m = &n->in_meta[0];
-    unsigned mask = (unsigned)n->iv[1];
-    if (!n->iv[0])
-        for (int d = 0; d < m->ndim && g; d++)
+/* Re-inserts the reduced dims (when not kept) and expands to the input's shape. */
+static cg_tensor *unreduce(cg_tensor *g, const cg_meta *in, unsigned mask, bool keepdim) {
+    if (!keepdim)
+        for (int d = 0; d < in->ndim && g; d++)
             if (mask >> d & 1) g = cg_unsqueeze(g, d);
-    return cg_expand(g, m->ndim, m->shape);
+    return cg_expand(g, in->ndim, in->shape);
 }
 
 int cg__bw_sum_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = unreduce(n, go[0])) ? 0 : -1;
+    bool keepdim = n->iv[DIMS_KEEPDIM];
+    unsigned mask = (unsigned)n->iv[DIMS_MASK];
+    return (gi[0] = unreduce(go[0], &n->in_meta[0], mask, keepdim)) ? 0 : -1;
 }
 
 int cg__bw_mean_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    const cg_meta *m = &n->in_meta[0];
+    bool keepdim = n->iv[DIMS_KEEPDIM];
+    unsigned mask = (unsigned)n->iv[DIMS_MASK];
+    const cg_meta *in = &n->in_meta[0];
     double cnt = 1;
-    for (int d = 0; d < m->ndim; d++)
-        if ((unsigned)n->iv[1] >> d & 1) cnt *= (double)m->shape[d];
-    return (gi[0] = unreduce(n, cg_div_scalar(go[0], cnt))) ? 0 : -1;
+    for (int d = 0; d < in->ndim; d++)
+        if (mask >> d & 1) cnt *= (double)in->shape[d];
+    return (gi[0] = unreduce(cg_div_scalar(go[0], cnt), in, mask, keepdim)) ? 0 : -1;
 }
 
 /* max/min: the gradient is shared evenly among the elements equal to it */
 int cg__bw_extremum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *a = cg__unpack(n, 0), *r = cg__unpack(n, 1);
-    if (!a || !r) return -1;
-    cg_tensor *mask = cg_eq(a, r);
+    cg_tensor *self = cg__unpack(n, EXTREMUM_SELF), *result = cg__unpack(n, EXTREMUM_RESULT);
+    if (!self || !result) return -1;
+    cg_tensor *mask = cg_eq(self, result);
     return (gi[0] = cg_mul(mask, cg_div(go[0], cg_sum(mask)))) ? 0 : -1;
 }

@@ -3,7 +3,7 @@
  * backward. The backward of a view that drops part of its input (slice,
  * select) places the gradient among zeros with cg ops (cat, or scatter_add
  * for a step), so that it is itself differentiable (create_graph). */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <stdio.h>
 
@@ -22,6 +22,14 @@ static int wrap_pos(const char *fn, int64_t pos, int64_t size, int64_t *out) {
     return 0;
 }
 
+/* Saved state (ops.h), n->iv of each node kind */
+enum { SLICE_DIM, SLICE_START, SLICE_STEP };
+enum { SELECT_DIM, SELECT_INDEX };
+enum { CAT_DIM };
+enum { STACK_DIM };
+enum { SPLIT_DIM };  /* SplitBackward0, SplitWithSizesBackward0 */
+/* RepeatBackward0: n->iv[i] = repeats[i], n_iv of them */
+
 /* a[..., start : start + len * step : step, ...] along dim d, recorded as
  * SliceBackward0 (narrow and slice both record it, as in PyTorch) */
 static cg_tensor *slice_view(cg_tensor *a, int d, int64_t start, int64_t len, int64_t step) {
@@ -31,10 +39,8 @@ static cg_tensor *slice_view(cg_tensor *a, int d, int64_t start, int64_t len, in
     sh[d] = len;
     st[d] *= step;
     cg_tensor *v = cg__make_view(CG_OP_SLICE, a, a->ndim, sh, st, a->offset + start * a->strides[d]);
-    if (v && v->grad_fn && v->grad_fn->op == CG_OP_SLICE) {
-        cg_node *n = v->grad_fn;
-        n->iv[0] = d, n->iv[1] = start, n->iv[2] = step, n->n_iv = 3;
-    }
+    cg_node *n = cg__node_of(v, CG_OP_SLICE);
+    if (n) n->iv[SLICE_DIM] = d, n->iv[SLICE_START] = start, n->iv[SLICE_STEP] = step, n->n_iv = 3;
     return v;
 }
 
@@ -62,11 +68,6 @@ static cg_tensor *place(cg_tensor *g, const cg_meta *meta, int dim, int64_t star
     for (int i = 0; i < g->ndim; i++) ish[i] = i == dim ? len : 1;
     ix = cg_expand(cg_view(ix, g->ndim, ish), g->ndim, g->shape);
     return cg_scatter_add(z, dim, ix, g);
-}
-
-static cg_tensor *same(cg_tensor *t) {
-    cg__scope_add(cg_retain(t));
-    return t;
 }
 
 /* --------------------------------------------------------- narrow, slice */
@@ -114,8 +115,10 @@ cg_tensor *cg_slice(cg_tensor *a, int dim, int64_t start, int64_t end, int64_t s
 }
 
 int cg__bw_slice(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int dim = (int)n->iv[SLICE_DIM];
+    int64_t start = n->iv[SLICE_START], step = n->iv[SLICE_STEP];
     /* the gradient lands at the sliced positions, zeros elsewhere */
-    return (gi[0] = place(go[0], &n->in_meta[0], (int)n->iv[0], n->iv[1], n->iv[2])) ? 0 : -1;
+    return (gi[0] = place(go[0], &n->in_meta[0], dim, start, step)) ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- select */
@@ -145,16 +148,16 @@ cg_tensor *cg_select(cg_tensor *a, int dim, int64_t index) {
     }
     cg_tensor *v = cg__make_view(CG_OP_SELECT, a, a->ndim - 1, sh, st,
                                  a->offset + index * a->strides[d]);
-    if (v && v->grad_fn && v->grad_fn->op == CG_OP_SELECT) {
-        v->grad_fn->iv[0] = d, v->grad_fn->iv[1] = index, v->grad_fn->n_iv = 2;
-    }
+    cg_node *n = cg__node_of(v, CG_OP_SELECT);
+    if (n) n->iv[SELECT_DIM] = d, n->iv[SELECT_INDEX] = index, n->n_iv = 2;
     return v;
 }
 
 int cg__bw_select(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int dim = (int)n->iv[SELECT_DIM];
+    int64_t index = n->iv[SELECT_INDEX];
     /* the gradient is the input's slice at index; zeros elsewhere */
-    int d = (int)n->iv[0];
-    return (gi[0] = place(cg_unsqueeze(go[0], d), &n->in_meta[0], d, n->iv[1], 1)) ? 0 : -1;
+    return (gi[0] = place(cg_unsqueeze(go[0], dim), &n->in_meta[0], dim, index, 1)) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------- cat */
@@ -173,50 +176,61 @@ static void copy_block(cg_tensor *out, int d, int64_t off, const cg_tensor *src)
     cg__copy_into(&blk, src);
 }
 
-cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim) {
-    if (n > 0 && !ts) return NULL;
-    for (int i = 0; i < n; i++)
-        if (!ts[i]) return NULL;
+/* cat's list: non-empty, no 0-d tensor; -1 with PyTorch's error */
+static int check_cat_list(int n, cg_tensor *const *ts) {
     if (n <= 0) {
         cg__error("cg_cat", "torch.cat(): expected a non-empty list of Tensors");
-        return NULL;
+        return -1;
     }
     for (int i = 0; i < n; i++)
         if (ts[i]->ndim == 0) {
             cg__error("cg_cat", "zero-dimensional tensor (at position %d) cannot be concatenated", i);
-            return NULL;
+            return -1;
         }
+    return 0;
+}
+
+/* The result's shape (ts[ref]'s dims), d the wrapped dim, when every tensor
+ * that is not skipped matches ts[ref] except along d; -1 with PyTorch's error */
+static int cat_shape(int n, cg_tensor *const *ts, int ref, int dim, int *d, int64_t *shape) {
+    const cg_tensor *r = ts[ref];
+    if ((*d = cg__wrap_dim("cg_cat", dim, r->ndim)) < 0) return -1;
+    int nd = r->ndim;
+    memcpy(shape, r->shape, sizeof(int64_t) * CG_MAX_DIMS);
+    shape[*d] = 0;
+    for (int i = 0; i < n; i++) {
+        const cg_tensor *t = ts[i];
+        if (legacy_empty(t->ndim, t->shape)) continue;
+        if (t->ndim != nd) {
+            cg__error("cg_cat", "Tensors must have same number of dimensions: got %d and %d", nd,
+                      t->ndim);
+            return -1;
+        }
+        for (int k = 0; k < nd; k++)
+            if (k != *d && t->shape[k] != r->shape[k]) {
+                cg__error("cg_cat", "Sizes of tensors must match except in dimension %d. Expected "
+                                    "size %lld but got size %lld for tensor number %d in the list.",
+                          *d, (long long)r->shape[k], (long long)t->shape[k], i);
+                return -1;
+            }
+        shape[*d] += t->shape[*d];
+    }
+    return 0;
+}
+
+cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim) {
+    if (n > 0 && !ts) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!ts[i]) return NULL;
+    if (check_cat_list(n, ts) < 0) return NULL;
     int ref = -1; /* the first tensor that is not skipped: it sets the shape */
     for (int i = 0; i < n && ref < 0; i++)
         if (!legacy_empty(ts[i]->ndim, ts[i]->shape)) ref = i;
     cg_dtype dt = ts[0]->dtype;
     for (int i = 1; i < n; i++) dt = cg__promote(dt, ts[i]->dtype);
-    int d = 0, nd = 1;
+    int d = 0, nd = ref >= 0 ? ts[ref]->ndim : 1;
     int64_t shape[CG_MAX_DIMS] = {0}; /* (nd): the result's; (0) when every input is skipped */
-    if (ref >= 0) {
-        const cg_tensor *r = ts[ref];
-        if ((d = cg__wrap_dim("cg_cat", dim, r->ndim)) < 0) return NULL;
-        nd = r->ndim;
-        memcpy(shape, r->shape, sizeof shape);
-        shape[d] = 0;
-        for (int i = 0; i < n; i++) {
-            const cg_tensor *t = ts[i];
-            if (legacy_empty(t->ndim, t->shape)) continue;
-            if (t->ndim != nd) {
-                cg__error("cg_cat", "Tensors must have same number of dimensions: got %d and %d", nd,
-                          t->ndim);
-                return NULL;
-            }
-            for (int k = 0; k < nd; k++)
-                if (k != d && t->shape[k] != r->shape[k]) {
-                    cg__error("cg_cat", "Sizes of tensors must match except in dimension %d. Expected "
-                                        "size %lld but got size %lld for tensor number %d in the list.",
-                              d, (long long)r->shape[k], (long long)t->shape[k], i);
-                    return NULL;
-                }
-            shape[d] += t->shape[d];
-        }
-    }
+    if (ref >= 0 && cat_shape(n, ts, ref, dim, &d, shape) < 0) return NULL;
     cg_tensor *out = cg__tensor_new(dt, nd, shape);
     if (!out) return NULL;
     int64_t off = 0;
@@ -226,13 +240,13 @@ cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim) {
         off += ts[i]->shape[d];
     }
     cg_node *node = cg__record(CG_OP_CAT, out, n, ts);
-    if (node) node->iv[0] = d, node->n_iv = 1;
+    if (node) node->iv[CAT_DIM] = d, node->n_iv = 1;
     return out;
 }
 
 int cg__bw_cat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int d = (int)n->iv[CAT_DIM];
     /* each input's gradient is its block of the output's: a narrow */
-    int d = (int)n->iv[0];
     int64_t off = 0;
     for (int i = 0; i < n->n_next; i++) {
         const cg_meta *m = &n->in_meta[i];
@@ -248,35 +262,44 @@ int cg__bw_cat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ----------------------------------------------------------------- stack */
 
-cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim) {
-    if (n > 0 && !ts) return NULL;
-    for (int i = 0; i < n; i++)
-        if (!ts[i]) return NULL;
+/* stack's list: non-empty, tensors of one shape (at most CG_MAX_DIMS - 1
+ * dims); the new dim (dim wrapped) in *d, the promoted dtype in *dt. -1 with
+ * PyTorch's error */
+static int check_stack(int n, cg_tensor *const *ts, int dim, int *d, cg_dtype *dt) {
     if (n <= 0) {
         cg__error("cg_stack", "stack expects a non-empty TensorList");
-        return NULL;
+        return -1;
     }
     const cg_tensor *t0 = ts[0];
-    int d = cg__wrap_dim("cg_stack", dim, t0->ndim + 1);
-    if (d < 0) return NULL;
+    if ((*d = cg__wrap_dim("cg_stack", dim, t0->ndim + 1)) < 0) return -1;
     if (t0->ndim == CG_MAX_DIMS) {
-        cg__error("cg_stack", "cgrad supports at most %d dimensions", CG_MAX_DIMS);
-        return NULL;
+        cg__error("cg_stack", CG_MSG_MAX_DIMS, CG_MAX_DIMS);
+        return -1;
     }
-    cg_dtype dt = t0->dtype;
+    *dt = t0->dtype;
     for (int i = 1; i < n; i++) {
         const cg_tensor *t = ts[i];
-        if (t->ndim != t0->ndim ||
-            (t->ndim && memcmp(t->shape, t0->shape, sizeof(int64_t) * (size_t)t->ndim))) {
+        if (!cg__same_shape(t->ndim, t->shape, t0->ndim, t0->shape)) {
             char s0[256], s1[256];
             cg__shape_str(s0, sizeof s0, t0->ndim, t0->shape);
             cg__shape_str(s1, sizeof s1, t->ndim, t->shape);
             cg__error("cg_stack", "stack expects each tensor to be equal size, but got %s at entry 0 "
                                   "and %s at entry %d", s0, s1, i);
-            return NULL;
+            return -1;
         }
-        dt = cg__promote(dt, t->dtype);
+        *dt = cg__promote(*dt, t->dtype);
     }
+    return 0;
+}
+
+cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim) {
+    if (n > 0 && !ts) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!ts[i]) return NULL;
+    int d;
+    cg_dtype dt;
+    if (check_stack(n, ts, dim, &d, &dt) < 0) return NULL;
+    const cg_tensor *t0 = ts[0];
     int64_t shape[CG_MAX_DIMS]; /* (t0->ndim + 1): t0's with n inserted at d */
     for (int i = 0, j = 0; i <= t0->ndim; i++) shape[i] = i == d ? n : t0->shape[j++];
     cg_tensor *out = cg__tensor_new(dt, t0->ndim + 1, shape);
@@ -292,18 +315,21 @@ cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim) {
         }
     }
     cg_node *node = cg__record(CG_OP_STACK, out, n, ts);
-    if (node) node->iv[0] = d, node->n_iv = 1;
+    if (node) node->iv[STACK_DIM] = d, node->n_iv = 1;
     return out;
 }
 
 int cg__bw_stack(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int dim = (int)n->iv[STACK_DIM];
     /* input i's gradient is entry i of the output's */
     for (int i = 0; i < n->n_next; i++)
-        if (n->next[i].fn && !(gi[i] = cg_select(go[0], (int)n->iv[0], i))) return -1;
+        if (CG_WANT(n, i) && !(gi[i] = cg_select(go[0], dim, i))) return -1;
     return 0;
 }
 
 /* ---------------------------------------------------------- split, chunk */
+
+#define SPLIT_0D "split expects at least a 1-dimensional tensor"
 
 /* The pieces of a along d (sizes[n]) as views, recorded as one node with n
  * outputs. */
@@ -318,7 +344,7 @@ static int split_views(cg_op op, cg_tensor *a, int d, int n, const int64_t *size
         start += sizes[i];
     }
     cg_node *node = n ? cg__record_n(op, n, out, 1, &a) : NULL;
-    if (node) node->iv[0] = d, node->n_iv = 1;
+    if (node) node->iv[SPLIT_DIM] = d, node->n_iv = 1;
     return 0;
 }
 
@@ -343,7 +369,7 @@ int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **
         return -1;
     }
     if (a->ndim == 0) {
-        cg__error("cg_split", "split expects at least a 1-dimensional tensor");
+        cg__error("cg_split", SPLIT_0D);
         return -1;
     }
     if (split_size < 0) {
@@ -371,6 +397,31 @@ int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **
     return rc;
 }
 
+/* split_with_sizes' sizes: non-negative, summing to a's size along d; -1
+ * with PyTorch's error, which prints the list as Python does: "[1, 2]" */
+static int check_split_sizes(const cg_tensor *a, int n, const int64_t *sizes, int d, int dim) {
+    int64_t sum = 0;
+    bool negative = false;
+    for (int i = 0; i < n; i++) negative |= sizes[i] < 0, sum += sizes[i];
+    if (!negative && sum == a->shape[d]) return 0;
+    size_t cap = 3 + (size_t)n * 22, k = 1;
+    char *s = malloc(cap); /* (cap) */
+    if (!s) return cg__oom("cg_split_with_sizes"), -1;
+    s[0] = '[';
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? ", " : "", (long long)sizes[i]);
+    snprintf(s + k, cap - k, "]");
+    if (negative)
+        cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes have only "
+                                         "non-negative entries, but got split_sizes=%s", s);
+    else
+        cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes to sum exactly to "
+                                         "%lld (input tensor's size at dimension %d), but got "
+                                         "split_sizes=%s", (long long)a->shape[d], dim, s);
+    free(s);
+    return -1;
+}
+
 int cg_split_with_sizes(cg_tensor *a, int n, const int64_t *sizes, int dim, cg_tensor **out) {
     if (!a) return -1;
     if (n < 0 || (n > 0 && (!sizes || !out))) {
@@ -378,33 +429,11 @@ int cg_split_with_sizes(cg_tensor *a, int n, const int64_t *sizes, int dim, cg_t
         return -1;
     }
     if (a->ndim == 0) {
-        cg__error("cg_split_with_sizes", "split expects at least a 1-dimensional tensor");
+        cg__error("cg_split_with_sizes", SPLIT_0D);
         return -1;
     }
     int d = cg__wrap_dim("cg_split_with_sizes", dim, a->ndim);
-    if (d < 0) return -1;
-    int64_t sum = 0;
-    bool negative = false;
-    for (int i = 0; i < n; i++) negative |= sizes[i] < 0, sum += sizes[i];
-    if (negative || sum != a->shape[d]) {
-        /* the list as PyTorch prints it: "[1, 2]" */
-        size_t cap = 3 + (size_t)n * 22, k = 1;
-        char *s = malloc(cap); /* (cap) */
-        if (!s) return cg__oom("cg_split_with_sizes"), -1;
-        s[0] = '[';
-        for (int i = 0; i < n; i++)
-            k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? ", " : "", (long long)sizes[i]);
-        snprintf(s + k, cap - k, "]");
-        if (negative)
-            cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes have only "
-                                             "non-negative entries, but got split_sizes=%s", s);
-        else
-            cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes to sum exactly to "
-                                             "%lld (input tensor's size at dimension %d), but got "
-                                             "split_sizes=%s", (long long)a->shape[d], dim, s);
-        free(s);
-        return -1;
-    }
+    if (d < 0 || check_split_sizes(a, n, sizes, d, dim) < 0) return -1;
     return split_views(CG_OP_SPLIT_WITH_SIZES, a, d, n, sizes, out);
 }
 
@@ -438,9 +467,10 @@ int cg_chunk(cg_tensor *a, int chunks, int dim, int *n_out, cg_tensor **out) {
 }
 
 int cg__bw_split(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    int dim = (int)n->iv[SPLIT_DIM];
     /* the pieces' gradients side by side (the engine gave zeros to the
      * pieces no gradient reached) */
-    return (gi[0] = cg_cat(n->n_out, go, (int)n->iv[0])) ? 0 : -1;
+    return (gi[0] = cg_cat(n->n_out, go, dim)) ? 0 : -1;
 }
 
 /* --------------------------------------------------------------- flatten */
@@ -455,7 +485,7 @@ cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim) {
         cg__error("cg_flatten", "flatten() has invalid args: start_dim cannot come after end_dim");
         return NULL;
     }
-    if (s == e) return same(a); /* PyTorch returns the tensor itself */
+    if (s == e) return cg__same(a); /* PyTorch returns the tensor itself */
     int64_t shape[CG_MAX_DIMS]; /* (nd): dims s..e merged */
     int nd = 0;
     for (int i = 0; i < a->ndim; i++) {
@@ -479,8 +509,7 @@ cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats) {
         return NULL;
     }
     if (ndims > CG_MAX_DIMS) {
-        cg__error("cg_repeat", "cgrad supports at most %d dimensions, but repeats has %d",
-                  CG_MAX_DIMS, ndims);
+        cg__error("cg_repeat", CG_MSG_MAX_DIMS ", but repeats has %d", CG_MAX_DIMS, ndims);
         return NULL;
     }
     int lead = ndims - a->ndim;

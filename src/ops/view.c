@@ -1,6 +1,6 @@
 /* Views — view, reshape, transpose, permute, unsqueeze, squeeze, expand —
  * each shares its input's storage (no copy) and sits beside its backward. */
-#include "../core/internal.h"
+#include "ops.h"
 
 #include <stdio.h>
 
@@ -107,6 +107,9 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
     return cg__make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
 }
 
+/* Saved state (ops.h): TransposeBackward0's dims (n->iv; TBackward0 needs none) */
+enum { TRANSPOSE_DIM0, TRANSPOSE_DIM1 };
+
 static cg_tensor *transpose_as(cg_op op, const char *fn, cg_tensor *a, int dim0, int dim1) {
     int d0 = cg__wrap_dim(fn, dim0, a->ndim);
     int d1 = d0 < 0 ? -1 : cg__wrap_dim(fn, dim1, a->ndim);
@@ -119,9 +122,8 @@ static cg_tensor *transpose_as(cg_op op, const char *fn, cg_tensor *a, int dim0,
         st[d0] = a->strides[d1], st[d1] = a->strides[d0];
     }
     cg_tensor *v = cg__make_view(op, a, a->ndim, sh, st, a->offset);
-    if (v && v->grad_fn && v->grad_fn->op == op) {
-        v->grad_fn->iv[0] = d0, v->grad_fn->iv[1] = d1, v->grad_fn->n_iv = 2;
-    }
+    cg_node *n = cg__node_of(v, op);
+    if (n) n->iv[TRANSPOSE_DIM0] = d0, n->iv[TRANSPOSE_DIM1] = d1, n->n_iv = 2;
     return v;
 }
 
@@ -138,6 +140,7 @@ cg_tensor *cg_t(cg_tensor *a) {
     return transpose_as(CG_OP_T, "cg_t", a, 0, a->ndim < 2 ? 0 : 1);
 }
 
+/* PermuteBackward0 keeps the permutation: n->iv[i] = dims[i], n_iv of them */
 cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
     if (!a) return NULL;
     if (ndims != a->ndim || (ndims && !dims)) {
@@ -163,17 +166,21 @@ cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
         st[i] = a->strides[d];
     }
     cg_tensor *v = cg__make_view(CG_OP_PERMUTE, a, ndims, sh, st, a->offset);
-    if (v && v->grad_fn && v->grad_fn->op == CG_OP_PERMUTE) {
-        for (int i = 0; i < ndims; i++) v->grad_fn->iv[i] = p[i];
-        v->grad_fn->n_iv = ndims;
+    cg_node *n = cg__node_of(v, CG_OP_PERMUTE);
+    if (n) {
+        for (int i = 0; i < ndims; i++) n->iv[i] = p[i];
+        n->n_iv = ndims;
     }
     return v;
 }
 
+/* Saved state of UnsqueezeBackward0 (n->iv) */
+enum { UNSQUEEZE_DIM };
+
 cg_tensor *cg_unsqueeze(cg_tensor *a, int dim) {
     if (!a) return NULL;
     if (a->ndim == CG_MAX_DIMS) {
-        cg__error("cg_unsqueeze", "cgrad supports at most %d dimensions", CG_MAX_DIMS);
+        cg__error("cg_unsqueeze", CG_MSG_MAX_DIMS, CG_MAX_DIMS);
         return NULL;
     }
     int d = cg__wrap_dim("cg_unsqueeze", dim, a->ndim + 1);
@@ -189,7 +196,8 @@ cg_tensor *cg_unsqueeze(cg_tensor *a, int dim) {
         }
     }
     cg_tensor *v = cg__make_view(CG_OP_UNSQUEEZE, a, a->ndim + 1, sh, st, a->offset);
-    if (v && v->grad_fn && v->grad_fn->op == CG_OP_UNSQUEEZE) v->grad_fn->iv[0] = d;
+    cg_node *n = cg__node_of(v, CG_OP_UNSQUEEZE);
+    if (n) n->iv[UNSQUEEZE_DIM] = d;
     return v;
 }
 
@@ -218,51 +226,58 @@ cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim) {
     return squeeze_mask(CG_OP_SQUEEZE_DIM, a, a->ndim ? 1u << d : 0);
 }
 
+/* expand takes at least a's dims, at most CG_MAX_DIMS; -1 with PyTorch's error */
+static int check_expand(const cg_tensor *a, int ndim, const int64_t *shape) {
+    if (ndim >= a->ndim && ndim <= CG_MAX_DIMS && (ndim == 0 || shape)) return 0;
+    static const char *legacy[CG_NUM_DTYPES] = {
+        [CG_FLOAT32] = "FloatTensor", [CG_FLOAT64] = "DoubleTensor",
+        [CG_INT64] = "LongTensor", [CG_BOOL] = "BoolTensor"};
+    int shown = ndim > 0 && shape ? (ndim > CG_MAX_DIMS ? CG_MAX_DIMS : ndim) : 0;
+    char want[256], have[256];
+    cg__shape_str(want, sizeof want, shown, shape);
+    cg__shape_str(have, sizeof have, a->ndim, a->shape);
+    cg__error("cg_expand", "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) must "
+                           "be greater or equal to the number of dimensions in the tensor (%d)",
+              legacy[a->dtype], have, want, ndim, a->ndim);
+    return -1;
+}
+
+/* The size and stride of dim i of a expanded to shape (ndim dims); -1 with
+ * PyTorch's error */
+static int expand_dim(const cg_tensor *a, int ndim, const int64_t *shape, int i, int64_t *size,
+                      int64_t *stride) {
+    int j = i - (ndim - a->ndim); /* a's dim, < 0 for a new leading one */
+    int64_t want = shape[i];
+    if (j < 0 && want < 0) {
+        cg__error("cg_expand", "The expanded size of the tensor (%lld) isn't allowed in a leading, "
+                               "non-existing dimension %d", (long long)want, i);
+        return -1;
+    }
+    int64_t has = j < 0 ? 1 : a->shape[j];
+    if (want == -1) want = has;
+    if (j >= 0 && has == want) {
+        *size = has, *stride = a->strides[j];
+        return 0;
+    }
+    if (has == 1 && want >= 0) { /* broadcast: stride 0 */
+        *size = want, *stride = 0;
+        return 0;
+    }
+    char target[256], sizes[256];
+    cg__shape_str(target, sizeof target, ndim, shape);
+    cg__shape_str(sizes, sizeof sizes, a->ndim, a->shape);
+    cg__error("cg_expand", "The expanded size of the tensor (%lld) must match the existing size "
+                           "(%lld) at non-singleton dimension %d.  Target sizes: %s.  Tensor "
+                           "sizes: %s", (long long)want, (long long)has, i, target, sizes);
+    return -1;
+}
+
 cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape) {
     if (!a) return NULL;
-    char want[256], have[256];
-    if (ndim < a->ndim || ndim > CG_MAX_DIMS || (ndim && !shape)) {
-        cg__shape_str(want, sizeof want, ndim > 0 && shape ? (ndim > CG_MAX_DIMS ? CG_MAX_DIMS : ndim) : 0, shape);
-        cg__shape_str(have, sizeof have, a->ndim, a->shape);
-        cg__error("cg_expand", "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) "
-                               "must be greater or equal to the number of dimensions in the tensor (%d)",
-                  a->dtype == CG_FLOAT32 ? "FloatTensor" : a->dtype == CG_FLOAT64 ? "DoubleTensor"
-                  : a->dtype == CG_INT64 ? "LongTensor" : "BoolTensor",
-                  have, want, ndim, a->ndim);
-        return NULL;
-    }
-    int64_t sh[CG_MAX_DIMS], st[CG_MAX_DIMS];
-    int lead = ndim - a->ndim;
-    for (int i = ndim - 1; i >= 0; i--) { /* from the last dim, as PyTorch checks */
-        int j = i - lead;
-        int64_t want_i = shape[i];
-        if (j < 0) {
-            if (want_i < 0) {
-                cg__error("cg_expand", "The expanded size of the tensor (%lld) isn't allowed in a "
-                                       "leading, non-existing dimension %d", (long long)want_i, i);
-                return NULL;
-            }
-            sh[i] = want_i;
-            st[i] = 0;
-            continue;
-        }
-        int64_t has = a->shape[j];
-        if (want_i == -1) want_i = has;
-        if (has == want_i) {
-            sh[i] = has;
-            st[i] = a->strides[j];
-        } else if (has == 1 && want_i >= 0) {
-            sh[i] = want_i;
-            st[i] = 0;
-        } else {
-            cg__shape_str(want, sizeof want, ndim, shape);
-            cg__shape_str(have, sizeof have, a->ndim, a->shape);
-            cg__error("cg_expand", "The expanded size of the tensor (%lld) must match the existing "
-                                   "size (%lld) at non-singleton dimension %d.  Target sizes: %s.  "
-                                   "Tensor sizes: %s", (long long)want_i, (long long)has, i, want, have);
-            return NULL;
-        }
-    }
+    if (check_expand(a, ndim, shape) < 0) return NULL;
+    int64_t sh[CG_MAX_DIMS], st[CG_MAX_DIMS]; /* (ndim): the view's */
+    for (int i = ndim - 1; i >= 0; i--) /* from the last dim, as PyTorch checks */
+        if (expand_dim(a, ndim, shape, i, &sh[i], &st[i]) < 0) return NULL;
     return cg__make_view(CG_OP_EXPAND, a, ndim, sh, st, a->offset);
 }
 
@@ -273,7 +288,8 @@ int cg__bw_reshape(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_transpose(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_transpose(go[0], (int)n->iv[0], (int)n->iv[1])) ? 0 : -1;
+    int dim0 = (int)n->iv[TRANSPOSE_DIM0], dim1 = (int)n->iv[TRANSPOSE_DIM1];
+    return (gi[0] = cg_transpose(go[0], dim0, dim1)) ? 0 : -1;
 }
 
 int cg__bw_t(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -282,21 +298,18 @@ int cg__bw_t(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_permute(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    int inv[CG_MAX_DIMS];
-    for (int i = 0; i < n->n_iv; i++) inv[n->iv[i]] = i;
-    return (gi[0] = cg_permute(go[0], n->n_iv, inv)) ? 0 : -1;
+    const int64_t *dims = n->iv;
+    int ndims = n->n_iv;
+    int inv[CG_MAX_DIMS]; /* (ndims): the inverse permutation */
+    for (int i = 0; i < ndims; i++) inv[dims[i]] = i;
+    return (gi[0] = cg_permute(go[0], ndims, inv)) ? 0 : -1;
 }
 
 int cg__bw_unsqueeze(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    return (gi[0] = cg_squeeze_dim(go[0], (int)n->iv[0])) ? 0 : -1;
+    int dim = (int)n->iv[UNSQUEEZE_DIM];
+    return (gi[0] = cg_squeeze_dim(go[0], dim)) ? 0 : -1;
 }
 
 int cg__bw_expand(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return (gi[0] = cg__sum_to(go[0], n->in_meta[0].ndim, n->in_meta[0].shape)) ? 0 : -1;
-}
-
-int cg__bw_identity(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    CG_UNUSED(n);
-    gi[0] = go[0]; /* the engine casts it to the input's dtype */
-    return 0;
 }

@@ -215,6 +215,16 @@ static inline bool cg__requires_grad(const cg_tensor *t) {
 }
 /* Reads element i (a linear index in t's logical, row-major order). */
 double cg__read_linear(const cg_tensor *t, int64_t i);
+/* Element i of a buffer of dtype dt, as a double. */
+static inline double cg__load(const void *p, cg_dtype dt, int64_t i) {
+    switch (dt) {
+    case CG_FLOAT32: return ((const float *)p)[i];
+    case CG_FLOAT64: return ((const double *)p)[i];
+    case CG_INT64: return (double)((const int64_t *)p)[i];
+    case CG_BOOL: return ((const bool *)p)[i];
+    }
+    return NAN;
+}
 /* The storage offset of t[index] (t->ndim indices, negatives wrap); -1 with
  * PyTorch's error. */
 int64_t cg__index_offset(const char *fn, const cg_tensor *t, const int64_t *index);

@@ -229,14 +229,7 @@ bool cg_shares_storage(const cg_tensor *a, const cg_tensor *b) {
 }
 
 static double read_at(const cg_tensor *t, int64_t off) {
-    const char *p = (const char *)t->storage->data;
-    switch (t->dtype) {
-    case CG_FLOAT32: return ((const float *)p)[off];
-    case CG_FLOAT64: return ((const double *)p)[off];
-    case CG_INT64: return (double)((const int64_t *)p)[off];
-    case CG_BOOL: return ((const bool *)p)[off];
-    }
-    return NAN;
+    return cg__load(t->storage->data, t->dtype, off);
 }
 
 void cg__write_at(cg_tensor *t, int64_t off, double v) {

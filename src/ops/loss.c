@@ -38,13 +38,7 @@ static cg_tensor *dense_at(cg_tensor *t, int nd, const int64_t *shape) {
 
 /* element i of a contiguous tensor, as a double */
 static inline double get(const cg_tensor *t, int64_t i) {
-    const char *p = cg__ptr(t);
-    switch (t->dtype) {
-    case CG_FLOAT32: return ((const float *)p)[i];
-    case CG_FLOAT64: return ((const double *)p)[i];
-    case CG_INT64: return (double)((const int64_t *)p)[i];
-    default: return ((const bool *)p)[i];
-    }
+    return cg__load(cg__ptr(t), t->dtype, i);
 }
 
 /* writes element i of a contiguous floating tensor */

@@ -190,13 +190,9 @@ typedef struct {
     cg__kernel k[CG_NUM_DTYPES];
 } pw_info;
 
-#define NEG_BOOL_MSG                                                                       \
-    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
-    "invert a mask, use the `~` or `logical_not()` operator instead."
-
 #define FK(name) {name##_f32, name##_f64}
 #define SK(name) {name##_f32, name##_f64, name##_i64}
-static const pw_info U_NEG = {"cg_neg", CG_OP_NEG, INT_KEPT, SAVE_NONE, NULL, NEG_BOOL_MSG,
+static const pw_info U_NEG = {"cg_neg", CG_OP_NEG, INT_KEPT, SAVE_NONE, NULL, CG_MSG_NEG_BOOL,
                               SK(neg)};
 static const pw_info U_EXP = {"cg_exp", CG_OP_EXP, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(exp)};
 static const pw_info U_LOG = {"cg_log", CG_OP_LOG, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(log)};

@@ -74,16 +74,6 @@ static inline void walker_step(walker *w) {
     }
 }
 
-/* element i (an offset from cg__ptr) of a floating, int64 or bool buffer */
-static inline double rd(const char *p, cg_dtype dt, int64_t i) {
-    switch (dt) {
-    case CG_FLOAT32: return ((const float *)p)[i];
-    case CG_FLOAT64: return ((const double *)p)[i];
-    case CG_INT64: return (double)((const int64_t *)p)[i];
-    default: return ((const bool *)p)[i];
-    }
-}
-
 /* writes a double result to element o of a contiguous floating tensor */
 static inline void wr(cg_tensor *t, int64_t o, double v) {
     if (t->dtype == CG_FLOAT32)
@@ -152,10 +142,10 @@ static void extreme_kernel(const cg_tensor *a, unsigned mask, extreme which, cg_
                 if (is_max ? v > bv : v < bv) bv = v, best = r, best_off = w.off;
             }
         } else {
-            double bv = rd(p, a->dtype, w.off);
+            double bv = cg__load(p, a->dtype, w.off);
             for (int64_t r = 1; r < w.nred && !isnan(bv); r++) {
                 walker_step(&w);
-                double v = rd(p, a->dtype, w.off);
+                double v = cg__load(p, a->dtype, w.off);
                 if (isnan(v) || (is_max ? v > bv : v < bv)) bv = v, best = r, best_off = w.off;
             }
         }
@@ -298,11 +288,11 @@ static cg_tensor *var_std(const char *fn, cg_op op, cg_tensor *a, int ndims, con
     for (int64_t o = 0; o < w.nout; o++) {
         walker_slice(&w);
         double mean = 0, m2 = 0;
-        for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) mean += rd(p, a->dtype, w.off);
+        for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) mean += cg__load(p, a->dtype, w.off);
         mean /= (double)w.nred;
         walker_rewind(&w);
         for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) {
-            double dv = rd(p, a->dtype, w.off) - mean;
+            double dv = cg__load(p, a->dtype, w.off) - mean;
             m2 += dv * dv;
         }
         double v = m2 / div;
@@ -398,14 +388,14 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
          * by 0, so all -inf gives -inf and any +inf gives +inf */
         double mx = -INFINITY;
         for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) {
-            double v = rd(p, x->dtype, w.off);
+            double v = cg__load(p, x->dtype, w.off);
             if (isnan(v) || v > mx) mx = v;
             if (isnan(v)) break;
         }
         if (isinf(mx)) mx = 0;
         double s = 0;
         walker_rewind(&w);
-        for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) s += exp(rd(p, x->dtype, w.off) - mx);
+        for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) s += exp(cg__load(p, x->dtype, w.off) - mx);
         wr(out, o, log(s) + mx);
     }
     cg_node *n = cg__record(CG_OP_LOGSUMEXP, out, 1, &a);
@@ -456,7 +446,7 @@ static cg_tensor *prod_impl(cg_tensor *a, unsigned mask, bool keepdim) {
             ((int64_t *)cg__ptr(out))[o] = (int64_t)acc;
         } else {
             double acc = 1;
-            for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) acc *= rd(p, a->dtype, w.off);
+            for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) acc *= cg__load(p, a->dtype, w.off);
             wr(out, o, acc);
         }
     }
@@ -496,7 +486,7 @@ static int64_t count_zeros(const cg_tensor *t) {
     for (int64_t k = 0; k < n; k++) {
         int64_t off = 0;
         for (int d = 0; d < t->ndim; d++) off += idx[d] * t->strides[d];
-        z += rd(p, t->dtype, off) == 0;
+        z += cg__load(p, t->dtype, off) == 0;
         cg__next_index(t->ndim, t->shape, idx);
     }
     return z;
@@ -526,7 +516,7 @@ static cg_tensor *exclusive_prod(const char *fn, cg_tensor *x, unsigned mask) {
         walker_slice(&we);
         double acc = 1;
         for (int64_t r = 0; r < wx.nred; r++, walker_step(&wx)) {
-            vals[r] = rd(p, x->dtype, wx.off);
+            vals[r] = cg__load(p, x->dtype, wx.off);
             prod[r] = acc;
             acc *= vals[r];
         }
@@ -655,7 +645,7 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
         walker_slice(&w);
         double acc = isinf(p) && p < 0 ? INFINITY : 0;
         for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) {
-            double v = fabs(rd(q, a->dtype, w.off));
+            double v = fabs(cg__load(q, a->dtype, w.off));
             if (isinf(p)) { /* max or min of |x|; NaN propagates */
                 if (isnan(v) || (p > 0 ? v > acc : v < acc)) acc = v;
                 if (isnan(v)) break;

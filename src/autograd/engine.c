@@ -83,10 +83,6 @@ static cg_node *heap_pop(node_vec *h) {
     return top;
 }
 
-static bool same_shape(int nd, const int64_t *a, int nd2, const int64_t *b) {
-    return nd == nd2 && (nd == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)nd) == 0);
-}
-
 /* Is `shape` expandable to g's shape (so g can be summed back to it)? */
 static bool expandable(const cg_meta *m, const cg_tensor *g) {
     if (m->ndim > g->ndim) return false;
@@ -100,7 +96,7 @@ static bool expandable(const cg_meta *m, const cg_tensor *g) {
 /* Shapes the gradient a node produced for input i like that input. */
 cg_tensor *cg__shape_grad(cg_node *n, int i, cg_tensor *g) {
     const cg_meta *m = &n->in_meta[i];
-    if (!same_shape(m->ndim, m->shape, g->ndim, g->shape)) {
+    if (!cg__same_shape(m->ndim, m->shape, g->ndim, g->shape)) {
         if (!expandable(m, g)) {
             char got[256], want[256];
             cg__shape_str(got, sizeof got, g->ndim, g->shape);
@@ -386,7 +382,7 @@ static cg_tensor *root_grad(cg_tensor *t, cg_tensor *grad, int i) {
         }
         return cg_ones_like(t, 0);
     }
-    if (!same_shape(grad->ndim, grad->shape, t->ndim, t->shape)) {
+    if (!cg__same_shape(grad->ndim, grad->shape, t->ndim, t->shape)) {
         char a[256], b[256];
         cg__shape_str(a, sizeof a, grad->ndim, grad->shape);
         cg__shape_str(b, sizeof b, t->ndim, t->shape);

@@ -234,6 +234,10 @@ void cg__write_at(cg_tensor *t, int64_t off, double v);
 int cg__check_shape(const char *fn, int ndim, const int64_t *shape);
 /* Wraps a possibly negative dim into [0, ndim); -1 with PyTorch's error. */
 int cg__wrap_dim(const char *fn, int dim, int ndim);
+/* Do two shapes match exactly? */
+static inline bool cg__same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
+    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
+}
 /* Writes "[2, 3]" into buf. */
 void cg__shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 

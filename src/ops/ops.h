@@ -37,10 +37,6 @@ void cg__loop(cg__kernel k, int ndim, const int64_t *shape, cg__operand *o, cg__
 
 /* ------------------------------------------------------ tensor helpers */
 
-/* Do two shapes match exactly? */
-static inline bool cg__same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
-    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
-}
 /* t itself when contiguous, else a contiguous copy (no graph; scope-owned). */
 cg_tensor *cg__as_contiguous(cg_tensor *t);
 /* A new reference to t itself, owned by the scope (what PyTorch returns when

@@ -82,6 +82,14 @@ static inline void wr(cg_tensor *t, int64_t o, double v) {
         ((double *)cg__ptr(t))[o] = v;
 }
 
+/* The output of a reduction of t over mask (dtype dt) and a walker over its
+ * slices. */
+static cg_tensor *reduction_walk(const cg_tensor *t, unsigned mask, bool keepdim, cg_dtype dt,
+                                 walker *w) {
+    walker_init(w, t, mask);
+    return cg__reduced_tensor(t, mask, keepdim, dt);
+}
+
 /* ------------------------------------------------------------ dims */
 
 /* how many elements each slice of a reduction over mask holds */
@@ -276,10 +284,9 @@ static cg_tensor *var_std(const char *fn, cg_op op, cg_tensor *a, int ndims, con
     }
     unsigned mask;
     if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
-    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, a->dtype);
-    if (!out) return NULL;
     walker w;
-    walker_init(&w, a, mask);
+    cg_tensor *out = reduction_walk(a, mask, keepdim, a->dtype, &w);
+    if (!out) return NULL;
     const char *p = cg__ptr(a);
     /* PyTorch divides by max(0, N - correction): N == correction gives inf
      * (or NaN for a constant slice) */
@@ -377,10 +384,9 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
     /* integer and bool inputs are computed in the default dtype, as PyTorch */
     cg_tensor *x = cg__convert(a, cg_dtype_is_floating(a->dtype) ? a->dtype : CG_FLOAT32);
     if (!x) return NULL;
-    cg_tensor *out = cg__reduced_tensor(x, mask, keepdim, x->dtype);
-    if (!out) return NULL;
     walker w;
-    walker_init(&w, x, mask);
+    cg_tensor *out = reduction_walk(x, mask, keepdim, x->dtype, &w);
+    if (!out) return NULL;
     const char *p = cg__ptr(x);
     for (int64_t o = 0; o < w.nout; o++) {
         walker_slice(&w);
@@ -431,10 +437,9 @@ enum { PROD_DIM_DIM, PROD_DIM_KEEPDIM, PROD_DIM_N_IV }; /* n->iv (ProdBackward1)
  * wrapping on overflow as PyTorch's does; floats in double. */
 static cg_tensor *prod_impl(cg_tensor *a, unsigned mask, bool keepdim) {
     cg_dtype odt = cg_dtype_is_floating(a->dtype) ? a->dtype : CG_INT64;
-    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, odt);
-    if (!out) return NULL;
     walker w;
-    walker_init(&w, a, mask);
+    cg_tensor *out = reduction_walk(a, mask, keepdim, odt, &w);
+    if (!out) return NULL;
     const char *p = cg__ptr(a);
     for (int64_t o = 0; o < w.nout; o++) {
         walker_slice(&w);
@@ -635,10 +640,9 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
     if (norm_check(fn, a, p, ndims, dims) < 0) return NULL;
     unsigned mask;
     if (cg__dim_mask(fn, a, ndims, dims, &mask) < 0) return NULL;
-    cg_tensor *out = cg__reduced_tensor(a, mask, keepdim, a->dtype);
-    if (!out) return NULL;
     walker w;
-    walker_init(&w, a, mask);
+    cg_tensor *out = reduction_walk(a, mask, keepdim, a->dtype, &w);
+    if (!out) return NULL;
     const char *q = cg__ptr(a);
     bool f32 = a->dtype == CG_FLOAT32;
     for (int64_t o = 0; o < w.nout; o++) {

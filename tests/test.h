@@ -50,7 +50,7 @@ extern int cg_test_failed_;
              default: 0)
 #define CG_TEST_IS_REAL_(x) _Generic((x), float: 1, double: 1, default: 0)
 
-#define ASSERT_CMP_(name, a, op, b)                                            \
+#define ASSERT_CMP_(name, a, op, b, sa, sb)                                    \
     do {                                                                       \
         _Static_assert((CG_TEST_IS_INT_(a) || CG_TEST_IS_REAL_(a)) &&          \
                            (CG_TEST_IS_INT_(b) || CG_TEST_IS_REAL_(b)),        \
@@ -59,37 +59,37 @@ extern int cg_test_failed_;
             int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                      \
             if (!(a_ op b_)) {                                                 \
                 FAIL_("%s(%s, %s): %" PRId64 " %s %" PRId64 " is false", name, \
-                      #a, #b, a_, #op, b_);                                    \
+                      sa, sb, a_, #op, b_);                                    \
                 return;                                                        \
             }                                                                  \
         } else {                                                               \
             double a_ = (double)(a), b_ = (double)(b);                         \
             if (!(a_ op b_)) {                                                 \
-                FAIL_("%s(%s, %s): %.17g %s %.17g is false", name, #a, #b, a_, \
+                FAIL_("%s(%s, %s): %.17g %s %.17g is false", name, sa, sb, a_, \
                       #op, b_);                                                \
                 return;                                                        \
             }                                                                  \
         }                                                                      \
     } while (0)
 
-#define ASSERT_EQ(a, b) ASSERT_CMP_("ASSERT_EQ", a, ==, b)
-#define ASSERT_NE(a, b) ASSERT_CMP_("ASSERT_NE", a, !=, b)
-#define ASSERT_LT(a, b) ASSERT_CMP_("ASSERT_LT", a, <, b)
-#define ASSERT_LE(a, b) ASSERT_CMP_("ASSERT_LE", a, <=, b)
-#define ASSERT_GT(a, b) ASSERT_CMP_("ASSERT_GT", a, >, b)
-#define ASSERT_GE(a, b) ASSERT_CMP_("ASSERT_GE", a, >=, b)
+#define ASSERT_EQ(a, b) ASSERT_CMP_("ASSERT_EQ", a, ==, b, #a, #b)
+#define ASSERT_NE(a, b) ASSERT_CMP_("ASSERT_NE", a, !=, b, #a, #b)
+#define ASSERT_LT(a, b) ASSERT_CMP_("ASSERT_LT", a, <, b, #a, #b)
+#define ASSERT_LE(a, b) ASSERT_CMP_("ASSERT_LE", a, <=, b, #a, #b)
+#define ASSERT_GT(a, b) ASSERT_CMP_("ASSERT_GT", a, >, b, #a, #b)
+#define ASSERT_GE(a, b) ASSERT_CMP_("ASSERT_GE", a, >=, b, #a, #b)
 
-#define ASSERT_PTR_(name, a, op, b)                                            \
+#define ASSERT_PTR_(name, a, op, b, sa, sb)                                    \
     do {                                                                       \
         const void *a_ = (const void *)(a), *b_ = (const void *)(b);           \
         if (!(a_ op b_)) {                                                     \
-            FAIL_("%s(%s, %s): %p %s %p is false", name, #a, #b, a_, #op, b_); \
+            FAIL_("%s(%s, %s): %p %s %p is false", name, sa, sb, a_, #op, b_); \
             return;                                                            \
         }                                                                      \
     } while (0)
 
-#define ASSERT_PTR_EQ(a, b) ASSERT_PTR_("ASSERT_PTR_EQ", a, ==, b)
-#define ASSERT_PTR_NE(a, b) ASSERT_PTR_("ASSERT_PTR_NE", a, !=, b)
+#define ASSERT_PTR_EQ(a, b) ASSERT_PTR_("ASSERT_PTR_EQ", a, ==, b, #a, #b)
+#define ASSERT_PTR_NE(a, b) ASSERT_PTR_("ASSERT_PTR_NE", a, !=, b, #a, #b)
 
 /* both print the last error: a NULL from cgrad comes with one */
 #define ASSERT_NULL(a)                                                         \

@@ -4,10 +4,13 @@
 #   make demo           the main job: train a character-level GPT on cgrad's own
 #                       sources (~3 minutes), then sample from it (DEMO_FLAGS adds flags)
 #   make tour           the seed walkthrough: build and run examples/seed_tour.c
-#   make test           every check: Release ctest, ASan+UBSan ctest, valgrind
-#                       of the seed tour, install check, a bounded fuzz run;
-#                       installs the tests' Debian packages first when they are
-#                       missing and we are root
+#   make test           every check: the format check, Release ctest (gcc),
+#                       ASan+UBSan ctest (clang), both compiling everything
+#                       with -Werror, valgrind of the seed tour, install check,
+#                       a bounded fuzz run; installs the tests' Debian packages
+#                       first when they are missing and we are root
+#   make format         clang-format every tracked C file in place (.clang-format)
+#   make format-check   the same as a check: lists what it would change
 #   make fuzz           build the libFuzzer targets with clang and fuzz the
 #                       safetensors reader for FUZZ_TIME seconds
 #   make bench          build and run the benchmarks (cgrad vs PyTorch)
@@ -18,7 +21,9 @@
 #
 # Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO_FLAGS,
 # CMAKE_FLAGS (extra -D options for the build/ configure step), FUZZ_TIME (60),
-# FUZZ_TEST_TIME (30: make test's fuzz run).
+# FUZZ_TEST_TIME (30: make test's fuzz run), WERROR (ON: make test's builds
+# treat warnings as errors), ASAN_CC (clang: the ASan+UBSan build's compiler),
+# CLANG_FORMAT (clang-format).
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -35,13 +40,18 @@ FUZZ_TEST_TIME ?= 30
 BUILD_TYPE  ?= Release
 PREFIX      ?= /usr/local
 CMAKE_FLAGS ?=
+WERROR      ?= ON
+ASAN_CC     ?= clang
+CLANG_FORMAT ?= clang-format
 # Extra flags for `make demo`'s chargpt (see build/examples/chargpt --help).
 DEMO_FLAGS  ?=
 
 # The tests' oracle is Debian's torch under this interpreter (see CMakeLists.txt).
 TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
-TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz libclang-rt-14-dev
+# clang (with its sanitizer runtime and OpenMP) builds the ASan+UBSan phase.
+TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz clang \
+                 libclang-rt-14-dev libomp-14-dev clang-format
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
 # object addresses aside (checked by test-valgrind when the file is there).
@@ -75,7 +85,8 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build configure demo tour test test-deps test-release test-asan \
-        test-valgrind check-install test-fuzz fuzz bench install clean help
+        test-valgrind check-install test-fuzz fuzz bench install clean help \
+        format format-check
 
 all: build
 
@@ -105,7 +116,7 @@ tour: configure
 # ---------------------------------------------------------------- make test
 # Runs every phase even when an earlier one failed, then prints one line per
 # phase and a closing summary line; exits non-zero if any phase failed.
-TEST_PHASES := test-release test-asan test-valgrind check-install test-fuzz
+TEST_PHASES := format-check test-release test-asan test-valgrind check-install test-fuzz
 
 test:
 	@$(MAKE) --no-print-directory test-deps || exit 1; \
@@ -130,12 +141,17 @@ test-deps:
 	command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
+	command -v $(CLANG_FORMAT) >/dev/null 2>&1 || missing="$$missing clang-format"; \
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libopenblas-dev"; fi; \
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libclang-rt-14-dev"; fi; \
+	if command -v dpkg-query >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='$${Status}' libomp-14-dev 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing libomp-14-dev"; fi; \
 	if [ -z "$$missing" ]; then echo "test dependencies: all present"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "test dependencies missing:$$missing; installing them with apt-get"; \
@@ -146,17 +162,24 @@ test-deps:
 	  exit 1; \
 	fi
 
-# (b) Release build + ctest. Configures again every time, so that packages
-# installed since the last configure (OpenBLAS, say) are found.
+# (b) Release build (the default compiler, gcc) + ctest, warnings as errors.
+# Configures again every time, so that packages installed since the last
+# configure (OpenBLAS, say) are found.
 test-release:
 	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	    -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	    -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCGRAD_WERROR=$(WERROR) $(CMAKE_FLAGS)
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 
-# (c) ASan + UBSan (Debug) build + ctest.
+# (c) ASan + UBSan (Debug) build with clang + ctest, warnings as errors: with
+# test-release, both compilers build everything. A build dir configured for
+# another compiler is made afresh.
 test-asan:
-	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCGRAD_SANITIZE=ON
+	@cache=$(ASAN_DIR)/CMakeCache.txt; \
+	if [ -f $$cache ] && ! grep -qx 'CMAKE_C_COMPILER:[A-Z]*=\(.*/\)\{0,1\}$(ASAN_CC)' $$cache; then \
+	  echo "rm -rf $(ASAN_DIR) (configured for another compiler)"; rm -rf $(ASAN_DIR); fi
+	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_C_COMPILER=$(ASAN_CC) -DCMAKE_BUILD_TYPE=Debug \
+	    -DCGRAD_SANITIZE=ON -DCGRAD_WERROR=$(WERROR)
 	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
 	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 
@@ -196,6 +219,26 @@ test-fuzz:
 	  exit 0; fi; \
 	rm -rf $$tmp; \
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_TEST_TIME)
+
+# ------------------------------------------------------------- formatting
+# Every tracked C source and header (.clang-format describes the style).
+FORMAT_GLOBS := 'src/*.c' 'src/*.h' 'include/*.h' 'tests/*.c' 'tests/*.h' \
+                'examples/*.c' 'examples/*.h' 'bench/*.c' 'bench/*.h'
+FORMAT_FILES = $$(git ls-files -- $(FORMAT_GLOBS) 2>/dev/null || \
+                  find src include tests examples bench -name '*.[ch]' | sort)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+# Lists the files clang-format would change (and the first of its complaints).
+format-check:
+	@files=$(FORMAT_FILES); n=$$(echo $$files | wc -w); \
+	out=$$($(CLANG_FORMAT) --dry-run --Werror $$files 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "format-check: $$n files as .clang-format says"; exit 0; fi; \
+	printf '%s\n' "$$out" | head -n 30; \
+	bad=$$(printf '%s\n' "$$out" | sed -n 's/^\([^: ]*\.[ch]\):[0-9]*:[0-9]*: .*/\1/p' | sort -u); \
+	echo "format-check: $$(echo $$bad | wc -w) of $$n files differ from .clang-format (make format fixes them):"; \
+	echo $$bad | tr ' ' '\n' | sed 's/^/  /'; exit 1
 
 # ------------------------------------------------------------------ fuzzing
 # libFuzzer targets (tests/fuzz/fuzz_*.c), clang with ASan+UBSan, in

@@ -164,28 +164,63 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ------------------------------------------------------------------ a run */
+
+/* what a run trains: the data, the model and its optimizer */
+typedef struct {
+    cg_text_dataset *ds;
+    const cg_char_tokenizer *tok; /* owned by ds */
+    cg_gpt_config cfg;
+    cg_gpt *m;
+    cg_optimizer *opt;
+    int64_t step0; /* the steps already taken: 0, or the checkpoint's */
+} run;
+
+static void run_free(run *r) {
+    cg_optimizer_free(r->opt);
+    cg_gpt_free(r->m);
+    cg_text_dataset_free(r->ds);
+}
+
+/* the model r->cfg describes, drawn from the generator, and its AdamW */
+static int new_model(run *r, double lr) {
+    if (!(r->m = cg_gpt_new(&r->cfg))) {
+        fprintf(stderr, "chargpt: %s\n", cg_last_error());
+        return -1;
+    }
+    cg_params *p = cg_gpt_params(r->m);
+    r->opt = cg_adamw(cg_params_count(p), cg_params_tensors(p), lr, 0.9, 0.99, 1e-8, 0.1);
+    if (!r->opt) {
+        fprintf(stderr, "chargpt: %s\n", cg_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ checkpoints */
 
 static const char *CONFIG_KEYS[] = {"vocab_size", "block_size", "n_embd", "n_layer", "n_head"};
+/* AdamW's state of parameter NAME is saved as OPTIM_STATE[which].NAME
+ * (which as in cg_optimizer_state) */
+static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
 
-/* weights, AdamW's state (optim.exp_avg.NAME, optim.exp_avg_sq.NAME), and in
- * the metadata the configuration, the step, the generator and the vocabulary */
-static int save_checkpoint(const char *path, cg_gpt *m, cg_optimizer *opt, int64_t step,
-                           const cg_char_tokenizer *tok, double dropout) {
+/* weights, AdamW's state, and in the metadata the configuration, the step,
+ * the generator and the vocabulary */
+static int save_checkpoint(const char *path, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
-    cg_params *p = cg_gpt_params(m);
+    cg_params *p = cg_gpt_params(r->m);
     char key[512], val[128];
     int rc = d ? 0 : -1;
     for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
         const char *name;
         cg_tensor *t = cg_params_get(p, i, &name);
         rc |= cg_state_dict_add(d, name, t);
-        snprintf(key, sizeof key, "optim.exp_avg.%s", name);
-        rc |= cg_state_dict_add(d, key, cg_optimizer_state(opt, i, 0));
-        snprintf(key, sizeof key, "optim.exp_avg_sq.%s", name);
-        rc |= cg_state_dict_add(d, key, cg_optimizer_state(opt, i, 1));
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= cg_state_dict_add(d, key, cg_optimizer_state(r->opt, i, which));
+        }
     }
-    const cg_gpt_config *c = cg_gpt_get_config(m);
+    const cg_gpt_config *c = cg_gpt_get_config(r->m);
     int64_t cfg[5] = {c->vocab_size, c->block_size, c->n_embd, c->n_layer, c->n_head};
     for (int k = 0; k < 5 && rc == 0; k++) {
         snprintf(val, sizeof val, "%" PRId64, cfg[k]);
@@ -198,11 +233,11 @@ static int save_checkpoint(const char *path, cg_gpt *m, cg_optimizer *opt, int64
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "rng", val);
     snprintf(val, sizeof val, "%" PRId64, step);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
-    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(opt));
+    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(r->opt));
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
-    snprintf(val, sizeof val, "%.17g", dropout);
+    snprintf(val, sizeof val, "%.17g", r->cfg.dropout);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "dropout", val);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "vocab", cg_char_tokenizer_vocab(tok, NULL));
+    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "vocab", cg_char_tokenizer_vocab(r->tok, NULL));
     if (rc == 0) rc = cg_save_safetensors(path, d);
     cg_state_dict_free(d);
     return rc;
@@ -228,6 +263,94 @@ static int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
     cg_tensor *r = NULL;
     CG_NO_GRAD { r = cg_copy_(dst, src); }
     return r ? 0 : -1;
+}
+
+/* the configuration and the step ck records into r (its model replaces the
+ * flags'); ck must have been trained on data's vocabulary */
+static int read_config(const cg_state_dict *ck, const char *path, const char *data, run *r) {
+    int64_t v[5];
+    for (int k = 0; k < 5; k++)
+        if (meta_int(ck, CONFIG_KEYS[k], &v[k]) < 0) return -1;
+    if (meta_int(ck, "step", &r->step0) < 0) return -1;
+    const char *vocab = cg_state_dict_metadata(ck, "vocab");
+    if (!vocab || strcmp(vocab, cg_char_tokenizer_vocab(r->tok, NULL)) != 0) {
+        fprintf(stderr, "chargpt: %s was trained on another vocabulary than %s's\n", path, data);
+        return -1;
+    }
+    r->cfg.vocab_size = v[0], r->cfg.block_size = v[1], r->cfg.n_embd = v[2];
+    r->cfg.n_layer = (int)v[3], r->cfg.n_head = (int)v[4];
+    const char *dp = cg_state_dict_metadata(ck, "dropout");
+    if (dp) r->cfg.dropout = strtod(dp, NULL);
+    return 0;
+}
+
+/* r's weights, AdamW's state and steps, and the generator, as ck records them */
+static int restore_state(const cg_state_dict *ck, const char *path, run *r) {
+    cg_params *p = cg_gpt_params(r->m);
+    char key[512];
+    int rc = 0;
+    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        rc |= restore(t, cg_state_dict_get(ck, name), name);
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= restore(cg_optimizer_state(r->opt, i, which), cg_state_dict_get(ck, key), key);
+        }
+    }
+    const char *rng = cg_state_dict_metadata(ck, "rng");
+    uint64_t st[4];
+    int64_t osteps;
+    if (rc || meta_int(ck, "optim.steps", &osteps) < 0 || !rng || strlen(rng) != 64 ||
+        sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
+               &st[3]) != 4) {
+        fprintf(stderr, "chargpt: %s is not a complete chargpt checkpoint%s%s\n", path,
+                cg_last_error() ? ": " : "", cg_last_error() ? cg_last_error() : "");
+        return -1;
+    }
+    cg_optimizer_set_steps(r->opt, osteps);
+    cg_set_rng_state(st);
+    return 0;
+}
+
+/* save_checkpoint's inverse: r's model, its AdamW, its step and the generator
+ * as path records them (r->ds and r->tok already loaded from data) */
+static int load_checkpoint(const char *path, const char *data, double lr, run *r) {
+    cg_state_dict *ck = cg_load_safetensors(path);
+    if (!ck) {
+        fprintf(stderr, "chargpt: %s\n", cg_last_error());
+        return -1;
+    }
+    int rc = -1;
+    if (read_config(ck, path, data, r) == 0 && new_model(r, lr) == 0 &&
+        restore_state(ck, path, r) == 0)
+        rc = 0;
+    cg_state_dict_free(ck);
+    return rc;
+}
+
+/* the data, then the model: the flags' new one, or --resume's */
+static int setup(options *o, run *r) {
+    if (!(r->ds = cg_text_dataset_load(o->data))) {
+        fprintf(stderr, "chargpt: %s\n", cg_last_error());
+        return -1;
+    }
+    cg_text_dataset_split(r->ds, 0.9);
+    r->tok = cg_text_dataset_tokenizer(r->ds);
+    r->cfg = (cg_gpt_config){.vocab_size = cg_char_tokenizer_vocab_size(r->tok),
+                             .block_size = o->block, .n_embd = o->embd, .n_layer = o->layers,
+                             .n_head = o->heads, .dropout = o->dropout, .tie_weights = true};
+    if ((o->resume ? load_checkpoint(o->resume, o->data, o->lr, r) : new_model(r, o->lr)) != 0)
+        return -1;
+    o->block = r->cfg.block_size;
+    const cg_gpt_config *c = &r->cfg;
+    printf("chargpt: %s: %" PRId64 " characters, vocabulary %" PRId64 "; GPT %d layers x %d heads x "
+           "%" PRId64 " wide, block %" PRId64 ", %" PRId64 " parameters; batch %" PRId64 ", %d threads\n",
+           o->data, cg_text_dataset_len(r->ds, CG_SPLIT_TRAIN) + cg_text_dataset_len(r->ds, CG_SPLIT_VAL),
+           c->vocab_size, c->n_layer, c->n_head, c->n_embd, c->block_size,
+           cg_params_numel(cg_gpt_params(r->m)), o->batch, o->threads);
+    if (r->step0) printf("chargpt: resuming %s at step %" PRId64 "\n", o->resume, r->step0);
+    return 0;
 }
 
 /* ------------------------------------------------------------- training */
@@ -283,59 +406,197 @@ static void progress(bool tty, int64_t step, int64_t total, double loss, double 
         fflush(stdout);
     }
 }
+/* the losses of a run's n steps: train[i] of its step i (from 0), and val[k]
+ * estimated after its step val_at[k] */
+typedef struct {
+    double *train, *val, *val_at;
+    int64_t n;
+    int nval;
+} losses;
 
-/* the loss curve: train loss per step (light), its running mean, and the
- * val estimates as points */
-static int write_svg(const char *path, const double *train, int64_t n, const double *val_step,
-                     const double *val, int nval) {
+/* step s (from 0) of o->steps: one batch, one AdamW step; its loss in *loss_out */
+static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
+    cg_params *p = cg_gpt_params(r->m);
+    int64_t warmup = o->steps / 20 + 1;
+    cg_optimizer_set_lr(r->opt, cg_lr_warmup_cosine(o->lr, o->lr / 10, s, warmup, o->steps));
+    cg_scope_begin();
+    cg_tensor *x, *y, *loss = NULL;
+    int rc = 0;
+    cg_optimizer_zero_grad(r->opt, true);
+    if (cg_text_dataset_batch(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, &x, &y) == 0)
+        cg_gpt_forward(r->m, x, y, &loss);
+    if (!loss || cg_backward(loss, NULL, false) != 0) rc = -1;
+    else {
+        cg_clip_grad_norm(cg_params_count(p), cg_params_tensors(p), 1.0, 2);
+        rc = cg_optimizer_step(r->opt);
+        *loss_out = cg_item(loss);
+    }
+    cg_scope_end();
+    return rc;
+}
+
+/* the steps after r->step0 up to --steps (or --stop-after), with the progress
+ * line and a val estimate every --eval-every steps and after the last */
+static int train(const options *o, run *r, losses *c) {
+    int64_t end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
+    if (end < r->step0) end = r->step0;
+    int64_t n = end - r->step0;
+    int maxval = (int)(n / o->eval_every) + 2;
+    c->n = n;
+    c->train = calloc((size_t)(n + 1), sizeof *c->train);
+    c->val = calloc((size_t)maxval, sizeof *c->val);
+    c->val_at = calloc((size_t)maxval, sizeof *c->val_at);
+    if (!c->train || !c->val || !c->val_at) return -1;
+    bool tty = isatty(fileno(stdout));
+    double t0 = now_s(), last_val = NAN, last_print = 0;
+    int rc = 0;
+    for (int64_t s = r->step0; s < end && rc == 0; s++) {
+        int64_t done = s - r->step0 + 1;
+        bool last = s + 1 == end;
+        rc = train_step(o, r, s, &c->train[done - 1]);
+        if (rc == 0 && ((s + 1) % o->eval_every == 0 || last)) {
+            last_val = estimate_loss(r->m, r->ds, CG_SPLIT_VAL, o);
+            c->val[c->nval] = last_val, c->val_at[c->nval++] = (double)done - 1;
+        }
+        double el = now_s() - t0, tok_s = (double)(done * o->batch * o->block) / el;
+        bool force = last || el - last_print > 10 || (s + 1) % o->eval_every == 0;
+        if (force) last_print = el;
+        progress(tty, s + 1, o->steps, c->train[done - 1], last_val, tok_s,
+                 el / (double)done * (double)(n - done), force);
+    }
+    if (tty) printf("\n");
+    if (rc != 0) {
+        fprintf(stderr, "chargpt: training failed: %s\n", cg_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ loss curve */
+
+/* the plot's frame: pixels, the steps and losses it spans */
+typedef struct {
+    double W, H, L, R, T, B; /* size and margins */
+    double lo, hi;           /* the y axis's range of losses */
+    int64_t step0, n;        /* x spans steps step0 + 1 .. step0 + n */
+} plot;
+
+static double px(const plot *p, double i) { /* i: the run's step, from 0 */
+    return p->L + i * (p->W - p->L - p->R) / (double)(p->n > 1 ? p->n - 1 : 1);
+}
+
+static double py(const plot *p, double v) {
+    return p->H - p->B - (v - p->lo) * (p->H - p->T - p->B) / (p->hi - p->lo);
+}
+
+/* a round tick spacing (1, 2 or 5 times a power of ten) for at most about
+ * max ticks over span */
+static double tick_spacing(double span, int max) {
+    double raw = span / max, p = pow(10, floor(log10(raw))), f = raw / p;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+/* the y range: the losses' own, widened to round ticks */
+static void y_range(plot *p, const losses *c) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < c->n; i++)
+        if (isfinite(c->train[i])) lo = fmin(lo, c->train[i]), hi = fmax(hi, c->train[i]);
+    for (int i = 0; i < c->nval; i++)
+        if (isfinite(c->val[i])) lo = fmin(lo, c->val[i]), hi = fmax(hi, c->val[i]);
+    if (!(hi > lo)) lo = isfinite(lo) ? lo - 0.5 : 0, hi = lo + 1;
+    double dy = tick_spacing(hi - lo, 6);
+    p->lo = floor(lo / dy) * dy, p->hi = ceil(hi / dy) * dy;
+}
+
+/* the grid, the y axis's loss labels and the x axis's step ticks */
+static void svg_axes(FILE *f, const plot *p) {
+    double dy = tick_spacing(p->hi - p->lo, 6);
+    for (double v = p->lo; v <= p->hi + dy / 2; v += dy) {
+        double y = py(p, v), label = fabs(v) < dy / 2 ? 0 : v;
+        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+                   "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+                p->L, y, p->W - p->R, y, p->L - 6, y + 4, label);
+    }
+    double yb = p->H - p->B, dx = fmax(1, tick_spacing((double)p->n, 8));
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", p->L, yb,
+            p->W - p->R, yb);
+    for (double s = ceil((double)(p->step0 + 1) / dx) * dx; s <= (double)(p->step0 + p->n);
+         s += dx) {
+        double x = px(p, s - (double)p->step0 - 1);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#444\"/>\n"
+                   "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n",
+                x, yb, x, yb + 5, x, yb + 18, s);
+    }
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step</text>\n",
+            (p->L + p->W - p->R) / 2, p->H - 10);
+}
+
+/* the loss curve: the train loss of each step (light), its trailing mean over
+ * the last `window` steps, and the val estimates as points */
+static int write_svg(const char *path, const losses *c, int64_t step0) {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    double lo = INFINITY, hi = -INFINITY;
-    for (int64_t i = 0; i < n; i++)
-        if (isfinite(train[i])) lo = fmin(lo, train[i]), hi = fmax(hi, train[i]);
-    for (int i = 0; i < nval; i++)
-        if (isfinite(val[i])) lo = fmin(lo, val[i]), hi = fmax(hi, val[i]);
-    if (!(hi > lo)) lo = 0, hi = 1;
-    const double W = 720, H = 400, L = 60, R = 20, T = 30, B = 50;
-    double xs = (W - L - R) / (double)(n > 1 ? n - 1 : 1), ys = (H - T - B) / (hi - lo);
-#define X(i) (L + (double)(i) * xs)
-#define Y(v) (H - B - ((v) - lo) * ys)
+    plot p = {.W = 720, .H = 400, .L = 60, .R = 20, .T = 40, .B = 50, .step0 = step0, .n = c->n};
+    y_range(&p, c);
+    int64_t window = c->n / 50 > 10 ? c->n / 50 : c->n < 10 ? c->n : 10;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
                "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-               "fill=\"white\"/>\n", W, H);
-    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">chargpt: loss per step</text>\n", L);
-    for (int k = 0; k <= 4; k++) { /* grid and y labels */
-        double v = lo + (hi - lo) * k / 4;
-        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                   "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n",
-                L, Y(v), W - R, Y(v), L - 6, Y(v) + 4, v);
-    }
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step (%" PRId64 " in all)</text>\n",
-            (L + W - R) / 2, H - 12, n);
+               "fill=\"white\"/>\n", p.W, p.H);
+    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">chargpt: loss per step</text>\n", p.L);
+    svg_axes(f, &p);
     fprintf(f, "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\"");
-    for (int64_t i = 0; i < n; i++)
-        if (isfinite(train[i])) fprintf(f, "%.1f,%.1f ", X(i), Y(train[i]));
-    fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"");
-    double run = NAN;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(train[i])) continue;
-        run = isnan(run) ? train[i] : 0.95 * run + 0.05 * train[i];
-        fprintf(f, "%.1f,%.1f ", X(i), Y(run));
+    for (int64_t i = 0; i < c->n; i++)
+        if (isfinite(c->train[i])) fprintf(f, "%.1f,%.1f ", px(&p, (double)i), py(&p, c->train[i]));
+    fprintf(f, "\"/>\n");
+    for (int64_t i = 0; i < c->n && c->n <= 200; i++) /* few enough to show as points too */
+        if (isfinite(c->train[i]))
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\" fill=\"#6baed6\"/>\n",
+                    px(&p, (double)i), py(&p, c->train[i]));
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"");
+    double sum = 0; /* of the finite losses among the last `window` */
+    int64_t k = 0;  /* their count */
+    for (int64_t i = 0; i < c->n; i++) {
+        if (isfinite(c->train[i])) sum += c->train[i], k++;
+        if (i >= window && isfinite(c->train[i - window])) sum -= c->train[i - window], k--;
+        if (k) fprintf(f, "%.1f,%.1f ", px(&p, (double)i), py(&p, sum / (double)k));
     }
     fprintf(f, "\"/>\n");
-    for (int i = 0; i < nval; i++)
-        if (isfinite(val[i]))
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#e6550d\"/>\n", X(val_step[i]),
-                    Y(val[i]));
-    fprintf(f, "<text x=\"%g\" y=\"%g\" fill=\"#08519c\">train (running mean)</text>\n"
-               "<text x=\"%g\" y=\"%g\" fill=\"#e6550d\">val</text>\n</svg>\n",
-            W - R - 220, T + 14.0, W - R - 60, T + 14.0);
-#undef X
-#undef Y
+    for (int i = 0; i < c->nval; i++)
+        if (isfinite(c->val[i]))
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#e6550d\"/>\n",
+                    px(&p, c->val_at[i]), py(&p, c->val[i]));
+    double x = p.W - p.R - 330; /* the legend */
+    fprintf(f, "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#9ecae1\"/>\n"
+               "<text x=\"%g\" y=\"18\">train</text>\n"
+               "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#08519c\" stroke-width=\"2\"/>\n"
+               "<text x=\"%g\" y=\"18\">mean of the last %" PRId64 " steps</text>\n"
+               "<circle cx=\"%g\" cy=\"14\" r=\"4\" fill=\"#e6550d\"/>\n"
+               "<text x=\"%g\" y=\"18\">val</text>\n</svg>\n",
+            x, x + 20, x + 25, x + 70, x + 90, x + 95, window, x + 265, x + 275);
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static void print_sample(cg_gpt *m, const cg_char_tokenizer *tok, const options *o) {
+/* --------------------------------------------------------------- outputs */
+
+/* OUT.safetensors and, when steps ran, OUT_loss.svg */
+static int save_outputs(const options *o, const run *r, const losses *c, double t0) {
+    char ckpt[1024], svg[1024];
+    snprintf(ckpt, sizeof ckpt, "%s.safetensors", o->out);
+    snprintf(svg, sizeof svg, "%s_loss.svg", o->out);
+    if (save_checkpoint(ckpt, r, r->step0 + c->n) != 0) {
+        fprintf(stderr, "chargpt: cannot write %s: %s\n", ckpt, cg_last_error());
+        return -1;
+    }
+    if (c->n > 0 && write_svg(svg, c, r->step0) != 0) {
+        fprintf(stderr, "chargpt: cannot write %s\n", svg);
+        return -1;
+    }
+    printf("chargpt: %.1f s; checkpoint %s%s%s\n", now_s() - t0, ckpt,
+           c->n > 0 ? ", loss curve " : "", c->n > 0 ? svg : "");
+    return 0;
+}
+
+static void sample(cg_gpt *m, const cg_char_tokenizer *tok, const options *o) {
     cg_scope_begin();
     int64_t start = cg_char_tokenizer_id(tok, '\n');
     if (start < 0) start = 0;
@@ -354,149 +615,22 @@ int main(int argc, char **argv) {
     int pr = parse(argc, argv, &o);
     if (pr > 0) usage(stdout);
     if (pr) return pr > 0 ? 0 : 2;
-    /* everything made here is freed at the one exit, `done` */
-    int status = 1;
-    cg_text_dataset *ds = NULL;
-    cg_state_dict *ck = NULL;
-    cg_gpt *m = NULL;
-    cg_optimizer *opt = NULL;
-    double *train = NULL, *val = NULL, *val_at = NULL;
     cg_set_num_threads(o.threads);
     cg_manual_seed(o.seed);
-    if (!(ds = cg_text_dataset_load(o.data))) {
-        fprintf(stderr, "chargpt: %s\n", cg_last_error());
-        goto done;
-    }
-    cg_text_dataset_split(ds, 0.9);
-    const cg_char_tokenizer *tok = cg_text_dataset_tokenizer(ds);
-    cg_gpt_config cfg = {.vocab_size = cg_char_tokenizer_vocab_size(tok), .block_size = o.block,
-                         .n_embd = o.embd, .n_layer = o.layers, .n_head = o.heads,
-                         .dropout = o.dropout, .tie_weights = true};
-    int64_t step0 = 0;
-    if (o.resume) { /* the checkpoint's model replaces the flags' */
-        ck = cg_load_safetensors(o.resume);
-        int64_t v[5];
-        const char *vocab = ck ? cg_state_dict_metadata(ck, "vocab") : NULL;
-        if (!ck) {
-            fprintf(stderr, "chargpt: %s\n", cg_last_error());
-            goto done;
+    run r = {0};
+    losses c = {0};
+    int status = 1;
+    if (setup(&o, &r) == 0) {
+        double t0 = now_s();
+        if (train(&o, &r, &c) == 0 && save_outputs(&o, &r, &c, t0) == 0) {
+            if (o.sample > 0) sample(r.m, r.tok, &o);
+            status = 0;
         }
-        for (int k = 0; k < 5; k++)
-            if (meta_int(ck, CONFIG_KEYS[k], &v[k]) < 0) goto done;
-        if (meta_int(ck, "step", &step0) < 0) goto done;
-        if (!vocab || strcmp(vocab, cg_char_tokenizer_vocab(tok, NULL)) != 0) {
-            fprintf(stderr, "chargpt: %s was trained on another vocabulary than %s's\n", o.resume, o.data);
-            goto done;
-        }
-        cfg.vocab_size = v[0], cfg.block_size = v[1], cfg.n_embd = v[2];
-        cfg.n_layer = (int)v[3], cfg.n_head = (int)v[4];
-        const char *dp = cg_state_dict_metadata(ck, "dropout");
-        if (dp) cfg.dropout = strtod(dp, NULL);
-        o.block = cfg.block_size;
     }
-    if (!(m = cg_gpt_new(&cfg))) {
-        fprintf(stderr, "chargpt: %s\n", cg_last_error());
-        goto done;
-    }
-    cg_params *p = cg_gpt_params(m);
-    opt = cg_adamw(cg_params_count(p), cg_params_tensors(p), o.lr, 0.9, 0.99, 1e-8, 0.1);
-    if (ck) {
-        char key[512];
-        int rc = 0;
-        int64_t osteps;
-        for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-            const char *name;
-            cg_tensor *t = cg_params_get(p, i, &name);
-            rc |= restore(t, cg_state_dict_get(ck, name), name);
-            snprintf(key, sizeof key, "optim.exp_avg.%s", name);
-            rc |= restore(cg_optimizer_state(opt, i, 0), cg_state_dict_get(ck, key), key);
-            snprintf(key, sizeof key, "optim.exp_avg_sq.%s", name);
-            rc |= restore(cg_optimizer_state(opt, i, 1), cg_state_dict_get(ck, key), key);
-        }
-        const char *rng = cg_state_dict_metadata(ck, "rng");
-        uint64_t st[4];
-        if (rc || meta_int(ck, "optim.steps", &osteps) < 0 || !rng || strlen(rng) != 64 ||
-            sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
-                   &st[3]) != 4) {
-            fprintf(stderr, "chargpt: %s is not a complete chargpt checkpoint%s%s\n", o.resume,
-                    cg_last_error() ? ": " : "", cg_last_error() ? cg_last_error() : "");
-            goto done;
-        }
-        cg_optimizer_set_steps(opt, osteps);
-        cg_set_rng_state(st);
-    }
-    printf("chargpt: %s: %" PRId64 " characters, vocabulary %" PRId64 "; GPT %d layers x %d heads x "
-           "%" PRId64 " wide, block %" PRId64 ", %" PRId64 " parameters; batch %" PRId64 ", %d threads\n",
-           o.data, cg_text_dataset_len(ds, CG_SPLIT_TRAIN) + cg_text_dataset_len(ds, CG_SPLIT_VAL),
-           cfg.vocab_size, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size,
-           cg_params_numel(p), o.batch, o.threads);
-    if (step0) printf("chargpt: resuming %s at step %" PRId64 "\n", o.resume, step0);
-
-    int64_t n = o.steps > step0 ? o.steps - step0 : 0, warmup = o.steps / 20 + 1;
-    int nval = 0, maxval = (int)(n / o.eval_every) + 2;
-    train = calloc((size_t)(n + 1), sizeof *train);
-    val = calloc((size_t)maxval, sizeof *val), val_at = calloc((size_t)maxval, sizeof *val_at);
-    if (!train || !val || !val_at) goto done;
-    bool tty = isatty(fileno(stdout));
-    double t0 = now_s(), last_val = NAN, last_print = 0;
-    int rc = 0;
-    int64_t end = o.stop_after && o.stop_after < o.steps ? o.stop_after : o.steps;
-    if (end < step0) end = step0;
-    n = end - step0;
-    for (int64_t s = step0; s < end && rc == 0; s++) {
-        cg_optimizer_set_lr(opt, cg_lr_warmup_cosine(o.lr, o.lr / 10, s, warmup, o.steps));
-        cg_scope_begin();
-        cg_tensor *x, *y, *loss = NULL;
-        cg_optimizer_zero_grad(opt, true);
-        if (cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, o.batch, o.block, &x, &y) == 0)
-            cg_gpt_forward(m, x, y, &loss);
-        if (!loss || cg_backward(loss, NULL, false) != 0) rc = -1;
-        else {
-            cg_clip_grad_norm(cg_params_count(p), cg_params_tensors(p), 1.0, 2);
-            rc = cg_optimizer_step(opt);
-            train[s - step0] = cg_item(loss);
-        }
-        cg_scope_end();
-        int64_t done = s - step0 + 1;
-        bool last = s + 1 == end;
-        if (rc == 0 && ((s + 1) % o.eval_every == 0 || last)) {
-            last_val = estimate_loss(m, ds, CG_SPLIT_VAL, &o);
-            val[nval] = last_val, val_at[nval++] = (double)done - 1;
-        }
-        double el = now_s() - t0, tok_s = (double)(done * o.batch * o.block) / el;
-        bool force = last || el - last_print > 10 || (s + 1) % o.eval_every == 0;
-        if (force) last_print = el;
-        progress(tty, s + 1, o.steps, train[s - step0], last_val, tok_s,
-                 el / (double)done * (double)(n - done), force);
-    }
-    if (tty) printf("\n");
-    if (rc != 0) {
-        fprintf(stderr, "chargpt: training failed: %s\n", cg_last_error());
-        goto done;
-    }
-    char ckpt[1024], svg[1024];
-    snprintf(ckpt, sizeof ckpt, "%s.safetensors", o.out);
-    snprintf(svg, sizeof svg, "%s_loss.svg", o.out);
-    if (save_checkpoint(ckpt, m, opt, end, tok, cfg.dropout) != 0) {
-        fprintf(stderr, "chargpt: cannot write %s: %s\n", ckpt, cg_last_error());
-        goto done;
-    }
-    if (n > 0 && write_svg(svg, train, n, val_at, val, nval) != 0) {
-        fprintf(stderr, "chargpt: cannot write %s\n", svg);
-        goto done;
-    }
-    printf("chargpt: %.1f s; checkpoint %s%s%s\n", now_s() - t0, ckpt, n > 0 ? ", loss curve " : "",
-           n > 0 ? svg : "");
-    if (o.sample > 0) print_sample(m, tok, &o);
-    status = 0;
-done:
-    free(train);
-    free(val);
-    free(val_at);
-    cg_state_dict_free(ck);
-    cg_optimizer_free(opt);
-    cg_gpt_free(m);
-    cg_text_dataset_free(ds);
+    free(c.train);
+    free(c.val);
+    free(c.val_at);
+    run_free(&r);
     cg_root_scope_drain();
     return status;
 }

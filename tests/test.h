@@ -1,5 +1,5 @@
 /* A small test framework in the spirit of libuv's: ASSERT_* print both
- * operands on failure. Each test file defines TESTS with TEST(name) bodies and
+ * operands on failure (the typed asserts below). Each test file defines TESTS with TEST(name) bodies and
  * ends with TEST_MAIN(test_a, test_b, ...). Every test runs in its own scope
  * and must leave the live-tensor and live-node counts where they began
  * (checked after the test). Output ends with "N passed, N failed". */
@@ -8,6 +8,7 @@
 
 #include "cgrad.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +35,88 @@ extern int cg_test_failed_;
         }                                                                      \
     } while (0)
 
-#define ASSERT_EQ(a, b)                                                        \
+/* Typed asserts, as libuv's task.h has them: each prints file:line, the
+ * expressions and both values.
+ *   numbers     ASSERT_EQ ASSERT_NE ASSERT_LT ASSERT_LE ASSERT_GT ASSERT_GE:
+ *               integers compared as int64_t, and exactly as doubles when
+ *               either is floating (a pointer does not compile)
+ *   pointers    ASSERT_PTR_EQ ASSERT_PTR_NE ASSERT_NULL ASSERT_NOT_NULL
+ *   tolerance   ASSERT_NEAR(a, b, tol): |a - b| <= tol, or both NaN
+ *   strings     ASSERT_STR_EQ: neither NULL, the same bytes */
+#define CG_TEST_IS_INT_(x)                                                     \
+    _Generic((x), _Bool: 1, char: 1, signed char: 1, unsigned char: 1,         \
+             short: 1, unsigned short: 1, int: 1, unsigned: 1, long: 1,        \
+             unsigned long: 1, long long: 1, unsigned long long: 1,            \
+             default: 0)
+#define CG_TEST_IS_REAL_(x) _Generic((x), float: 1, double: 1, default: 0)
+
+#define ASSERT_CMP_(name, a, op, b, sa, sb)                                    \
     do {                                                                       \
-        long long a_ = (long long)(a), b_ = (long long)(b);                    \
-        if (a_ != b_) {                                                        \
-            FAIL_("ASSERT_EQ(%s, %s): %lld != %lld", #a, #b, a_, b_);          \
+        _Static_assert((CG_TEST_IS_INT_(a) || CG_TEST_IS_REAL_(a)) &&          \
+                           (CG_TEST_IS_INT_(b) || CG_TEST_IS_REAL_(b)),        \
+                       name " compares numbers");                              \
+        if (CG_TEST_IS_INT_(a) && CG_TEST_IS_INT_(b)) {                        \
+            int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                      \
+            if (!(a_ op b_)) {                                                 \
+                FAIL_("%s(%s, %s): %" PRId64 " %s %" PRId64 " is false", name, \
+                      sa, sb, a_, #op, b_);                                    \
+                return;                                                        \
+            }                                                                  \
+        } else {                                                               \
+            double a_ = (double)(a), b_ = (double)(b);                         \
+            if (!(a_ op b_)) {                                                 \
+                FAIL_("%s(%s, %s): %.17g %s %.17g is false", name, sa, sb, a_, \
+                      #op, b_);                                                \
+                return;                                                        \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_EQ(a, b) ASSERT_CMP_("ASSERT_EQ", a, ==, b, #a, #b)
+#define ASSERT_NE(a, b) ASSERT_CMP_("ASSERT_NE", a, !=, b, #a, #b)
+#define ASSERT_LT(a, b) ASSERT_CMP_("ASSERT_LT", a, <, b, #a, #b)
+#define ASSERT_LE(a, b) ASSERT_CMP_("ASSERT_LE", a, <=, b, #a, #b)
+#define ASSERT_GT(a, b) ASSERT_CMP_("ASSERT_GT", a, >, b, #a, #b)
+#define ASSERT_GE(a, b) ASSERT_CMP_("ASSERT_GE", a, >=, b, #a, #b)
+
+#define ASSERT_PTR_(name, a, op, b, sa, sb)                                    \
+    do {                                                                       \
+        const void *a_ = (const void *)(a), *b_ = (const void *)(b);           \
+        if (!(a_ op b_)) {                                                     \
+            FAIL_("%s(%s, %s): %p %s %p is false", name, sa, sb, a_, #op, b_); \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_PTR_EQ(a, b) ASSERT_PTR_("ASSERT_PTR_EQ", a, ==, b, #a, #b)
+#define ASSERT_PTR_NE(a, b) ASSERT_PTR_("ASSERT_PTR_NE", a, !=, b, #a, #b)
+
+/* both print the last error: a NULL from cgrad comes with one */
+#define ASSERT_NULL(a)                                                         \
+    do {                                                                       \
+        const void *a_ = (const void *)(a);                                    \
+        if (a_ != NULL) {                                                      \
+            FAIL_("ASSERT_NULL(%s): %p (last error: %s)", #a, a_,              \
+                  cg_last_error() ? cg_last_error() : "none");                 \
+            return;                                                            \
+        }                                                                      \
+    } while (0)
+
+#define ASSERT_NOT_NULL(a)                                                     \
+    do {                                                                       \
+        if ((const void *)(a) == NULL) {                                       \
+            FAIL_("ASSERT_NOT_NULL(%s): NULL (last error: %s)", #a,            \
+                  cg_last_error() ? cg_last_error() : "none");                 \
             return;                                                            \
         }                                                                      \
     } while (0)
 
 #define ASSERT_NEAR(a, b, tol)                                                 \
     do {                                                                       \
-        double a_ = (double)(a), b_ = (double)(b);                             \
-        if (!(fabs(a_ - b_) <= (tol)) && !(isnan(a_) && isnan(b_))) {          \
+        double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol);         \
+        if (!(fabs(a_ - b_) <= t_) && !(isnan(a_) && isnan(b_))) {             \
             FAIL_("ASSERT_NEAR(%s, %s): %.9g vs %.9g (tol %g)", #a, #b, a_, b_, \
-                  (double)(tol));                                              \
+                  t_);                                                         \
             return;                                                            \
         }                                                                      \
     } while (0)

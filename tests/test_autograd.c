@@ -37,12 +37,12 @@ TEST(seed_graph) {
     ASSERT_NEAR(cg_item(out), 27, 1e-6);
     ASSERT_EQ(cg_backward(out, NULL, false), 0);
     ASSERT_ALL(cg_grad(x), 4.5);
-    ASSERT(cg_grad(y) == NULL); /* non-leaves keep no .grad */
+    ASSERT_NULL(cg_grad(y)); /* non-leaves keep no .grad */
 }
 
 TEST(grad_fn_and_next_functions) {
     cg_tensor *x = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD), *w = cg_ones(CG_SHAPE(2), 0);
-    ASSERT(cg_grad_fn(x) == NULL);
+    ASSERT_NULL(cg_grad_fn(x));
     ASSERT(cg_is_leaf(x));
     cg_tensor *y = cg_mul(x, w);
     ASSERT(!cg_is_leaf(y));
@@ -53,17 +53,17 @@ TEST(grad_fn_and_next_functions) {
     cg_node *acc = cg_node_next(cg_grad_fn(y), 0, &nr);
     ASSERT_STR_EQ(cg_node_name(acc), "torch::autograd::AccumulateGrad");
     ASSERT_EQ(nr, 0);
-    ASSERT(cg_node_next(cg_grad_fn(y), 1, NULL) == NULL); /* w needs no grad: None */
+    ASSERT_NULL(cg_node_next(cg_grad_fn(y), 1, NULL)); /* w needs no grad: None */
     cg_tensor *s = cg_sum(y);
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(s)), "SumBackward0");
-    ASSERT(cg_node_next(cg_grad_fn(s), 0, NULL) == cg_grad_fn(y));
+    ASSERT_PTR_EQ(cg_node_next(cg_grad_fn(s), 0, NULL), cg_grad_fn(y));
     ASSERT(cg_node_seq(cg_grad_fn(s)) > cg_node_seq(cg_grad_fn(y)));
     /* the same leaf always feeds the same AccumulateGrad node */
     cg_tensor *y2 = cg_add(x, x);
-    ASSERT(cg_node_next(cg_grad_fn(y2), 0, NULL) == cg_node_next(cg_grad_fn(y2), 1, NULL));
-    ASSERT(cg_node_next(cg_grad_fn(y2), 0, NULL) == acc);
-    ASSERT(cg_node_next(cg_grad_fn(y), 5, NULL) == NULL);
-    ASSERT(cg_last_error() != NULL);
+    ASSERT_PTR_EQ(cg_node_next(cg_grad_fn(y2), 0, NULL), cg_node_next(cg_grad_fn(y2), 1, NULL));
+    ASSERT_PTR_EQ(cg_node_next(cg_grad_fn(y2), 0, NULL), acc);
+    ASSERT_NULL(cg_node_next(cg_grad_fn(y), 5, NULL));
+    ASSERT_NOT_NULL(cg_last_error());
 }
 
 TEST(accumulates_across_calls) {
@@ -78,7 +78,7 @@ TEST(accumulates_across_calls) {
     ASSERT_EQ(cg_zero_grad(x), 0);
     ASSERT_ALL(cg_grad(x), 0);
     cg_clear_grad(x);
-    ASSERT(cg_grad(x) == NULL);
+    ASSERT_NULL(cg_grad(x));
 }
 
 TEST(second_backward_without_saved_tensors) {
@@ -116,7 +116,7 @@ TEST(backward_errors) {
     ASSERT_ERROR(cg_backward(cg_sum(x), cg_ones(CG_SHAPE(2), 0), false),
                  "Mismatch in shape: grad_output[0] has a shape of torch.Size([2]) and output[0] "
                  "has a shape of torch.Size([]).");
-    ASSERT(cg_grad(x) == NULL);
+    ASSERT_NULL(cg_grad(x));
     ASSERT_EQ(cg_backward(NULL, NULL, false), -1);
 }
 
@@ -188,11 +188,11 @@ TEST(requires_grad_rules) {
     cg_tensor *a = cg_ones(CG_SHAPE(2), 0), *b = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD);
     ASSERT(!cg_requires_grad(cg_mul(a, a)));
     ASSERT(cg_requires_grad(cg_mul(a, b)));
-    ASSERT(cg_requires_grad_(a, true) == a);
+    ASSERT_PTR_EQ(cg_requires_grad_(a, true), a);
     ASSERT(cg_requires_grad(a) && cg_is_leaf(a));
     ASSERT(cg_requires_grad_(a, false) == a && !cg_requires_grad(a));
     cg_tensor *y = cg_mul_scalar(b, 2);
-    ASSERT(cg_requires_grad_(y, true) == y);
+    ASSERT_PTR_EQ(cg_requires_grad_(y, true), y);
     /* (x*2).requires_grad_(False) */
     ASSERT_ERROR(cg_requires_grad_(y, false),
                  "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -211,9 +211,9 @@ TEST(detach_shares_storage) {
     cg_tensor *d = cg_detach(y);
     ASSERT(!cg_requires_grad(d) && cg_is_leaf(d));
     ASSERT(cg_shares_storage(d, y));
-    ASSERT(cg_data_ptr(d) == cg_data_ptr(y));
+    ASSERT_PTR_EQ(cg_data_ptr(d), cg_data_ptr(y));
     ASSERT(cg_equal(d, y));
-    ASSERT(cg_detach_(y) == y);
+    ASSERT_PTR_EQ(cg_detach_(y), y);
     ASSERT(cg_grad_fn(y) == NULL && !cg_requires_grad(y) && cg_is_leaf(y));
 }
 
@@ -233,8 +233,8 @@ TEST(no_grad_and_nesting) {
         ASSERT(!cg_is_grad_enabled());
     }
     ASSERT(cg_is_grad_enabled());
-    ASSERT(cg_set_grad_enabled(false) == true);
-    ASSERT(cg_set_grad_enabled(true) == false);
+    ASSERT_EQ(cg_set_grad_enabled(false), true);
+    ASSERT_EQ(cg_set_grad_enabled(true), false);
     ASSERT(cg_requires_grad(cg_pow_scalar(x, 2)));
 }
 
@@ -255,7 +255,7 @@ TEST(grad_mode_is_thread_local) {
         if (pthread_create(&th, NULL, thread_grad_mode, &seen) == 0) pthread_join(th, &ret);
     }
     ASSERT(seen); /* the other thread kept grad mode on */
-    ASSERT(ret != NULL);
+    ASSERT_NOT_NULL(ret);
 }
 
 TEST(long_chain_is_iterative) {

@@ -43,7 +43,7 @@ static int write_text(const char *path) {
 
 TEST(resume_is_exact) {
     snprintf(dir, sizeof dir, "/tmp/cgrad_chargpt_XXXXXX");
-    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT_NOT_NULL(mkdtemp(dir));
     char data[128], args[1024], out[8192];
     snprintf(data, sizeof data, "%s/text.txt", dir);
     ASSERT_EQ(write_text(data), 0);
@@ -60,7 +60,7 @@ TEST(resume_is_exact) {
     if (rc != 0) fprintf(stderr, "%s\n", out);
     ASSERT_EQ(rc, 0);
     ASSERT(strstr(out, "resuming") && strstr(out, "at step 3"));
-    ASSERT(strstr(out, "---- sample (40 characters"));
+    ASSERT_NOT_NULL(strstr(out, "---- sample (40 characters"));
     char pa[128], pc[128];
     snprintf(pa, sizeof pa, "%s/a.safetensors", dir);
     snprintf(pc, sizeof pc, "%s/c.safetensors", dir);
@@ -68,7 +68,7 @@ TEST(resume_is_exact) {
     ASSERT(a && c);
     ASSERT_EQ(cg_state_dict_count(a), cg_state_dict_count(c));
     int n = cg_state_dict_count(a);
-    ASSERT(n > 10);
+    ASSERT_GT(n, 10);
     for (int i = 0; i < n; i++) {
         const char *name = cg_state_dict_name(a, i);
         if (!cg_equal(cg_state_dict_tensor(a, i), cg_state_dict_get(c, name)))
@@ -82,7 +82,7 @@ TEST(resume_is_exact) {
     char svg[128];
     snprintf(svg, sizeof svg, "%s/a_loss.svg", dir);
     FILE *f = fopen(svg, "r");
-    ASSERT(f != NULL);
+    ASSERT_NOT_NULL(f);
     size_t k = fread(out, 1, sizeof out - 1, f);
     out[k] = '\0';
     fclose(f);

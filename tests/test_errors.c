@@ -497,7 +497,7 @@ TEST(test_err_requires_grad_) {
                  "only Tensors of floating point dtype can require gradients");
     ASSERT_ERROR(cg_requires_grad_(ONES_D(CG_BOOL, 3), true),
                  "only Tensors of floating point dtype can require gradients");
-    ASSERT(cg_requires_grad_(ONES_D(CG_INT64, 3), true) == NULL);
+    ASSERT_NULL(cg_requires_grad_(ONES_D(CG_INT64, 3), true));
     cg_clear_error();
     /* (torch.ones(3,requires_grad=True)*2).requires_grad_(False) */
     cg_tensor *x = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD);
@@ -509,8 +509,8 @@ TEST(test_err_requires_grad_) {
     ASSERT(cg_requires_grad(y)); /* unchanged */
     /* requires_grad_(True) on a non-leaf is allowed (it already requires grad) */
     cg_clear_error();
-    ASSERT(cg_requires_grad_(y, true) == y);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_PTR_EQ(cg_requires_grad_(y, true), y);
+    ASSERT_NULL(cg_last_error());
 }
 
 TEST(test_err_item) {
@@ -567,7 +567,7 @@ TEST(test_arange_infinite_step_is_empty) {
     /* torch.arange(0,10,float('inf')) -> tensor([]) (no error) */
     cg_clear_error();
     cg_tensor *t = cg_arange(0, 10, INFINITY, 0);
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_EQ(cg_numel(t), 0);
 }
 
@@ -645,12 +645,12 @@ TEST(test_err_int_pow_negative) {
     /* a fractional exponent is a float power: torch.ones(2,dtype=torch.int64) ** -1.5 */
     cg_clear_error();
     cg_tensor *r = cg_pow_scalar(ONES_D(CG_INT64, 2), -1.5);
-    ASSERT(r);
+    ASSERT_NOT_NULL(r);
     ASSERT_EQ(cg_dtype_of(r), CG_FLOAT32);
     ASSERT_NEAR(cg_get(r, (int64_t[]){0}), 1, 0);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
     /* float tensors take negative powers */
-    ASSERT(cg_pow_scalar(ONES(2), -1));
+    ASSERT_NOT_NULL(cg_pow_scalar(ONES(2), -1));
 }
 
 TEST(test_int_pow_negative_tensor_exponent) {
@@ -662,17 +662,17 @@ TEST(test_int_pow_negative_tensor_exponent) {
     cg_tensor *a = cg_from_data((int64_t[]){-1, 2, 3}, CG_SHAPE(3), CG_INT64);
     cg_tensor *e = cg_from_data((int64_t[]){-1, -2, 2}, CG_SHAPE(3), CG_INT64);
     cg_tensor *r = cg_pow(a, e);
-    ASSERT(r);
+    ASSERT_NOT_NULL(r);
     ASSERT_EQ(cg_dtype_of(r), CG_INT64);
     ASSERT_NEAR(cg_get(r, (int64_t[]){0}), -1, 0);
     ASSERT_NEAR(cg_get(r, (int64_t[]){1}), 0, 0);
     ASSERT_NEAR(cg_get(r, (int64_t[]){2}), 9, 0);
     cg_tensor *r2 = cg_rpow_scalar(cg_from_data((int64_t[]){-1, 1}, CG_SHAPE(2), CG_INT64), 2);
-    ASSERT(r2);
+    ASSERT_NOT_NULL(r2);
     ASSERT_NEAR(cg_get(r2, (int64_t[]){0}), 0, 0);
     ASSERT_NEAR(cg_get(r2, (int64_t[]){1}), 2, 0);
     cg_tensor *r3 = cg_pow(ONES_D(CG_INT64, 2), cg_scalar(-1, CG_INT64));
-    ASSERT(r3);
+    ASSERT_NOT_NULL(r3);
     ASSERT_NEAR(cg_get(r3, (int64_t[]){1}), 1, 0);
 }
 
@@ -709,10 +709,10 @@ TEST(test_err_backward) {
                  "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has "
                  "a shape of torch.Size([]).");
     /* none of these reached the leaf */
-    ASSERT(cg_grad(x) == NULL);
+    ASSERT_NULL(cg_grad(x));
     /* and the graph is still usable */
     ASSERT_EQ(cg_backward(s, NULL, false), 0);
-    ASSERT(cg_grad(x) != NULL);
+    ASSERT_NOT_NULL(cg_grad(x));
     ASSERT_NEAR(cg_get(cg_grad(x), (int64_t[]){1}), 2, 0);
 }
 
@@ -824,7 +824,7 @@ TEST(test_err_invalid_shapes) {
     ASSERT_ERROR(cg_ones(-1, shape, 0), "cgrad supports tensors of 0 to 8 dimensions, but got -1");
     ASSERT_ERROR(cg_empty(2, NULL, 0), "shape is NULL but ndim is 2");
     ASSERT_ERROR(cg_from_data(f, 1, NULL, 0), "shape is NULL but ndim is 1");
-    ASSERT(cg_zeros(0, NULL, 0)); /* 0-d: no shape needed */
+    ASSERT_NOT_NULL(cg_zeros(0, NULL, 0)); /* 0-d: no shape needed */
     /* torch.tensor would need the data */
     ASSERT_ERROR(cg_from_data(NULL, CG_SHAPE(2, 3), 0), "data is NULL for a tensor of 24 bytes");
     ASSERT_ERROR(cg_from_data(NULL, CG_SHAPE(2), CG_FLOAT64), "data is NULL for a tensor of 16 bytes");
@@ -857,11 +857,11 @@ TEST(test_err_index) {
 
 TEST(test_err_clear) {
     cg_clear_error();
-    ASSERT(cg_last_error() == NULL);
-    ASSERT(cg_mm(ONES(2, 3), ONES(4, 5)) == NULL);
+    ASSERT_NULL(cg_last_error());
+    ASSERT_NULL(cg_mm(ONES(2, 3), ONES(4, 5)));
     ASSERT_STR_EQ(cg_last_error(), "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
     cg_clear_error();
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
 }
 
 /* ------------------------------------------------------------ NULL inputs */
@@ -977,26 +977,26 @@ TEST(test_err_null_ops_keep_first_error) {
     const char *mm = "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)";
     cg_clear_error();
     /* the chained expression of the header's example */
-    ASSERT(cg_mean(cg_matmul(a, bad)) == NULL);
+    ASSERT_NULL(cg_mean(cg_matmul(a, bad)));
     ASSERT_STR_EQ(cg_last_error(), mm);
-    ASSERT(cg_sum_dims(cg_relu(cg_add_scalar(cg_matmul(a, bad), 1)), CG_DIMS(0), true) == NULL);
+    ASSERT_NULL(cg_sum_dims(cg_relu(cg_add_scalar(cg_matmul(a, bad), 1)), CG_DIMS(0), true));
     ASSERT_STR_EQ(cg_last_error(), mm);
     ASSERT_EQ(cg_backward(cg_sum(cg_mul(cg_matmul(a, bad), a)), NULL, false), -1);
     ASSERT_STR_EQ(cg_last_error(), mm);
     ASSERT(null_ops_keep(mm));
     /* the same with no error recorded beforehand: still none after */
     cg_clear_error();
-    ASSERT(cg_add(NULL, a) == NULL);
-    ASSERT(cg_view(NULL, CG_SHAPE(6)) == NULL);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_add(NULL, a));
+    ASSERT_NULL(cg_view(NULL, CG_SHAPE(6)));
+    ASSERT_NULL(cg_last_error());
     cg_clear_error();
 }
 
 TEST(test_err_null_accessors_do_not_crash) {
     ASSERT_EQ(cg_ndim(NULL), -1);
     ASSERT_EQ(cg_size(NULL, 0), -1);
-    ASSERT(cg_shape(NULL) == NULL);
-    ASSERT(cg_strides(NULL) == NULL);
+    ASSERT_NULL(cg_shape(NULL));
+    ASSERT_NULL(cg_strides(NULL));
     ASSERT_EQ(cg_storage_offset(NULL), -1);
     ASSERT_EQ(cg_numel(NULL), -1);
     (void)cg_dtype_of(NULL);
@@ -1004,7 +1004,7 @@ TEST(test_err_null_accessors_do_not_crash) {
     ASSERT(isnan(cg_item(NULL)));
     ASSERT(isnan(cg_get(NULL, (int64_t[]){0})));
     ASSERT_EQ(cg_set(NULL, (int64_t[]){0}, 1), -1);
-    ASSERT(cg_data_ptr(NULL) == NULL);
+    ASSERT_NULL(cg_data_ptr(NULL));
     ASSERT_EQ(cg_version(NULL), 0);
     cg_tensor *a = ONES(2);
     ASSERT(!cg_shares_storage(NULL, a));
@@ -1012,13 +1012,13 @@ TEST(test_err_null_accessors_do_not_crash) {
     ASSERT(!cg_shares_storage(NULL, NULL));
     ASSERT(!cg_requires_grad(NULL));
     ASSERT(!cg_is_leaf(NULL));
-    ASSERT(cg_grad_fn(NULL) == NULL);
-    ASSERT(cg_grad(NULL) == NULL);
+    ASSERT_NULL(cg_grad_fn(NULL));
+    ASSERT_NULL(cg_grad(NULL));
     ASSERT_EQ(cg_zero_grad(NULL), -1);
     cg_clear_grad(NULL);
     cg_release(NULL);
-    ASSERT(cg_retain(NULL) == NULL);
-    ASSERT(cg_keep(NULL) == NULL);
+    ASSERT_NULL(cg_retain(NULL));
+    ASSERT_NULL(cg_keep(NULL));
     ASSERT(!cg_equal(NULL, a));
     ASSERT(!cg_equal(a, NULL));
     ASSERT(!cg_equal(NULL, NULL));
@@ -1026,13 +1026,13 @@ TEST(test_err_null_accessors_do_not_crash) {
     ASSERT_STR_EQ(cg_node_name(NULL), "None");
     ASSERT_EQ(cg_node_num_next(NULL), 0);
     ASSERT_EQ(cg_node_seq(NULL), 0);
-    ASSERT(cg_node_next(NULL, 0, NULL) == NULL);
+    ASSERT_NULL(cg_node_next(NULL, 0, NULL));
     char *nr = cg_node_repr(NULL);
-    ASSERT(nr);
+    ASSERT_NOT_NULL(nr);
     ASSERT_STR_EQ(nr, "None");
     free(nr);
     /* printing */
-    ASSERT(cg_to_string(NULL) == NULL);
+    ASSERT_NULL(cg_to_string(NULL));
     ASSERT_EQ(cg_fprint(stderr, NULL), -1);
     ASSERT_EQ(cg_fprint(NULL, a), -1);
     ASSERT_EQ(cg_print(NULL), -1);
@@ -1050,19 +1050,19 @@ TEST(test_err_tensors_intact_after_errors) {
     uint64_t vx = cg_version(x), vy = cg_version(y), vi = cg_version(i);
     long live = cg_live_tensors();
     /* a batch of failing calls that involve them */
-    ASSERT(cg_mm(x, y) == NULL);
-    ASSERT(cg_add(x, ONES(4, 3)) == NULL);
-    ASSERT(cg_view(cg_transpose(y, 0, 1), CG_SHAPE(6)) == NULL);
-    ASSERT(cg_reshape(x, CG_SHAPE(4)) == NULL);
-    ASSERT(cg_expand(y, CG_SHAPE(4, 3)) == NULL);
-    ASSERT(cg_sum_dims(x, CG_DIMS(5), false) == NULL);
-    ASSERT(cg_permute(y, CG_DIMS(0, 0)) == NULL);
-    ASSERT(cg_matmul(y, cg_scalar(1, 0)) == NULL);
-    ASSERT(cg_mean(i) == NULL);
-    ASSERT(cg_pow_scalar(i, -1) == NULL);
-    ASSERT(cg_where(i, x, y) == NULL);
-    ASSERT(cg_requires_grad_(y, false) == NULL);
-    ASSERT(cg_requires_grad_(i, true) == NULL);
+    ASSERT_NULL(cg_mm(x, y));
+    ASSERT_NULL(cg_add(x, ONES(4, 3)));
+    ASSERT_NULL(cg_view(cg_transpose(y, 0, 1), CG_SHAPE(6)));
+    ASSERT_NULL(cg_reshape(x, CG_SHAPE(4)));
+    ASSERT_NULL(cg_expand(y, CG_SHAPE(4, 3)));
+    ASSERT_NULL(cg_sum_dims(x, CG_DIMS(5), false));
+    ASSERT_NULL(cg_permute(y, CG_DIMS(0, 0)));
+    ASSERT_NULL(cg_matmul(y, cg_scalar(1, 0)));
+    ASSERT_NULL(cg_mean(i));
+    ASSERT_NULL(cg_pow_scalar(i, -1));
+    ASSERT_NULL(cg_where(i, x, y));
+    ASSERT_NULL(cg_requires_grad_(y, false));
+    ASSERT_NULL(cg_requires_grad_(i, true));
     ASSERT(isnan(cg_item(x)));
     ASSERT_EQ(cg_set(x, (int64_t[]){0, 0}, 100), -1); /* a leaf requiring grad */
     ASSERT_EQ(cg_set(y, (int64_t[]){2, 0}, 100), -1); /* out of bounds */
@@ -1084,19 +1084,19 @@ TEST(test_err_tensors_intact_after_errors) {
     ASSERT(cg_requires_grad(y) && !cg_is_leaf(y));
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(y)), "MulBackward0");
     ASSERT(!cg_requires_grad(i));
-    ASSERT(cg_grad(x) == NULL);
+    ASSERT_NULL(cg_grad(x));
     ASSERT_EQ(cg_ndim(x), 2);
     ASSERT_EQ(cg_size(x, 1), 3);
     /* failed calls left no new tensors behind besides their own arguments */
-    ASSERT(cg_live_tensors() >= live);
+    ASSERT_GE(cg_live_tensors(), live);
     /* and they still work */
     ASSERT_EQ(cg_backward(z, NULL, false), 0);
-    ASSERT(cg_grad(x));
+    ASSERT_NOT_NULL(cg_grad(x));
     ASSERT_NEAR(cg_get(cg_grad(x), (int64_t[]){1, 2}), 2, 0);
     cg_tensor *w = cg_add(x, y);
-    ASSERT(w);
+    ASSERT_NOT_NULL(w);
     ASSERT_NEAR(cg_get(w, (int64_t[]){1, 1}), 15, 0);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
 }
 
 /* --------------------------------------------------------- abort on error */
@@ -1155,12 +1155,12 @@ TEST(test_err_abort_on_error) {
     cg_tensor *ab[2] = {ONES(2, 3), ONES(4, 5)};
     char buf[4096];
     int st = run_child(child_abort, ab, buf, sizeof buf);
-    ASSERT(st != -1);
+    ASSERT_NE(st, -1);
     ASSERT(WIFSIGNALED(st));
     ASSERT_EQ(WTERMSIG(st), SIGABRT);
     /* the message, with the function that failed */
-    ASSERT(strstr(buf, "cg_mm") != NULL);
-    ASSERT(strstr(buf, "cgrad: error in cg_mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\n") != NULL);
+    ASSERT_NOT_NULL(strstr(buf, "cg_mm"));
+    ASSERT_NOT_NULL(strstr(buf, "cgrad: error in cg_mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\n"));
     /* switched back off: the error is only recorded */
     st = run_child(child_abort_off, ab, buf, sizeof buf);
     ASSERT(WIFEXITED(st));
@@ -1170,7 +1170,7 @@ TEST(test_err_abort_on_error) {
     ASSERT(WIFEXITED(st));
     ASSERT_EQ(WEXITSTATUS(st), 0);
     /* the parent is not in abort mode */
-    ASSERT(cg_mm(ab[0], ab[1]) == NULL);
+    ASSERT_NULL(cg_mm(ab[0], ab[1]));
     cg_clear_error();
 }
 

@@ -26,7 +26,7 @@ static double mismatch(const cg_tensor *a, const cg_tensor *b, double atol, doub
 TEST(gpt_matches_pytorch) {
     cg_manual_seed(1234);
     cg_gpt *m = cg_gpt_new(&CFG);
-    ASSERT(m != NULL);
+    ASSERT_NOT_NULL(m);
     cg_params *p = cg_gpt_params(m);
     cg_tensor *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
     cg_tensor *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
@@ -97,10 +97,10 @@ TEST(gpt_checks_and_generates) {
     ASSERT_ERROR(cg_gpt_new(&bad), "invalid GPT configuration: n_embd must be a positive multiple "
                                    "of n_head, sizes positive, 0 <= dropout < 1");
     cg_gpt *m = cg_gpt_new(&CFG);
-    ASSERT(m != NULL);
+    ASSERT_NOT_NULL(m);
     /* 2 * 11*16 + 8*16 ... : count once the tied head */
-    ASSERT(cg_params_find(cg_gpt_params(m), "lm_head.weight") == NULL);
-    ASSERT(cg_params_find(cg_gpt_params(m), "transformer.h.1.mlp.c_proj.bias") != NULL);
+    ASSERT_NULL(cg_params_find(cg_gpt_params(m), "lm_head.weight"));
+    ASSERT_NOT_NULL(cg_params_find(cg_gpt_params(m), "transformer.h.1.mlp.c_proj.bias"));
     cg_tensor *long_idx = cg_zeros(CG_SHAPE(1, 9), CG_INT64);
     ASSERT_ERROR(cg_gpt_forward(m, long_idx, NULL, NULL), "Cannot forward sequence of length 9, block size is only 8");
     cg_tensor *start = cg_zeros(CG_SHAPE(1, 1), CG_INT64);
@@ -136,7 +136,7 @@ TEST(layers_as_modules) {
     cg_tensor *y = cg_transformer_block_forward(&b, x, true);
     ASSERT(y && cg_ndim(y) == 3 && cg_size(y, 1) == 5 && cg_size(y, 2) == 16);
     ASSERT_EQ(cg_backward(cg_sum(y), NULL, false), 0);
-    ASSERT(cg_grad(cg_params_find(p, "blk.attn.c_attn.weight")) != NULL);
+    ASSERT_NOT_NULL(cg_grad(cg_params_find(p, "blk.attn.c_attn.weight")));
     /* causal: the first position's output ignores the later ones */
     cg_tensor *x2 = cg_clone(x);
     CG_NO_GRAD { cg_fill_(cg_narrow(x2, 1, 3, 2), 7.0); }

@@ -376,7 +376,7 @@ static cg_tensor *f_wrong(cg_tensor *const *in, const void *ctx) {
 TEST(gradcheck_helper_catches_a_wrong_gradient) {
     cg_manual_seed(7);
     cg_tensor *x = cg_randn(CG_SHAPE(3, 2), CG_FLOAT64);
-    ASSERT(x);
+    ASSERT_NOT_NULL(x);
     gc_opts o = {.seed = 11};
     gc_result res;
     int rc = gradcheck(f_square, NULL, 1, &x, &o, &res);
@@ -384,7 +384,7 @@ TEST(gradcheck_helper_catches_a_wrong_gradient) {
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(res.n_checked, 6);
     ASSERT_EQ(gradcheck(f_wrong, NULL, 1, &x, &o, &res), -1);
-    ASSERT(res.n_bad > 0);
+    ASSERT_GT(res.n_bad, 0);
     ASSERT_NEAR(res.analytic * 2, res.numeric, 1e-6);
     /* float32 inputs are refused */
     cg_tensor *x32 = cg_randn(CG_SHAPE(2), 0);

@@ -266,7 +266,7 @@ TEST(test_err_scatter_add) {
     cg_tensor *xs = cg_ones(CG_SHAPE(3, 4), CG_REQUIRES_GRAD);
     cg_tensor *ss = cg_ones(CG_SHAPE(2, 3), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_scatter_add(xs, 0, cg_zeros(CG_SHAPE(1, 2), CG_INT64), ss);
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_ERROR(cg_backward(cg_sum(y), NULL, false),
                  "Function ScatterAddBackward0 returned an invalid gradient at index 1 - got [1, 2] "
                  "but expected shape compatible with [2, 3]");
@@ -296,9 +296,9 @@ TEST(test_err_masked_fill) {
     ASSERT_ERROR(cg_masked_fill(ONES(2), ONES_D(CG_BOOL, 2), 1e300),
                  "value cannot be converted to type float without overflow");
     /* fine: inf in float32, anything in bool, 1e300 in float64 */
-    ASSERT(cg_masked_fill(ONES(2), ONES_D(CG_BOOL, 2), INFINITY));
-    ASSERT(cg_masked_fill(ONES_D(CG_BOOL, 2), ONES_D(CG_BOOL, 2), NAN));
-    ASSERT(cg_masked_fill(ONES_D(CG_FLOAT64, 2), ONES_D(CG_BOOL, 2), 1e300));
+    ASSERT_NOT_NULL(cg_masked_fill(ONES(2), ONES_D(CG_BOOL, 2), INFINITY));
+    ASSERT_NOT_NULL(cg_masked_fill(ONES_D(CG_BOOL, 2), ONES_D(CG_BOOL, 2), NAN));
+    ASSERT_NOT_NULL(cg_masked_fill(ONES_D(CG_FLOAT64, 2), ONES_D(CG_BOOL, 2), 1e300));
     /* int64 values truncate: torch.ones(2, dtype=torch.long).masked_fill(m, -2.7) is -2 */
     cg_tensor *m = cg_from_data((const bool[]){true, false}, CG_SHAPE(2), CG_BOOL);
     ASSERT(VALUES(cg_masked_fill(ONES_D(CG_INT64, 2), m, -2.7), -2, 1));
@@ -331,7 +331,7 @@ TEST(test_err_cat) {
                  "for tensor number 1 in the list.");
     /* torch.cat([torch.zeros(0), torch.zeros(0)], 5): nothing to wrap the dim against */
     cg_tensor *e = cg_cat(2, (cg_tensor *[]){ONES(0), ONES(0)}, 5);
-    ASSERT(e);
+    ASSERT_NOT_NULL(e);
     ASSERT_EQ(cg_ndim(e), 1);
     ASSERT_EQ(cg_numel(e), 0);
 }
@@ -349,7 +349,7 @@ TEST(test_cat_values) {
     cg_node *n = cg_grad_fn(y);
     ASSERT_STR_EQ(cg_node_name(n), "CatBackward0");
     ASSERT_EQ(cg_node_num_next(n), 3);
-    ASSERT(cg_node_next(n, 0, NULL) == NULL);
+    ASSERT_NULL(cg_node_next(n, 0, NULL));
     ASSERT_STR_EQ(cg_node_name(cg_node_next(n, 2, NULL)), "TBackward0");
 }
 
@@ -452,7 +452,7 @@ TEST(test_split_several_outputs) {
     int n = 3;
     ASSERT_EQ(cg_split(x, 2, 0, &n, p), 0);
     ASSERT_EQ(n, 3);
-    ASSERT(cg_grad_fn(p[0]) == cg_grad_fn(p[2]));
+    ASSERT_PTR_EQ(cg_grad_fn(p[0]), cg_grad_fn(p[2]));
     /* y = sum(3 * p0) + sum(p2 * p2) + sum(p0 * p2): p1 unused */
     cg_tensor *y = cg_add(cg_add(cg_sum(cg_mul_scalar(p[0], 3)), cg_sum(cg_mul(p[2], p[2]))),
                           cg_sum(cg_mul(p[0], p[2])));
@@ -462,7 +462,7 @@ TEST(test_split_several_outputs) {
     /* the node's outputs: next_functions of the MulBackward0 name slots 0 and 2 */
     cg_tensor *m = cg_mul(p[0], p[2]);
     int nr0 = -1, nr1 = -1;
-    ASSERT(cg_node_next(cg_grad_fn(m), 0, &nr0) == cg_node_next(cg_grad_fn(m), 1, &nr1));
+    ASSERT_PTR_EQ(cg_node_next(cg_grad_fn(m), 0, &nr0), cg_node_next(cg_grad_fn(m), 1, &nr1));
     ASSERT_EQ(nr0, 0);
     ASSERT_EQ(nr1, 2);
     /* second order through a split: d2/dx2 of sum(p2^3) is 6 p2 on p2's block */
@@ -489,7 +489,7 @@ TEST(test_err_flatten) {
     ASSERT_ERROR(cg_flatten(x, 0, 5), DIM_RANGE(-3, 2, 5));
     ASSERT_ERROR(cg_flatten(ONES(), 1, 1), DIM_RANGE(-1, 0, 1));
     /* x.flatten(1, 1) is x itself; s.flatten() has shape (1,) */
-    ASSERT(cg_flatten(x, 1, 1) == x);
+    ASSERT_PTR_EQ(cg_flatten(x, 1, 1), x);
     ASSERT_EQ(cg_ndim(cg_flatten(ONES(), 0, -1)), 1);
     cg_tensor *f = cg_flatten(x, 1, -1);
     ASSERT_EQ(cg_ndim(f), 2);
@@ -539,30 +539,30 @@ TEST(test_null_tensors) {
     int n = 2;
     cg_clear_error();
     {
-        ASSERT(cg_narrow(NULL, 0, 0, 1) == NULL);
-        ASSERT(cg_slice(NULL, 0, 0, 1, 1) == NULL);
-        ASSERT(cg_select(NULL, 0, 0) == NULL);
-        ASSERT(cg_index_select(NULL, 0, ix) == NULL);
-        ASSERT(cg_index_select(x, 0, NULL) == NULL);
-        ASSERT(cg_gather(NULL, 0, ix) == NULL);
-        ASSERT(cg_gather(x, 0, NULL) == NULL);
-        ASSERT(cg_scatter_add(NULL, 0, ix, x) == NULL);
-        ASSERT(cg_scatter_add(x, 0, NULL, x) == NULL);
-        ASSERT(cg_scatter_add(x, 0, ix, NULL) == NULL);
-        ASSERT(cg_masked_fill(NULL, x, 0) == NULL);
-        ASSERT(cg_masked_fill(x, NULL, 0) == NULL);
-        ASSERT(cg_cat(2, (cg_tensor *[]){x, NULL}, 0) == NULL);
-        ASSERT(cg_cat(2, NULL, 0) == NULL);
-        ASSERT(cg_stack(2, (cg_tensor *[]){NULL, x}, 0) == NULL);
+        ASSERT_NULL(cg_narrow(NULL, 0, 0, 1));
+        ASSERT_NULL(cg_slice(NULL, 0, 0, 1, 1));
+        ASSERT_NULL(cg_select(NULL, 0, 0));
+        ASSERT_NULL(cg_index_select(NULL, 0, ix));
+        ASSERT_NULL(cg_index_select(x, 0, NULL));
+        ASSERT_NULL(cg_gather(NULL, 0, ix));
+        ASSERT_NULL(cg_gather(x, 0, NULL));
+        ASSERT_NULL(cg_scatter_add(NULL, 0, ix, x));
+        ASSERT_NULL(cg_scatter_add(x, 0, NULL, x));
+        ASSERT_NULL(cg_scatter_add(x, 0, ix, NULL));
+        ASSERT_NULL(cg_masked_fill(NULL, x, 0));
+        ASSERT_NULL(cg_masked_fill(x, NULL, 0));
+        ASSERT_NULL(cg_cat(2, (cg_tensor *[]){x, NULL}, 0));
+        ASSERT_NULL(cg_cat(2, NULL, 0));
+        ASSERT_NULL(cg_stack(2, (cg_tensor *[]){NULL, x}, 0));
         ASSERT_EQ(cg_split(NULL, 1, 0, &n, out), -1);
         ASSERT_EQ(cg_split_with_sizes(NULL, 1, (const int64_t[]){1}, 0, out), -1);
         ASSERT_EQ(cg_chunk(NULL, 1, 0, &n, out), -1);
-        ASSERT(cg_flatten(NULL, 0, -1) == NULL);
-        ASSERT(cg_repeat(NULL, 1, (const int64_t[]){1}) == NULL);
-        ASSERT(cg_triu(NULL, 0) == NULL);
-        ASSERT(cg_tril(NULL, 0) == NULL);
+        ASSERT_NULL(cg_flatten(NULL, 0, -1));
+        ASSERT_NULL(cg_repeat(NULL, 1, (const int64_t[]){1}));
+        ASSERT_NULL(cg_triu(NULL, 0));
+        ASSERT_NULL(cg_tril(NULL, 0));
     }
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
     /* a nested failure reports the inner error once */
     ASSERT_ERROR(cg_sum(cg_narrow(cg_select(x, 0, 5), 0, 0, 1)),
                  "select(): index 5 out of range for tensor of size [3, 4] at dimension 0");

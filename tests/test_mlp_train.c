@@ -57,7 +57,7 @@ TEST(mlp_sgd_matches_pytorch) {
         if (s == 0) first = l;
         last = l;
     }
-    ASSERT(last < 0.5 * first); /* it learned */
+    ASSERT_LT(last, 0.5 * first); /* it learned */
     printf("  mlp: %d SGD steps, loss %.4f -> %.4f, every step within 1e-4 of torch\n", STEPS, first, last);
     cg_state_dict_free(want);
 }

@@ -85,7 +85,7 @@ TEST(test_softmax_errors) {
     ASSERT_ERROR(cg_softmax(cg_t(l), 1), "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'");
     /* torch.softmax(torch.zeros(2, 0, dtype=torch.long), 0): empty, no error */
     cg_tensor *e = cg_softmax(cg_zeros(CG_SHAPE(2, 0), CG_INT64), 0);
-    ASSERT(e);
+    ASSERT_NOT_NULL(e);
     ASSERT_EQ(cg_dtype_of(e), CG_INT64);
     ASSERT_EQ(cg_size(e, 0), 2);
 }
@@ -103,22 +103,22 @@ TEST(test_softmax_stable) {
     /* torch.log_softmax(torch.tensor([-inf, 1.]), 0) == [-inf, 0] */
     cg_tensor *y = cg_from_data((const float[]){-INFINITY, 1}, CG_SHAPE(2), 0);
     l = cg_log_softmax(y, 0);
-    ASSERT(l);
+    ASSERT_NOT_NULL(l);
     ASSERT(isinf(cg_get(l, (int64_t[]){0})) && cg_get(l, (int64_t[]){0}) < 0);
     ASSERT_NEAR(cg_get(l, (int64_t[]){1}), 0, 0);
     /* torch.softmax(torch.tensor([nan, 1.]), 0) and [-inf, -inf]: all NaN */
     cg_tensor *z = cg_from_data((const double[]){NAN, 1, -INFINITY, -INFINITY}, CG_SHAPE(2, 2),
                                 CG_FLOAT64);
     s = cg_softmax(z, 1);
-    ASSERT(s);
+    ASSERT_NOT_NULL(s);
     for (int64_t i = 0; i < 2; i++)
         for (int64_t j = 0; j < 2; j++) ASSERT(isnan(cg_get(s, (int64_t[]){i, j})));
     /* rows sum to 1 along the dim */
     cg_manual_seed(3);
     cg_tensor *r = cg_randn(CG_SHAPE(3, 4, 5), CG_FLOAT64);
     cg_tensor *sum = cg_sum_dims(cg_softmax(r, 1), CG_DIMS(1), false);
-    ASSERT(sum);
-    ASSERT(max_diff(sum, cg_ones(CG_SHAPE(3, 5), CG_FLOAT64)) < 1e-12);
+    ASSERT_NOT_NULL(sum);
+    ASSERT_LT(max_diff(sum, cg_ones(CG_SHAPE(3, 5), CG_FLOAT64)), 1e-12);
 }
 
 /* ----------------------------------------------------------------- dropout */
@@ -152,24 +152,24 @@ TEST(test_dropout_errors) {
 TEST(test_dropout_deterministic) {
     cg_tensor *x = RANDN_RG(3, 4);
     /* F.dropout(x, 0.5, False) is x; F.dropout(x, 0.0, True) is x */
-    ASSERT(cg_dropout(x, 0.5, false) == x);
-    ASSERT(cg_dropout(x, 0.0, true) == x);
-    ASSERT(cg_dropout(x, -0.0, true) == x);
+    ASSERT_PTR_EQ(cg_dropout(x, 0.5, false), x);
+    ASSERT_PTR_EQ(cg_dropout(x, 0.0, true), x);
+    ASSERT_PTR_EQ(cg_dropout(x, -0.0, true), x);
     cg_tensor *e = cg_zeros(CG_SHAPE(0, 3), CG_REQUIRES_GRAD);
-    ASSERT(cg_dropout(e, 0.5, true) == e); /* F.dropout of an empty tensor: itself */
+    ASSERT_PTR_EQ(cg_dropout(e, 0.5, true), e); /* F.dropout of an empty tensor: itself */
     /* F.dropout(x, 1.0): x * zeros({}), MulBackward0 with an empty edge */
     cg_tensor *z = cg_dropout(x, 1.0, true);
-    ASSERT(z);
+    ASSERT_NOT_NULL(z);
     ASSERT_STR_EQ(graph(z), "MulBackward0:0 [ " ACC " None ]");
-    ASSERT(max_diff(z, cg_zeros(CG_SHAPE(3, 4), 0)) == 0);
+    ASSERT_EQ(max_diff(z, cg_zeros(CG_SHAPE(3, 4), 0)), 0);
     ASSERT_EQ(cg_backward(cg_sum(z), NULL, false), 0);
-    ASSERT(max_diff(cg_grad(x), cg_zeros(CG_SHAPE(3, 4), 0)) == 0);
+    ASSERT_EQ(max_diff(cg_grad(x), cg_zeros(CG_SHAPE(3, 4), 0)), 0);
     /* F.dropout(torch.ones(3, dtype=torch.long), 1.0): int64 zeros; bool too */
     cg_tensor *zi = cg_dropout(ONES_D(CG_INT64, 3), 1.0, true);
-    ASSERT(zi);
+    ASSERT_NOT_NULL(zi);
     ASSERT_EQ(cg_dtype_of(zi), CG_INT64);
     cg_tensor *zb = cg_dropout(ONES_D(CG_BOOL, 3), 1.0, true);
-    ASSERT(zb);
+    ASSERT_NOT_NULL(zb);
     ASSERT_EQ(cg_dtype_of(zb), CG_BOOL);
 }
 
@@ -181,12 +181,12 @@ static void dropout_random(cg_dtype dt, double p) {
     cg_tensor *x = cg_randn(CG_SHAPE(n), (int)dt | CG_REQUIRES_GRAD);
     cg_manual_seed(99);
     cg_tensor *y = cg_dropout(x, p, true);
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_EQ(cg_dtype_of(y), dt);
     ASSERT_STR_EQ(graph(y), "MulBackward0:0 [ " ACC " None ]");
     ASSERT_EQ(cg_backward(cg_sum(y), NULL, false), 0);
     cg_tensor *g = cg_grad(x);
-    ASSERT(g);
+    ASSERT_NOT_NULL(g);
     double scale = 1 / (1 - p), tol = dt == CG_FLOAT32 ? 1e-6 : 1e-15;
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -197,7 +197,7 @@ static void dropout_random(cg_dtype dt, double p) {
             ASSERT_NEAR(gv, scale, tol * scale);
             ASSERT_NEAR(yv, xv * scale, tol * fabs(xv * scale));
         } else {
-            ASSERT(yv == 0);
+            ASSERT_EQ(yv, 0);
         }
     }
     double frac = (double)kept / (double)n;
@@ -259,7 +259,7 @@ TEST(test_embedding_errors) {
                  "embedding: indices of 8 dims give a result of more than 8 dims");
     /* F.embedding(torch.zeros(0, dtype=torch.long), torch.ones(0, 4)): fine, (0, 4) */
     cg_tensor *e = cg_embedding(ONES(0, 4), cg_zeros(CG_SHAPE(0), CG_INT64));
-    ASSERT(e);
+    ASSERT_NOT_NULL(e);
     ASSERT_EQ(cg_ndim(e), 2);
     ASSERT_EQ(cg_size(e, 1), 4);
 }
@@ -271,7 +271,7 @@ TEST(test_embedding_accumulates) {
     cg_tensor *w = cg_from_data((const float[]){0, 1, 2, 3, 4, 5}, CG_SHAPE(3, 2), CG_REQUIRES_GRAD);
     cg_tensor *i = cg_from_data((const int64_t[]){0, 2, 2, 2}, CG_SHAPE(2, 2), CG_INT64);
     cg_tensor *y = cg_embedding(w, i);
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_EQ(cg_ndim(y), 3);
     ASSERT_NEAR(cg_get(y, (int64_t[]){1, 0, 1}), 5, 0);
     ASSERT_STR_EQ(graph(y), "EmbeddingBackward0:0 [ " ACC " ]");
@@ -281,7 +281,7 @@ TEST(test_embedding_accumulates) {
     /* int64 and bool weights: a plain lookup */
     cg_tensor *wl = cg_from_data((const int64_t[]){7, 8, 9}, CG_SHAPE(3, 1), CG_INT64);
     cg_tensor *yl = cg_embedding(wl, cg_scalar(2, CG_INT64));
-    ASSERT(yl);
+    ASSERT_NOT_NULL(yl);
     ASSERT_EQ(cg_ndim(yl), 1);
     ASSERT_NEAR(cg_get(yl, (int64_t[]){0}), 9, 0);
 }
@@ -354,7 +354,7 @@ TEST(test_layer_norm_errors) {
      * (None, AccumulateGrad, None) */
     cg_tensor *w = cg_ones(CG_SHAPE(4), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_layer_norm(x, 1, (const int64_t[]){4}, w, NULL, 1e-5);
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_STR_EQ(graph(y), "NativeLayerNormBackward0:0 [ None " ACC " None ]");
 }
 
@@ -417,12 +417,12 @@ TEST(test_addmm_linear_errors) {
                  "result type Float can't be cast to the desired output type Long");
     /* F.linear(torch.ones(4), W, b.long()): fine, float32 (the in-place add keeps it) */
     cg_tensor *y = cg_linear(ONES(4), w, ONES_D(CG_INT64, 5));
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_EQ(cg_dtype_of(y), CG_FLOAT32);
     ASSERT_NEAR(cg_get(y, (int64_t[]){0}), 5, 0);
     /* F.linear(torch.ones(4), W, torch.tensor(2.).double()): float32 */
     y = cg_linear(ONES(4), w, cg_scalar(2, CG_FLOAT64));
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_EQ(cg_dtype_of(y), CG_FLOAT32);
 }
 
@@ -435,16 +435,16 @@ static void check_linear(int nd, const int64_t *shape, bool transposed, bool bia
     cg_manual_seed(5);
     cg_tensor *w = RANDN_RG(5, 4), *b = bias ? RANDN_RG(5) : NULL;
     cg_tensor *x = cg_randn(nd, shape, CG_REQUIRES_GRAD);
-    ASSERT(x);
+    ASSERT_NOT_NULL(x);
     cg_tensor *xin = transposed ? cg_transpose(x, 0, 1) : x;
     cg_tensor *y = cg_linear(xin, w, b);
-    ASSERT(y);
+    ASSERT_NOT_NULL(y);
     ASSERT_STR_EQ(graph(y), want);
     cg_tensor *ref = cg_matmul(cg_detach(xin), cg_t(cg_detach(w)));
     if (b) ref = cg_add(ref, cg_detach(b));
-    ASSERT(ref);
+    ASSERT_NOT_NULL(ref);
     ASSERT_EQ(cg_ndim(ref), cg_ndim(y));
-    ASSERT(max_diff(y, ref) < 1e-5);
+    ASSERT_LT(max_diff(y, ref), 1e-5);
     ASSERT_EQ(cg_backward(cg_sum(y), NULL, false), 0);
     ASSERT(cg_grad(x) && cg_grad(w) && (!b || cg_grad(b)));
     /* d sum(y) / d b = the number of rows */
@@ -519,13 +519,13 @@ TEST(test_sdpa_masks) {
     cg_tensor *q = cg_randn(CG_SHAPE(2, 4, 3), CG_FLOAT64), *k = cg_randn(CG_SHAPE(2, 6, 3), CG_FLOAT64);
     cg_tensor *v = cg_randn(CG_SHAPE(2, 6, 5), CG_FLOAT64);
     cg_tensor *plain = cg_scaled_dot_product_attention(q, k, v, NULL, false);
-    ASSERT(plain);
+    ASSERT_NOT_NULL(plain);
     ASSERT_EQ(cg_size(plain, 1), 4);
     ASSERT_EQ(cg_size(plain, 2), 5);
     /* an all-true bool mask and a zero float mask change nothing */
     cg_tensor *t = cg_ones(CG_SHAPE(4, 6), CG_BOOL), *z = cg_zeros(CG_SHAPE(6), 0);
-    ASSERT(max_diff(cg_scaled_dot_product_attention(q, k, v, t, false), plain) == 0);
-    ASSERT(max_diff(cg_scaled_dot_product_attention(q, k, v, z, false), plain) < 1e-15);
+    ASSERT_EQ(max_diff(cg_scaled_dot_product_attention(q, k, v, t, false), plain), 0);
+    ASSERT_LT(max_diff(cg_scaled_dot_product_attention(q, k, v, z, false), plain), 1e-15);
     /* is_causal == the tril bool mask; a -inf float mask gives the same */
     cg_tensor *tril = cg_empty(CG_SHAPE(4, 6), CG_BOOL), *ninf = cg_zeros(CG_SHAPE(4, 6), CG_FLOAT64);
     for (int64_t i = 0; i < 4; i++)
@@ -534,9 +534,9 @@ TEST(test_sdpa_masks) {
             if (j > i) cg_set(ninf, (int64_t[]){i, j}, -INFINITY);
         }
     cg_tensor *causal = cg_scaled_dot_product_attention(q, k, v, NULL, true);
-    ASSERT(causal);
-    ASSERT(max_diff(causal, cg_scaled_dot_product_attention(q, k, v, tril, false)) == 0);
-    ASSERT(max_diff(causal, cg_scaled_dot_product_attention(q, k, v, ninf, false)) < 1e-15);
+    ASSERT_NOT_NULL(causal);
+    ASSERT_EQ(max_diff(causal, cg_scaled_dot_product_attention(q, k, v, tril, false)), 0);
+    ASSERT_LT(max_diff(causal, cg_scaled_dot_product_attention(q, k, v, ninf, false)), 1e-15);
     /* row 0 attends to key 0 only: out[:, 0] == v[:, 0] */
     for (int64_t bi = 0; bi < 2; bi++)
         for (int64_t j = 0; j < 5; j++)
@@ -548,21 +548,21 @@ TEST(test_sdpa_masks) {
 TEST(test_nn_null) {
     cg_tensor *a = ONES(2, 3), *i = cg_zeros(CG_SHAPE(2), CG_INT64);
     cg_clear_error();
-    ASSERT(cg_softmax(NULL, 0) == NULL);
-    ASSERT(cg_log_softmax(NULL, 0) == NULL);
-    ASSERT(cg_dropout(NULL, 0.5, true) == NULL);
-    ASSERT(cg_embedding(NULL, i) == NULL);
-    ASSERT(cg_embedding(a, NULL) == NULL);
-    ASSERT(cg_layer_norm(NULL, 1, (const int64_t[]){3}, NULL, NULL, 1e-5) == NULL);
-    ASSERT(cg_addmm(NULL, a, a) == NULL);
-    ASSERT(cg_addmm(a, NULL, a) == NULL);
-    ASSERT(cg_addmm(a, a, NULL) == NULL);
-    ASSERT(cg_linear(NULL, a, NULL) == NULL);
-    ASSERT(cg_linear(a, NULL, NULL) == NULL);
-    ASSERT(cg_scaled_dot_product_attention(NULL, a, a, NULL, false) == NULL);
-    ASSERT(cg_scaled_dot_product_attention(a, NULL, a, NULL, true) == NULL);
-    ASSERT(cg_scaled_dot_product_attention(a, a, NULL, NULL, false) == NULL);
-    ASSERT(cg_last_error() == NULL); /* a NULL argument leaves the message alone */
+    ASSERT_NULL(cg_softmax(NULL, 0));
+    ASSERT_NULL(cg_log_softmax(NULL, 0));
+    ASSERT_NULL(cg_dropout(NULL, 0.5, true));
+    ASSERT_NULL(cg_embedding(NULL, i));
+    ASSERT_NULL(cg_embedding(a, NULL));
+    ASSERT_NULL(cg_layer_norm(NULL, 1, (const int64_t[]){3}, NULL, NULL, 1e-5));
+    ASSERT_NULL(cg_addmm(NULL, a, a));
+    ASSERT_NULL(cg_addmm(a, NULL, a));
+    ASSERT_NULL(cg_addmm(a, a, NULL));
+    ASSERT_NULL(cg_linear(NULL, a, NULL));
+    ASSERT_NULL(cg_linear(a, NULL, NULL));
+    ASSERT_NULL(cg_scaled_dot_product_attention(NULL, a, a, NULL, false));
+    ASSERT_NULL(cg_scaled_dot_product_attention(a, NULL, a, NULL, true));
+    ASSERT_NULL(cg_scaled_dot_product_attention(a, a, NULL, NULL, false));
+    ASSERT_NULL(cg_last_error()); /* a NULL argument leaves the message alone */
 }
 
 TEST_MAIN(test_softmax_errors, test_softmax_stable, test_dropout_errors, test_dropout_deterministic,

@@ -618,16 +618,16 @@ TEST(spec_table_matches_op_table) {
         ASSERT_STR_EQ(s->id, row_ids[r]);
         if (r != CG_OP_CUSTOM) /* a custom node carries its function's name */
             ASSERT_STR_EQ(s->name, cg__op_table[r].name);
-        ASSERT(s->var != NULL);
+        ASSERT_NOT_NULL(s->var);
         if (s->not_an_op) {
-            ASSERT(s->var[0].py == NULL);
+            ASSERT_NULL(s->var[0].py);
             continue;
         }
-        ASSERT(s->var[0].py != NULL); /* every op row has a variant */
+        ASSERT_NOT_NULL(s->var[0].py); /* every op row has a variant */
         for (int vi = 0; s->var[vi].py; vi++) {
             const spec_var *v = &s->var[vi];
-            ASSERT(v->probe != NULL);
-            ASSERT(v->shapes[0] != NULL);
+            ASSERT_NOT_NULL(v->probe);
+            ASSERT_NOT_NULL(v->shapes[0]);
             int n_in = spec_n_in(v);
             ASSERT(n_in >= 1 && n_in <= SPEC_MAX_IN);
             for (int si = 0; si < SPEC_MAX_SHAPES && v->shapes[si]; si++) {
@@ -722,9 +722,9 @@ TEST(node_names_and_graphs_match_torch) {
         if (n_reported != before) nfail++;
     }
     printf("  node names and graphs: %d cases, %d failed\n", n, nfail);
-    ASSERT(n > 0);
+    ASSERT_GT(n, 0);
     /* the not-an-op row (AccumulateGrad) must be named as torch names it */
-    ASSERT(leaf_name != NULL);
+    ASSERT_NOT_NULL(leaf_name);
     ASSERT(leaf_seen);
 }
 

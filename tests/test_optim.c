@@ -117,7 +117,7 @@ TEST(optimizers_match_torch) {
         return;
     }
     FILE *r = fopen(outp, "r");
-    ASSERT(r != NULL);
+    ASSERT_NOT_NULL(r);
     int checked = 0;
     for (int k = 0; k < N_CONFIGS; k++) {
         const config *c = &configs[k];
@@ -128,7 +128,7 @@ TEST(optimizers_match_torch) {
         char *line = read_line(r);
         ASSERT(line && !strncmp(line, "L ", 2));
         char *tok = strtok(line + 2, " \n");
-        ASSERT(tok && !strcmp(tok, c->name));
+        ASSERT_STR_EQ(tok, c->name);
         for (int s = 0; s < STEPS; s++) {
             tok = strtok(NULL, " \n");
             double want = strtod(tok, NULL);
@@ -182,22 +182,22 @@ TEST(optimizer_errors_and_state) {
     ASSERT_ERROR(cg_sgd(1, &w, 0.1, -0.5, 0, 0, false), "Invalid momentum value: -0.5");
     ASSERT_ERROR(cg_sgd(1, &w, 0.1, 0, 0, 0, true), "Nesterov momentum requires a momentum and zero dampening");
     cg_tensor *nonleaf = cg_mul_scalar(w, 2);
-    ASSERT(cg_sgd(1, &nonleaf, 0.1, 0, 0, 0, false) == NULL);
-    ASSERT(cg_sgd(0, NULL, 0.1, 0, 0, 0, false) == NULL);
+    ASSERT_NULL(cg_sgd(1, &nonleaf, 0.1, 0, 0, 0, false));
+    ASSERT_NULL(cg_sgd(0, NULL, 0.1, 0, 0, 0, false));
     cg_optimizer *o = cg_adamw(1, &w, 0.1, 0.9, 0.999, 1e-8, 0.01);
-    ASSERT(o != NULL);
+    ASSERT_NOT_NULL(o);
     ASSERT_EQ(cg_optimizer_step(o), 0); /* no grad yet: nothing moves */
     ASSERT_NEAR(cg_get(w, (int64_t[]){0}), 1, 0);
     ASSERT_EQ(cg_backward(cg_sum(cg_mul(w, w)), NULL, false), 0);
     ASSERT_EQ(cg_optimizer_step(o), 0);
-    ASSERT(cg_get(w, (int64_t[]){0}) < 1);
-    ASSERT(cg_optimizer_state(o, 0, 1) != NULL);
+    ASSERT_LT(cg_get(w, (int64_t[]){0}), 1);
+    ASSERT_NOT_NULL(cg_optimizer_state(o, 0, 1));
     ASSERT_EQ(cg_optimizer_steps(o), 2);
-    ASSERT(cg_optimizer_state(o, 3, 0) == NULL);
+    ASSERT_NULL(cg_optimizer_state(o, 3, 0));
     cg_optimizer_zero_grad(o, false);
     ASSERT_NEAR(cg_get(cg_grad(w), (int64_t[]){1}), 0, 0);
     cg_optimizer_zero_grad(o, true);
-    ASSERT(cg_grad(w) == NULL);
+    ASSERT_NULL(cg_grad(w));
     cg_optimizer_free(o);
     /* clip_grad_norm_: norm 5 clipped to 1 */
     cg_tensor *g = cg_zeros(CG_SHAPE(2), CG_REQUIRES_GRAD);

@@ -10,9 +10,9 @@ TEST(scope_frees_temporaries) {
     ASSERT_EQ(cg_scope_depth(), 2); /* the runner's scope + this one */
     cg_tensor *x = cg_ones(CG_SHAPE(4, 4), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_mean(cg_mul(cg_exp(x), cg_transpose(x, 0, 1)));
-    ASSERT(y != NULL);
-    ASSERT(cg_live_tensors() > t0);
-    ASSERT(cg_live_nodes() > 0);
+    ASSERT_NOT_NULL(y);
+    ASSERT_GT(cg_live_tensors(), t0);
+    ASSERT_GT(cg_live_nodes(), 0);
     ASSERT_EQ(cg_scope_end(), 0);
     ASSERT_EQ(cg_live_tensors(), t0);
     ASSERT_EQ(cg_live_storages(), s0);
@@ -44,7 +44,7 @@ TEST(keep_through_several_levels) {
         ASSERT_NEAR(cg_item(cg_sum(t)), 2, 0);
     }
     ASSERT_EQ(cg_live_tensors(), t0);
-    ASSERT(cg_keep(NULL) == NULL);
+    ASSERT_NULL(cg_keep(NULL));
 }
 
 TEST(retain_and_release) {
@@ -53,7 +53,7 @@ TEST(retain_and_release) {
     CG_SCOPE { w = cg_retain(cg_randn(CG_SHAPE(3, 3), CG_REQUIRES_GRAD)); }
     ASSERT_EQ(cg_live_tensors(), t0 + 1);
     CG_SCOPE { ASSERT_EQ(cg_backward(cg_sum(cg_mul(w, w)), NULL, false), 0); }
-    ASSERT(cg_grad(w) != NULL);
+    ASSERT_NOT_NULL(cg_grad(w));
     ASSERT_EQ(cg_live_tensors(), t0 + 2); /* w and w.grad */
     cg_release(w);
     ASSERT_EQ(cg_live_tensors(), t0);
@@ -67,7 +67,7 @@ TEST(no_cycle_between_tensor_and_node) {
     CG_SCOPE {
         cg_tensor *x = cg_rand(CG_SHAPE(5), CG_REQUIRES_GRAD);
         cg_tensor *y = cg_max(cg_relu(cg_sigmoid(cg_tanh(cg_sqrt(cg_exp(x))))));
-        ASSERT(y != NULL);
+        ASSERT_NOT_NULL(y);
     }
     ASSERT_EQ(cg_live_tensors(), t0);
     ASSERT_EQ(cg_live_nodes(), 0);
@@ -103,7 +103,7 @@ TEST(training_loop_memory_is_flat) {
         loss = cg_item(l);
         if (cg_backward(l, NULL, false) != 0) {
             cg_scope_end();
-            ASSERT(!"backward failed");
+            ASSERT_NULL("backward failed");
         }
         CG_NO_GRAD { /* w -= 0.05 * w.grad, in place */
             float *wp = cg_data_ptr(w);
@@ -125,9 +125,9 @@ TEST(training_loop_memory_is_flat) {
         }
         if (step == 1000) rss_at_1000 = max_rss_kb();
     }
-    ASSERT(loss < 1e-6);
+    ASSERT_LT(loss, 1e-6);
     ASSERT_NEAR(cg_get(w, (int64_t[]){7, 0}), 8, 1e-3);
-    ASSERT(max_rss_kb() - rss_at_1000 < 2048); /* peak memory did not grow */
+    ASSERT_LT(max_rss_kb() - rss_at_1000, 2048); /* peak memory did not grow */
     cg_release(w);
     cg_release(xs);
     cg_release(true_w);
@@ -138,10 +138,10 @@ TEST(null_propagates_without_overwriting_the_first_error) {
     cg_tensor *a = cg_ones(CG_SHAPE(2, 3), 0), *b = cg_ones(CG_SHAPE(2, 3), 0);
     cg_clear_error();
     cg_tensor *r = cg_mean(cg_exp(cg_add(cg_matmul(a, b), a)));
-    ASSERT(r == NULL);
+    ASSERT_NULL(r);
     ASSERT_STR_EQ(cg_last_error(), "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)");
     cg_clear_error();
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
     /* earlier results are untouched */
     ASSERT_NEAR(cg_item(cg_sum(a)), 6, 0);
 }
@@ -150,9 +150,9 @@ TEST(root_scope_without_scope_calls) {
     /* tensors made at the root scope live until cg_root_scope_drain (or exit) */
     CG_SCOPE {
         int depth = cg_scope_depth();
-        ASSERT(depth >= 1);
+        ASSERT_GE(depth, 1);
     }
-    ASSERT(cg_scope_depth() >= 1); /* the test runner's scope */
+    ASSERT_GE(cg_scope_depth(), 1); /* the test runner's scope */
 }
 
 TEST_MAIN(scope_frees_temporaries, keep_moves_to_the_enclosing_scope, keep_through_several_levels,

@@ -196,7 +196,7 @@ TEST(test_clamp_tensor_gradients_at_bounds) {
     y = cg_clamp_tensor(a, NULL, mx);
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(y)), "ClampBackward0");
     ASSERT_EQ(cg_node_num_next(cg_grad_fn(y)), 3);
-    ASSERT(cg_node_next(cg_grad_fn(y), 1, NULL) == NULL);
+    ASSERT_NULL(cg_node_next(cg_grad_fn(y), 1, NULL));
     /* torch.clamp(a, min=0.) records ClampBackward1, like both bounds */
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(cg_clamp(a, 0, INFINITY))), "ClampBackward1");
     ASSERT_STR_EQ(cg_node_name(cg_grad_fn(cg_clamp(a, -INFINITY, 0))), "ClampBackward1");

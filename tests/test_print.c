@@ -248,24 +248,24 @@ TEST(test_print_vs_torch) {
     static char *mine[MAX_TENSORS];
     cg_manual_seed(1234);
     int n = fixed_tensors(ts);
-    for (int i = 0; i < n; i++) ASSERT(ts[i] != NULL);
+    for (int i = 0; i < n; i++) ASSERT_NOT_NULL(ts[i]);
     while (n < 700) {
         ts[n] = random_tensor();
-        ASSERT(ts[n] != NULL);
+        ASSERT_NOT_NULL(ts[n]);
         n++;
     }
     for (int i = 0; i < 40; i++) { /* the library's own generators */
         int64_t shape[CG_MAX_DIMS];
         int ndim = random_shape(shape);
         ts[n++] = chance(0.5) ? cg_randn(ndim, shape, 0) : cg_rand(ndim, shape, CG_FLOAT64);
-        ASSERT(ts[n - 1] != NULL);
+        ASSERT_NOT_NULL(ts[n - 1]);
     }
 
     char in[512], out[512], cmd[2048];
-    ASSERT(cg_test_temp_path(in, sizeof in, "print_in") == 0);
-    ASSERT(cg_test_temp_path(out, sizeof out, "print_out") == 0);
+    ASSERT_EQ(cg_test_temp_path(in, sizeof in, "print_in"), 0);
+    ASSERT_EQ(cg_test_temp_path(out, sizeof out, "print_out"), 0);
     FILE *f = fopen(in, "w");
-    ASSERT(f != NULL);
+    ASSERT_NOT_NULL(f);
     for (int i = 0; i < n; i++) write_tensor(f, ts[i]);
     fclose(f);
     snprintf(cmd, sizeof cmd, "\"%s\" \"%s/tests/oracle/print_oracle.py\" \"%s\" \"%s\"", CG_PYTHON,
@@ -280,7 +280,7 @@ TEST(test_print_vs_torch) {
     }
 
     f = fopen(out, "rb");
-    ASSERT(f != NULL);
+    ASSERT_NOT_NULL(f);
     int compared = 0, mismatches = 0;
     for (int i = 0; i < n; i++) {
         char *theirs = read_record(f);
@@ -335,7 +335,7 @@ TEST(test_print_known) {
     cases[n].t = cg_add_scalar(cg_ones(CG_SHAPE(1), CG_REQUIRES_GRAD), 2),
     cases[n++].repr = "tensor([3.], grad_fn=<AddBackward0>)";
     for (int i = 0; i < n; i++) {
-        ASSERT(cases[i].t != NULL);
+        ASSERT_NOT_NULL(cases[i].t);
         char *s = cg_to_string(cases[i].t);
         bool ok = s && strcmp(s, cases[i].repr) == 0;
         if (!ok) FAIL_("repr %d:\n    got:      \"%s\"\n    expected: \"%s\"", i, s ? s : "(null)", cases[i].repr);
@@ -347,7 +347,7 @@ TEST(test_print_known) {
 TEST(test_print_fprint_and_errors) {
     cg_tensor *t = cg_scalar(27, 0);
     FILE *f = tmpfile();
-    ASSERT(f != NULL);
+    ASSERT_NOT_NULL(f);
     ASSERT_EQ(cg_fprint(f, t), 0);
     rewind(f);
     char buf[64] = {0};
@@ -358,11 +358,11 @@ TEST(test_print_fprint_and_errors) {
 
     /* NULL in, NULL (or -1) out, and the first error message stays */
     cg_clear_error();
-    ASSERT(cg_mm(t, t) == NULL);
+    ASSERT_NULL(cg_mm(t, t));
     const char *first = "both arguments to matmul need to be at least 1D, but they are 0D and 0D";
-    ASSERT(cg_matmul(t, t) == NULL);
+    ASSERT_NULL(cg_matmul(t, t));
     ASSERT_STR_EQ(cg_last_error(), first);
-    ASSERT(cg_to_string(NULL) == NULL);
+    ASSERT_NULL(cg_to_string(NULL));
     ASSERT_EQ(cg_print(NULL), -1);
     ASSERT_EQ(cg_fprint(stdout, NULL), -1);
     ASSERT_STR_EQ(cg_last_error(), first);
@@ -375,9 +375,9 @@ TEST(test_node_repr) {
     free(s);
 
     cg_tensor *y = cg_add_scalar(cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD), 2);
-    ASSERT(y != NULL);
+    ASSERT_NOT_NULL(y);
     s = cg_node_repr(cg_grad_fn(y));
-    ASSERT(s != NULL);
+    ASSERT_NOT_NULL(s);
     const char *pre = "<AddBackward0 object at 0x";
     bool ok = strncmp(s, pre, strlen(pre)) == 0 && s[strlen(s) - 1] == '>';
     for (const char *p = s + strlen(pre); ok && p[1]; p++) /* lowercase hex digits */
@@ -390,7 +390,7 @@ TEST(test_node_repr) {
     /* AccumulateGrad prints without its C++ namespace, as in Python */
     int nr = -1;
     cg_node *acc = cg_node_next(cg_grad_fn(y), 0, &nr);
-    ASSERT(acc != NULL);
+    ASSERT_NOT_NULL(acc);
     s = cg_node_repr(acc);
     ok = s && strncmp(s, "<AccumulateGrad object at 0x", 28) == 0;
     if (!ok) FAIL_("cg_node_repr gave \"%s\"", s ? s : "(null)");

@@ -58,7 +58,7 @@ TEST(test_err_max_min_dim) {
     cg_tensor *idx = NULL;
     /* torch.max(torch.ones(2,3), 2) / -3 */
     ASSERT_ERROR(cg_max_dim(a, 2, false, &idx), DIM_RANGE(-2, 1, 2));
-    ASSERT(idx == NULL);
+    ASSERT_NULL(idx);
     ASSERT_ERROR(cg_min_dim(a, -3, false, NULL), DIM_RANGE(-2, 1, -3));
     /* torch.max(torch.tensor(2.), 1) */
     ASSERT_ERROR(cg_max_dim(s, 1, false, NULL), DIM_RANGE(-1, 0, 1));
@@ -180,13 +180,13 @@ TEST(test_null_tensors) {
     cg_clear_error();
     cg_error("%s", "earlier");
     ASSERT(cg_max_dim(NULL, 0, false, &idx) == NULL && idx == NULL);
-    ASSERT(cg_min_dim(NULL, 0, true, NULL) == NULL);
+    ASSERT_NULL(cg_min_dim(NULL, 0, true, NULL));
     ASSERT(cg_argmax(NULL, 0, false) == NULL && cg_argmin(NULL, 0, false) == NULL);
     ASSERT(cg_argmax_all(NULL, false) == NULL && cg_argmin_all(NULL, true) == NULL);
     ASSERT(cg_var(NULL, 0, NULL, 1, false) == NULL && cg_std(NULL, CG_DIMS(0), 1, true) == NULL);
-    ASSERT(cg_logsumexp(NULL, 0, NULL, false) == NULL);
+    ASSERT_NULL(cg_logsumexp(NULL, 0, NULL, false));
     ASSERT(cg_prod(NULL) == NULL && cg_prod_dim(NULL, 0, false) == NULL);
-    ASSERT(cg_norm(NULL, 2, 0, NULL, false) == NULL);
+    ASSERT_NULL(cg_norm(NULL, 2, 0, NULL, false));
     ASSERT_STR_EQ(cg_last_error(), "earlier");
     cg_clear_error();
 }
@@ -329,7 +329,7 @@ TEST(test_norm_at_zero) {
     cg_tensor *n = cg_norm(t, 0, 0, NULL, false);
     ASSERT_VALUES(n, 0, 2);
     ASSERT_EQ(cg_backward(n, NULL, false), 0);
-    ASSERT(cg_grad(t) == NULL);
+    ASSERT_NULL(cg_grad(t));
     /* float32 overflow as torch: vector_norm(torch.tensor([1e30,1e30]), 2) is inf,
      * vector_norm(torch.tensor([1e-30,1e-30]), 2) is 0 */
     ASSERT_VALUES(cg_norm(tensor_f((const float[]){1e30f, 1e30f}, CG_SHAPE(2), 0), 2, 0, NULL, false), 0, INFINITY);

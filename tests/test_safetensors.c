@@ -70,15 +70,15 @@ static bool same_tensor(cg_tensor *a, cg_tensor *b) {
 
 TEST(test_state_dict_api) {
     cg_state_dict *d = cg_state_dict_new();
-    ASSERT(d != NULL);
+    ASSERT_NOT_NULL(d);
     cg_tensor *w = cg_ones(CG_SHAPE(2, 3), 0), *b = cg_zeros(CG_SHAPE(3), CG_FLOAT64);
-    ASSERT(cg_state_dict_add(d, "w", w) == 0);
-    ASSERT(cg_state_dict_add(d, "b", b) == 0);
+    ASSERT_EQ(cg_state_dict_add(d, "w", w), 0);
+    ASSERT_EQ(cg_state_dict_add(d, "b", b), 0);
     ASSERT_EQ(cg_state_dict_count(d), 2);
     ASSERT_STR_EQ(cg_state_dict_name(d, 0), "w");
     ASSERT_STR_EQ(cg_state_dict_name(d, 1), "b");
-    ASSERT(cg_state_dict_tensor(d, 1) == b);
-    ASSERT(cg_state_dict_get(d, "w") == w);
+    ASSERT_PTR_EQ(cg_state_dict_tensor(d, 1), b);
+    ASSERT_PTR_EQ(cg_state_dict_get(d, "w"), w);
     ASSERT_ERROR(cg_state_dict_get(d, "nope"), "no tensor named \"nope\" in the dict");
     ASSERT_ERROR(cg_state_dict_add(d, "w", b), "the dict already has a tensor named \"w\"");
     ASSERT_ERROR(cg_state_dict_add(d, "__metadata__", b),
@@ -88,24 +88,24 @@ TEST(test_state_dict_api) {
     ASSERT_ERROR(cg_state_dict_tensor(d, -1), "index -1 is out of range for a dict of 2 tensors");
     /* NULL arguments: -1/NULL without a message */
     cg_clear_error();
-    ASSERT(cg_state_dict_add(d, "x", NULL) == -1);
-    ASSERT(cg_state_dict_add(NULL, "x", w) == -1);
-    ASSERT(cg_state_dict_get(NULL, "w") == NULL);
-    ASSERT(cg_load_safetensors(NULL) == NULL);
-    ASSERT(cg_save_safetensors(NULL, d) == -1);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_EQ(cg_state_dict_add(d, "x", NULL), -1);
+    ASSERT_EQ(cg_state_dict_add(NULL, "x", w), -1);
+    ASSERT_NULL(cg_state_dict_get(NULL, "w"));
+    ASSERT_NULL(cg_load_safetensors(NULL));
+    ASSERT_EQ(cg_save_safetensors(NULL, d), -1);
+    ASSERT_NULL(cg_last_error());
     ASSERT_EQ(cg_state_dict_count(NULL), 0);
     cg_state_dict_free(NULL);
 
     ASSERT_EQ(cg_state_dict_metadata_count(d), 0);
-    ASSERT(cg_state_dict_set_metadata(d, "format", "pt") == 0);
-    ASSERT(cg_state_dict_set_metadata(d, "step", "10") == 0);
-    ASSERT(cg_state_dict_set_metadata(d, "format", "cgrad") == 0); /* replaces */
+    ASSERT_EQ(cg_state_dict_set_metadata(d, "format", "pt"), 0);
+    ASSERT_EQ(cg_state_dict_set_metadata(d, "step", "10"), 0);
+    ASSERT_EQ(cg_state_dict_set_metadata(d, "format", "cgrad"), 0); /* replaces */
     ASSERT_EQ(cg_state_dict_metadata_count(d), 2);
     ASSERT_STR_EQ(cg_state_dict_metadata_key(d, 0), "format");
     ASSERT_STR_EQ(cg_state_dict_metadata(d, "format"), "cgrad");
     ASSERT_STR_EQ(cg_state_dict_metadata(d, "step"), "10");
-    ASSERT(cg_state_dict_metadata(d, "absent") == NULL);
+    ASSERT_NULL(cg_state_dict_metadata(d, "absent"));
     ASSERT_ERROR(cg_state_dict_metadata_key(d, 5), "index 5 is out of range for 2 metadata entries");
 
     /* the dict holds its own reference: the tensors outlive their scope */
@@ -126,22 +126,22 @@ TEST(test_state_dict_many) {
     char name[32];
     for (int i = 0; i < 2000; i++) {
         snprintf(name, sizeof name, "layer.%d.weight", i);
-        ASSERT(cg_state_dict_add(d, name, t) == 0);
+        ASSERT_EQ(cg_state_dict_add(d, name, t), 0);
     }
     ASSERT_EQ(cg_state_dict_count(d), 2000);
     for (int i = 0; i < 2000; i += 7) {
         snprintf(name, sizeof name, "layer.%d.weight", i);
-        ASSERT(cg_state_dict_get(d, name) == t);
+        ASSERT_PTR_EQ(cg_state_dict_get(d, name), t);
         ASSERT_STR_EQ(cg_state_dict_name(d, i), name);
     }
     size_t n;
     unsigned char *buf = cg_save_safetensors_buffer(d, &n);
-    ASSERT(buf != NULL);
+    ASSERT_NOT_NULL(buf);
     cg_state_dict *back = cg_load_safetensors_buffer(buf, n);
     free(buf);
-    ASSERT(back != NULL);
+    ASSERT_NOT_NULL(back);
     ASSERT_EQ(cg_state_dict_count(back), 2000);
-    ASSERT(cg_state_dict_get(back, "layer.1999.weight") != NULL);
+    ASSERT_NOT_NULL(cg_state_dict_get(back, "layer.1999.weight"));
     cg_state_dict_free(back);
     cg_state_dict_free(d);
 }
@@ -170,7 +170,7 @@ TEST(test_writer_matches_reference_bytes) {
     cg_state_dict *d = cg_state_dict_new();
     cg_state_dict_add(d, "attn.0", cg_from_data(v, CG_SHAPE(1, 2, 3), 0));
     b = cg_save_safetensors_buffer(d, &n);
-    ASSERT(b != NULL);
+    ASSERT_NOT_NULL(b);
     ASSERT_EQ(n, sizeof attn0);
     ASSERT(!memcmp(b, attn0, n));
     free(b);
@@ -210,7 +210,7 @@ TEST(test_writer_order_and_escapes) {
     cg_state_dict_add(d, "q\"b\\t\t\x01/é", cg_ones(CG_SHAPE(0), 0));
     size_t n;
     unsigned char *b = cg_save_safetensors_buffer(d, &n);
-    ASSERT(b != NULL);
+    ASSERT_NOT_NULL(b);
     const char *want = "{\"idx\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
                        "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]},"
                        "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]},"
@@ -225,7 +225,7 @@ TEST(test_writer_order_and_escapes) {
     /* loads back in the header's order, with the escaped name */
     cg_state_dict *back = cg_load_safetensors_buffer(b, n);
     free(b);
-    ASSERT(back != NULL);
+    ASSERT_NOT_NULL(back);
     ASSERT_STR_EQ(cg_state_dict_name(back, 0), "idx");
     ASSERT_STR_EQ(cg_state_dict_name(back, 3), "q\"b\\t\t\x01/é");
     ASSERT_STR_EQ(cg_state_dict_name(back, 5), "flag");
@@ -260,14 +260,14 @@ TEST(test_round_trip_in_c) {
     int nc = (int)(sizeof cases / sizeof *cases);
     ASSERT(!cg_is_contiguous(cases[7].t) && !cg_is_contiguous(cases[8].t));
     cg_state_dict *d = cg_state_dict_new();
-    for (int i = 0; i < nc; i++) ASSERT(cg_state_dict_add(d, cases[i].name, cases[i].t) == 0);
+    for (int i = 0; i < nc; i++) ASSERT_EQ(cg_state_dict_add(d, cases[i].name, cases[i].t), 0);
     cg_state_dict_set_metadata(d, "note", "多语言 \"quoted\"\n\ttab");
 
     char path[512];
-    ASSERT(cg_test_temp_path(path, sizeof path, "st_roundtrip") == 0);
-    ASSERT(cg_save_safetensors(path, d) == 0);
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "st_roundtrip"), 0);
+    ASSERT_EQ(cg_save_safetensors(path, d), 0);
     cg_state_dict *back = cg_load_safetensors(path);
-    ASSERT(back != NULL);
+    ASSERT_NOT_NULL(back);
     size_t fn, bn;
     unsigned char *fb = read_file(path, &fn), *bb = cg_save_safetensors_buffer(d, &bn);
     remove(path);
@@ -285,7 +285,7 @@ TEST(test_round_trip_in_c) {
     /* the loaded tensors are ordinary tensors: they can require grad */
     cg_tensor *g = cg_requires_grad_(cg_state_dict_get(back, "randn"), true);
     cg_backward(cg_sum(cg_mul(g, g)), NULL, false);
-    ASSERT(cg_grad(g) != NULL);
+    ASSERT_NOT_NULL(cg_grad(g));
     cg_state_dict_free(back);
     cg_state_dict_free(d);
 }
@@ -309,7 +309,7 @@ TEST(test_reader_accepts_valid_variants) {
               8, UINT64_MAX, &n);
     d = cg_load_safetensors_buffer(b, n);
     free(b);
-    ASSERT(d != NULL);
+    ASSERT_NOT_NULL(d);
     ASSERT_EQ(cg_state_dict_count(d), 4);
     ASSERT_STR_EQ(cg_state_dict_name(d, 0), "b");
     cg_tensor *t = cg_state_dict_get(d, "b"); /* bytes 4 5 6 7 as little-endian int16 */
@@ -344,7 +344,7 @@ TEST(test_reader_accepts_valid_variants) {
     memcpy(b + 8 + strlen(h), data, sizeof data);
     d = cg_load_safetensors_buffer(b, n);
     free(b);
-    ASSERT(d != NULL);
+    ASSERT_NOT_NULL(d);
     ASSERT_EQ(cg_get(cg_state_dict_get(d, "i8"), (int64_t[]){0}), -1);
     ASSERT_EQ(cg_get(cg_state_dict_get(d, "i8"), (int64_t[]){1}), -128);
     ASSERT_EQ(cg_item(cg_state_dict_get(d, "u16")), 65535);
@@ -353,12 +353,12 @@ TEST(test_reader_accepts_valid_variants) {
     t = cg_state_dict_get(d, "f16");
     ASSERT_EQ(cg_dtype_of(t), CG_FLOAT32);
     ASSERT_EQ(cg_get(t, (int64_t[]){0}), 1);
-    ASSERT(cg_get(t, (int64_t[]){1}) == -ldexp(1, -24));
+    ASSERT_EQ(cg_get(t, (int64_t[]){1}), -ldexp(1, -24));
     ASSERT(isinf(cg_get(t, (int64_t[]){2})));
     ASSERT_EQ(cg_get(t, (int64_t[]){3}), 65504);
     t = cg_state_dict_get(d, "bf16");
-    ASSERT(cg_get(t, (int64_t[]){0}) == 1.5);
-    ASSERT(cg_get(t, (int64_t[]){1}) == -INFINITY);
+    ASSERT_EQ(cg_get(t, (int64_t[]){0}), 1.5);
+    ASSERT_EQ(cg_get(t, (int64_t[]){1}), -INFINITY);
     t = cg_state_dict_get(d, "bool");
     ASSERT_EQ(cg_dtype_of(t), CG_BOOL);
     ASSERT_EQ(cg_get(t, (int64_t[]){0}), 0);
@@ -398,134 +398,134 @@ TEST(test_reader_rejects_bad_sizes) {
 #define F32_2 "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\""
 
 TEST(test_reader_rejects_bad_json) {
-    ASSERT(expect_bad("[]", 0, "the header does not start with '{'") == 0);
-    ASSERT(expect_bad(" {}", 0, "the header does not start with '{'") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
-                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object") == 0);
-    ASSERT(expect_bad("{\"a\" " F32_2 ":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 5: expected ':' after an object key") == 0);
-    ASSERT(expect_bad("{a:1}", 0, "invalid JSON in the header at byte 1: expected a string") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},}", 8,
-                      "invalid JSON in the header at byte 54: expected a string") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8,]}}", 8,
-                      "invalid JSON in the header at byte 52: expected an integer") == 0);
-    ASSERT(expect_bad("{} x", 0,
-                      "invalid JSON in the header at byte 3: trailing characters after the header's object") == 0);
-    ASSERT(expect_bad("{}{}", 0,
-                      "invalid JSON in the header at byte 2: trailing characters after the header's object") == 0);
-    ASSERT(expect_bad("{\"a", 0, "invalid JSON in the header at byte 2: unterminated string") == 0);
-    ASSERT(expect_bad("{\"a\\", 0, "invalid JSON in the header at byte 4: unterminated string") == 0);
-    ASSERT(expect_bad("{\"a\\x\":1}", 0, "invalid JSON in the header at byte 4: invalid escape in a string") == 0);
-    ASSERT(expect_bad("{\"a\\u12\"}", 0, "invalid JSON in the header at byte 5: invalid \\u escape") == 0);
-    ASSERT(expect_bad("{\"a\\u12", 0, "invalid JSON in the header at byte 5: truncated \\u escape") == 0);
-    ASSERT(expect_bad("{\"\\ud800\":1}", 0,
-                      "invalid JSON in the header at byte 8: lone high surrogate in a \\u escape") == 0);
-    ASSERT(expect_bad("{\"\\ud800\\u0041\":1}", 0,
-                      "invalid JSON in the header at byte 14: lone high surrogate in a \\u escape") == 0);
-    ASSERT(expect_bad("{\"\\udc00\":1}", 0,
-                      "invalid JSON in the header at byte 8: lone low surrogate in a \\u escape") == 0);
-    ASSERT(expect_bad("{\"\\u0000\":1}", 0,
-                      "invalid JSON in the header at byte 8: \\u0000 in a string is not supported") == 0);
-    ASSERT(expect_bad("{\"a\tb\":1}", 0, "invalid JSON in the header at byte 3: control character in a string") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: expected a non-negative integer") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 30: expected an integer") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2e0],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 30: expected an integer") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[02],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: leading zero in a number") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775808],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: integer too large") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2 3],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 31: expected ',' or ']' in an array") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
-                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object") == 0);
+    ASSERT_EQ(expect_bad("[]", 0, "the header does not start with '{'"), 0);
+    ASSERT_EQ(expect_bad(" {}", 0, "the header does not start with '{'"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
+                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object"), 0);
+    ASSERT_EQ(expect_bad("{\"a\" " F32_2 ":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 5: expected ':' after an object key"), 0);
+    ASSERT_EQ(expect_bad("{a:1}", 0, "invalid JSON in the header at byte 1: expected a string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},}", 8,
+                      "invalid JSON in the header at byte 54: expected a string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8,]}}", 8,
+                      "invalid JSON in the header at byte 52: expected an integer"), 0);
+    ASSERT_EQ(expect_bad("{} x", 0,
+                      "invalid JSON in the header at byte 3: trailing characters after the header's object"), 0);
+    ASSERT_EQ(expect_bad("{}{}", 0,
+                      "invalid JSON in the header at byte 2: trailing characters after the header's object"), 0);
+    ASSERT_EQ(expect_bad("{\"a", 0, "invalid JSON in the header at byte 2: unterminated string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\\", 0, "invalid JSON in the header at byte 4: unterminated string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\\x\":1}", 0, "invalid JSON in the header at byte 4: invalid escape in a string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\\u12\"}", 0, "invalid JSON in the header at byte 5: invalid \\u escape"), 0);
+    ASSERT_EQ(expect_bad("{\"a\\u12", 0, "invalid JSON in the header at byte 5: truncated \\u escape"), 0);
+    ASSERT_EQ(expect_bad("{\"\\ud800\":1}", 0,
+                      "invalid JSON in the header at byte 8: lone high surrogate in a \\u escape"), 0);
+    ASSERT_EQ(expect_bad("{\"\\ud800\\u0041\":1}", 0,
+                      "invalid JSON in the header at byte 14: lone high surrogate in a \\u escape"), 0);
+    ASSERT_EQ(expect_bad("{\"\\udc00\":1}", 0,
+                      "invalid JSON in the header at byte 8: lone low surrogate in a \\u escape"), 0);
+    ASSERT_EQ(expect_bad("{\"\\u0000\":1}", 0,
+                      "invalid JSON in the header at byte 8: \\u0000 in a string is not supported"), 0);
+    ASSERT_EQ(expect_bad("{\"a\tb\":1}", 0, "invalid JSON in the header at byte 3: control character in a string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 29: expected a non-negative integer"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 30: expected an integer"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2e0],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 30: expected an integer"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[02],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 29: leading zero in a number"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775808],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 29: integer too large"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2 3],\"data_offsets\":[0,8]}}", 8,
+                      "invalid JSON in the header at byte 31: expected ',' or ']' in an array"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
+                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object"), 0);
     /* invalid UTF-8 anywhere in the header */
-    ASSERT(expect_bad("{\"caf\xc3\":1}", 0, "the header is not valid UTF-8 (byte 5)") == 0);
-    ASSERT(expect_bad("{\"\xed\xa0\x80\":1}", 0, "the header is not valid UTF-8 (byte 2)") == 0);
-    ASSERT(expect_bad("{\"\xc0\xaf\":1}", 0, "the header is not valid UTF-8 (byte 2)") == 0);
+    ASSERT_EQ(expect_bad("{\"caf\xc3\":1}", 0, "the header is not valid UTF-8 (byte 5)"), 0);
+    ASSERT_EQ(expect_bad("{\"\xed\xa0\x80\":1}", 0, "the header is not valid UTF-8 (byte 2)"), 0);
+    ASSERT_EQ(expect_bad("{\"\xc0\xaf\":1}", 0, "the header is not valid UTF-8 (byte 2)"), 0);
 }
 
 TEST(test_reader_rejects_bad_entries) {
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": unknown dtype \"F33\"") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"U64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                      "tensor \"a\": unknown dtype \"F33\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"U64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
                       "tensor \"a\": dtype U64 is not supported (cgrad reads BOOL, U8, I8, I16, U16, "
-                      "I32, U32, I64, F16, BF16, F32 and F64)") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": dtype must be a string") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": shape must be an array of integers") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 9,
-                      "tensor \"a\": data_offsets must be [begin, end]") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":{}}}", 8,
-                      "tensor \"a\": data_offsets must be [begin, end]") == 0);
-    ASSERT(expect_bad("{\"a\":[1]}", 0, "tensor \"a\": expected an object with dtype, shape and data_offsets") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"shape\"") == 0);
-    ASSERT(expect_bad("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"dtype\"") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "tensor \"a\": missing \"data_offsets\"") == 0);
-    ASSERT(expect_bad("{\"a\":{}}", 0, "tensor \"a\": missing \"dtype\"") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"offsets\":[0,8]}}", 8,
-                      "tensor \"a\": unknown field \"offsets\"") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": field \"dtype\" appears twice") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
-                      "tensor \"a\": shape has 9 dimensions; cgrad supports at most 8") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0,
-                      "tensor \"a\": shape [0, 4294967296, 4294967296] is too large") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20,
-                      "tensor \"a\": data_offsets [0, 20] hold 20 bytes, but F32 of shape [2, 3] needs 24") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 16,
-                      "tensor \"a\": data_offsets [0, 24] go past the end of the data (16 bytes)") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8,
-                      "tensor \"a\": data_offsets [8, 0] end before they begin") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775800,"
+                      "I32, U32, I64, F16, BF16, F32 and F64)"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
+                      "tensor \"a\": dtype must be a string"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8,
+                      "tensor \"a\": shape must be an array of integers"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 9,
+                      "tensor \"a\": data_offsets must be [begin, end]"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":{}}}", 8,
+                      "tensor \"a\": data_offsets must be [begin, end]"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":[1]}", 0, "tensor \"a\": expected an object with dtype, shape and data_offsets"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"shape\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"dtype\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "tensor \"a\": missing \"data_offsets\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{}}", 0, "tensor \"a\": missing \"dtype\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"offsets\":[0,8]}}", 8,
+                      "tensor \"a\": unknown field \"offsets\""), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                      "tensor \"a\": field \"dtype\" appears twice"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
+                      "tensor \"a\": shape has 9 dimensions; cgrad supports at most 8"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0,
+                      "tensor \"a\": shape [0, 4294967296, 4294967296] is too large"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20,
+                      "tensor \"a\": data_offsets [0, 20] hold 20 bytes, but F32 of shape [2, 3] needs 24"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 16,
+                      "tensor \"a\": data_offsets [0, 24] go past the end of the data (16 bytes)"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8,
+                      "tensor \"a\": data_offsets [8, 0] end before they begin"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775800,"
                       "9223372036854775807]}}", 8,
                       "tensor \"a\": data_offsets [9223372036854775800, 9223372036854775807] hold 7 "
-                      "bytes, but F32 of shape [2] needs 8") == 0);
-    ASSERT(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775799,"
+                      "bytes, but F32 of shape [2] needs 8"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775799,"
                       "9223372036854775807]}}", 8,
                       "tensor \"a\": data_offsets [9223372036854775799, 9223372036854775807] go past "
-                      "the end of the data (8 bytes)") == 0);
+                      "the end of the data (8 bytes)"), 0);
 }
 
 TEST(test_reader_rejects_bad_layout) {
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},\"a\":" F32_2 ":[8,16]}}", 16,
-                      "the tensor name \"a\" appears twice") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[4,12]}}", 12,
-                      "tensors \"a\" and \"b\" overlap in the data") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[0,8]}}", 8,
-                      "tensors \"a\" and \"b\" overlap in the data") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}", 8,
-                      "tensors \"a\" and \"e\" overlap in the data") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[12,20]}}", 20,
-                      "bytes [8, 12) of the data belong to no tensor") == 0);
-    ASSERT(expect_bad("{\"b\":" F32_2 ":[4,12]}}", 12, "bytes [0, 4) of the data belong to no tensor") == 0);
-    ASSERT(expect_bad("{\"a\":" F32_2 ":[0,8]}}", 12,
-                      "4 bytes after the last tensor's data (the file is longer than its header says)") == 0);
-    ASSERT(expect_bad("{}", 1, "1 byte after the last tensor's data (the file is longer than its header says)") == 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"a\":" F32_2 ":[8,16]}}", 16,
+                      "the tensor name \"a\" appears twice"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[4,12]}}", 12,
+                      "tensors \"a\" and \"b\" overlap in the data"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[0,8]}}", 8,
+                      "tensors \"a\" and \"b\" overlap in the data"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}", 8,
+                      "tensors \"a\" and \"e\" overlap in the data"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[12,20]}}", 20,
+                      "bytes [8, 12) of the data belong to no tensor"), 0);
+    ASSERT_EQ(expect_bad("{\"b\":" F32_2 ":[4,12]}}", 12, "bytes [0, 4) of the data belong to no tensor"), 0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}}", 12,
+                      "4 bytes after the last tensor's data (the file is longer than its header says)"), 0);
+    ASSERT_EQ(expect_bad("{}", 1, "1 byte after the last tensor's data (the file is longer than its header says)"), 0);
 }
 
 TEST(test_reader_rejects_bad_metadata) {
-    ASSERT(expect_bad("{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ value of \"k\" is not a string") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":{\"k\":{\"x\":\"y\"}}}", 0,
-                      "__metadata__ value of \"k\" is not a string") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":{\"k\":null}}", 0, "__metadata__ value of \"k\" is not a string") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":\"pt\"}", 0, "__metadata__ must be an object of strings") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":null}", 0, "__metadata__ must be an object of strings") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0,
-                      "the __metadata__ key \"k\" appears twice") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "the header has __metadata__ twice") == 0);
-    ASSERT(expect_bad("{\"__metadata__\":{\"k\":\"a\",}}", 0,
-                      "invalid JSON in the header at byte 25: expected a string") == 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ value of \"k\" is not a string"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":{\"x\":\"y\"}}}", 0,
+                      "__metadata__ value of \"k\" is not a string"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":null}}", 0, "__metadata__ value of \"k\" is not a string"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":\"pt\"}", 0, "__metadata__ must be an object of strings"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":null}", 0, "__metadata__ must be an object of strings"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0,
+                      "the __metadata__ key \"k\" appears twice"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "the header has __metadata__ twice"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":\"a\",}}", 0,
+                      "invalid JSON in the header at byte 25: expected a string"), 0);
     /* a good one, with escapes */
     size_t n;
     unsigned char *b = image("{\"__metadata__\":{\"k\\u00e9y\":\"line\\n\\\"v\\\" \\ud83d\\ude00\"}}", 0,
                              UINT64_MAX, &n);
     cg_state_dict *d = cg_load_safetensors_buffer(b, n);
     free(b);
-    ASSERT(d != NULL);
+    ASSERT_NOT_NULL(d);
     ASSERT_STR_EQ(cg_state_dict_metadata(d, "kéy"), "line\n\"v\" \xf0\x9f\x98\x80");
     cg_state_dict_free(d);
 }
@@ -533,7 +533,7 @@ TEST(test_reader_rejects_bad_metadata) {
 /* Files: missing, a directory, truncated, unwritable; errors name the path. */
 TEST(test_files) {
     char path[512], msg[1200];
-    ASSERT(cg_test_temp_path(path, sizeof path, "st_file") == 0);
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "st_file"), 0);
     remove(path);
     snprintf(msg, sizeof msg, "cannot open \"%s\": No such file or directory", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
@@ -541,19 +541,19 @@ TEST(test_files) {
 
     cg_state_dict *d = cg_state_dict_new();
     cg_state_dict_add(d, "w", cg_randn(CG_SHAPE(4, 4), 0));
-    ASSERT(cg_save_safetensors(path, d) == 0);
+    ASSERT_EQ(cg_save_safetensors(path, d), 0);
     size_t n;
     unsigned char *b = read_file(path, &n);
     ASSERT(b && n == 8 + 64 + 64);
-    ASSERT(cg_test_write_file(path, b, n - 5) == 0); /* truncated */
+    ASSERT_EQ(cg_test_write_file(path, b, n - 5), 0); /* truncated */
     snprintf(msg, sizeof msg, "safetensors file \"%s\": tensor \"w\": data_offsets [0, 64] go past the "
              "end of the data (59 bytes)", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
-    ASSERT(cg_test_write_file(path, b, 20) == 0); /* cut in the header */
+    ASSERT_EQ(cg_test_write_file(path, b, 20), 0); /* cut in the header */
     snprintf(msg, sizeof msg, "safetensors file \"%s\": header size 64 is larger than the rest of the "
              "file (12 bytes)", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
-    ASSERT(cg_test_write_file(path, b, 5) == 0);
+    ASSERT_EQ(cg_test_write_file(path, b, 5), 0);
     snprintf(msg, sizeof msg, "safetensors file \"%s\": 5 bytes is too short: the format starts with "
              "an 8-byte header size", path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
@@ -579,14 +579,14 @@ TEST(test_reader_survives_corruption) {
     size_t n;
     unsigned char *good = cg_save_safetensors_buffer(d, &n);
     cg_state_dict_free(d);
-    ASSERT(good != NULL);
+    ASSERT_NOT_NULL(good);
     unsigned char *b = malloc(n);
     int loaded = 0, failed = 0;
     for (size_t len = 0; len <= n; len++) {
         memcpy(b, good, len);
         cg_state_dict *x = cg_load_safetensors_buffer(b, len);
         if (x) loaded++; else failed++;
-        if (!x) ASSERT(cg_last_error() != NULL);
+        if (!x) ASSERT_NOT_NULL(cg_last_error());
         cg_state_dict_free(x);
     }
     ASSERT_EQ(loaded, 1); /* only the whole file */
@@ -651,18 +651,18 @@ TEST(test_round_trip_with_torch) {
     const char *odd = "odd \"name\" \\ with\ttab/é";
     int n = (int)(sizeof ts / sizeof *ts);
     cg_state_dict *d = cg_state_dict_new();
-    for (int i = 0; i < n; i++) ASSERT(cg_state_dict_add(d, names[i], ts[i]) == 0);
-    ASSERT(cg_state_dict_add(d, odd, ts[0]) == 0);
+    for (int i = 0; i < n; i++) ASSERT_EQ(cg_state_dict_add(d, names[i], ts[i]), 0);
+    ASSERT_EQ(cg_state_dict_add(d, odd, ts[0]), 0);
     cg_state_dict_set_metadata(d, "format", "pt");
     cg_state_dict_set_metadata(d, "note", "多语言 \"quoted\"\n");
 
     char cfile[512], expected[512], out[512], cmd[2048];
-    ASSERT(cg_test_temp_path(cfile, sizeof cfile, "st_c") == 0);
-    ASSERT(cg_test_temp_path(expected, sizeof expected, "st_expected") == 0);
-    ASSERT(cg_test_temp_path(out, sizeof out, "st_torch") == 0);
-    ASSERT(cg_save_safetensors(cfile, d) == 0);
+    ASSERT_EQ(cg_test_temp_path(cfile, sizeof cfile, "st_c"), 0);
+    ASSERT_EQ(cg_test_temp_path(expected, sizeof expected, "st_expected"), 0);
+    ASSERT_EQ(cg_test_temp_path(out, sizeof out, "st_torch"), 0);
+    ASSERT_EQ(cg_save_safetensors(cfile, d), 0);
     FILE *f = fopen(expected, "w");
-    ASSERT(f != NULL);
+    ASSERT_NOT_NULL(f);
     for (int i = 0; i < n; i++) write_expected(f, names[i], ts[i]);
     write_expected(f, odd, ts[0]);
     fprintf(f, "meta");
@@ -684,7 +684,7 @@ TEST(test_round_trip_with_torch) {
     }
 
     cg_state_dict *back = cg_load_safetensors(out);
-    ASSERT(back != NULL);
+    ASSERT_NOT_NULL(back);
     ASSERT_EQ(cg_state_dict_count(back), n + 1 + 8);
     ASSERT_STR_EQ(cg_state_dict_metadata(back, "writer"), "torch");
     ASSERT_STR_EQ(cg_state_dict_metadata(back, "format"), "pt");

@@ -150,7 +150,7 @@ static cg_tensor *randn64(int nd, const int64_t *shape) { return cg_randn(nd, sh
 TEST(test_from_data_float32) {
     float f[6] = {1.5f, -2, 0, 3.25f, 1e-3f, -7};
     cg_tensor *t = cg_from_data(f, CG_SHAPE(2, 3), CG_FLOAT32);
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_EQ(cg_dtype_of(t), CG_FLOAT32);
     ASSERT_EQ(cg_ndim(t), 2);
     ASSERT_SHAPE(t, 2, 3);
@@ -159,12 +159,12 @@ TEST(test_from_data_float32) {
     ASSERT(cg_is_contiguous(t));
     ASSERT(!cg_requires_grad(t));
     ASSERT(cg_is_leaf(t));
-    ASSERT(cg_grad_fn(t) == NULL);
-    ASSERT(cg_grad(t) == NULL);
+    ASSERT_NULL(cg_grad_fn(t));
+    ASSERT_NULL(cg_grad(t));
     ASSERT_VALS(t, 0, 1.5, -2, 0, 3.25, (float)1e-3, -7);
     f[0] = 99; /* the data was copied */
     ASSERT_NEAR(at(t, 0), 1.5, 0);
-    ASSERT(cg_data_ptr(t) != (void *)f);
+    ASSERT_PTR_NE(cg_data_ptr(t), (void *)f);
     /* opts 0 is float32 too */
     cg_tensor *u = cg_from_data(f, CG_SHAPE(6), 0);
     ASSERT_EQ(cg_dtype_of(u), CG_FLOAT32);
@@ -174,7 +174,7 @@ TEST(test_from_data_float32) {
 TEST(test_from_data_float64) {
     double d[3] = {0.1, -1e300, 1e-300};
     cg_tensor *t = cg_from_data(d, CG_SHAPE(3), CG_FLOAT64);
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_EQ(cg_dtype_of(t), CG_FLOAT64);
     ASSERT_SHAPE(t, 3);
     const double *p = cg_data_ptr(t);
@@ -185,7 +185,7 @@ TEST(test_from_data_float64) {
 TEST(test_from_data_int64) {
     int64_t v[4] = {-5, 0, (int64_t)1 << 40, 9007199254740993LL}; /* 2^53 + 1: not a double */
     cg_tensor *t = cg_from_data(v, CG_SHAPE(2, 2), CG_INT64);
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_EQ(cg_dtype_of(t), CG_INT64);
     ASSERT_SHAPE(t, 2, 2);
     const int64_t *p = cg_data_ptr(t);
@@ -196,7 +196,7 @@ TEST(test_from_data_int64) {
 TEST(test_from_data_bool) {
     bool v[3] = {true, false, true};
     cg_tensor *t = cg_from_data(v, CG_SHAPE(3, 1), CG_BOOL);
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_EQ(cg_dtype_of(t), CG_BOOL);
     ASSERT_SHAPE(t, 3, 1);
     ASSERT_VALS(t, 0, 1, 0, 1);
@@ -207,33 +207,33 @@ TEST(test_from_data_bool) {
 TEST(test_from_data_0d_and_empty) {
     float v = 4.5f;
     cg_tensor *s = cg_from_data(&v, CG_SCALAR_SHAPE, 0);
-    ASSERT(s);
+    ASSERT_NOT_NULL(s);
     ASSERT_EQ(cg_ndim(s), 0);
     ASSERT_EQ(cg_numel(s), 1);
     ASSERT(cg_is_contiguous(s));
     ASSERT_NEAR(cg_item(s), 4.5, 0);
     /* no elements: the data pointer may be NULL */
     cg_tensor *e = cg_from_data(NULL, CG_SHAPE(0, 3), CG_INT64);
-    ASSERT(e);
+    ASSERT_NOT_NULL(e);
     ASSERT_SHAPE(e, 0, 3);
     ASSERT_EQ(cg_numel(e), 0);
     ASSERT_EQ(cg_dtype_of(e), CG_INT64);
     /* the most dims allowed */
     cg_tensor *m = cg_ones(CG_SHAPE(1, 2, 1, 2, 1, 2, 1, 2), CG_FLOAT64);
-    ASSERT(m);
+    ASSERT_NOT_NULL(m);
     ASSERT_EQ(cg_ndim(m), CG_MAX_DIMS);
     ASSERT_EQ(cg_numel(m), 16);
 }
 
 TEST(test_scalar) {
     cg_tensor *f = cg_scalar(0.1, 0);
-    ASSERT(f);
+    ASSERT_NOT_NULL(f);
     ASSERT_EQ(cg_ndim(f), 0);
     ASSERT_EQ(cg_numel(f), 1);
     ASSERT_EQ(cg_dtype_of(f), CG_FLOAT32);
-    ASSERT(cg_item(f) == (double)0.1f); /* rounded to float32 */
+    ASSERT_EQ(cg_item(f), (double)0.1f); /* rounded to float32 */
     cg_tensor *d = cg_scalar(0.1, CG_FLOAT64);
-    ASSERT(cg_item(d) == 0.1);
+    ASSERT_EQ(cg_item(d), 0.1);
     /* torch.tensor(2.7, dtype=torch.int64) -> tensor(2); -2.7 -> -2 */
     cg_tensor *i = cg_scalar(2.7, CG_INT64);
     ASSERT_EQ(cg_dtype_of(i), CG_INT64);
@@ -252,7 +252,7 @@ TEST(test_empty_zeros_ones_full) {
     static const cg_dtype dts[] = {CG_FLOAT32, CG_FLOAT64, CG_INT64, CG_BOOL};
     for (int k = 0; k < 4; k++) {
         cg_tensor *e = cg_empty(CG_SHAPE(2, 3), (int)dts[k]);
-        ASSERT(e);
+        ASSERT_NOT_NULL(e);
         ASSERT_EQ(cg_dtype_of(e), dts[k]);
         ASSERT_SHAPE(e, 2, 3);
         ASSERT_STRIDES(e, 3, 1);
@@ -368,7 +368,7 @@ TEST(test_linspace) {
 TEST(test_rand_range) {
     cg_manual_seed(7);
     cg_tensor *r = cg_rand(CG_SHAPE(100, 100), 0);
-    ASSERT(r);
+    ASSERT_NOT_NULL(r);
     ASSERT_EQ(cg_dtype_of(r), CG_FLOAT32);
     ASSERT_SHAPE(r, 100, 100);
     const float *p = cg_data_ptr(r);
@@ -413,12 +413,12 @@ static bool normal_stats(const cg_tensor *t, int64_t n) {
 TEST(test_randn_stats) {
     cg_manual_seed(2024);
     cg_tensor *r = cg_randn(CG_SHAPE(100000), 0);
-    ASSERT(r);
+    ASSERT_NOT_NULL(r);
     ASSERT_EQ(cg_dtype_of(r), CG_FLOAT32);
     ASSERT(normal_stats(r, 100000));
     /* an odd count (the last of a pair of draws) in float64 */
     cg_tensor *d = cg_randn(CG_SHAPE(333, 301), CG_FLOAT64);
-    ASSERT(d);
+    ASSERT_NOT_NULL(d);
     ASSERT_EQ(cg_dtype_of(d), CG_FLOAT64);
     ASSERT(normal_stats(d, 333 * 301));
 }
@@ -501,23 +501,23 @@ TEST(test_requires_grad_at_creation) {
         cg_randn(CG_SHAPE(2), CG_REQUIRES_GRAD),
     };
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
-        ASSERT(ts[i]);
+        ASSERT_NOT_NULL(ts[i]);
         ASSERT(cg_requires_grad(ts[i]));
         ASSERT(cg_is_leaf(ts[i]));
-        ASSERT(cg_grad_fn(ts[i]) == NULL);
-        ASSERT(cg_grad(ts[i]) == NULL);
+        ASSERT_NULL(cg_grad_fn(ts[i]));
+        ASSERT_NULL(cg_grad(ts[i]));
     }
     ASSERT(!cg_requires_grad(cg_ones(CG_SHAPE(2), 0)));
     ASSERT(!cg_requires_grad(cg_ones(CG_SHAPE(2), CG_FLOAT64)));
     /* and after creation */
     cg_tensor *x = cg_zeros(CG_SHAPE(2), 0);
-    ASSERT(cg_requires_grad_(x, true) == x);
+    ASSERT_PTR_EQ(cg_requires_grad_(x, true), x);
     ASSERT(cg_requires_grad(x));
-    ASSERT(cg_requires_grad_(x, false) == x);
+    ASSERT_PTR_EQ(cg_requires_grad_(x, false), x);
     ASSERT(!cg_requires_grad(x));
     /* an int tensor may be set to not require grad */
     cg_tensor *i = cg_zeros(CG_SHAPE(2), CG_INT64);
-    ASSERT(cg_requires_grad_(i, false) == i);
+    ASSERT_PTR_EQ(cg_requires_grad_(i, false), i);
 }
 
 /* -------------------------------------------------------------- access */
@@ -571,12 +571,12 @@ TEST(test_item) {
     ASSERT_NEAR(cg_item(cg_sum(cg_ones(CG_SHAPE(3), 0))), 3, 0);
     cg_clear_error();
     ASSERT(isnan(cg_item(cg_scalar(NAN, 0))));
-    ASSERT(cg_last_error() == NULL); /* a NaN value is not an error */
+    ASSERT_NULL(cg_last_error()); /* a NaN value is not an error */
 }
 
 TEST(test_get_set) {
     cg_tensor *t = cg_view(cg_arange(0, 6, 1, 0), CG_SHAPE(2, 3));
-    ASSERT(t);
+    ASSERT_NOT_NULL(t);
     ASSERT_NEAR(cg_get(t, (int64_t[]){1, 2}), 5, 0);
     ASSERT_NEAR(cg_get(t, (int64_t[]){-1, -1}), 5, 0);
     ASSERT_NEAR(cg_get(t, (int64_t[]){-2, 0}), 0, 0);
@@ -623,10 +623,10 @@ TEST(test_get_set) {
 TEST(test_data_ptr_and_strides) {
     cg_tensor *t = cg_from_data((float[]){0, 1, 2, 3, 4, 5}, CG_SHAPE(2, 3), 0);
     const float *p = cg_data_ptr(t);
-    ASSERT(p);
+    ASSERT_NOT_NULL(p);
     for (int i = 0; i < 6; i++) ASSERT_NEAR(p[i], i, 0);
     cg_tensor *tt = cg_transpose(t, 0, 1);
-    ASSERT(cg_data_ptr(tt) == cg_data_ptr(t));
+    ASSERT_PTR_EQ(cg_data_ptr(tt), cg_data_ptr(t));
     ASSERT_STRIDES(tt, 1, 3);
     const float *q = cg_data_ptr(tt);
     const int64_t *st = cg_strides(tt);
@@ -637,7 +637,7 @@ TEST(test_data_ptr_and_strides) {
     /* the pointer can be written through */
     ((float *)cg_data_ptr(t))[4] = 40;
     ASSERT_NEAR(cg_get(tt, (int64_t[]){1, 1}), 40, 0);
-    ASSERT(cg_data_ptr(cg_scalar(1, CG_INT64)) != NULL);
+    ASSERT_NOT_NULL(cg_data_ptr(cg_scalar(1, CG_INT64)));
 }
 
 TEST(test_is_contiguous) {
@@ -772,7 +772,7 @@ TEST(test_views_share_storage) {
 TEST(test_contiguous) {
     cg_tensor *t = cg_view(cg_arange(0, 6, 1, CG_FLOAT64), CG_SHAPE(2, 3));
     cg_tensor *c = cg_contiguous(t);
-    ASSERT(c == t); /* already contiguous: the same tensor */
+    ASSERT_PTR_EQ(c, t); /* already contiguous: the same tensor */
     cg_tensor *tt = cg_transpose(t, 0, 1);
     cg_tensor *ct = cg_contiguous(tt);
     ASSERT(ct && ct != tt);
@@ -830,11 +830,11 @@ TEST(test_to_all_dtype_pairs) {
     for (int f = 0; f < 4; f++)
         for (int d = 0; d < 4; d++) {
             cg_tensor *r = cg_to(src[f], dts[d]);
-            ASSERT(r);
+            ASSERT_NOT_NULL(r);
             ASSERT_EQ(cg_dtype_of(r), dts[d]);
             ASSERT_SHAPE(r, 4);
             if (f == d)
-                ASSERT(r == src[f]); /* the same dtype: t itself */
+                ASSERT_PTR_EQ(r, src[f]); /* the same dtype: t itself */
             else
                 ASSERT(!cg_shares_storage(r, src[f]));
             if (!vals_near(r, 4, expect[f][d], 0)) {
@@ -1104,7 +1104,7 @@ TEST(test_compare_tensor) {
     cg_tensor *b = cg_from_data((float[]){3, 2, 1}, CG_SHAPE(3), 0);
     cg_tensor *r[6] = {cg_eq(a, b), cg_ne(a, b), cg_lt(a, b), cg_le(a, b), cg_gt(a, b), cg_ge(a, b)};
     for (int i = 0; i < 6; i++) {
-        ASSERT(r[i]);
+        ASSERT_NOT_NULL(r[i]);
         ASSERT_EQ(cg_dtype_of(r[i]), CG_BOOL);
         ASSERT_SHAPE(r[i], 3);
     }
@@ -1139,7 +1139,7 @@ TEST(test_compare_tensor) {
     cg_tensor *g = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD);
     cg_tensor *lt = cg_lt(g, a);
     ASSERT(!cg_requires_grad(lt));
-    ASSERT(cg_grad_fn(lt) == NULL);
+    ASSERT_NULL(cg_grad_fn(lt));
 }
 
 TEST(test_compare_scalar) {
@@ -1208,7 +1208,7 @@ TEST(test_equal) {
     ASSERT(!cg_equal(a, cg_view(b, CG_SHAPE(4))));
     ASSERT(!cg_equal(cg_ones(CG_SHAPE(2), 0), cg_ones(CG_SHAPE(2, 1), 0)));
     ASSERT(!cg_equal(cg_ones(CG_SHAPE(1), 0), cg_ones(CG_SCALAR_SHAPE, 0)));
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_last_error());
     /* torch.equal(torch.ones(2), torch.ones(2, dtype=torch.int64)) -> True */
     ASSERT(cg_equal(cg_ones(CG_SHAPE(2), 0), cg_ones(CG_SHAPE(2), CG_INT64)));
     /* torch.equal(torch.tensor([nan]), torch.tensor([nan])) -> False */
@@ -1356,8 +1356,8 @@ TEST(test_max_min) {
     ASSERT_NEAR(cg_item(r), 1, 0);
     ASSERT_NEAR(cg_item(cg_min(cg_from_data((bool[]){true, false}, CG_SHAPE(2), CG_BOOL))), 0, 0);
     cg_tensor *d = cg_from_data((double[]){-5, -INFINITY, 2.5, INFINITY, -7}, CG_SHAPE(5), CG_FLOAT64);
-    ASSERT(cg_item(cg_max(d)) == INFINITY);
-    ASSERT(cg_item(cg_min(d)) == -INFINITY);
+    ASSERT_EQ(cg_item(cg_max(d)), INFINITY);
+    ASSERT_EQ(cg_item(cg_min(d)), -INFINITY);
     cg_tensor *n = cg_from_data((float[]){-5, -2, -9, -1}, CG_SHAPE(2, 2), 0);
     ASSERT_NEAR(cg_item(cg_max(cg_transpose(n, 0, 1))), -1, 0);
     ASSERT_NEAR(cg_item(cg_min(cg_transpose(n, 0, 1))), -9, 0);

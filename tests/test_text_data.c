@@ -16,7 +16,7 @@ static int64_t at2(cg_tensor *t, int64_t i, int64_t j) { return (int64_t)cg_get(
 TEST(test_tokenizer_ascii) {
     const char *text = "hello world";
     cg_char_tokenizer *tok = cg_char_tokenizer_new(text, strlen(text));
-    ASSERT(tok != NULL);
+    ASSERT_NOT_NULL(tok);
     ASSERT_EQ(cg_char_tokenizer_vocab_size(tok), 8);
     size_t len;
     ASSERT_STR_EQ(cg_char_tokenizer_vocab(tok, &len), " dehlorw");
@@ -29,7 +29,7 @@ TEST(test_tokenizer_ascii) {
     ASSERT_EQ(cg_char_tokenizer_char(tok, -1), -1);
 
     cg_tensor *ids = cg_char_tokenizer_encode(tok, "hello", 5);
-    ASSERT(ids != NULL);
+    ASSERT_NOT_NULL(ids);
     ASSERT_EQ(cg_dtype_of(ids), CG_INT64);
     ASSERT_EQ(cg_ndim(ids), 1);
     ASSERT_EQ(cg_numel(ids), 5);
@@ -46,7 +46,7 @@ TEST(test_tokenizer_ascii) {
     free(s);
     /* empty text and empty ids */
     cg_tensor *none = cg_char_tokenizer_encode(tok, "", 0);
-    ASSERT(none != NULL);
+    ASSERT_NOT_NULL(none);
     ASSERT_EQ(cg_numel(none), 0);
     s = cg_char_tokenizer_decode(tok, none, &len);
     ASSERT_STR_EQ(s, "");
@@ -55,7 +55,7 @@ TEST(test_tokenizer_ascii) {
     cg_char_tokenizer_free(tok);
 
     tok = cg_char_tokenizer_new("", 0); /* an empty vocabulary is allowed */
-    ASSERT(tok != NULL);
+    ASSERT_NOT_NULL(tok);
     ASSERT_EQ(cg_char_tokenizer_vocab_size(tok), 0);
     ASSERT_STR_EQ(cg_char_tokenizer_vocab(tok, NULL), "");
     cg_char_tokenizer_free(tok);
@@ -66,7 +66,7 @@ TEST(test_tokenizer_chinese) {
     size_t n = strlen(POEM);
     ASSERT_EQ(n, 74);
     cg_char_tokenizer *tok = cg_char_tokenizer_new(POEM, n);
-    ASSERT(tok != NULL);
+    ASSERT_NOT_NULL(tok);
     ASSERT_EQ(cg_char_tokenizer_vocab_size(tok), 20);
     static const uint32_t chars[20] = {0xa, 0x3002, 0x4e0a, 0x4e3e, 0x4e61, 0x4f4e, 0x5149,
                                        0x524d, 0x5730, 0x5934, 0x5e8a, 0x601d, 0x6545, 0x660e,
@@ -77,7 +77,7 @@ TEST(test_tokenizer_chinese) {
     }
     ASSERT_STR_EQ(cg_char_tokenizer_vocab(tok, NULL), "\n。上举乡低光前地头床思故明是月望疑霜，");
     cg_tensor *ids = cg_char_tokenizer_encode(tok, POEM, n);
-    ASSERT(ids != NULL);
+    ASSERT_NOT_NULL(ids);
     static const int64_t want[26] = {10, 7, 13, 15, 6, 19, 17, 14, 8, 2, 18, 1, 0,
                                      3, 9, 16, 13, 15, 19, 5, 9, 11, 12, 4, 1, 0};
     ASSERT_EQ(cg_numel(ids), 26);
@@ -144,12 +144,12 @@ TEST(test_tokenizer_errors) {
                  "decode expects an int64 tensor of ids, but got torch.float32");
     /* NULL arguments: NULL without a message */
     cg_clear_error();
-    ASSERT(cg_char_tokenizer_encode(NULL, "a", 1) == NULL);
-    ASSERT(cg_char_tokenizer_encode(tok, NULL, 1) == NULL);
-    ASSERT(cg_char_tokenizer_decode(tok, NULL, NULL) == NULL);
-    ASSERT(cg_char_tokenizer_new(NULL, 3) == NULL);
-    ASSERT(cg_text_dataset_load(NULL) == NULL);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_NULL(cg_char_tokenizer_encode(NULL, "a", 1));
+    ASSERT_NULL(cg_char_tokenizer_encode(tok, NULL, 1));
+    ASSERT_NULL(cg_char_tokenizer_decode(tok, NULL, NULL));
+    ASSERT_NULL(cg_char_tokenizer_new(NULL, 3));
+    ASSERT_NULL(cg_text_dataset_load(NULL));
+    ASSERT_NULL(cg_last_error());
     cg_char_tokenizer_free(tok);
 }
 
@@ -176,19 +176,19 @@ static int check_batch(cg_tensor *data, cg_tensor *x, cg_tensor *y, int64_t B, i
 
 TEST(test_dataset_from_file) {
     char path[512];
-    ASSERT(cg_test_temp_path(path, sizeof path, "text") == 0);
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "text"), 0);
     char text[2048] = "";
     for (int i = 0; i < 10; i++) strcat(text, POEM); /* 260 characters */
-    ASSERT(cg_test_write_file(path, text, strlen(text)) == 0);
+    ASSERT_EQ(cg_test_write_file(path, text, strlen(text)), 0);
     cg_text_dataset *ds = cg_text_dataset_load(path);
     remove(path);
-    ASSERT(ds != NULL);
+    ASSERT_NOT_NULL(ds);
     const cg_char_tokenizer *tok = cg_text_dataset_tokenizer(ds);
     ASSERT_EQ(cg_char_tokenizer_vocab_size(tok), 20);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_TRAIN), 260);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_VAL), 0);
 
-    ASSERT(cg_text_dataset_split(ds, 0.9) == 0);
+    ASSERT_EQ(cg_text_dataset_split(ds, 0.9), 0);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_TRAIN), 234); /* int(0.9 * 260) */
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_VAL), 26);
     cg_tensor *train = cg_text_dataset_tokens(ds, CG_SPLIT_TRAIN), *val = cg_text_dataset_tokens(ds, CG_SPLIT_VAL);
@@ -201,33 +201,33 @@ TEST(test_dataset_from_file) {
 
     cg_manual_seed(1337);
     cg_tensor *x, *y;
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x, &y) == 0);
-    ASSERT(check_batch(train, x, y, 4, 8) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x, &y), 0);
+    ASSERT_EQ(check_batch(train, x, y, 4, 8), 0);
     cg_tensor *vx, *vy;
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 3, 25, &vx, &vy) == 0); /* the longest block */
-    ASSERT(check_batch(val, vx, vy, 3, 25) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 3, 25, &vx, &vy), 0); /* the longest block */
+    ASSERT_EQ(check_batch(val, vx, vy, 3, 25), 0);
     for (int b = 0; b < 3; b++) ASSERT_EQ(at2(vx, b, 0), 10); /* only start 0 fits */
 
     /* the same seed gives the same batches; another seed other ones */
     cg_manual_seed(1337);
     cg_tensor *x2, *y2;
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x2, &y2) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x2, &y2), 0);
     ASSERT(cg_equal(x, x2) && cg_equal(y, y2));
     cg_manual_seed(7);
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x2, &y2) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 4, 8, &x2, &y2), 0);
     ASSERT(!cg_equal(x, x2));
 
     /* starts cover [0, n - T): with T = n - 2 only starts 0 and 1 exist, both drawn */
     cg_tensor *bx, *by;
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 64, 24, &bx, &by) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 64, 24, &bx, &by), 0);
     int seen[2] = {0, 0};
     for (int b = 0; b < 64; b++) seen[at2(bx, b, 0) == at1(val, 0) ? 0 : 1]++;
     ASSERT(seen[0] > 0 && seen[1] > 0);
-    ASSERT(check_batch(val, bx, by, 64, 24) == 0);
+    ASSERT_EQ(check_batch(val, bx, by, 64, 24), 0);
 
-    ASSERT(cg_text_dataset_split(ds, 1) == 0);
+    ASSERT_EQ(cg_text_dataset_split(ds, 1), 0);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_VAL), 0);
-    ASSERT(cg_text_dataset_split(ds, 0) == 0);
+    ASSERT_EQ(cg_text_dataset_split(ds, 0), 0);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_TRAIN), 0);
     cg_text_dataset_free(ds);
     cg_text_dataset_free(NULL);
@@ -236,11 +236,11 @@ TEST(test_dataset_from_file) {
 TEST(test_dataset_ascii_from_text) {
     const char *text = "abcdefghij";
     cg_text_dataset *ds = cg_text_dataset_from_text(text, strlen(text));
-    ASSERT(ds != NULL);
-    ASSERT(cg_text_dataset_split(ds, 0.5) == 0);
+    ASSERT_NOT_NULL(ds);
+    ASSERT_EQ(cg_text_dataset_split(ds, 0.5), 0);
     cg_manual_seed(3);
     cg_tensor *x, *y;
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 5, 3, &x, &y) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 5, 3, &x, &y), 0);
     for (int b = 0; b < 5; b++) {
         int64_t i = at2(x, b, 0); /* ids are the letters' positions */
         ASSERT(i >= 0 && i < 2);
@@ -249,7 +249,7 @@ TEST(test_dataset_ascii_from_text) {
             ASSERT_EQ(at2(y, b, t), i + t + 1);
         }
     }
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 2, 4, &x, &y) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 2, 4, &x, &y), 0);
     ASSERT_EQ(at2(x, 0, 0), 5); /* val is "fghij": one start only */
     ASSERT_EQ(at2(y, 1, 3), 9);
     cg_text_dataset_free(ds);
@@ -257,11 +257,11 @@ TEST(test_dataset_ascii_from_text) {
 
 TEST(test_dataset_errors) {
     char path[512], msg[1200];
-    ASSERT(cg_test_temp_path(path, sizeof path, "text_err") == 0);
-    ASSERT(cg_test_write_file(path, "", 0) == 0);
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "text_err"), 0);
+    ASSERT_EQ(cg_test_write_file(path, "", 0), 0);
     snprintf(msg, sizeof msg, "\"%s\": the file is empty", path);
     ASSERT_ERROR(cg_text_dataset_load(path), msg);
-    ASSERT(cg_test_write_file(path, "good \xe6\x9c\x88 then bad \xff", 19) == 0);
+    ASSERT_EQ(cg_test_write_file(path, "good \xe6\x9c\x88 then bad \xff", 19), 0);
     snprintf(msg, sizeof msg, "\"%s\": invalid UTF-8 at byte offset 18 (byte 0xff)", path);
     ASSERT_ERROR(cg_text_dataset_load(path), msg);
     remove(path);
@@ -273,15 +273,15 @@ TEST(test_dataset_errors) {
                  "invalid UTF-8 at byte offset 1 (a sequence cut short by the end of the text)");
 
     cg_text_dataset *ds = cg_text_dataset_from_text(POEM, strlen(POEM)); /* 26 tokens */
-    ASSERT(ds != NULL);
+    ASSERT_NOT_NULL(ds);
     ASSERT_ERROR(cg_text_dataset_split(ds, 1.5), "train fraction must be in [0, 1], but got 1.5");
     ASSERT_ERROR(cg_text_dataset_split(ds, -0.1), "train fraction must be in [0, 1], but got -0.1");
     ASSERT_ERROR(cg_text_dataset_split(ds, NAN), "train fraction must be in [0, 1], but got nan");
     cg_tensor *x = NULL, *y = NULL;
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 26, &x, &y),
                  "the train split has 26 tokens: too short for block size 26 (it needs at least 27)");
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 25, &x, &y) == 0);
-    ASSERT(cg_text_dataset_split(ds, 0.9) == 0);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 25, &x, &y), 0);
+    ASSERT_EQ(cg_text_dataset_split(ds, 0.9), 0);
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 1, 3, &x, &y),
                  "the val split has 3 tokens: too short for block size 3 (it needs at least 4)");
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 0, 3, &x, &y),
@@ -294,9 +294,9 @@ TEST(test_dataset_errors) {
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, INT64_MAX / 2, 4, &x, &y),
                  "tensor of 2 dims is too large to allocate");
     cg_clear_error();
-    ASSERT(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 1, 1, NULL, &y) == -1);
-    ASSERT(cg_text_dataset_batch(NULL, CG_SPLIT_TRAIN, 1, 1, &x, &y) == -1);
-    ASSERT(cg_last_error() == NULL);
+    ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 1, 1, NULL, &y), -1);
+    ASSERT_EQ(cg_text_dataset_batch(NULL, CG_SPLIT_TRAIN, 1, 1, &x, &y), -1);
+    ASSERT_NULL(cg_last_error());
     cg_text_dataset_free(ds);
 }
 

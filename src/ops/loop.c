@@ -95,11 +95,11 @@ void cg__loop(cg__kernel k, int ndim, const int64_t *shape, cg__operand *o, cg__
         for (; d >= 0; d--) {
             po += st[0][d] * (int64_t)o->esize;
             pa += st[1][d] * (int64_t)a->esize;
-            if (b) pb += st[2][d] * (int64_t)b->esize;
+            if (pb) pb += st[2][d] * (int64_t)b->esize;
             if (++idx[d] < sh[d]) break;
             po -= st[0][d] * sh[d] * (int64_t)o->esize;
             pa -= st[1][d] * sh[d] * (int64_t)a->esize;
-            if (b) pb -= st[2][d] * sh[d] * (int64_t)b->esize;
+            if (pb) pb -= st[2][d] * sh[d] * (int64_t)b->esize;
             idx[d] = 0;
         }
         if (d < 0) return;

@@ -24,8 +24,13 @@ static int gpt_step(void *p) {
 
 int main(void) {
     cg_manual_seed(0);
-    cg_gpt_config cfg = {.vocab_size = 65, .block_size = 64, .n_embd = 128, .n_layer = 4,
-                         .n_head = 4, .dropout = 0.0, .tie_weights = true};
+    cg_gpt_config cfg = {.vocab_size = 65,
+                         .block_size = 64,
+                         .n_embd = 128,
+                         .n_layer = 4,
+                         .n_head = 4,
+                         .dropout = 0.0,
+                         .tie_weights = true};
     ctx_t c = {.model = cg_gpt_new(&cfg)};
     if (!c.model) goto error;
     cg_params *p = cg_gpt_params(c.model);

@@ -35,7 +35,8 @@ int main(void) {
     }
     m.x = cg_randn(CG_SHAPE(64, 784), 0);
     m.y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(64), 0), 10), CG_INT64);
-    m.opt = cg_adam(cg_params_count(m.params), cg_params_tensors(m.params), 1e-3, 0.9, 0.999, 1e-8, 0);
+    m.opt = cg_adam(cg_params_count(m.params), cg_params_tensors(m.params), 1e-3, 0.9, 0.999, 1e-8,
+                    0);
     if (!m.x || !m.y || !m.opt) goto error;
     double us = bench_run(mlp_step, &m, bench_iters(2000));
     if (us < 0) goto error;

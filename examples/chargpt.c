@@ -94,31 +94,44 @@ static int parse_double(const char *flag, const char *v, double lo, double hi, d
 
 /* 0: run; 1: --help; -1: a bad flag (message printed) */
 static int parse(int argc, char **argv, options *o) {
-    *o = (options){.data = CG_DEFAULT_CORPUS, .out = "chargpt", .steps = 500, .block = 64,
-                   .batch = 16, .embd = 128, .layers = 4, .heads = 4, .threads = 2, .sample = 400,
-                   .top_k = 20, .eval_every = 100, .eval_iters = 10, .lr = 2e-3,
-                   .temperature = 0.8, .dropout = 0, .seed = 1337};
+    *o = (options){.data = CG_DEFAULT_CORPUS,
+                   .out = "chargpt",
+                   .steps = 500,
+                   .block = 64,
+                   .batch = 16,
+                   .embd = 128,
+                   .layers = 4,
+                   .heads = 4,
+                   .threads = 2,
+                   .sample = 400,
+                   .top_k = 20,
+                   .eval_every = 100,
+                   .eval_iters = 10,
+                   .lr = 2e-3,
+                   .temperature = 0.8,
+                   .dropout = 0,
+                   .seed = 1337};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
         int rc = 0;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
-#define INT(name, field, lo, hi)                                                               \
-    else if (!strcmp(f, name)) {                                                               \
-        rc = parse_int(f, v, lo, hi, &n);                                                      \
-        o->field = n;                                                                          \
-        i++;                                                                                   \
+#define INT(name, field, lo, hi)                                                                   \
+    else if (!strcmp(f, name)) {                                                                   \
+        rc = parse_int(f, v, lo, hi, &n);                                                          \
+        o->field = n;                                                                              \
+        i++;                                                                                       \
     }
-#define DBL(name, field, lo, hi)                                                               \
-    else if (!strcmp(f, name)) {                                                               \
-        rc = parse_double(f, v, lo, hi, &o->field);                                            \
-        i++;                                                                                   \
+#define DBL(name, field, lo, hi)                                                                   \
+    else if (!strcmp(f, name)) {                                                                   \
+        rc = parse_double(f, v, lo, hi, &o->field);                                                \
+        i++;                                                                                       \
     }
-#define STR(name, field)                                                                       \
-    else if (!strcmp(f, name)) {                                                               \
-        if (!v) return bad(f, v, "a value");                                                   \
-        o->field = v;                                                                          \
-        i++;                                                                                   \
+#define STR(name, field)                                                                           \
+    else if (!strcmp(f, name)) {                                                                   \
+        if (!v) return bad(f, v, "a value");                                                       \
+        o->field = v;                                                                              \
+        i++;                                                                                       \
     }
         STR("--data", data)
         STR("--resume", resume)
@@ -152,7 +165,8 @@ static int parse(int argc, char **argv, options *o) {
         if (rc) return -1;
     }
     if (o->embd % o->heads) {
-        fprintf(stderr, "chargpt: --embd %" PRId64 " is not a multiple of --heads %d\n", o->embd, o->heads);
+        fprintf(stderr, "chargpt: --embd %" PRId64 " is not a multiple of --heads %d\n", o->embd,
+                o->heads);
         return -1;
     }
     return 0;
@@ -237,7 +251,8 @@ static int save_checkpoint(const char *path, const run *r, int64_t step) {
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
     snprintf(val, sizeof val, "%.17g", r->cfg.dropout);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "dropout", val);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "vocab", cg_char_tokenizer_vocab(r->tok, NULL));
+    if (rc == 0)
+        rc |= cg_state_dict_set_metadata(d, "vocab", cg_char_tokenizer_vocab(r->tok, NULL));
     if (rc == 0) rc = cg_save_safetensors(path, d);
     cg_state_dict_free(d);
     return rc;
@@ -338,15 +353,22 @@ static int setup(options *o, run *r) {
     cg_text_dataset_split(r->ds, 0.9);
     r->tok = cg_text_dataset_tokenizer(r->ds);
     r->cfg = (cg_gpt_config){.vocab_size = cg_char_tokenizer_vocab_size(r->tok),
-                             .block_size = o->block, .n_embd = o->embd, .n_layer = o->layers,
-                             .n_head = o->heads, .dropout = o->dropout, .tie_weights = true};
+                             .block_size = o->block,
+                             .n_embd = o->embd,
+                             .n_layer = o->layers,
+                             .n_head = o->heads,
+                             .dropout = o->dropout,
+                             .tie_weights = true};
     if ((o->resume ? load_checkpoint(o->resume, o->data, o->lr, r) : new_model(r, o->lr)) != 0)
         return -1;
     o->block = r->cfg.block_size;
     const cg_gpt_config *c = &r->cfg;
-    printf("chargpt: %s: %" PRId64 " characters, vocabulary %" PRId64 "; GPT %d layers x %d heads x "
-           "%" PRId64 " wide, block %" PRId64 ", %" PRId64 " parameters; batch %" PRId64 ", %d threads\n",
-           o->data, cg_text_dataset_len(r->ds, CG_SPLIT_TRAIN) + cg_text_dataset_len(r->ds, CG_SPLIT_VAL),
+    printf("chargpt: %s: %" PRId64 " characters, vocabulary %" PRId64
+           "; GPT %d layers x %d heads x "
+           "%" PRId64 " wide, block %" PRId64 ", %" PRId64 " parameters; batch %" PRId64
+           ", %d threads\n",
+           o->data,
+           cg_text_dataset_len(r->ds, CG_SPLIT_TRAIN) + cg_text_dataset_len(r->ds, CG_SPLIT_VAL),
            c->vocab_size, c->n_layer, c->n_head, c->n_embd, c->block_size,
            cg_params_numel(cg_gpt_params(r->m)), o->batch, o->threads);
     if (r->step0) printf("chargpt: resuming %s at step %" PRId64 "\n", o->resume, r->step0);
@@ -387,8 +409,8 @@ static void fmt_time(char *buf, size_t n, double s) {
 
 /* the progress line: on a terminal it redraws itself, elsewhere it is
  * printed every so often */
-static void progress(bool tty, int64_t step, int64_t total, double loss, double val,
-                     double tok_s, double eta, bool force) {
+static void progress(bool tty, int64_t step, int64_t total, double loss, double val, double tok_s,
+                     double eta, bool force) {
     char e[32], v[32] = "  -   ";
     fmt_time(e, sizeof e, eta);
     if (!isnan(val)) snprintf(v, sizeof v, "%.4f", val);
@@ -425,7 +447,8 @@ static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
     cg_optimizer_zero_grad(r->opt, true);
     if (cg_text_dataset_batch(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, &x, &y) == 0)
         cg_gpt_forward(r->m, x, y, &loss);
-    if (!loss || cg_backward(loss, NULL, false) != 0) rc = -1;
+    if (!loss || cg_backward(loss, NULL, false) != 0)
+        rc = -1;
     else {
         cg_clip_grad_norm(cg_params_count(p), cg_params_tensors(p), 1.0, 2);
         rc = cg_optimizer_step(r->opt);
@@ -513,8 +536,9 @@ static void svg_axes(FILE *f, const plot *p) {
     double dy = tick_spacing(p->hi - p->lo, 6);
     for (double v = p->lo; v <= p->hi + dy / 2; v += dy) {
         double y = py(p, v), label = fabs(v) < dy / 2 ? 0 : v;
-        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                   "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+        fprintf(f,
+                "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+                "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
                 p->L, y, p->W - p->R, y, p->L - 6, y + 4, label);
     }
     double yb = p->H - p->B, dx = fmax(1, tick_spacing((double)p->n, 8));
@@ -523,8 +547,9 @@ static void svg_axes(FILE *f, const plot *p) {
     for (double s = ceil((double)(p->step0 + 1) / dx) * dx; s <= (double)(p->step0 + p->n);
          s += dx) {
         double x = px(p, s - (double)p->step0 - 1);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#444\"/>\n"
-                   "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n",
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#444\"/>\n"
+                "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n",
                 x, yb, x, yb + 5, x, yb + 18, s);
     }
     fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step</text>\n",
@@ -539,9 +564,11 @@ static int write_svg(const char *path, const losses *c, int64_t step0) {
     plot p = {.W = 720, .H = 400, .L = 60, .R = 20, .T = 40, .B = 50, .step0 = step0, .n = c->n};
     y_range(&p, c);
     int64_t window = c->n / 50 > 10 ? c->n / 50 : c->n < 10 ? c->n : 10;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-               "fill=\"white\"/>\n", p.W, p.H);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+            "fill=\"white\"/>\n",
+            p.W, p.H);
     fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">chargpt: loss per step</text>\n", p.L);
     svg_axes(f, &p);
     fprintf(f, "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\"");
@@ -566,13 +593,15 @@ static int write_svg(const char *path, const losses *c, int64_t step0) {
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#e6550d\"/>\n",
                     px(&p, c->val_at[i]), py(&p, c->val[i]));
     double x = p.W - p.R - 330; /* the legend */
-    fprintf(f, "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#9ecae1\"/>\n"
-               "<text x=\"%g\" y=\"18\">train</text>\n"
-               "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#08519c\" stroke-width=\"2\"/>\n"
-               "<text x=\"%g\" y=\"18\">mean of the last %" PRId64 " steps</text>\n"
-               "<circle cx=\"%g\" cy=\"14\" r=\"4\" fill=\"#e6550d\"/>\n"
-               "<text x=\"%g\" y=\"18\">val</text>\n</svg>\n",
-            x, x + 20, x + 25, x + 70, x + 90, x + 95, window, x + 265, x + 275);
+    fprintf(
+        f,
+        "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#9ecae1\"/>\n"
+        "<text x=\"%g\" y=\"18\">train</text>\n"
+        "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#08519c\" stroke-width=\"2\"/>\n"
+        "<text x=\"%g\" y=\"18\">mean of the last %" PRId64 " steps</text>\n"
+        "<circle cx=\"%g\" cy=\"14\" r=\"4\" fill=\"#e6550d\"/>\n"
+        "<text x=\"%g\" y=\"18\">val</text>\n</svg>\n",
+        x, x + 20, x + 25, x + 70, x + 90, x + 95, window, x + 265, x + 275);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -603,9 +632,11 @@ static void sample(cg_gpt *m, const cg_char_tokenizer *tok, const options *o) {
     cg_tensor *idx = cg_full(CG_SHAPE(1, 1), (double)start, CG_INT64);
     cg_tensor *out = cg_gpt_generate(m, idx, o->sample, o->temperature, o->top_k);
     char *text = out ? cg_char_tokenizer_decode(tok, out, NULL) : NULL;
-    if (text) printf("---- sample (%d characters, temperature %g, top-k %d)\n%s\n----\n", o->sample,
-                     o->temperature, o->top_k, text + 1);
-    else fprintf(stderr, "chargpt: sampling failed: %s\n", cg_last_error());
+    if (text)
+        printf("---- sample (%d characters, temperature %g, top-k %d)\n%s\n----\n", o->sample,
+               o->temperature, o->top_k, text + 1);
+    else
+        fprintf(stderr, "chargpt: sampling failed: %s\n", cg_last_error());
     free(text);
     cg_scope_end();
 }

@@ -103,9 +103,10 @@ typedef struct cg_node cg_node;     /* a backward node (grad_fn) */
 #define CG_DTYPE_MASK 0xff
 
 /* Shape literal: cg_zeros(CG_SHAPE(2, 3), 0) passes ndim and a shape array. */
-#define CG_SHAPE(...)                                                          \
-    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),           \
-        (const int64_t[]) { __VA_ARGS__ }
+#define CG_SHAPE(...)                                                                              \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]) {           \
+        __VA_ARGS__                                                                                \
+    }
 /* Scalar (0-d) shape for functions taking (ndim, shape). */
 #define CG_SCALAR_SHAPE 0, NULL
 
@@ -209,7 +210,7 @@ cg_tensor *cg_prod(cg_tensor *a); /* product of all elements (int64 for int64/bo
 /* Over dims. A dim list (ndims, dims) with ndims 0 means every dim (PyTorch's
  * dim=None), e.g. cg_var(x, CG_DIMS(0, -1), 1, true). */
 /* Dim list literal: cg_sum_dims(x, CG_DIMS(0, -1), true). */
-#define CG_DIMS(...)                                                           \
+#define CG_DIMS(...)                                                                               \
     (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]) { __VA_ARGS__ }
 /* a.sum(dims, keepdim) */
 cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim);
@@ -253,10 +254,10 @@ cg_tensor *cg_view(cg_tensor *a, int ndim, const int64_t *shape);    /* a.view; 
 cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape); /* a.reshape */
 cg_tensor *cg_transpose(cg_tensor *a, int dim0, int dim1);           /* dims swapped */
 cg_tensor *cg_t(cg_tensor *a); /* Tensor.t(): transposes a 2-D tensor; 0-D/1-D as is */
-cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);     /* a.permute(dims) */
-cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);                      /* size-1 dim inserted */
-cg_tensor *cg_squeeze(cg_tensor *a);                                 /* all size-1 dims removed */
-cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim);                    /* a.squeeze(dim) */
+cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims);    /* a.permute(dims) */
+cg_tensor *cg_unsqueeze(cg_tensor *a, int dim);                     /* size-1 dim inserted */
+cg_tensor *cg_squeeze(cg_tensor *a);                                /* all size-1 dims removed */
+cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim);                   /* a.squeeze(dim) */
 cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape); /* a.expand; -1 keeps */
 
 /* ---------------------------------------------------------------- copies */
@@ -523,8 +524,8 @@ bool cg_retains_grad(const cg_tensor *t);
 typedef struct cg_node cg_ctx;
 typedef struct cg_function {
     const char *name; /* e.g. "MyExpBackward" */
-    int (*forward)(cg_ctx *ctx, int n_in, cg_tensor *const *inputs, int n_out,
-                   cg_tensor **outputs, void *user);
+    int (*forward)(cg_ctx *ctx, int n_in, cg_tensor *const *inputs, int n_out, cg_tensor **outputs,
+                   void *user);
     int (*backward)(cg_ctx *ctx, int n_out, cg_tensor *const *grad_outputs, int n_in,
                     cg_tensor **grad_inputs, void *user);
 } cg_function;
@@ -539,8 +540,8 @@ bool cg_ctx_needs_input_grad(const cg_ctx *ctx, int i);
 /* Grad mode (thread-local). set returns the previous state. */
 bool cg_is_grad_enabled(void);
 bool cg_set_grad_enabled(bool enabled);
-#define CG_GRAD_MODE_(on)                                                      \
-    for (int cg__g = cg_set_grad_enabled(on) ? 2 : 1; cg__g;                   \
+#define CG_GRAD_MODE_(on)                                                                          \
+    for (int cg__g = cg_set_grad_enabled(on) ? 2 : 1; cg__g;                                       \
          cg__g = (cg_set_grad_enabled(cg__g == 2), 0))
 /* CG_NO_GRAD { ... }: like `with torch.no_grad():`. Leave it normally (no
  * goto/return out of the block), or the previous mode is not restored. */
@@ -552,8 +553,8 @@ bool cg_set_grad_enabled(bool enabled);
 bool cg_is_inference_mode_enabled(void);
 bool cg_set_inference_mode(bool on); /* returns the previous state */
 bool cg_is_inference(const cg_tensor *t);
-#define CG_INFERENCE_MODE                                                      \
-    for (int cg__i = cg_set_inference_mode(true) ? 2 : 1; cg__i;               \
+#define CG_INFERENCE_MODE                                                                          \
+    for (int cg__i = cg_set_inference_mode(true) ? 2 : 1; cg__i;                                   \
          cg__i = (cg_set_inference_mode(cg__i == 2), 0))
 
 /* ---------------------------------------------------------------- errors */
@@ -571,7 +572,7 @@ void cg_error(const char *fmt, ...);
 /* PyTorch's repr, e.g. "tensor([1., 2.], requires_grad=True)". The string
  * is malloc'ed: free() it. NULL on error. */
 char *cg_to_string(const cg_tensor *t);
-int cg_print(const cg_tensor *t);              /* repr + newline on stdout */
+int cg_print(const cg_tensor *t); /* repr + newline on stdout */
 int cg_fprint(FILE *f, const cg_tensor *t);
 /* "<AddBackward0 object at 0x...>", or "None" for NULL. malloc'ed. */
 char *cg_node_repr(const cg_node *n);
@@ -580,18 +581,17 @@ int cg_node_print(const cg_node *n);
 /* ------------------------------------------------------------ scopes */
 
 void cg_scope_begin(void);
-int cg_scope_end(void);         /* -1 if no scope is open */
-int cg_scope_depth(void);       /* 0 at the root scope */
-cg_tensor *cg_keep(cg_tensor *t);    /* move t to the enclosing scope */
-cg_tensor *cg_retain(cg_tensor *t);  /* +1 reference, owned by the caller */
-void cg_release(cg_tensor *t);       /* -1 reference */
-long cg_live_tensors(void);  /* tensors alive in this process */
-long cg_live_nodes(void);    /* backward nodes alive in this process */
+int cg_scope_end(void);             /* -1 if no scope is open */
+int cg_scope_depth(void);           /* 0 at the root scope */
+cg_tensor *cg_keep(cg_tensor *t);   /* move t to the enclosing scope */
+cg_tensor *cg_retain(cg_tensor *t); /* +1 reference, owned by the caller */
+void cg_release(cg_tensor *t);      /* -1 reference */
+long cg_live_tensors(void);         /* tensors alive in this process */
+long cg_live_nodes(void);           /* backward nodes alive in this process */
 long cg_live_storages(void);
 /* Releases everything the calling thread's root scope holds (done at exit). */
 void cg_root_scope_drain(void);
-#define CG_SCOPE                                                               \
-    for (int cg__s = (cg_scope_begin(), 1); cg__s; cg__s = (cg_scope_end(), 0))
+#define CG_SCOPE for (int cg__s = (cg_scope_begin(), 1); cg__s; cg__s = (cg_scope_end(), 0))
 
 /* ------------------------------------------------------------ nn modules */
 /* A registry of named parameters (PyTorch's state_dict keys), each retained;
@@ -609,10 +609,23 @@ void cg_params_zero_grad(cg_params *p, bool set_to_none);
 
 /* Layers, initialised as PyTorch does (Linear: U(+-1/sqrt(in)), Embedding:
  * N(0,1), LayerNorm: ones and zeros); init registers prefix.weight etc. */
-typedef struct { cg_tensor *weight, *bias; int64_t in, out; } cg_linear_layer;
-typedef struct { cg_tensor *weight; int64_t num, dim; } cg_embedding_layer;
-typedef struct { cg_tensor *weight, *bias; int64_t dim; double eps; } cg_layer_norm_layer;
-typedef struct { cg_linear_layer fc, proj; double dropout; } cg_mlp; /* proj(gelu(fc(x))) */
+typedef struct {
+    cg_tensor *weight, *bias;
+    int64_t in, out;
+} cg_linear_layer;
+typedef struct {
+    cg_tensor *weight;
+    int64_t num, dim;
+} cg_embedding_layer;
+typedef struct {
+    cg_tensor *weight, *bias;
+    int64_t dim;
+    double eps;
+} cg_layer_norm_layer;
+typedef struct {
+    cg_linear_layer fc, proj;
+    double dropout;
+} cg_mlp; /* proj(gelu(fc(x))) */
 int cg_linear_init(cg_linear_layer *l, cg_params *p, const char *prefix, int64_t in, int64_t out,
                    bool bias);
 cg_tensor *cg_linear_forward(const cg_linear_layer *l, cg_tensor *x);
@@ -627,11 +640,17 @@ int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t
 cg_tensor *cg_mlp_forward(const cg_mlp *m, cg_tensor *x, bool training);
 
 /* Dropout as a layer: cg_dropout with p, in training mode only. */
-typedef struct { double p; } cg_dropout_layer;
+typedef struct {
+    double p;
+} cg_dropout_layer;
 cg_tensor *cg_dropout_forward(const cg_dropout_layer *d, cg_tensor *x, bool training);
 /* Causal multi-head self-attention: x (B,T,C) -> (B,T,C); c_attn (C -> 3C)
  * gives q, k, v; c_proj (C -> C) after the heads; dropout on the output. */
-typedef struct { cg_linear_layer c_attn, c_proj; int n_head; double dropout; } cg_self_attention;
+typedef struct {
+    cg_linear_layer c_attn, c_proj;
+    int n_head;
+    double dropout;
+} cg_self_attention;
 int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefix, int64_t n_embd,
                            int n_head, double dropout);
 cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, bool training);

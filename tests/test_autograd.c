@@ -21,12 +21,12 @@ static void assert_all(const cg_tensor *t, double v, int *failed) {
         }
     }
 }
-#define ASSERT_ALL(t, v)                                                       \
-    do {                                                                       \
-        int f_ = 0;                                                            \
-        ASSERT((t) != NULL);                                                   \
-        assert_all((t), (v), &f_);                                             \
-        ASSERT(!f_);                                                           \
+#define ASSERT_ALL(t, v)                                                                           \
+    do {                                                                                           \
+        int f_ = 0;                                                                                \
+        ASSERT((t) != NULL);                                                                       \
+        assert_all((t), (v), &f_);                                                                 \
+        ASSERT(!f_);                                                                               \
     } while (0)
 
 TEST(seed_graph) {
@@ -131,7 +131,8 @@ TEST(tensor_used_several_times) {
     float xv[] = {1, -2, 3};
     cg_tensor *x = cg_from_data(xv, CG_SHAPE(3), CG_REQUIRES_GRAD);
     ASSERT_EQ(cg_backward(cg_sum(cg_add(cg_mul(x, x), x)), NULL, false), 0);
-    for (int i = 0; i < 3; i++) ASSERT_NEAR(((float *)cg_data_ptr(cg_grad(x)))[i], 2 * xv[i] + 1, 1e-6);
+    for (int i = 0; i < 3; i++)
+        ASSERT_NEAR(((float *)cg_data_ptr(cg_grad(x)))[i], 2 * xv[i] + 1, 1e-6);
 }
 
 TEST(broadcast_gradients_are_summed) {
@@ -166,7 +167,8 @@ TEST(gradients_through_views) {
     cg_tensor *w = cg_arange(0, 6, 1, 0);
     ASSERT_EQ(cg_backward(cg_sum(cg_mul(v, w)), NULL, false), 0);
     /* v[i] = x[(i % 2) * 3 + i / 2], so x.grad[(i % 2) * 3 + i / 2] = i */
-    for (int i = 0; i < 6; i++) ASSERT_NEAR(cg_get(cg_grad(x), (int64_t[]){(i % 2) * 3 + i / 2}), i, 0);
+    for (int i = 0; i < 6; i++)
+        ASSERT_NEAR(cg_get(cg_grad(x), (int64_t[]){(i % 2) * 3 + i / 2}), i, 0);
     cg_tensor *e = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD);
     cg_tensor *ex = cg_expand(cg_unsqueeze(e, 0), CG_SHAPE(4, -1));
     ASSERT_EQ(cg_backward(cg_sum(cg_squeeze(cg_unsqueeze(ex, 2))), NULL, false), 0);
@@ -283,31 +285,34 @@ TEST(saved_tensor_modified_in_place) {
     cg_tensor *x = cg_ones(CG_SHAPE(2, 2), CG_REQUIRES_GRAD);
     cg_tensor *z = cg_sum(cg_mul(x, x));
     CG_NO_GRAD { ASSERT_EQ(cg_set(x, (int64_t[]){0, 0}, 5), 0); }
-    ASSERT_ERROR(cg_backward(z, NULL, false),
-                 "one of the variables needed for gradient computation has been modified by an "
-                 "inplace operation: [torch.FloatTensor [2, 2]] is at version 1; expected version 0 "
-                 "instead. Hint: enable anomaly detection to find the operation that failed to "
-                 "compute its gradient, with torch.autograd.set_detect_anomaly(True).");
+    ASSERT_ERROR(
+        cg_backward(z, NULL, false),
+        "one of the variables needed for gradient computation has been modified by an "
+        "inplace operation: [torch.FloatTensor [2, 2]] is at version 1; expected version 0 "
+        "instead. Hint: enable anomaly detection to find the operation that failed to "
+        "compute its gradient, with torch.autograd.set_detect_anomaly(True).");
     /* y = x.exp(); z = y.sum(); y[0,0] = 5 under no_grad: y is a saved output */
     cg_tensor *y = cg_exp(x);
     z = cg_sum(y);
     CG_NO_GRAD { ASSERT_EQ(cg_set(y, (int64_t[]){0, 0}, 5), 0); }
-    ASSERT_ERROR(cg_backward(z, NULL, false),
-                 "one of the variables needed for gradient computation has been modified by an "
-                 "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of ExpBackward0, "
-                 "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
-                 "find the operation that failed to compute its gradient, with "
-                 "torch.autograd.set_detect_anomaly(True).");
+    ASSERT_ERROR(
+        cg_backward(z, NULL, false),
+        "one of the variables needed for gradient computation has been modified by an "
+        "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of ExpBackward0, "
+        "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
+        "find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True).");
     /* y = x * 2; z = (y * y).sum(); y[0,0] = 5 */
     y = cg_mul_scalar(x, 2);
     z = cg_sum(cg_mul(y, y));
     CG_NO_GRAD { ASSERT_EQ(cg_set(y, (int64_t[]){0, 0}, 5), 0); }
-    ASSERT_ERROR(cg_backward(z, NULL, false),
-                 "one of the variables needed for gradient computation has been modified by an "
-                 "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of MulBackward0, "
-                 "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
-                 "find the operation that failed to compute its gradient, with "
-                 "torch.autograd.set_detect_anomaly(True).");
+    ASSERT_ERROR(
+        cg_backward(z, NULL, false),
+        "one of the variables needed for gradient computation has been modified by an "
+        "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of MulBackward0, "
+        "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
+        "find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True).");
 }
 
 TEST(leaf_kept_alive_by_its_graph) {

@@ -62,9 +62,9 @@ TEST(backward_restricted_to_inputs) {
     cg_tensor *out = cg_sum(cg_mul(h, h));
     cg_tensor *ins[2] = {a, h};
     ASSERT_EQ(cg_backward_ex(out, NULL, 0, 2, ins), 0);
-    ASSERT(cg_grad(b) == NULL); /* not among the inputs */
+    ASSERT(cg_grad(b) == NULL);                      /* not among the inputs */
     ASSERT_NEAR(at(cg_grad(a), 0), 2 * 6 * 3, 1e-5); /* d/da h^2 = 2 h b */
-    ASSERT_NEAR(at(cg_grad(h), 1), 12, 1e-5);       /* d/dh h^2 = 2h */
+    ASSERT_NEAR(at(cg_grad(h), 1), 12, 1e-5);        /* d/dh h^2 = 2h */
 }
 
 TEST(create_graph_second_derivative) {
@@ -144,7 +144,10 @@ TEST(hooks_replace_and_observe) {
 
 TEST(post_accumulate_hook) {
     cg_tensor *x = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD);
-    struct { int calls; double sum; } st = {0, 0};
+    struct {
+        int calls;
+        double sum;
+    } st = {0, 0};
     ASSERT(cg_register_post_accumulate_grad_hook(x, count_post, &st) > 0);
     ASSERT_EQ(cg_backward(cg_sum(cg_mul_scalar(x, 5)), NULL, false), 0);
     ASSERT_EQ(st.calls, 1);
@@ -282,7 +285,8 @@ TEST(anomaly_mode_names_the_node) {
     /* PyTorch looks for NaN only: output 0 (1/0) is inf, output 1 (-0/0) nan */
     ASSERT(strncmp(cg_last_error(),
                    "Function 'DivBackward0' returned nan values in its 1th output. It was recorded "
-                   "by cg_div (node sequence number ", 111) == 0);
+                   "by cg_div (node sequence number ",
+                   111) == 0);
 }
 
 TEST(inference_mode) {
@@ -302,8 +306,9 @@ TEST(inference_mode) {
     ASSERT_ERROR(cg_mul(x, t),
                  "Inference tensors cannot be saved for backward. To work around you can make a "
                  "clone to get a normal tensor and use it in autograd.");
-    ASSERT_ERROR(cg_requires_grad_(t, true),
-                 "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
+    ASSERT_ERROR(
+        cg_requires_grad_(t, true),
+        "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
     ASSERT(cg_requires_grad(cg_mul(x, cg_clone(t))));
     CG_NO_GRAD {
         CG_INFERENCE_MODE { ASSERT(!cg_is_grad_enabled()); }
@@ -329,7 +334,8 @@ TEST(gradcheck_and_gradgradcheck) {
     ASSERT(cg_gradgradcheck(f_mix, NULL, 2, in, 1e-6, 1e-5, 1e-3));
     cg_clear_error();
     ASSERT(!cg_gradcheck(f_wrong, NULL, 1, in, 1e-6, 1e-5, 1e-3));
-    ASSERT(strncmp(cg_last_error(), "Jacobian mismatch for output 0 with respect to input 0,", 55) == 0);
+    ASSERT(strncmp(cg_last_error(), "Jacobian mismatch for output 0 with respect to input 0,",
+                   55) == 0);
     cg_tensor *f32 = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD);
     ASSERT_ERROR(cg_gradcheck(f_wrong, NULL, 1, &f32, 1e-6, 1e-5, 1e-3),
                  "input 0: gradcheck needs contiguous float64 inputs");
@@ -362,6 +368,7 @@ TEST(graph_as_dot) {
 
 TEST_MAIN(autograd_grad_values, autograd_grad_several_outputs_and_inputs, autograd_grad_errors,
           backward_restricted_to_inputs, create_graph_second_derivative, third_derivative,
-          hooks_replace_and_observe, post_accumulate_hook, hooks_do_not_touch_autograd_grad_captures,
-          retain_grad_on_non_leaf, custom_function, custom_function_errors_and_gradcheck,
-          anomaly_mode_names_the_node, inference_mode, gradcheck_and_gradgradcheck, graph_as_dot)
+          hooks_replace_and_observe, post_accumulate_hook,
+          hooks_do_not_touch_autograd_grad_captures, retain_grad_on_non_leaf, custom_function,
+          custom_function_errors_and_gradcheck, anomaly_mode_names_the_node, inference_mode,
+          gradcheck_and_gradgradcheck, graph_as_dot)

@@ -54,8 +54,9 @@ TEST(resume_is_exact) {
     snprintf(args, sizeof args, "%s --data %s --steps 6 --stop-after 3 --sample 0 --out %s/b", TINY,
              data, dir);
     ASSERT_EQ(chargpt(args, NULL, 0), 0);
-    snprintf(args, sizeof args, "%s --data %s --steps 6 --sample 40 --resume %s/b.safetensors --out %s/c",
-             TINY, data, dir, dir);
+    snprintf(args, sizeof args,
+             "%s --data %s --steps 6 --sample 40 --resume %s/b.safetensors --out %s/c", TINY, data,
+             dir, dir);
     rc = chargpt(args, out, sizeof out);
     if (rc != 0) fprintf(stderr, "%s\n", out);
     ASSERT_EQ(rc, 0);
@@ -92,26 +93,30 @@ TEST(resume_is_exact) {
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
-    ASSERT_STR_EQ(out, "chargpt: --steps ten: expected an integer in [0, 100000000] (see chargpt --help)\n");
+    ASSERT_STR_EQ(
+        out, "chargpt: --steps ten: expected an integer in [0, 100000000] (see chargpt --help)\n");
     ASSERT_EQ(chargpt("--frobnicate", out, sizeof out), 2);
     ASSERT_STR_EQ(out, "chargpt: unknown option '--frobnicate' (see chargpt --help)\n");
     ASSERT_EQ(chargpt("--embd 30 --heads 4", out, sizeof out), 2);
     ASSERT_STR_EQ(out, "chargpt: --embd 30 is not a multiple of --heads 4\n");
     ASSERT_EQ(chargpt("--data /nonexistent/text.txt", out, sizeof out), 1);
-    ASSERT_STR_EQ(out, "chargpt: cannot open \"/nonexistent/text.txt\": No such file or directory\n");
+    ASSERT_STR_EQ(out,
+                  "chargpt: cannot open \"/nonexistent/text.txt\": No such file or directory\n");
     char args[512], data[128];
     snprintf(data, sizeof data, "%s/text.txt", dir);
     snprintf(args, sizeof args, "--data %s --resume %s/none.safetensors", data, dir);
     ASSERT_EQ(chargpt(args, out, sizeof out), 1);
     char want[256];
-    snprintf(want, sizeof want, "chargpt: cannot open \"%s/none.safetensors\": No such file or directory\n", dir);
+    snprintf(want, sizeof want,
+             "chargpt: cannot open \"%s/none.safetensors\": No such file or directory\n", dir);
     ASSERT_STR_EQ(out, want);
     /* a checkpoint of another vocabulary */
     snprintf(args, sizeof args, "rm -f %s/other.txt; echo xyz > %s/other.txt", dir, dir);
     ASSERT_EQ(system(args), 0);
     snprintf(args, sizeof args, "%s --data %s/other.txt --resume %s/a.safetensors", TINY, dir, dir);
     ASSERT_EQ(chargpt(args, out, sizeof out), 1);
-    snprintf(want, sizeof want, "chargpt: %s/a.safetensors was trained on another vocabulary than %s/other.txt's\n",
+    snprintf(want, sizeof want,
+             "chargpt: %s/a.safetensors was trained on another vocabulary than %s/other.txt's\n",
              dir, dir);
     ASSERT_STR_EQ(out, want);
     ASSERT_EQ(chargpt("--help", out, sizeof out), 0);

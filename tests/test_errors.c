@@ -16,24 +16,24 @@
 #define ONES(...) cg_ones(CG_SHAPE(__VA_ARGS__), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
 
-#define BOOL_SUB_BOTH                                                                      \
-    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "  \
+#define BOOL_SUB_BOTH                                                                              \
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "          \
     "or `logical_xor()` operator instead."
-#define BOOL_SUB_ONE                                                                       \
-    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
+#define BOOL_SUB_ONE                                                                               \
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "              \
     "trying to invert a mask, use the `~` or `logical_not()` operator instead."
 #define NO_GRAD_DTYPE "Only Tensors of floating point and complex dtype can require gradients"
-#define SECOND_BACKWARD                                                                    \
-    "Trying to backward through the graph a second time (or directly access saved "        \
-    "tensors after they have already been freed). Saved intermediate values of the graph " \
-    "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if " \
-    "you need to backward through the graph a second time or if you need to access saved " \
+#define SECOND_BACKWARD                                                                            \
+    "Trying to backward through the graph a second time (or directly access saved "                \
+    "tensors after they have already been freed). Saved intermediate values of the graph "         \
+    "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "        \
+    "you need to backward through the graph a second time or if you need to access saved "         \
     "tensors after calling backward."
-#define VIEW_STRIDE                                                                        \
-    "view size is not compatible with input tensor's size and stride (at least one "       \
+#define VIEW_STRIDE                                                                                \
+    "view size is not compatible with input tensor's size and stride (at least one "               \
     "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
 #define LEAF_INPLACE "a leaf Variable that requires grad is being used in an in-place operation."
-#define VIEW_LEAF_INPLACE                                                                  \
+#define VIEW_LEAF_INPLACE                                                                          \
     "a view of a leaf Variable that requires grad is being used in an in-place operation."
 
 /* ---------------------------------------------------------- broadcasting */
@@ -41,7 +41,8 @@
 TEST(test_err_broadcast) {
     cg_tensor *a = ONES(2, 3), *b = ONES(4, 3), *c = ONES(2, 4), *v = ONES(3);
     /* torch.ones(2,3) + torch.ones(4,3) (and -, *, /, **, ==, ...) */
-    const char *m0 = "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0";
+    const char *m0 =
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0";
     ASSERT_ERROR(cg_add(a, b), m0);
     ASSERT_ERROR(cg_sub(a, b), m0);
     ASSERT_ERROR(cg_mul(a, b), m0);
@@ -54,75 +55,91 @@ TEST(test_err_broadcast) {
     ASSERT_ERROR(cg_gt(a, b), m0);
     ASSERT_ERROR(cg_ge(a, b), m0);
     /* torch.ones(2,3) + torch.ones(2,4) */
-    ASSERT_ERROR(cg_add(a, c),
-                 "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
+    ASSERT_ERROR(
+        cg_add(a, c),
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
     /* torch.ones(3) + torch.ones(2,4) */
-    ASSERT_ERROR(cg_mul(v, c),
-                 "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
+    ASSERT_ERROR(
+        cg_mul(v, c),
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
     /* torch.ones(4,3) - torch.ones(2,3) */
-    ASSERT_ERROR(cg_sub(b, a),
-                 "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0");
+    ASSERT_ERROR(
+        cg_sub(b, a),
+        "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0");
     /* an int64 and a float32 operand: the same message */
     ASSERT_ERROR(cg_add(ONES_D(CG_INT64, 2, 3), b), m0);
 }
 
 TEST(test_err_where) {
     /* torch.where(torch.ones(4,dtype=torch.bool), torch.ones(2,3), torch.ones(2,3)) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_BOOL, 4), ONES(2, 3), ONES(2, 3)),
-                 "The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_BOOL, 4), ONES(2, 3), ONES(2, 3)),
+        "The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1");
     /* torch.where(torch.ones(2,1,dtype=torch.bool), torch.ones(4,3), torch.ones(3)) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_BOOL, 2, 1), ONES(4, 3), ONES(3)),
-                 "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_BOOL, 2, 1), ONES(4, 3), ONES(3)),
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
     /* torch.where(torch.ones(2,3,dtype=torch.bool), torch.ones(2,1), torch.ones(4,3)) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_BOOL, 2, 3), ONES(2, 1), ONES(4, 3)),
-                 "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_BOOL, 2, 3), ONES(2, 1), ONES(4, 3)),
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
 }
 
 TEST(test_err_where_broadcast_order) {
     /* PyTorch broadcasts the condition with x first:
      * torch.where(torch.ones(2,3,dtype=torch.bool), torch.ones(4,3), torch.ones(2,3)) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_BOOL, 2, 3), ONES(4, 3), ONES(2, 3)),
-                 "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_BOOL, 2, 3), ONES(4, 3), ONES(2, 3)),
+        "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
 }
 
 TEST(test_err_where_cond_dtype) {
     /* torch.where(torch.ones(2,3), torch.ones(2,3), torch.ones(2,3)) */
-    ASSERT_ERROR(cg_where(ONES(2, 3), ONES(2, 3), ONES(2, 3)),
-                 "where expected condition to be a boolean tensor, but got a tensor with dtype Float");
+    ASSERT_ERROR(
+        cg_where(ONES(2, 3), ONES(2, 3), ONES(2, 3)),
+        "where expected condition to be a boolean tensor, but got a tensor with dtype Float");
     /* torch.where(torch.ones(2,3, dtype=torch.int64), torch.ones(2,3), torch.ones(2,3)) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_INT64, 2, 3), ONES(2, 3), ONES(2, 3)),
-                 "where expected condition to be a boolean tensor, but got a tensor with dtype Long");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_INT64, 2, 3), ONES(2, 3), ONES(2, 3)),
+        "where expected condition to be a boolean tensor, but got a tensor with dtype Long");
     /* torch.where(torch.ones(2,3, dtype=torch.float64), ...) */
-    ASSERT_ERROR(cg_where(ONES_D(CG_FLOAT64, 2, 3), ONES(2, 3), ONES(2, 3)),
-                 "where expected condition to be a boolean tensor, but got a tensor with dtype Double");
+    ASSERT_ERROR(
+        cg_where(ONES_D(CG_FLOAT64, 2, 3), ONES(2, 3), ONES(2, 3)),
+        "where expected condition to be a boolean tensor, but got a tensor with dtype Double");
 }
 
 /* ----------------------------------------------------------------- linalg */
 
 TEST(test_err_mm) {
     /* torch.mm(torch.ones(2,3), torch.ones(4,5)) */
-    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES(4, 5)), "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES(4, 5)),
+                 "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
     /* torch.mm(torch.ones(3), torch.ones(3,5)) */
     ASSERT_ERROR(cg_mm(ONES(3), ONES(3, 5)), "self must be a matrix");
     /* torch.mm(torch.ones(2,3), torch.ones(3)) */
     ASSERT_ERROR(cg_mm(ONES(2, 3), ONES(3)), "mat2 must be a matrix");
     ASSERT_ERROR(cg_mm(ONES(2, 2, 3), ONES(3, 2)), "self must be a matrix");
     /* torch.mm(torch.ones(2,3), torch.ones(3,2,dtype=torch.float64)) */
-    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES_D(CG_FLOAT64, 3, 2)), "expected scalar type Float but found Double");
+    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES_D(CG_FLOAT64, 3, 2)),
+                 "expected scalar type Float but found Double");
     /* torch.mm(torch.ones(2,3,dtype=torch.float64), torch.ones(3,2)) */
-    ASSERT_ERROR(cg_mm(ONES_D(CG_FLOAT64, 2, 3), ONES(3, 2)), "expected scalar type Double but found Float");
+    ASSERT_ERROR(cg_mm(ONES_D(CG_FLOAT64, 2, 3), ONES(3, 2)),
+                 "expected scalar type Double but found Float");
     /* torch.mm(torch.ones(2,3,dtype=torch.int64), torch.ones(3,2)) */
-    ASSERT_ERROR(cg_mm(ONES_D(CG_INT64, 2, 3), ONES(3, 2)), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_mm(ONES_D(CG_INT64, 2, 3), ONES(3, 2)),
+                 "expected scalar type Long but found Float");
     /* torch.mm(torch.ones(2,3,dtype=torch.bool), torch.ones(3,2,dtype=torch.bool)) */
     ASSERT_ERROR(cg_mm(ONES_D(CG_BOOL, 2, 3), ONES_D(CG_BOOL, 3, 2)),
                  "\"addmm_impl_cpu_\" not implemented for 'Bool'");
     /* torch.mm(torch.ones(2,3,dtype=torch.bool), torch.ones(3,2)) */
-    ASSERT_ERROR(cg_mm(ONES_D(CG_BOOL, 2, 3), ONES(3, 2)), "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_mm(ONES_D(CG_BOOL, 2, 3), ONES(3, 2)),
+                 "\"addmm_impl_cpu_\" not implemented for 'Bool'");
 }
 
 TEST(test_err_mm_bool_second) {
     /* torch.mm(torch.ones(2,3), torch.ones(3,2,dtype=torch.bool)) */
-    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES_D(CG_BOOL, 3, 2)), "expected scalar type Float but found Bool");
+    ASSERT_ERROR(cg_mm(ONES(2, 3), ONES_D(CG_BOOL, 3, 2)),
+                 "expected scalar type Float but found Bool");
     /* torch.mm(torch.ones(2,3,dtype=torch.int64), torch.ones(3,2,dtype=torch.bool)) */
     ASSERT_ERROR(cg_mm(ONES_D(CG_INT64, 2, 3), ONES_D(CG_BOOL, 3, 2)),
                  "expected scalar type Long but found Bool");
@@ -134,11 +151,13 @@ TEST(test_err_bmm) {
     /* torch.bmm(torch.ones(2,2,3), torch.ones(2,3)) */
     ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES(2, 3)), "batch2 must be a 3D tensor");
     /* torch.bmm(torch.ones(2,2,3), torch.ones(3,3,4)) */
-    ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES(3, 3, 4)),
-                 "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3].");
+    ASSERT_ERROR(
+        cg_bmm(ONES(2, 2, 3), ONES(3, 3, 4)),
+        "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3].");
     /* torch.bmm(torch.ones(2,2,3), torch.ones(2,4,4)) */
-    ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES(2, 4, 4)),
-                 "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 4].");
+    ASSERT_ERROR(
+        cg_bmm(ONES(2, 2, 3), ONES(2, 4, 4)),
+        "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 4].");
     /* torch.bmm(torch.ones(2,2,3), torch.ones(2,3,4,dtype=torch.float64)) */
     ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES_D(CG_FLOAT64, 2, 3, 4)),
                  "expected scalar type Float but found Double");
@@ -149,18 +168,22 @@ TEST(test_err_bmm_bool) {
     ASSERT_ERROR(cg_bmm(ONES_D(CG_BOOL, 2, 2, 3), ONES_D(CG_BOOL, 2, 3, 2)),
                  "\"bmm\" not implemented for 'Bool'");
     /* torch.bmm(torch.ones(2,2,3,dtype=torch.bool), torch.ones(2,3,2)) */
-    ASSERT_ERROR(cg_bmm(ONES_D(CG_BOOL, 2, 2, 3), ONES(2, 3, 2)), "\"bmm\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_bmm(ONES_D(CG_BOOL, 2, 2, 3), ONES(2, 3, 2)),
+                 "\"bmm\" not implemented for 'Bool'");
     /* torch.bmm(torch.ones(2,2,3), torch.ones(2,3,2,dtype=torch.bool)) */
-    ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES_D(CG_BOOL, 2, 3, 2)), "expected scalar type Float but found Bool");
+    ASSERT_ERROR(cg_bmm(ONES(2, 2, 3), ONES_D(CG_BOOL, 2, 3, 2)),
+                 "expected scalar type Float but found Bool");
 }
 
 TEST(test_err_mv) {
     /* torch.mv(torch.ones(2,3), torch.ones(4)) */
     ASSERT_ERROR(cg_mv(ONES(2, 3), ONES(4)), "size mismatch, got 2, 2x3,4");
     /* torch.mv(torch.ones(2,3), torch.ones(3,dtype=torch.float64)) */
-    ASSERT_ERROR(cg_mv(ONES(2, 3), ONES_D(CG_FLOAT64, 3)), "expected scalar type Float but found Double");
+    ASSERT_ERROR(cg_mv(ONES(2, 3), ONES_D(CG_FLOAT64, 3)),
+                 "expected scalar type Float but found Double");
     /* torch.mv(torch.ones(2,3,dtype=torch.int64), torch.ones(3)) */
-    ASSERT_ERROR(cg_mv(ONES_D(CG_INT64, 2, 3), ONES(3)), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_mv(ONES_D(CG_INT64, 2, 3), ONES(3)),
+                 "expected scalar type Long but found Float");
 }
 
 TEST(test_err_mv_dims) {
@@ -171,7 +194,8 @@ TEST(test_err_mv_dims) {
     /* torch.mv(torch.ones(2,3,4), torch.ones(3)) */
     ASSERT_ERROR(cg_mv(ONES(2, 3, 4), ONES(3)), "vector + matrix @ vector expected, got 1, 3, 1");
     /* torch.mv(torch.ones(2,3), torch.ones(())) */
-    ASSERT_ERROR(cg_mv(ONES(2, 3), cg_ones(CG_SCALAR_SHAPE, 0)), "vector + matrix @ vector expected, got 1, 2, 0");
+    ASSERT_ERROR(cg_mv(ONES(2, 3), cg_ones(CG_SCALAR_SHAPE, 0)),
+                 "vector + matrix @ vector expected, got 1, 2, 0");
 }
 
 TEST(test_err_mv_bool) {
@@ -179,18 +203,21 @@ TEST(test_err_mv_bool) {
     ASSERT_ERROR(cg_mv(ONES_D(CG_BOOL, 2, 3), ONES_D(CG_BOOL, 3)),
                  "\"addmv_impl_cpu\" not implemented for 'Bool'");
     /* torch.mv(torch.ones(2,3), torch.ones(3,dtype=torch.bool)) */
-    ASSERT_ERROR(cg_mv(ONES(2, 3), ONES_D(CG_BOOL, 3)), "expected scalar type Float but found Bool");
+    ASSERT_ERROR(cg_mv(ONES(2, 3), ONES_D(CG_BOOL, 3)),
+                 "expected scalar type Float but found Bool");
 }
 
 TEST(test_err_dot) {
     /* torch.dot(torch.ones(3), torch.ones(4)) */
-    ASSERT_ERROR(cg_dot(ONES(3), ONES(4)),
-                 "inconsistent tensor size, expected tensor [3] and src [4] to have the same number "
-                 "of elements, but got 3 and 4 elements respectively");
+    ASSERT_ERROR(
+        cg_dot(ONES(3), ONES(4)),
+        "inconsistent tensor size, expected tensor [3] and src [4] to have the same number "
+        "of elements, but got 3 and 4 elements respectively");
     /* torch.dot(torch.ones(3,1), torch.ones(3)) */
     ASSERT_ERROR(cg_dot(ONES(3, 1), ONES(3)), "1D tensors expected, but got 2D and 1D tensors");
     /* torch.dot(torch.ones(()), torch.ones(3)) */
-    ASSERT_ERROR(cg_dot(cg_ones(CG_SCALAR_SHAPE, 0), ONES(3)), "1D tensors expected, but got 0D and 1D tensors");
+    ASSERT_ERROR(cg_dot(cg_ones(CG_SCALAR_SHAPE, 0), ONES(3)),
+                 "1D tensors expected, but got 0D and 1D tensors");
     /* torch.dot(torch.ones(3), torch.ones(3,dtype=torch.float64)) */
     ASSERT_ERROR(cg_dot(ONES(3), ONES_D(CG_FLOAT64, 3)),
                  "dot : expected both vectors to have same dtype, but found Float and Double");
@@ -204,47 +231,61 @@ TEST(test_err_dot) {
 
 TEST(test_err_dot_bool) {
     /* torch.dot(torch.ones(3,dtype=torch.bool), torch.ones(3,dtype=torch.bool)) */
-    ASSERT_ERROR(cg_dot(ONES_D(CG_BOOL, 3), ONES_D(CG_BOOL, 3)), "\"dot\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_dot(ONES_D(CG_BOOL, 3), ONES_D(CG_BOOL, 3)),
+                 "\"dot\" not implemented for 'Bool'");
 }
 
 TEST(test_err_matmul) {
     cg_tensor *s = cg_ones(CG_SCALAR_SHAPE, 0);
     /* torch.matmul(torch.ones(()), torch.ones(3)) and the other way round */
-    ASSERT_ERROR(cg_matmul(s, ONES(3)), "both arguments to matmul need to be at least 1D, but they are 0D and 1D");
-    ASSERT_ERROR(cg_matmul(ONES(3), s), "both arguments to matmul need to be at least 1D, but they are 1D and 0D");
-    ASSERT_ERROR(cg_matmul(s, s), "both arguments to matmul need to be at least 1D, but they are 0D and 0D");
+    ASSERT_ERROR(cg_matmul(s, ONES(3)),
+                 "both arguments to matmul need to be at least 1D, but they are 0D and 1D");
+    ASSERT_ERROR(cg_matmul(ONES(3), s),
+                 "both arguments to matmul need to be at least 1D, but they are 1D and 0D");
+    ASSERT_ERROR(cg_matmul(s, s),
+                 "both arguments to matmul need to be at least 1D, but they are 0D and 0D");
     /* torch.matmul(torch.ones(3), torch.ones(4)) */
-    ASSERT_ERROR(cg_matmul(ONES(3), ONES(4)),
-                 "inconsistent tensor size, expected tensor [3] and src [4] to have the same number "
-                 "of elements, but got 3 and 4 elements respectively");
+    ASSERT_ERROR(
+        cg_matmul(ONES(3), ONES(4)),
+        "inconsistent tensor size, expected tensor [3] and src [4] to have the same number "
+        "of elements, but got 3 and 4 elements respectively");
     /* torch.matmul(torch.ones(2,3), torch.ones(4,5)) */
-    ASSERT_ERROR(cg_matmul(ONES(2, 3), ONES(4, 5)), "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+    ASSERT_ERROR(cg_matmul(ONES(2, 3), ONES(4, 5)),
+                 "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
     /* torch.matmul(torch.ones(2,3), torch.ones(4)) */
     ASSERT_ERROR(cg_matmul(ONES(2, 3), ONES(4)), "size mismatch, got 2, 2x3,4");
     /* torch.matmul(torch.ones(3), torch.ones(4,5)) */
-    ASSERT_ERROR(cg_matmul(ONES(3), ONES(4, 5)), "mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)");
+    ASSERT_ERROR(cg_matmul(ONES(3), ONES(4, 5)),
+                 "mat1 and mat2 shapes cannot be multiplied (1x3 and 4x5)");
     /* torch.matmul(torch.ones(2,2,3), torch.ones(4,5)) */
-    ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES(4, 5)), "mat1 and mat2 shapes cannot be multiplied (4x3 and 4x5)");
+    ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES(4, 5)),
+                 "mat1 and mat2 shapes cannot be multiplied (4x3 and 4x5)");
     /* torch.matmul(torch.ones(2,2,3), torch.ones(3,3,4)) */
-    ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES(3, 3, 4)),
-                 "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0");
+    ASSERT_ERROR(
+        cg_matmul(ONES(2, 2, 3), ONES(3, 3, 4)),
+        "The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0");
     /* torch.matmul(torch.ones(2,2,3), torch.ones(2,4,4)) */
-    ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES(2, 4, 4)),
-                 "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 4].");
+    ASSERT_ERROR(
+        cg_matmul(ONES(2, 2, 3), ONES(2, 4, 4)),
+        "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [2, 4].");
     /* torch.matmul(torch.ones(2,3), torch.ones(3,2,dtype=torch.float64)) */
-    ASSERT_ERROR(cg_matmul(ONES(2, 3), ONES_D(CG_FLOAT64, 3, 2)), "expected scalar type Float but found Double");
+    ASSERT_ERROR(cg_matmul(ONES(2, 3), ONES_D(CG_FLOAT64, 3, 2)),
+                 "expected scalar type Float but found Double");
     /* torch.matmul(torch.ones(2,2,3), torch.ones(2,3,2,dtype=torch.float64)) */
     ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES_D(CG_FLOAT64, 2, 3, 2)),
                  "expected scalar type Float but found Double");
     /* torch.ones(2,3,dtype=torch.int64) @ torch.ones(3) */
-    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 3), ONES(3)), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 3), ONES(3)),
+                 "expected scalar type Long but found Float");
     /* torch.ones(3,dtype=torch.int64) @ torch.ones(3) */
     ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 3), ONES(3)),
                  "dot : expected both vectors to have same dtype, but found Long and Float");
     /* torch.ones(2,2,3,dtype=torch.int64) @ torch.ones(3,2) */
-    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 2, 3), ONES(3, 2)), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 2, 3), ONES(3, 2)),
+                 "expected scalar type Long but found Float");
     /* torch.ones(3,dtype=torch.float64) @ torch.ones(3,2) */
-    ASSERT_ERROR(cg_matmul(ONES_D(CG_FLOAT64, 3), ONES(3, 2)), "expected scalar type Double but found Float");
+    ASSERT_ERROR(cg_matmul(ONES_D(CG_FLOAT64, 3), ONES(3, 2)),
+                 "expected scalar type Double but found Float");
     /* torch.ones(2,2,3,dtype=torch.bool) @ torch.ones(3,2,dtype=torch.bool) */
     ASSERT_ERROR(cg_matmul(ONES_D(CG_BOOL, 2, 2, 3), ONES_D(CG_BOOL, 3, 2)),
                  "\"addmm_impl_cpu_\" not implemented for 'Bool'");
@@ -259,7 +300,8 @@ TEST(test_err_matmul_folded_vector) {
     ASSERT_ERROR(cg_matmul(ONES(2, 2, 3), ONES(4)), "size mismatch, got 4, 4x3,4");
     ASSERT_ERROR(cg_matmul(ONES(4), ONES(2, 3, 2)), "size mismatch, got 4, 4x3,4");
     /* torch.ones(2,2,3,dtype=torch.int64) @ torch.ones(3) */
-    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 2, 3), ONES(3)), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_matmul(ONES_D(CG_INT64, 2, 2, 3), ONES(3)),
+                 "expected scalar type Long but found Float");
 }
 
 TEST(test_err_matmul_bool) {
@@ -270,7 +312,8 @@ TEST(test_err_matmul_bool) {
     ASSERT_ERROR(cg_matmul(ONES_D(CG_BOOL, 2, 2, 3), ONES_D(CG_BOOL, 2, 3, 2)),
                  "\"bmm\" not implemented for 'Bool'");
     /* torch.ones(3,dtype=torch.bool) @ torch.ones(3,dtype=torch.bool) */
-    ASSERT_ERROR(cg_matmul(ONES_D(CG_BOOL, 3), ONES_D(CG_BOOL, 3)), "\"dot\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_matmul(ONES_D(CG_BOOL, 3), ONES_D(CG_BOOL, 3)),
+                 "\"dot\" not implemented for 'Bool'");
 }
 
 /* ------------------------------------------------------------------ views */
@@ -295,14 +338,16 @@ TEST(test_err_view_reshape) {
     ASSERT_ERROR(cg_view(a, CG_SHAPE(-3)), "invalid shape dimension -3");
     /* torch.ones(2,3).reshape(4) */
     ASSERT_ERROR(cg_reshape(a, CG_SHAPE(4)), "shape '[4]' is invalid for input of size 6");
-    ASSERT_ERROR(cg_reshape(cg_transpose(a, 0, 1), CG_SHAPE(5)), "shape '[5]' is invalid for input of size 6");
+    ASSERT_ERROR(cg_reshape(cg_transpose(a, 0, 1), CG_SHAPE(5)),
+                 "shape '[5]' is invalid for input of size 6");
     /* torch.ones(2,3).reshape(-1,-1) */
     ASSERT_ERROR(cg_reshape(a, CG_SHAPE(-1, -1)), "only one dimension can be inferred");
     /* torch.ones(2,3).reshape(-1,4) */
     ASSERT_ERROR(cg_reshape(a, CG_SHAPE(-1, 4)), "shape '[-1, 4]' is invalid for input of size 6");
     /* torch.ones(2,3).reshape(-2,3) */
     ASSERT_ERROR(cg_reshape(a, CG_SHAPE(-2, 3)), "invalid shape dimension -2");
-    ASSERT_ERROR(cg_view(cg_scalar(1, 0), CG_SHAPE(2)), "shape '[2]' is invalid for input of size 1");
+    ASSERT_ERROR(cg_view(cg_scalar(1, 0), CG_SHAPE(2)),
+                 "shape '[2]' is invalid for input of size 1");
 }
 
 TEST(test_err_view_zero_elements) {
@@ -318,36 +363,55 @@ TEST(test_err_view_zero_elements) {
 TEST(test_err_dims_out_of_range) {
     cg_tensor *a = ONES(2, 3), *s = cg_ones(CG_SCALAR_SHAPE, 0);
     /* torch.ones(2,3).transpose(0,2); .transpose(-3,0) */
-    ASSERT_ERROR(cg_transpose(a, 0, 2), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
-    ASSERT_ERROR(cg_transpose(a, -3, 0), "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
-    ASSERT_ERROR(cg_transpose(a, 1, 5), "Dimension out of range (expected to be in range of [-2, 1], but got 5)");
+    ASSERT_ERROR(cg_transpose(a, 0, 2),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_transpose(a, -3, 0),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
+    ASSERT_ERROR(cg_transpose(a, 1, 5),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 5)");
     /* torch.ones(()).transpose(0,1) */
-    ASSERT_ERROR(cg_transpose(s, 0, 1), "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+    ASSERT_ERROR(cg_transpose(s, 0, 1),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
     /* torch.ones(2,3).unsqueeze(3); .unsqueeze(-4) */
-    ASSERT_ERROR(cg_unsqueeze(a, 3), "Dimension out of range (expected to be in range of [-3, 2], but got 3)");
-    ASSERT_ERROR(cg_unsqueeze(a, -4), "Dimension out of range (expected to be in range of [-3, 2], but got -4)");
+    ASSERT_ERROR(cg_unsqueeze(a, 3),
+                 "Dimension out of range (expected to be in range of [-3, 2], but got 3)");
+    ASSERT_ERROR(cg_unsqueeze(a, -4),
+                 "Dimension out of range (expected to be in range of [-3, 2], but got -4)");
     /* torch.ones(()).unsqueeze(1); .unsqueeze(-2) */
-    ASSERT_ERROR(cg_unsqueeze(s, 1), "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
-    ASSERT_ERROR(cg_unsqueeze(s, -2), "Dimension out of range (expected to be in range of [-1, 0], but got -2)");
+    ASSERT_ERROR(cg_unsqueeze(s, 1),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+    ASSERT_ERROR(cg_unsqueeze(s, -2),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got -2)");
     /* torch.ones(2,3).squeeze(2); .squeeze(-3) */
-    ASSERT_ERROR(cg_squeeze_dim(a, 2), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
-    ASSERT_ERROR(cg_squeeze_dim(a, -3), "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
+    ASSERT_ERROR(cg_squeeze_dim(a, 2),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_squeeze_dim(a, -3),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
     /* torch.ones(()).squeeze(1) */
-    ASSERT_ERROR(cg_squeeze_dim(s, 1), "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+    ASSERT_ERROR(cg_squeeze_dim(s, 1),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
     /* torch.ones(2,3).sum((2,)); .mean((5,)) */
-    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(2), false), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
-    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, -3), true), "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
-    ASSERT_ERROR(cg_mean_dims(a, CG_DIMS(5), false), "Dimension out of range (expected to be in range of [-2, 1], but got 5)");
+    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(2), false),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, -3), true),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
+    ASSERT_ERROR(cg_mean_dims(a, CG_DIMS(5), false),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 5)");
     /* torch.ones(()).sum((1,)); torch.ones(3).sum((0,1)) */
-    ASSERT_ERROR(cg_sum_dims(s, CG_DIMS(1), false), "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
-    ASSERT_ERROR(cg_sum_dims(ONES(3), CG_DIMS(0, 1), false), "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+    ASSERT_ERROR(cg_sum_dims(s, CG_DIMS(1), false),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
+    ASSERT_ERROR(cg_sum_dims(ONES(3), CG_DIMS(0, 1), false),
+                 "Dimension out of range (expected to be in range of [-1, 0], but got 1)");
     /* torch.ones(2,3).size(2); .size(-3) */
-    ASSERT_ERROR(cg_size(a, 2), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
-    ASSERT_ERROR(cg_size(a, -3), "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
+    ASSERT_ERROR(cg_size(a, 2),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_size(a, -3),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
     ASSERT_EQ(cg_size(a, 2), -1);
     cg_clear_error();
     /* torch.ones(2,3).permute(0,2) */
-    ASSERT_ERROR(cg_permute(a, CG_DIMS(0, 2)), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_permute(a, CG_DIMS(0, 2)),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
 }
 
 TEST(test_err_size_of_0d) {
@@ -361,12 +425,17 @@ TEST(test_err_size_of_0d) {
 TEST(test_err_duplicate_dims) {
     cg_tensor *a = ONES(2, 3), *b = ONES(2, 3, 4);
     /* torch.ones(2,3).sum((0,0)); .sum((0,-2)); .mean((0,0)) */
-    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, 0), false), "dim 0 appears multiple times in the list of dims");
-    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, -2), true), "dim 0 appears multiple times in the list of dims");
-    ASSERT_ERROR(cg_mean_dims(a, CG_DIMS(0, 0), false), "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, 0), false),
+                 "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_sum_dims(a, CG_DIMS(0, -2), true),
+                 "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_mean_dims(a, CG_DIMS(0, 0), false),
+                 "dim 0 appears multiple times in the list of dims");
     /* torch.ones(2,3,4).sum((1,-2)); .mean((2,-1)) */
-    ASSERT_ERROR(cg_sum_dims(b, CG_DIMS(1, -2), false), "dim 1 appears multiple times in the list of dims");
-    ASSERT_ERROR(cg_mean_dims(b, CG_DIMS(2, 0, -1), false), "dim 2 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_sum_dims(b, CG_DIMS(1, -2), false),
+                 "dim 1 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_mean_dims(b, CG_DIMS(2, 0, -1), false),
+                 "dim 2 appears multiple times in the list of dims");
     /* torch.ones(2,3).permute(0,0) */
     ASSERT_ERROR(cg_permute(a, CG_DIMS(0, 0)), "permute(): duplicate dims are not allowed.");
     ASSERT_ERROR(cg_permute(b, CG_DIMS(2, 0, -1)), "permute(): duplicate dims are not allowed.");
@@ -375,42 +444,50 @@ TEST(test_err_duplicate_dims) {
 TEST(test_err_duplicate_dims_0d) {
     cg_tensor *s = cg_ones(CG_SCALAR_SHAPE, 0);
     /* torch.ones(()).sum((0,0)); torch.ones(()).sum((0,-1)) */
-    ASSERT_ERROR(cg_sum_dims(s, CG_DIMS(0, 0), false), "dim 0 appears multiple times in the list of dims");
-    ASSERT_ERROR(cg_mean_dims(s, CG_DIMS(0, -1), false), "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_sum_dims(s, CG_DIMS(0, 0), false),
+                 "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_mean_dims(s, CG_DIMS(0, -1), false),
+                 "dim 0 appears multiple times in the list of dims");
 }
 
 TEST(test_err_permute) {
     /* torch.ones(2,3).permute(0) */
-    ASSERT_ERROR(cg_permute(ONES(2, 3), CG_DIMS(0)),
-                 "permute(sparse_coo): number of dimensions in the tensor input does not match the "
-                 "length of the desired ordering of dimensions i.e. input.dim() = 2 is not equal to "
-                 "len(dims) = 1");
+    ASSERT_ERROR(
+        cg_permute(ONES(2, 3), CG_DIMS(0)),
+        "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+        "length of the desired ordering of dimensions i.e. input.dim() = 2 is not equal to "
+        "len(dims) = 1");
     /* torch.ones(2,3).permute(0,1,2) */
-    ASSERT_ERROR(cg_permute(ONES(2, 3), CG_DIMS(0, 1, 2)),
-                 "permute(sparse_coo): number of dimensions in the tensor input does not match the "
-                 "length of the desired ordering of dimensions i.e. input.dim() = 2 is not equal to "
-                 "len(dims) = 3");
+    ASSERT_ERROR(
+        cg_permute(ONES(2, 3), CG_DIMS(0, 1, 2)),
+        "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+        "length of the desired ordering of dimensions i.e. input.dim() = 2 is not equal to "
+        "len(dims) = 3");
     /* torch.ones(()).permute(0) */
-    ASSERT_ERROR(cg_permute(cg_ones(CG_SCALAR_SHAPE, 0), CG_DIMS(0)),
-                 "permute(sparse_coo): number of dimensions in the tensor input does not match the "
-                 "length of the desired ordering of dimensions i.e. input.dim() = 0 is not equal to "
-                 "len(dims) = 1");
+    ASSERT_ERROR(
+        cg_permute(cg_ones(CG_SCALAR_SHAPE, 0), CG_DIMS(0)),
+        "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+        "length of the desired ordering of dimensions i.e. input.dim() = 0 is not equal to "
+        "len(dims) = 1");
 }
 
 TEST(test_err_expand) {
     cg_tensor *a = ONES(2, 3);
     /* torch.ones(2,3).expand(3) */
-    ASSERT_ERROR(cg_expand(a, CG_SHAPE(3)),
-                 "expand(torch.FloatTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
-                 "be greater or equal to the number of dimensions in the tensor (2)");
+    ASSERT_ERROR(
+        cg_expand(a, CG_SHAPE(3)),
+        "expand(torch.FloatTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
+        "be greater or equal to the number of dimensions in the tensor (2)");
     /* torch.ones(2,3,dtype=torch.float64).expand(3) */
-    ASSERT_ERROR(cg_expand(ONES_D(CG_FLOAT64, 2, 3), CG_SHAPE(3)),
-                 "expand(torch.DoubleTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
-                 "be greater or equal to the number of dimensions in the tensor (2)");
+    ASSERT_ERROR(
+        cg_expand(ONES_D(CG_FLOAT64, 2, 3), CG_SHAPE(3)),
+        "expand(torch.DoubleTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
+        "be greater or equal to the number of dimensions in the tensor (2)");
     /* torch.ones(2,3,dtype=torch.int64).expand(3) */
-    ASSERT_ERROR(cg_expand(ONES_D(CG_INT64, 2, 3), CG_SHAPE(3)),
-                 "expand(torch.LongTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
-                 "be greater or equal to the number of dimensions in the tensor (2)");
+    ASSERT_ERROR(
+        cg_expand(ONES_D(CG_INT64, 2, 3), CG_SHAPE(3)),
+        "expand(torch.LongTensor{[2, 3]}, size=[3]): the number of sizes provided (1) must "
+        "be greater or equal to the number of dimensions in the tensor (2)");
     /* torch.ones(2,3).expand(4,3) */
     ASSERT_ERROR(cg_expand(a, CG_SHAPE(4, 3)),
                  "The expanded size of the tensor (4) must match the existing size (2) at "
@@ -424,10 +501,12 @@ TEST(test_err_expand) {
                  "The expanded size of the tensor (-2) must match the existing size (3) at "
                  "non-singleton dimension 1.  Target sizes: [2, -2].  Tensor sizes: [2, 3]");
     /* torch.ones(2,3).expand(-1,2,3); torch.ones(3).expand(2,-1,3) */
-    ASSERT_ERROR(cg_expand(a, CG_SHAPE(-1, 2, 3)),
-                 "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0");
-    ASSERT_ERROR(cg_expand(ONES(3), CG_SHAPE(2, -1, 3)),
-                 "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 1");
+    ASSERT_ERROR(
+        cg_expand(a, CG_SHAPE(-1, 2, 3)),
+        "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0");
+    ASSERT_ERROR(
+        cg_expand(ONES(3), CG_SHAPE(2, -1, 3)),
+        "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 1");
 }
 
 TEST(test_err_expand_trailing_mismatch) {
@@ -441,10 +520,12 @@ TEST(test_err_expand_trailing_mismatch) {
 /* ------------------------------------------------------------- reductions */
 
 TEST(test_err_reductions) {
-    const char *mx = "max(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                     "the reduction dim with the 'dim' argument.";
-    const char *mn = "min(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                     "the reduction dim with the 'dim' argument.";
+    const char *mx =
+        "max(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+        "the reduction dim with the 'dim' argument.";
+    const char *mn =
+        "min(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+        "the reduction dim with the 'dim' argument.";
     /* torch.ones(0).max(); torch.ones(0).min(); torch.ones(2,0).max(); int64 */
     ASSERT_ERROR(cg_max(ONES(0)), mx);
     ASSERT_ERROR(cg_min(ONES(0)), mn);
@@ -452,18 +533,22 @@ TEST(test_err_reductions) {
     ASSERT_ERROR(cg_min(ONES_D(CG_INT64, 0)), mn);
     ASSERT_ERROR(cg_max(ONES_D(CG_BOOL, 0, 3)), mx);
     /* torch.ones(3,dtype=torch.int64).mean(); bool; .mean((0,)) */
-    ASSERT_ERROR(cg_mean(ONES_D(CG_INT64, 3)),
-                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
-                 "or complex dtype. Got: Long");
-    ASSERT_ERROR(cg_mean(ONES_D(CG_BOOL, 3)),
-                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
-                 "or complex dtype. Got: Bool");
-    ASSERT_ERROR(cg_mean_dims(ONES_D(CG_INT64, 3), CG_DIMS(0), false),
-                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
-                 "or complex dtype. Got: Long");
-    ASSERT_ERROR(cg_mean_dims(ONES_D(CG_BOOL, 2, 3), CG_DIMS(-1), true),
-                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
-                 "or complex dtype. Got: Bool");
+    ASSERT_ERROR(
+        cg_mean(ONES_D(CG_INT64, 3)),
+        "mean(): could not infer output dtype. Input dtype must be either a floating point "
+        "or complex dtype. Got: Long");
+    ASSERT_ERROR(
+        cg_mean(ONES_D(CG_BOOL, 3)),
+        "mean(): could not infer output dtype. Input dtype must be either a floating point "
+        "or complex dtype. Got: Bool");
+    ASSERT_ERROR(
+        cg_mean_dims(ONES_D(CG_INT64, 3), CG_DIMS(0), false),
+        "mean(): could not infer output dtype. Input dtype must be either a floating point "
+        "or complex dtype. Got: Long");
+    ASSERT_ERROR(
+        cg_mean_dims(ONES_D(CG_BOOL, 2, 3), CG_DIMS(-1), true),
+        "mean(): could not infer output dtype. Input dtype must be either a floating point "
+        "or complex dtype. Got: Bool");
 }
 
 /* ---------------------------------------------------------- requires_grad */
@@ -517,7 +602,8 @@ TEST(test_err_item) {
     /* torch.ones(3).item(); torch.ones(0).item() */
     ASSERT_ERROR(cg_item(ONES(3)), "only one element tensors can be converted to Python scalars");
     ASSERT_ERROR(cg_item(ONES(0)), "only one element tensors can be converted to Python scalars");
-    ASSERT_ERROR(cg_item(ONES_D(CG_INT64, 1, 2)), "only one element tensors can be converted to Python scalars");
+    ASSERT_ERROR(cg_item(ONES_D(CG_INT64, 1, 2)),
+                 "only one element tensors can be converted to Python scalars");
     ASSERT(isnan(cg_item(ONES(2))));
     cg_clear_error();
 }
@@ -526,25 +612,36 @@ TEST(test_err_item) {
 
 TEST(test_err_negative_dimension) {
     /* torch.zeros(-1); torch.ones(2,-1); torch.empty(2,-3); torch.full((2,-3), 1.0) */
-    ASSERT_ERROR(cg_zeros(CG_SHAPE(-1), 0), "Trying to create tensor with negative dimension -1: [-1]");
-    ASSERT_ERROR(cg_ones(CG_SHAPE(2, -1), 0), "Trying to create tensor with negative dimension -1: [2, -1]");
-    ASSERT_ERROR(cg_empty(CG_SHAPE(2, -3), 0), "Trying to create tensor with negative dimension -3: [2, -3]");
-    ASSERT_ERROR(cg_full(CG_SHAPE(2, -3), 1, 0), "Trying to create tensor with negative dimension -3: [2, -3]");
+    ASSERT_ERROR(cg_zeros(CG_SHAPE(-1), 0),
+                 "Trying to create tensor with negative dimension -1: [-1]");
+    ASSERT_ERROR(cg_ones(CG_SHAPE(2, -1), 0),
+                 "Trying to create tensor with negative dimension -1: [2, -1]");
+    ASSERT_ERROR(cg_empty(CG_SHAPE(2, -3), 0),
+                 "Trying to create tensor with negative dimension -3: [2, -3]");
+    ASSERT_ERROR(cg_full(CG_SHAPE(2, -3), 1, 0),
+                 "Trying to create tensor with negative dimension -3: [2, -3]");
     /* torch.rand(-1,2); torch.randn(-1,2) */
-    ASSERT_ERROR(cg_rand(CG_SHAPE(-1, 2), 0), "Trying to create tensor with negative dimension -1: [-1, 2]");
-    ASSERT_ERROR(cg_randn(CG_SHAPE(-1, 2), 0), "Trying to create tensor with negative dimension -1: [-1, 2]");
+    ASSERT_ERROR(cg_rand(CG_SHAPE(-1, 2), 0),
+                 "Trying to create tensor with negative dimension -1: [-1, 2]");
+    ASSERT_ERROR(cg_randn(CG_SHAPE(-1, 2), 0),
+                 "Trying to create tensor with negative dimension -1: [-1, 2]");
     float f[2] = {1, 2};
-    ASSERT_ERROR(cg_from_data(f, CG_SHAPE(2, -1), 0), "Trying to create tensor with negative dimension -1: [2, -1]");
+    ASSERT_ERROR(cg_from_data(f, CG_SHAPE(2, -1), 0),
+                 "Trying to create tensor with negative dimension -1: [2, -1]");
 }
 
 TEST(test_err_arange) {
     /* torch.arange(0,10,0) */
     ASSERT_ERROR(cg_arange(0, 10, 0, 0), "step must be nonzero");
     /* torch.arange(0,10,-1); torch.arange(10,0,1); torch.arange(0.5,-1.5,1) */
-    ASSERT_ERROR(cg_arange(0, 10, -1, 0), "upper bound and larger bound inconsistent with step sign");
-    ASSERT_ERROR(cg_arange(10, 0, 1, CG_INT64), "upper bound and larger bound inconsistent with step sign");
-    ASSERT_ERROR(cg_arange(0.5, -1.5, 1, CG_FLOAT64), "upper bound and larger bound inconsistent with step sign");
-    /* torch.arange(0,float('inf'),1); torch.arange(0,float('nan'),1); torch.arange(float('inf'),10,1) */
+    ASSERT_ERROR(cg_arange(0, 10, -1, 0),
+                 "upper bound and larger bound inconsistent with step sign");
+    ASSERT_ERROR(cg_arange(10, 0, 1, CG_INT64),
+                 "upper bound and larger bound inconsistent with step sign");
+    ASSERT_ERROR(cg_arange(0.5, -1.5, 1, CG_FLOAT64),
+                 "upper bound and larger bound inconsistent with step sign");
+    /* torch.arange(0,float('inf'),1); torch.arange(0,float('nan'),1);
+     * torch.arange(float('inf'),10,1) */
     ASSERT_ERROR(cg_arange(0, INFINITY, 1, 0), "unsupported range: 0 -> inf");
     ASSERT_ERROR(cg_arange(0, NAN, 1, 0), "unsupported range: 0 -> nan");
     ASSERT_ERROR(cg_arange(INFINITY, 10, 1, 0), "unsupported range: inf -> 10");
@@ -584,14 +681,20 @@ TEST(test_err_linspace_bool) {
 
 TEST(test_err_rand_int_dtypes) {
     /* torch.rand(3,dtype=torch.int64); torch.rand(3,dtype=torch.bool) */
-    ASSERT_ERROR(cg_rand(CG_SHAPE(3), CG_INT64), "\"check_uniform_bounds\" not implemented for 'Long'");
-    ASSERT_ERROR(cg_rand(CG_SHAPE(3), CG_BOOL), "\"check_uniform_bounds\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_rand(CG_SHAPE(3), CG_INT64),
+                 "\"check_uniform_bounds\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_rand(CG_SHAPE(3), CG_BOOL),
+                 "\"check_uniform_bounds\" not implemented for 'Bool'");
     /* torch.randn(3,dtype=torch.int64); torch.randn(3,dtype=torch.bool) */
-    ASSERT_ERROR(cg_randn(CG_SHAPE(3), CG_INT64), "\"normal_kernel_cpu\" not implemented for 'Long'");
-    ASSERT_ERROR(cg_randn(CG_SHAPE(3), CG_BOOL), "\"normal_kernel_cpu\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_randn(CG_SHAPE(3), CG_INT64),
+                 "\"normal_kernel_cpu\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_randn(CG_SHAPE(3), CG_BOOL),
+                 "\"normal_kernel_cpu\" not implemented for 'Bool'");
     /* torch.rand_like(torch.ones(3,dtype=torch.int64)); randn_like */
-    ASSERT_ERROR(cg_rand_like(ONES_D(CG_INT64, 3), 0), "\"check_uniform_bounds\" not implemented for 'Long'");
-    ASSERT_ERROR(cg_randn_like(ONES_D(CG_INT64, 3), 0), "\"normal_kernel_cpu\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_rand_like(ONES_D(CG_INT64, 3), 0),
+                 "\"check_uniform_bounds\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_randn_like(ONES_D(CG_INT64, 3), 0),
+                 "\"normal_kernel_cpu\" not implemented for 'Long'");
 }
 
 /* ------------------------------------------------------------- bool / int */
@@ -617,7 +720,8 @@ TEST(test_err_bool_sub_mixed) {
     /* torch.ones(2,dtype=torch.bool) - torch.ones(2,dtype=torch.int64), and reversed */
     ASSERT_ERROR(cg_sub(b, ONES_D(CG_INT64, 2)), BOOL_SUB_ONE);
     ASSERT_ERROR(cg_sub(ONES_D(CG_INT64, 2), b), BOOL_SUB_ONE);
-    /* torch.ones(2) - torch.ones(2,dtype=torch.bool); torch.ones(2,dtype=torch.bool) - torch.ones(2) */
+    /* torch.ones(2) - torch.ones(2,dtype=torch.bool); torch.ones(2,dtype=torch.bool) -
+     * torch.ones(2) */
     ASSERT_ERROR(cg_sub(ONES(2), b), BOOL_SUB_ONE);
     ASSERT_ERROR(cg_sub(b, ONES_D(CG_FLOAT64, 2)), BOOL_SUB_ONE);
     /* torch.ones(2,dtype=torch.bool) - torch.tensor(1); torch.tensor(True) - torch.ones(2) */
@@ -632,16 +736,21 @@ TEST(test_err_bool_sub_mixed) {
 
 TEST(test_err_bool_pow) {
     /* torch.ones(2,dtype=torch.bool) ** torch.ones(2,dtype=torch.bool) */
-    ASSERT_ERROR(cg_pow(ONES_D(CG_BOOL, 2), ONES_D(CG_BOOL, 2)), "\"pow\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_pow(ONES_D(CG_BOOL, 2), ONES_D(CG_BOOL, 2)),
+                 "\"pow\" not implemented for 'Bool'");
     /* ... ** torch.tensor(True) */
-    ASSERT_ERROR(cg_pow(ONES_D(CG_BOOL, 2), cg_scalar(1, CG_BOOL)), "\"pow\" not implemented for 'Bool'");
+    ASSERT_ERROR(cg_pow(ONES_D(CG_BOOL, 2), cg_scalar(1, CG_BOOL)),
+                 "\"pow\" not implemented for 'Bool'");
 }
 
 TEST(test_err_int_pow_negative) {
     /* torch.ones(2,dtype=torch.int64) ** -1; ** -2; torch.ones(2,dtype=torch.bool) ** -1 */
-    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_INT64, 2), -1), "Integers to negative integer powers are not allowed.");
-    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_INT64, 2), -2), "Integers to negative integer powers are not allowed.");
-    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_BOOL, 2), -1), "Integers to negative integer powers are not allowed.");
+    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_INT64, 2), -1),
+                 "Integers to negative integer powers are not allowed.");
+    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_INT64, 2), -2),
+                 "Integers to negative integer powers are not allowed.");
+    ASSERT_ERROR(cg_pow_scalar(ONES_D(CG_BOOL, 2), -1),
+                 "Integers to negative integer powers are not allowed.");
     /* a fractional exponent is a float power: torch.ones(2,dtype=torch.int64) ** -1.5 */
     cg_clear_error();
     cg_tensor *r = cg_pow_scalar(ONES_D(CG_INT64, 2), -1.5);
@@ -682,7 +791,8 @@ TEST(test_err_backward) {
     cg_tensor *x = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_mul_scalar(x, 2);
     /* (x*2).backward() */
-    ASSERT_ERROR(cg_backward(y, NULL, false), "grad can be implicitly created only for scalar outputs");
+    ASSERT_ERROR(cg_backward(y, NULL, false),
+                 "grad can be implicitly created only for scalar outputs");
     ASSERT_EQ(cg_backward(y, NULL, false), -1);
     cg_clear_error();
     /* torch.ones(2).backward(); torch.ones(2).sum().backward() */
@@ -694,20 +804,24 @@ TEST(test_err_backward) {
     ASSERT_ERROR(cg_backward(cg_sum(d), NULL, false),
                  "element 0 of tensors does not require grad and does not have a grad_fn");
     /* (x*2).backward(torch.ones(3)); (x*2).backward(torch.ones(2,1)) */
-    ASSERT_ERROR(cg_backward(y, ONES(3), false),
-                 "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has "
-                 "a shape of torch.Size([2]).");
-    ASSERT_ERROR(cg_backward(y, ONES(2, 1), false),
-                 "Mismatch in shape: grad_output[0] has a shape of torch.Size([2, 1]) and output[0] "
-                 "has a shape of torch.Size([2]).");
+    ASSERT_ERROR(
+        cg_backward(y, ONES(3), false),
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has "
+        "a shape of torch.Size([2]).");
+    ASSERT_ERROR(
+        cg_backward(y, ONES(2, 1), false),
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([2, 1]) and output[0] "
+        "has a shape of torch.Size([2]).");
     /* (x*2).sum().backward(torch.ones(2)); ... .backward(torch.ones(1)) */
     cg_tensor *s = cg_sum(y);
-    ASSERT_ERROR(cg_backward(s, ONES(2), false),
-                 "Mismatch in shape: grad_output[0] has a shape of torch.Size([2]) and output[0] has "
-                 "a shape of torch.Size([]).");
-    ASSERT_ERROR(cg_backward(s, ONES(1), false),
-                 "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has "
-                 "a shape of torch.Size([]).");
+    ASSERT_ERROR(
+        cg_backward(s, ONES(2), false),
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([2]) and output[0] has "
+        "a shape of torch.Size([]).");
+    ASSERT_ERROR(
+        cg_backward(s, ONES(1), false),
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has "
+        "a shape of torch.Size([]).");
     /* none of these reached the leaf */
     ASSERT_NULL(cg_grad(x));
     /* and the graph is still usable */
@@ -741,12 +855,13 @@ TEST(test_err_backward_modified_saved) {
     cg_tensor *x = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_exp(x);
     ASSERT_EQ(cg_set(y, (int64_t[]){0}, 5), 0);
-    ASSERT_ERROR(cg_backward(cg_sum(y), NULL, false),
-                 "one of the variables needed for gradient computation has been modified by an "
-                 "inplace operation: [torch.FloatTensor [2]], which is output 0 of ExpBackward0, is "
-                 "at version 1; expected version 0 instead. Hint: enable anomaly detection to find "
-                 "the operation that failed to compute its gradient, with "
-                 "torch.autograd.set_detect_anomaly(True).");
+    ASSERT_ERROR(
+        cg_backward(cg_sum(y), NULL, false),
+        "one of the variables needed for gradient computation has been modified by an "
+        "inplace operation: [torch.FloatTensor [2]], which is output 0 of ExpBackward0, is "
+        "at version 1; expected version 0 instead. Hint: enable anomaly detection to find "
+        "the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True).");
 }
 
 TEST(test_err_set_leaf) {
@@ -801,14 +916,22 @@ TEST(test_err_scope_end_without_begin) {
 
 TEST(test_err_invalid_opts) {
     float f[2] = {1, 2};
-    ASSERT_ERROR(cg_zeros(CG_SHAPE(2), 7), "invalid options 0x7: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_ones(CG_SHAPE(2), 0x400), "invalid options 0x400: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_from_data(f, CG_SHAPE(2), 4), "invalid options 0x4: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_scalar(1, -1), "invalid options 0xffffffff: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_arange(0, 3, 1, 5), "invalid options 0x5: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_linspace(0, 1, 3, 0x1000), "invalid options 0x1000: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_rand(CG_SHAPE(2), 9 | CG_REQUIRES_GRAD), "invalid options 0x109: expected a dtype, optionally | CG_REQUIRES_GRAD");
-    ASSERT_ERROR(cg_zeros_like(ONES(2), CG_LIKE_DTYPE | 9), "invalid options 0x9: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_zeros(CG_SHAPE(2), 7),
+                 "invalid options 0x7: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_ones(CG_SHAPE(2), 0x400),
+                 "invalid options 0x400: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_from_data(f, CG_SHAPE(2), 4),
+                 "invalid options 0x4: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_scalar(1, -1),
+                 "invalid options 0xffffffff: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_arange(0, 3, 1, 5),
+                 "invalid options 0x5: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_linspace(0, 1, 3, 0x1000),
+                 "invalid options 0x1000: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_rand(CG_SHAPE(2), 9 | CG_REQUIRES_GRAD),
+                 "invalid options 0x109: expected a dtype, optionally | CG_REQUIRES_GRAD");
+    ASSERT_ERROR(cg_zeros_like(ONES(2), CG_LIKE_DTYPE | 9),
+                 "invalid options 0x9: expected a dtype, optionally | CG_REQUIRES_GRAD");
     /* cg_to with a value outside cg_dtype */
     ASSERT_ERROR(cg_to(ONES(2), (cg_dtype)7), "invalid dtype 7");
     ASSERT_ERROR(cg_to(ONES(2), (cg_dtype)-1), "invalid dtype -1");
@@ -827,7 +950,8 @@ TEST(test_err_invalid_shapes) {
     ASSERT_NOT_NULL(cg_zeros(0, NULL, 0)); /* 0-d: no shape needed */
     /* torch.tensor would need the data */
     ASSERT_ERROR(cg_from_data(NULL, CG_SHAPE(2, 3), 0), "data is NULL for a tensor of 24 bytes");
-    ASSERT_ERROR(cg_from_data(NULL, CG_SHAPE(2), CG_FLOAT64), "data is NULL for a tensor of 16 bytes");
+    ASSERT_ERROR(cg_from_data(NULL, CG_SHAPE(2), CG_FLOAT64),
+                 "data is NULL for a tensor of 16 bytes");
     /* views to too many dims */
     ASSERT_ERROR(cg_view(ONES(1), 9, shape), "shape must have 0 to 8 dims, got 9");
     ASSERT_ERROR(cg_reshape(ONES(1), 9, shape), "shape must have 0 to 8 dims, got 9");
@@ -839,11 +963,15 @@ TEST(test_err_index) {
     cg_tensor *a = ONES(3), *b = ONES(2, 3);
     /* torch.ones(3)[5]; torch.ones(3)[-4] */
     ASSERT_ERROR(cg_get(a, (int64_t[]){5}), "index 5 is out of bounds for dimension 0 with size 3");
-    ASSERT_ERROR(cg_get(a, (int64_t[]){-4}), "index -4 is out of bounds for dimension 0 with size 3");
+    ASSERT_ERROR(cg_get(a, (int64_t[]){-4}),
+                 "index -4 is out of bounds for dimension 0 with size 3");
     /* torch.ones(2,3)[1,3]; torch.ones(2,3)[1,-4] */
-    ASSERT_ERROR(cg_get(b, (int64_t[]){1, 3}), "index 3 is out of bounds for dimension 1 with size 3");
-    ASSERT_ERROR(cg_set(b, (int64_t[]){1, -4}, 0), "index -4 is out of bounds for dimension 1 with size 3");
-    ASSERT_ERROR(cg_set(b, (int64_t[]){2, 0}, 0), "index 2 is out of bounds for dimension 0 with size 2");
+    ASSERT_ERROR(cg_get(b, (int64_t[]){1, 3}),
+                 "index 3 is out of bounds for dimension 1 with size 3");
+    ASSERT_ERROR(cg_set(b, (int64_t[]){1, -4}, 0),
+                 "index -4 is out of bounds for dimension 1 with size 3");
+    ASSERT_ERROR(cg_set(b, (int64_t[]){2, 0}, 0),
+                 "index 2 is out of bounds for dimension 0 with size 2");
     ASSERT_EQ(cg_version(b), 0);
     ASSERT(isnan(cg_get(a, (int64_t[]){3})));
     ASSERT_EQ(cg_set(a, (int64_t[]){3}, 1), -1);
@@ -875,36 +1003,52 @@ static const struct {
     const char *name;
     fn1 f;
 } unary_ops[] = {
-    {"cg_neg", cg_neg}, {"cg_exp", cg_exp}, {"cg_log", cg_log}, {"cg_sqrt", cg_sqrt},
-    {"cg_abs", cg_abs}, {"cg_sign", cg_sign}, {"cg_reciprocal", cg_reciprocal},
-    {"cg_tanh", cg_tanh}, {"cg_sigmoid", cg_sigmoid}, {"cg_relu", cg_relu},
-    {"cg_sum", cg_sum}, {"cg_mean", cg_mean}, {"cg_max", cg_max}, {"cg_min", cg_min},
-    {"cg_all", cg_all}, {"cg_any", cg_any}, {"cg_squeeze", cg_squeeze},
-    {"cg_contiguous", cg_contiguous}, {"cg_clone", cg_clone}, {"cg_detach", cg_detach},
-    {"cg_detach_", cg_detach_}, {"cg_keep", cg_keep}, {"cg_retain", cg_retain},
+    {"cg_neg", cg_neg},
+    {"cg_exp", cg_exp},
+    {"cg_log", cg_log},
+    {"cg_sqrt", cg_sqrt},
+    {"cg_abs", cg_abs},
+    {"cg_sign", cg_sign},
+    {"cg_reciprocal", cg_reciprocal},
+    {"cg_tanh", cg_tanh},
+    {"cg_sigmoid", cg_sigmoid},
+    {"cg_relu", cg_relu},
+    {"cg_sum", cg_sum},
+    {"cg_mean", cg_mean},
+    {"cg_max", cg_max},
+    {"cg_min", cg_min},
+    {"cg_all", cg_all},
+    {"cg_any", cg_any},
+    {"cg_squeeze", cg_squeeze},
+    {"cg_contiguous", cg_contiguous},
+    {"cg_clone", cg_clone},
+    {"cg_detach", cg_detach},
+    {"cg_detach_", cg_detach_},
+    {"cg_keep", cg_keep},
+    {"cg_retain", cg_retain},
 };
 
 static const struct {
     const char *name;
     fn2 f;
 } binary_ops[] = {
-    {"cg_add", cg_add}, {"cg_sub", cg_sub}, {"cg_mul", cg_mul}, {"cg_div", cg_div},
-    {"cg_pow", cg_pow}, {"cg_matmul", cg_matmul}, {"cg_mm", cg_mm}, {"cg_bmm", cg_bmm},
-    {"cg_mv", cg_mv}, {"cg_dot", cg_dot}, {"cg_eq", cg_eq}, {"cg_ne", cg_ne},
-    {"cg_lt", cg_lt}, {"cg_le", cg_le}, {"cg_gt", cg_gt}, {"cg_ge", cg_ge},
+    {"cg_add", cg_add}, {"cg_sub", cg_sub},       {"cg_mul", cg_mul}, {"cg_div", cg_div},
+    {"cg_pow", cg_pow}, {"cg_matmul", cg_matmul}, {"cg_mm", cg_mm},   {"cg_bmm", cg_bmm},
+    {"cg_mv", cg_mv},   {"cg_dot", cg_dot},       {"cg_eq", cg_eq},   {"cg_ne", cg_ne},
+    {"cg_lt", cg_lt},   {"cg_le", cg_le},         {"cg_gt", cg_gt},   {"cg_ge", cg_ge},
 };
 
 static const struct {
     const char *name;
     fns f;
 } scalar_ops[] = {
-    {"cg_add_scalar", cg_add_scalar}, {"cg_sub_scalar", cg_sub_scalar},
+    {"cg_add_scalar", cg_add_scalar},   {"cg_sub_scalar", cg_sub_scalar},
     {"cg_rsub_scalar", cg_rsub_scalar}, {"cg_mul_scalar", cg_mul_scalar},
-    {"cg_div_scalar", cg_div_scalar}, {"cg_rdiv_scalar", cg_rdiv_scalar},
-    {"cg_pow_scalar", cg_pow_scalar}, {"cg_rpow_scalar", cg_rpow_scalar},
-    {"cg_eq_scalar", cg_eq_scalar}, {"cg_ne_scalar", cg_ne_scalar},
-    {"cg_lt_scalar", cg_lt_scalar}, {"cg_le_scalar", cg_le_scalar},
-    {"cg_gt_scalar", cg_gt_scalar}, {"cg_ge_scalar", cg_ge_scalar},
+    {"cg_div_scalar", cg_div_scalar},   {"cg_rdiv_scalar", cg_rdiv_scalar},
+    {"cg_pow_scalar", cg_pow_scalar},   {"cg_rpow_scalar", cg_rpow_scalar},
+    {"cg_eq_scalar", cg_eq_scalar},     {"cg_ne_scalar", cg_ne_scalar},
+    {"cg_lt_scalar", cg_lt_scalar},     {"cg_le_scalar", cg_le_scalar},
+    {"cg_gt_scalar", cg_gt_scalar},     {"cg_ge_scalar", cg_ge_scalar},
 };
 
 static const struct {
@@ -912,7 +1056,7 @@ static const struct {
     fnlike f;
 } like_ops[] = {
     {"cg_empty_like", cg_empty_like}, {"cg_zeros_like", cg_zeros_like},
-    {"cg_ones_like", cg_ones_like}, {"cg_rand_like", cg_rand_like},
+    {"cg_ones_like", cg_ones_like},   {"cg_rand_like", cg_rand_like},
     {"cg_randn_like", cg_randn_like},
 };
 
@@ -920,15 +1064,15 @@ static const struct {
  * one): NULL back, and `first` still the last error. */
 static bool null_ops_keep(const char *first) {
     cg_tensor *m = ONES(2, 2), *c = ONES_D(CG_BOOL, 2, 2);
-#define CHECK_NULL(name, expr)                                                             \
-    do {                                                                                   \
-        cg_tensor *r_ = (expr);                                                            \
-        const char *e_ = cg_last_error();                                                  \
-        if (r_ != NULL || !e_ || strcmp(e_, first) != 0) {                                 \
-            fprintf(stderr, "    %s: returned %p, last error now \"%s\"\n", (name),          \
-                    (void *)r_, e_ ? e_ : "(none)");                                       \
-            return false;                                                                  \
-        }                                                                                  \
+#define CHECK_NULL(name, expr)                                                                     \
+    do {                                                                                           \
+        cg_tensor *r_ = (expr);                                                                    \
+        const char *e_ = cg_last_error();                                                          \
+        if (r_ != NULL || !e_ || strcmp(e_, first) != 0) {                                         \
+            fprintf(stderr, "    %s: returned %p, last error now \"%s\"\n", (name), (void *)r_,    \
+                    e_ ? e_ : "(none)");                                                           \
+            return false;                                                                          \
+        }                                                                                          \
     } while (0)
     for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++)
         CHECK_NULL(unary_ops[i].name, unary_ops[i].f(NULL));
@@ -1160,7 +1304,9 @@ TEST(test_err_abort_on_error) {
     ASSERT_EQ(WTERMSIG(st), SIGABRT);
     /* the message, with the function that failed */
     ASSERT_NOT_NULL(strstr(buf, "cg_mm"));
-    ASSERT_NOT_NULL(strstr(buf, "cgrad: error in cg_mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\n"));
+    ASSERT_NOT_NULL(
+        strstr(buf,
+               "cgrad: error in cg_mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\n"));
     /* switched back off: the error is only recorded */
     st = run_child(child_abort_off, ab, buf, sizeof buf);
     ASSERT(WIFEXITED(st));
@@ -1177,19 +1323,18 @@ TEST(test_err_abort_on_error) {
 TEST_MAIN(test_err_broadcast, test_err_where, test_err_where_broadcast_order,
           test_err_where_cond_dtype, test_err_mm, test_err_mm_bool_second, test_err_bmm,
           test_err_bmm_bool, test_err_mv, test_err_mv_dims, test_err_mv_bool, test_err_dot,
-          test_err_dot_bool, test_err_matmul, test_err_matmul_folded_vector,
-          test_err_matmul_bool, test_err_view_reshape, test_err_view_zero_elements,
-          test_err_dims_out_of_range, test_err_size_of_0d, test_err_duplicate_dims,
-          test_err_duplicate_dims_0d, test_err_permute, test_err_expand,
-          test_err_expand_trailing_mismatch, test_err_reductions,
+          test_err_dot_bool, test_err_matmul, test_err_matmul_folded_vector, test_err_matmul_bool,
+          test_err_view_reshape, test_err_view_zero_elements, test_err_dims_out_of_range,
+          test_err_size_of_0d, test_err_duplicate_dims, test_err_duplicate_dims_0d,
+          test_err_permute, test_err_expand, test_err_expand_trailing_mismatch, test_err_reductions,
           test_err_requires_grad_int_at_creation, test_err_requires_grad_, test_err_item,
-          test_err_negative_dimension, test_err_arange, test_err_arange_int_step, test_err_arange_bool,
-          test_arange_infinite_step_is_empty, test_err_linspace, test_err_linspace_bool,
-          test_err_rand_int_dtypes, test_err_bool_arith, test_err_bool_sub_mixed,
-          test_err_bool_pow, test_err_int_pow_negative, test_int_pow_negative_tensor_exponent,
-          test_err_backward, test_err_backward_twice, test_err_backward_modified_saved,
-          test_err_set_leaf, test_err_set_leaf_nd, test_err_set_view_of_leaf,
-          test_err_scope_end_without_begin, test_err_invalid_opts, test_err_invalid_shapes,
-          test_err_index, test_err_clear, test_err_null_ops_keep_first_error,
-          test_err_null_accessors_do_not_crash, test_err_tensors_intact_after_errors,
-          test_err_abort_on_error)
+          test_err_negative_dimension, test_err_arange, test_err_arange_int_step,
+          test_err_arange_bool, test_arange_infinite_step_is_empty, test_err_linspace,
+          test_err_linspace_bool, test_err_rand_int_dtypes, test_err_bool_arith,
+          test_err_bool_sub_mixed, test_err_bool_pow, test_err_int_pow_negative,
+          test_int_pow_negative_tensor_exponent, test_err_backward, test_err_backward_twice,
+          test_err_backward_modified_saved, test_err_set_leaf, test_err_set_leaf_nd,
+          test_err_set_view_of_leaf, test_err_scope_end_without_begin, test_err_invalid_opts,
+          test_err_invalid_shapes, test_err_index, test_err_clear,
+          test_err_null_ops_keep_first_error, test_err_null_accessors_do_not_crash,
+          test_err_tensors_intact_after_errors, test_err_abort_on_error)

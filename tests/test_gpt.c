@@ -6,8 +6,13 @@
 
 #define STEPS 10
 
-static cg_gpt_config CFG = {.vocab_size = 11, .block_size = 8, .n_embd = 16, .n_layer = 2,
-                            .n_head = 2, .dropout = 0.0, .tie_weights = true};
+static cg_gpt_config CFG = {.vocab_size = 11,
+                            .block_size = 8,
+                            .n_embd = 16,
+                            .n_layer = 2,
+                            .n_head = 2,
+                            .dropout = 0.0,
+                            .tie_weights = true};
 
 /* max |a - b| / (atol + rtol |b|) over the elements: <= 1 passes */
 static double mismatch(const cg_tensor *a, const cg_tensor *b, double atol, double rtol) {
@@ -39,10 +44,12 @@ TEST(gpt_matches_pytorch) {
     }
     cg_state_dict_add(in, "x", x);
     cg_state_dict_add(in, "y", y);
-    const char *meta[][2] = {{"n_layer", "2"}, {"n_head", "2"}, {"n_embd", "16"}, {"block_size", "8"},
-                             {"vocab_size", "11"}, {"lr", "0.01"}, {"beta1", "0.9"}, {"beta2", "0.99"},
-                             {"eps", "1e-08"}, {"weight_decay", "0.1"}, {"steps", "10"}};
-    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) cg_state_dict_set_metadata(in, meta[i][0], meta[i][1]);
+    const char *meta[][2] = {{"n_layer", "2"},        {"n_head", "2"},      {"n_embd", "16"},
+                             {"block_size", "8"},     {"vocab_size", "11"}, {"lr", "0.01"},
+                             {"beta1", "0.9"},        {"beta2", "0.99"},    {"eps", "1e-08"},
+                             {"weight_decay", "0.1"}, {"steps", "10"}};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+        cg_state_dict_set_metadata(in, meta[i][0], meta[i][1]);
     cg_state_dict *want = cg_test_oracle("gpt_oracle.py", in);
     cg_state_dict_free(in);
     if (!want) {
@@ -58,7 +65,9 @@ TEST(gpt_matches_pytorch) {
     double w = mismatch(logits, cg_state_dict_get(want, "logits"), 1e-5, 1e-4);
     if (w > 1) FAIL_("logits differ: %.3g of tolerance", w);
     w = mismatch(loss, cg_state_dict_get(want, "loss"), 1e-6, 1e-5);
-    if (w > 1) FAIL_("loss %.9g differs from torch's %.9g", cg_item(loss), cg_item(cg_state_dict_get(want, "loss")));
+    if (w > 1)
+        FAIL_("loss %.9g differs from torch's %.9g", cg_item(loss),
+              cg_item(cg_state_dict_get(want, "loss")));
     int n_grads = 0;
     for (int i = 0; i < cg_params_count(p); i++) {
         const char *name;
@@ -70,7 +79,8 @@ TEST(gpt_matches_pytorch) {
         n_grads++;
     }
     /* 10 AdamW steps on the same batch */
-    cg_optimizer *o = cg_adamw(cg_params_count(p), cg_params_tensors(p), 0.01, 0.9, 0.99, 1e-8, 0.1);
+    cg_optimizer *o = cg_adamw(cg_params_count(p), cg_params_tensors(p), 0.01, 0.9, 0.99, 1e-8,
+                               0.1);
     const double *losses = cg_data_ptr(cg_state_dict_get(want, "losses"));
     for (int s = 0; s < STEPS && o; s++) {
         cg_scope_begin();
@@ -82,8 +92,9 @@ TEST(gpt_matches_pytorch) {
         if (!(fabs(l - losses[s]) <= 1e-5 + 1e-4 * fabs(losses[s])))
             FAIL_("AdamW step %d: loss %.9g, torch %.9g", s, l, losses[s]);
     }
-    printf("  gpt: logits, loss and %d parameter gradients match torch; %d AdamW steps, last loss %.6f\n",
-           n_grads, STEPS, losses[STEPS - 1]);
+    printf(
+        "  gpt: logits, loss and %d parameter gradients match torch; %d AdamW steps, last loss %.6f\n",
+        n_grads, STEPS, losses[STEPS - 1]);
     cg_optimizer_free(o);
     cg_state_dict_free(want);
     cg_params_zero_grad(p, true);
@@ -102,7 +113,8 @@ TEST(gpt_checks_and_generates) {
     ASSERT_NULL(cg_params_find(cg_gpt_params(m), "lm_head.weight"));
     ASSERT_NOT_NULL(cg_params_find(cg_gpt_params(m), "transformer.h.1.mlp.c_proj.bias"));
     cg_tensor *long_idx = cg_zeros(CG_SHAPE(1, 9), CG_INT64);
-    ASSERT_ERROR(cg_gpt_forward(m, long_idx, NULL, NULL), "Cannot forward sequence of length 9, block size is only 8");
+    ASSERT_ERROR(cg_gpt_forward(m, long_idx, NULL, NULL),
+                 "Cannot forward sequence of length 9, block size is only 8");
     cg_tensor *start = cg_zeros(CG_SHAPE(1, 1), CG_INT64);
     cg_tensor *g1 = cg_gpt_generate(m, start, 20, 1.0, 5);
     ASSERT(g1 && cg_size(g1, 1) == 21);
@@ -120,10 +132,12 @@ TEST(layers_as_modules) {
     cg_params *p = cg_params_new();
     cg_transformer_block b;
     ASSERT_EQ(cg_transformer_block_init(&b, p, "blk", 16, 4, 0.0), 0);
-    const char *want[] = {"blk.ln_1.weight", "blk.ln_1.bias", "blk.attn.c_attn.weight",
-                          "blk.attn.c_attn.bias", "blk.attn.c_proj.weight", "blk.attn.c_proj.bias",
-                          "blk.ln_2.weight", "blk.ln_2.bias", "blk.mlp.c_fc.weight",
-                          "blk.mlp.c_fc.bias", "blk.mlp.c_proj.weight", "blk.mlp.c_proj.bias"};
+    const char *want[] = {"blk.ln_1.weight",        "blk.ln_1.bias",
+                          "blk.attn.c_attn.weight", "blk.attn.c_attn.bias",
+                          "blk.attn.c_proj.weight", "blk.attn.c_proj.bias",
+                          "blk.ln_2.weight",        "blk.ln_2.bias",
+                          "blk.mlp.c_fc.weight",    "blk.mlp.c_fc.bias",
+                          "blk.mlp.c_proj.weight",  "blk.mlp.c_proj.bias"};
     ASSERT_EQ(cg_params_count(p), 12);
     for (int i = 0; i < 12; i++) {
         const char *name;
@@ -141,7 +155,8 @@ TEST(layers_as_modules) {
     cg_tensor *x2 = cg_clone(x);
     CG_NO_GRAD { cg_fill_(cg_narrow(x2, 1, 3, 2), 7.0); }
     cg_tensor *y2 = cg_transformer_block_forward(&b, x2, false);
-    ASSERT(cg_equal(cg_select(cg_select(y2, 1, 0), 0, 0), cg_select(cg_select(cg_detach(y), 1, 0), 0, 0)));
+    ASSERT(cg_equal(cg_select(cg_select(y2, 1, 0), 0, 0),
+                    cg_select(cg_select(cg_detach(y), 1, 0), 0, 0)));
     cg_self_attention a;
     ASSERT_ERROR(cg_self_attention_init(&a, p, "a", 10, 4, 0.0),
                  "n_embd (10) must be a positive multiple of n_head (4)");

@@ -36,7 +36,7 @@ typedef struct {
 typedef struct {
     int n_checked; /* elements compared */
     int n_bad;
-    int input;     /* worst mismatch: which input, which element */
+    int input; /* worst mismatch: which input, which element */
     int64_t index;
     double analytic, numeric;
     char msg[512]; /* why it failed */
@@ -129,8 +129,9 @@ static int gc_analytic(gc_fn f, const void *ctx, int n, const gc_buf *x, gc_buf 
         }
         if (cg_dtype_of(gi) != CG_FLOAT64 || cg_ndim(gi) != x[i].ndim ||
             memcmp(cg_shape(gi), x[i].shape, sizeof(int64_t) * (size_t)x[i].ndim) != 0) {
-            snprintf(res->msg, sizeof res->msg, "input %d's grad has dtype %s / a shape unlike the input's",
-                     i, cg_dtype_name(cg_dtype_of(gi)));
+            snprintf(res->msg, sizeof res->msg,
+                     "input %d's grad has dtype %s / a shape unlike the input's", i,
+                     cg_dtype_name(cg_dtype_of(gi)));
             goto done;
         }
         spec_read(gi, g[i]);
@@ -271,11 +272,14 @@ static bool make_inputs(int r, int vi, int si, const int *nd, int64_t (*sh)[CG_M
         cg_dtype dt = spec_in_dtype(v, k, CG_FLOAT64);
         cg_tensor *t = NULL;
         if (spec_fill(v->dom[k], dt, numel, gc_seed(r, vi, si, k), vals, v->ihi) == 0)
-            t = spec_tensor(vals, dt, nd[k], sh[k], requires_grad && !spec_fixed(v, k) ? CG_REQUIRES_GRAD : 0);
+            t = spec_tensor(vals, dt, nd[k], sh[k],
+                            requires_grad && !spec_fixed(v, k) ? CG_REQUIRES_GRAD : 0);
         free(vals);
         made = made && t;
-        if (spec_fixed(v, k)) sc->fixed[k] = t;
-        else x[(*n_x)++] = t;
+        if (spec_fixed(v, k))
+            sc->fixed[k] = t;
+        else
+            x[(*n_x)++] = t;
     }
     return made;
 }
@@ -304,8 +308,10 @@ TEST(gradcheck_every_differentiable_row) {
                 gc_result res;
                 memset(&res, 0, sizeof res);
                 int rc = -1;
-                if (made) rc = gradcheck(spec_call, &sc, n_x, x, &o, &res);
-                else snprintf(res.msg, sizeof res.msg, "cannot make the inputs");
+                if (made)
+                    rc = gradcheck(spec_call, &sc, n_x, x, &o, &res);
+                else
+                    snprintf(res.msg, sizeof res.msg, "cannot make the inputs");
                 cg_scope_end();
                 row_cases++;
                 n_elems += res.n_checked;
@@ -346,8 +352,8 @@ TEST(gradgradcheck_every_differentiable_row) {
                 bool made = make_inputs(r, vi, si, nd, sh, true, &sc, x, &n_x);
                 cg_manual_seed(gc_seed(r, vi, si, 9));
                 cg_clear_error();
-                bool ok = made && cg_gradgradcheck(spec_func, &sc, n_x, x, v->gc_eps ? v->gc_eps : 1e-6,
-                                                   1e-5, 1e-3);
+                bool ok = made && cg_gradgradcheck(spec_func, &sc, n_x, x,
+                                                   v->gc_eps ? v->gc_eps : 1e-6, 1e-5, 1e-3);
                 cg_scope_end();
                 n_cases++;
                 if (!ok) {

@@ -11,14 +11,14 @@
 #define ONES(...) cg_ones(CG_SHAPE(__VA_ARGS__), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
 /* torch.tensor([...]) of int64 indices, 1-D */
-#define IDX(...)                                                                           \
-    cg_from_data((const int64_t[]){__VA_ARGS__},                                           \
-                 CG_SHAPE((int64_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))), \
+#define IDX(...)                                                                                   \
+    cg_from_data((const int64_t[]){__VA_ARGS__},                                                   \
+                 CG_SHAPE((int64_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))),    \
                  CG_INT64)
 #define IDX2(r, c, ...) cg_from_data((const int64_t[]){__VA_ARGS__}, CG_SHAPE(r, c), CG_INT64)
 #define IDX0(v) cg_from_data((const int64_t[]){v}, CG_SCALAR_SHAPE, CG_INT64)
 
-#define DIM_RANGE(lo, hi, got)                                                             \
+#define DIM_RANGE(lo, hi, got)                                                                     \
     "Dimension out of range (expected to be in range of [" #lo ", " #hi "], but got " #got ")"
 
 static bool values_are(cg_tensor *t, int n, const double *want) {
@@ -42,8 +42,8 @@ static bool values_are(cg_tensor *t, int n, const double *want) {
     }
     return true;
 }
-#define VALUES(t, ...)                                                                     \
-    values_are((t), (int)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)),         \
+#define VALUES(t, ...)                                                                             \
+    values_are((t), (int)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)),                 \
                (const double[]){__VA_ARGS__})
 
 /* 0, 1, 2, ... as a float64 tensor of the given shape (requires grad) */
@@ -220,14 +220,14 @@ TEST(test_gather_scatter_values) {
     ASSERT(VALUES(cg_grad(x), 0, 0, 2, 1, 1, 0));
     /* zeros(2, 3).scatter_add(1, ix, [[1, 2], [3, 4]]): duplicates add */
     cg_tensor *src = cg_from_data((const double[]){1, 2, 3, 4}, CG_SHAPE(2, 2), CG_FLOAT64);
-    ASSERT(VALUES(cg_scatter_add(cg_zeros(CG_SHAPE(2, 3), CG_FLOAT64), 1, ix, src), 0, 0, 3, 3,
-                  4, 0));
+    ASSERT(
+        VALUES(cg_scatter_add(cg_zeros(CG_SHAPE(2, 3), CG_FLOAT64), 1, ix, src), 0, 0, 3, 3, 4, 0));
     /* bool scatter_add is a logical or; int64 adds */
     cg_tensor *b = cg_scatter_add(ONES_D(CG_BOOL, 2, 3), 1, ix, cg_zeros(CG_SHAPE(2, 2), CG_BOOL));
     ASSERT_EQ(cg_dtype_of(b), CG_BOOL);
     ASSERT(VALUES(b, 1, 1, 1, 1, 1, 1));
-    ASSERT(VALUES(cg_scatter_add(ONES_D(CG_INT64, 2, 3), 1, ix, ONES_D(CG_INT64, 2, 2)), 1, 1,
-                  3, 2, 2, 1));
+    ASSERT(VALUES(cg_scatter_add(ONES_D(CG_INT64, 2, 3), 1, ix, ONES_D(CG_INT64, 2, 2)), 1, 1, 3, 2,
+                  2, 1));
 }
 
 /* ----------------------------------------------------------- scatter_add */
@@ -267,9 +267,10 @@ TEST(test_err_scatter_add) {
     cg_tensor *ss = cg_ones(CG_SHAPE(2, 3), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_scatter_add(xs, 0, cg_zeros(CG_SHAPE(1, 2), CG_INT64), ss);
     ASSERT_NOT_NULL(y);
-    ASSERT_ERROR(cg_backward(cg_sum(y), NULL, false),
-                 "Function ScatterAddBackward0 returned an invalid gradient at index 1 - got [1, 2] "
-                 "but expected shape compatible with [2, 3]");
+    ASSERT_ERROR(
+        cg_backward(cg_sum(y), NULL, false),
+        "Function ScatterAddBackward0 returned an invalid gradient at index 1 - got [1, 2] "
+        "but expected shape compatible with [2, 3]");
 }
 
 /* ----------------------------------------------------------- masked_fill */
@@ -323,12 +324,14 @@ TEST(test_err_cat) {
     ASSERT_ERROR(cg_cat(3, (cg_tensor *[]){x, ONES(0), ONES(3)}, 0),
                  "Tensors must have same number of dimensions: got 2 and 1");
     /* torch.cat([x, torch.ones(2, 2)], 0), torch.cat([x, torch.ones(2, 2)], 1) */
-    ASSERT_ERROR(cg_cat(2, (cg_tensor *[]){x, ONES(2, 2)}, 0),
-                 "Sizes of tensors must match except in dimension 0. Expected size 4 but got size 2 "
-                 "for tensor number 1 in the list.");
-    ASSERT_ERROR(cg_cat(2, (cg_tensor *[]){x, ONES(2, 2)}, 1),
-                 "Sizes of tensors must match except in dimension 1. Expected size 3 but got size 2 "
-                 "for tensor number 1 in the list.");
+    ASSERT_ERROR(
+        cg_cat(2, (cg_tensor *[]){x, ONES(2, 2)}, 0),
+        "Sizes of tensors must match except in dimension 0. Expected size 4 but got size 2 "
+        "for tensor number 1 in the list.");
+    ASSERT_ERROR(
+        cg_cat(2, (cg_tensor *[]){x, ONES(2, 2)}, 1),
+        "Sizes of tensors must match except in dimension 1. Expected size 3 but got size 2 "
+        "for tensor number 1 in the list.");
     /* torch.cat([torch.zeros(0), torch.zeros(0)], 5): nothing to wrap the dim against */
     cg_tensor *e = cg_cat(2, (cg_tensor *[]){ONES(0), ONES(0)}, 5);
     ASSERT_NOT_NULL(e);
@@ -407,7 +410,8 @@ TEST(test_err_split) {
     /* s.chunk(1, 0), x.chunk(0, 5) (chunks before the dim), x.chunk(2, 2) */
     ASSERT_ERROR(cg_chunk(ONES(), 1, 0, &n, out), "chunk expects at least a 1-dimensional tensor");
     ASSERT_ERROR(cg_chunk(x, 0, 5, &n, out), "chunk expects `chunks` to be greater than 0, got: 0");
-    ASSERT_ERROR(cg_chunk(x, -1, 1, &n, out), "chunk expects `chunks` to be greater than 0, got: -1");
+    ASSERT_ERROR(cg_chunk(x, -1, 1, &n, out),
+                 "chunk expects `chunks` to be greater than 0, got: -1");
     ASSERT_ERROR(cg_chunk(x, 2, 2, &n, out), DIM_RANGE(-2, 1, 2));
 }
 
@@ -471,7 +475,8 @@ TEST(test_split_several_outputs) {
     ASSERT_EQ(cg_split(x2, 2, 0, &n, p), 0);
     cg_tensor *g;
     ASSERT_EQ(cg_autograd_grad(1, (cg_tensor *[]){cg_sum(cg_pow_scalar(p[1], 3))}, NULL, 1, &x2,
-                               CG_RETAIN_GRAPH | CG_CREATE_GRAPH, &g), 0);
+                               CG_RETAIN_GRAPH | CG_CREATE_GRAPH, &g),
+              0);
     ASSERT(VALUES(g, 0, 0, 12, 27)); /* 3 p^2 */
     ASSERT_EQ(cg_backward(cg_sum(g), NULL, false), 0);
     ASSERT(VALUES(cg_grad(x2), 0, 0, 12, 18)); /* 6 p */
@@ -482,7 +487,8 @@ TEST(test_split_several_outputs) {
 TEST(test_err_flatten) {
     cg_tensor *x = ONES(2, 3, 4);
     /* torch.ones(2,3,4).flatten(1, 0), x.flatten(-1, -2) */
-    ASSERT_ERROR(cg_flatten(x, 1, 0), "flatten() has invalid args: start_dim cannot come after end_dim");
+    ASSERT_ERROR(cg_flatten(x, 1, 0),
+                 "flatten() has invalid args: start_dim cannot come after end_dim");
     ASSERT_ERROR(cg_flatten(x, -1, -2),
                  "flatten() has invalid args: start_dim cannot come after end_dim");
     /* x.flatten(0, 5), s.flatten(1, 1) */

@@ -100,21 +100,24 @@ TEST(saved_tensors_see_the_write) {
     /* y = x.exp(); y.add_(1): exp saved its output */
     y = cg_exp(x);
     cg_add_scalar_(y, 1);
-    ASSERT_ERROR(cg_backward(cg_sum(y), NULL, false),
-                 "one of the variables needed for gradient computation has been modified by an "
-                 "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of ExpBackward0, "
-                 "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
-                 "find the operation that failed to compute its gradient, with "
-                 "torch.autograd.set_detect_anomaly(True).");
+    ASSERT_ERROR(
+        cg_backward(cg_sum(y), NULL, false),
+        "one of the variables needed for gradient computation has been modified by an "
+        "inplace operation: [torch.FloatTensor [2, 2]], which is output 0 of ExpBackward0, "
+        "is at version 1; expected version 0 instead. Hint: enable anomaly detection to "
+        "find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True).");
     ASSERT_NULL(cg_grad(x));
 }
 
 TEST(casting_and_broadcasting_rules) {
     cg_tensor *i = cg_ones(CG_SHAPE(3), CG_INT64);
     /* torch.ones(3, dtype=torch.int64).add_(1.5) */
-    ASSERT_ERROR(cg_add_scalar_(i, 1.5), "result type Float can't be cast to the desired output type Long");
+    ASSERT_ERROR(cg_add_scalar_(i, 1.5),
+                 "result type Float can't be cast to the desired output type Long");
     /* .div_(2) */
-    ASSERT_ERROR(cg_div_scalar_(i, 2), "result type Float can't be cast to the desired output type Long");
+    ASSERT_ERROR(cg_div_scalar_(i, 2),
+                 "result type Float can't be cast to the desired output type Long");
     /* torch.ones(3).add_(torch.ones(2, 3)) */
     ASSERT_ERROR(cg_add_(cg_ones(CG_SHAPE(3), 0), cg_ones(CG_SHAPE(2, 3), 0)),
                  "output with shape [3] doesn't match the broadcast shape [2, 3]");

@@ -11,22 +11,22 @@
 #define ONES(...) cg_ones(CG_SHAPE(__VA_ARGS__), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
 #define ZEROS_L(...) cg_zeros(CG_SHAPE(__VA_ARGS__), CG_INT64)
-#define I64(...)                                                                          \
-    cg_from_data((const int64_t[]){__VA_ARGS__},                                          \
-                 CG_SHAPE((int64_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))), \
+#define I64(...)                                                                                   \
+    cg_from_data((const int64_t[]){__VA_ARGS__},                                                   \
+                 CG_SHAPE((int64_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))),    \
                  CG_INT64)
 #define MEAN CG_REDUCTION_MEAN
 #define SUM CG_REDUCTION_SUM
 #define NONE CG_REDUCTION_NONE
 
-#define NOT_DIFF(fn, arg)                                                                  \
-    "The function '" fn "' is not differentiable with respect to argument '" arg "'. "     \
+#define NOT_DIFF(fn, arg)                                                                          \
+    "The function '" fn "' is not differentiable with respect to argument '" arg "'. "             \
     "This input cannot have requires_grad True."
-#define NEG_BOOL                                                                           \
-    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
+#define NEG_BOOL                                                                                   \
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "         \
     "invert a mask, use the `~` or `logical_not()` operator instead."
-#define BOOL_SUB                                                                           \
-    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
+#define BOOL_SUB                                                                                   \
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "              \
     "trying to invert a mask, use the `~` or `logical_not()` operator instead."
 
 /* ---------------------------------------------------------------- nll_loss */
@@ -111,7 +111,8 @@ TEST(test_err_nll_dtypes) {
                  "expected scalar type Double but found Float");
     /* F.nll_loss(torch.randn(3,5), torch.tensor([1.,0,2])): the weight's check first
      * F.nll_loss(torch.randn(3,5), torch.tensor([1,0,4.]), weight=torch.rand(5).double()) */
-    ASSERT_ERROR(cg_nll_loss(x, ONES(3), NULL, -100, MEAN), "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_nll_loss(x, ONES(3), NULL, -100, MEAN),
+                 "expected scalar type Long but found Float");
     ASSERT_ERROR(cg_nll_loss(x, ONES(3), ONES_D(CG_FLOAT64, 5), -100, MEAN),
                  "expected scalar type Float but found Double");
     /* F.nll_loss(torch.randn(3,5), torch.tensor([True,False,True])) */
@@ -136,7 +137,8 @@ TEST(test_err_nll_target_bounds) {
     /* F.nll_loss(torch.randn(2,3,2,2), torch.tensor([[[-5,1],[1,1]]]*2)) */
     cg_tensor *t4 = cg_from_data((const int64_t[]){-5, 1, 1, 1, 0, 0, 0, 0}, CG_SHAPE(2, 2, 2),
                                  CG_INT64);
-    ASSERT_ERROR(cg_nll_loss(ONES(2, 3, 2, 2), t4, NULL, -100, MEAN), "Target -5 is out of bounds.");
+    ASSERT_ERROR(cg_nll_loss(ONES(2, 3, 2, 2), t4, NULL, -100, MEAN),
+                 "Target -5 is out of bounds.");
     /* F.nll_loss(torch.randn(3,0), torch.tensor([0,0,0])) */
     ASSERT_ERROR(cg_nll_loss(ONES(3, 0), I64(0, 0, 0), NULL, -100, MEAN),
                  "Target 0 is out of bounds.");
@@ -155,12 +157,14 @@ TEST(test_err_nll_weight_requires_grad) {
      * weight=torch.rand(4, requires_grad=True)) */
     ASSERT_ERROR(cg_nll_loss(ONES(3, 5), t, cg_ones(CG_SHAPE(4), CG_REQUIRES_GRAD), -100, MEAN),
                  NOT_DIFF("nll_loss_forward", "weight"));
-    /* F.nll_loss(torch.randn(2,3,4), torch.randint(0,3,(2,4)), weight=torch.rand(3,requires_grad=True)) */
+    /* F.nll_loss(torch.randn(2,3,4), torch.randint(0,3,(2,4)),
+     * weight=torch.rand(3,requires_grad=True)) */
     ASSERT_ERROR(cg_nll_loss(ONES(2, 3, 4), ZEROS_L(2, 4), cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD),
                              -100, MEAN),
                  NOT_DIFF("nll_loss2d_forward", "weight"));
     /* cross_entropy: the same check, in its nll_loss
-     * F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,3]), weight=torch.rand(5, requires_grad=True)) */
+     * F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,3]), weight=torch.rand(5,
+     * requires_grad=True)) */
     ASSERT_ERROR(cg_cross_entropy(ONES(3, 5), I64(1, 2, 3), w, -100, MEAN, 0),
                  NOT_DIFF("nll_loss_forward", "weight"));
     ASSERT_ERROR(cg_cross_entropy(ONES(3, 5), I64(1, 2, 3), w, -100, MEAN, 0.2),
@@ -175,7 +179,8 @@ TEST(test_err_nll_weight_requires_grad) {
 TEST(test_err_reduction) {
     cg_tensor *x = ONES(3, 5), *t = I64(1, 0, 4);
     /* F.nll_loss(x, t, reduction='foo'): "foo is not a valid value for reduction" */
-    ASSERT_ERROR(cg_nll_loss(x, t, NULL, -100, (cg_reduction)3), "3 is not a valid value for reduction");
+    ASSERT_ERROR(cg_nll_loss(x, t, NULL, -100, (cg_reduction)3),
+                 "3 is not a valid value for reduction");
     ASSERT_ERROR(cg_cross_entropy(x, t, NULL, -100, (cg_reduction)-1, 0),
                  "-1 is not a valid value for reduction");
     ASSERT_ERROR(cg_binary_cross_entropy_with_logits(x, ONES(5), NULL, NULL, (cg_reduction)7),
@@ -201,13 +206,15 @@ TEST(test_err_cross_entropy) {
     ASSERT_ERROR(cg_cross_entropy(x, ONES(3, 5), NULL, -100, MEAN, 1.5),
                  "label_smoothing must be between 0.0 and 1.0. Got: 1.5");
     /* F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,9])) (and with label smoothing) */
-    ASSERT_ERROR(cg_cross_entropy(x, I64(1, 2, 9), NULL, -100, MEAN, 0), "Target 9 is out of bounds.");
+    ASSERT_ERROR(cg_cross_entropy(x, I64(1, 2, 9), NULL, -100, MEAN, 0),
+                 "Target 9 is out of bounds.");
     ASSERT_ERROR(cg_cross_entropy(x, I64(1, 2, 9), NULL, -100, NONE, 0.2),
                  "Target 9 is out of bounds.");
     /* F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,3,4]), label_smoothing=0.2) */
     ASSERT_ERROR(cg_cross_entropy(x, I64(1, 2, 3, 4), NULL, -100, MEAN, 0.2),
                  "Expected input batch_size (3) to match target batch_size (4).");
-    /* F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,3]), weight=torch.rand(4), label_smoothing=0.2) */
+    /* F.cross_entropy(torch.randn(3,5), torch.tensor([1,2,3]), weight=torch.rand(4),
+     * label_smoothing=0.2) */
     ASSERT_ERROR(cg_cross_entropy(x, t, ONES(4), -100, MEAN, 0.2),
                  "weight tensor should be defined either for all 5 classes or no classes but got "
                  "weight tensor of shape: [4]");
@@ -224,7 +231,8 @@ TEST(test_err_cross_entropy) {
     /* a 0-d weight passes nll_loss2d for one class, not the smoothing's weight.size(0):
      * F.cross_entropy(torch.randn(2,1,2,2), torch.zeros(2,2,2).long(), weight=torch.tensor(2.),
      *                 label_smoothing=0.1) */
-    ASSERT_ERROR(cg_cross_entropy(ONES(2, 1, 2, 2), ZEROS_L(2, 2, 2), cg_scalar(2, 0), -100, MEAN, 0.1),
+    ASSERT_ERROR(cg_cross_entropy(ONES(2, 1, 2, 2), ZEROS_L(2, 2, 2), cg_scalar(2, 0), -100, MEAN,
+                                  0.1),
                  "Dimension specified as 0 but tensor has no dimensions");
     ASSERT(cg_cross_entropy(ONES(2, 1, 2, 2), ZEROS_L(2, 2, 2), cg_scalar(2, 0), -100, MEAN, 0));
     /* F.cross_entropy(torch.randn(()), torch.tensor([1,2])) */
@@ -284,8 +292,9 @@ TEST(test_err_bce_with_logits) {
     cg_tensor *x = ONES(3, 5), *y = ONES(3, 5);
 #define BCE cg_binary_cross_entropy_with_logits
     /* F.binary_cross_entropy_with_logits(torch.randn(3,5), torch.rand(5)) */
-    ASSERT_ERROR(BCE(x, ONES(5), NULL, NULL, MEAN),
-                 "Target size (torch.Size([5])) must be the same as input size (torch.Size([3, 5]))");
+    ASSERT_ERROR(
+        BCE(x, ONES(5), NULL, NULL, MEAN),
+        "Target size (torch.Size([5])) must be the same as input size (torch.Size([3, 5]))");
     /* F.binary_cross_entropy_with_logits(torch.randn(()), torch.rand(3)) */
     ASSERT_ERROR(BCE(cg_scalar(0, 0), ONES(3), NULL, NULL, MEAN),
                  "Target size (torch.Size([3])) must be the same as input size (torch.Size([]))");
@@ -310,8 +319,9 @@ TEST(test_err_bce_with_logits) {
     ASSERT_ERROR(BCE(ONES_D(CG_INT64, 3, 5), y, NULL, NULL, MEAN),
                  "result type Float can't be cast to the desired output type Long");
     /* F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.rand(4)) (also with y.long()) */
-    const char *m45 = "The size of tensor a (4) must match the size of tensor b (5) at non-singleton "
-                      "dimension 1";
+    const char *m45 =
+        "The size of tensor a (4) must match the size of tensor b (5) at non-singleton "
+        "dimension 1";
     ASSERT_ERROR(BCE(x, y, NULL, ONES(4), MEAN), m45);
     ASSERT_ERROR(BCE(x, ONES_D(CG_INT64, 3, 5), NULL, ONES(4), MEAN), m45);
     /* F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.rand(2,3,5)) */
@@ -380,7 +390,8 @@ TEST(test_loss_nan_means) {
     /* empty: F.mse_loss(torch.randn(0,3), torch.rand(0,3)) and F.nll_loss(torch.randn(0,5), ...) */
     ASSERT(isnan(item(cg_mse_loss(ONES(0, 3), ONES(0, 3), MEAN))));
     ASSERT(isnan(item(cg_nll_loss(ONES(0, 5), ZEROS_L(0), NULL, -100, MEAN))));
-    ASSERT(isnan(item(cg_binary_cross_entropy_with_logits(ONES(0, 3), ONES(0, 3), NULL, NULL, MEAN))));
+    ASSERT(
+        isnan(item(cg_binary_cross_entropy_with_logits(ONES(0, 3), ONES(0, 3), NULL, NULL, MEAN))));
 }
 
 TEST(test_loss_bce_is_stable) {
@@ -453,12 +464,12 @@ TEST(test_loss_cross_entropy_double_backward) {
     ASSERT_EQ(cg_autograd_grad(1, &l, NULL, 1, &x, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, &g), 0);
     cg_tensor *gg = cg_sum(cg_mul(g, g));
     ASSERT_EQ(cg_autograd_grad(1, &gg, NULL, 1, &x, 0, &h), 0);
-    static const double want_g[6] = {0.037645196070018344, -0.030443713364656275,
+    static const double want_g[6] = {0.037645196070018344,   -0.030443713364656275,
                                      -0.0072014827053620712, -0.21985169237972996,
-                                     0.149094670522468, 0.070757021857261931};
-    static const double want_h[6] = {0.0066425505849148558, -0.0011809790833788149,
+                                     0.149094670522468,      0.070757021857261931};
+    static const double want_h[6] = {0.0066425505849148558,  -0.0011809790833788149,
                                      -0.0054615715015360403, -0.078219168300740924,
-                                     0.060464959082908581, 0.017754209217832342};
+                                     0.060464959082908581,   0.017754209217832342};
     for (int64_t i = 0; i < 6; i++) {
         int64_t idx[2] = {i / 3, i % 3};
         ASSERT_NEAR(cg_get(g, idx), want_g[i], 1e-12);

@@ -32,13 +32,14 @@ cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in) {
     int rc = cg_save_safetensors(inp, in);
     if (rc == 0) {
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "%s %s/tests/oracle/%s %s %s", CG_PYTHON, CG_SOURCE_DIR, script, inp, outp);
+        snprintf(cmd, sizeof cmd, "%s %s/tests/oracle/%s %s %s", CG_PYTHON, CG_SOURCE_DIR, script,
+                 inp, outp);
         rc = system(cmd);
         if (rc == 0) out = cg_load_safetensors(outp);
     }
     if (!out)
-        fprintf(stderr, "  the oracle %s failed (exit %d; it needs PyTorch importable by %s)\n", script,
-                rc, CG_PYTHON);
+        fprintf(stderr, "  the oracle %s failed (exit %d; it needs PyTorch importable by %s)\n",
+                script, rc, CG_PYTHON);
     unlink(inp);
     unlink(outp);
     return out;
@@ -63,17 +64,22 @@ int cg_test_run_(const cg_test_case_ *cases, int n, int argc, char **argv) {
         }
         long t1 = cg_live_tensors(), n1 = cg_live_nodes(), s1 = cg_live_storages();
         if (t1 != t0 || n1 != n0 || s1 != s0) {
-            fprintf(stderr, "  leak: live tensors %ld -> %ld, nodes %ld -> %ld, storages %ld -> %ld\n",
-                    t0, t1, n0, n1, s0, s1);
+            fprintf(stderr,
+                    "  leak: live tensors %ld -> %ld, nodes %ld -> %ld, storages %ld -> %ld\n", t0,
+                    t1, n0, n1, s0, s1);
             cg_test_failed_ = 1;
         }
         printf("%s %s\n", cg_test_failed_ ? "FAIL" : "ok  ", cases[i].name);
         fflush(stdout);
-        if (cg_test_failed_) failed++; else passed++;
+        if (cg_test_failed_)
+            failed++;
+        else
+            passed++;
     }
     cg_root_scope_drain();
     if (cg_live_tensors() != 0 || cg_live_nodes() != 0) {
-        fprintf(stderr, "live at exit: %ld tensors, %ld nodes\n", cg_live_tensors(), cg_live_nodes());
+        fprintf(stderr, "live at exit: %ld tensors, %ld nodes\n", cg_live_tensors(),
+                cg_live_nodes());
         failed++;
     }
     printf("%d passed, %d failed\n", passed, failed);

@@ -10,8 +10,10 @@
 TEST(mlp_sgd_matches_pytorch) {
     cg_manual_seed(2024);
     /* weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as nn.Linear */
-    cg_tensor *p[4] = {cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(8, 16), 0), 2 / sqrt(8)), 1 / sqrt(8)),
-                       cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(16), 0), 2 / sqrt(8)), 1 / sqrt(8)),
+    cg_tensor *p[4] = {cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(8, 16), 0), 2 / sqrt(8)),
+                                     1 / sqrt(8)),
+                       cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(16), 0), 2 / sqrt(8)),
+                                     1 / sqrt(8)),
                        cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(16, 4), 0), 0.5), 0.25),
                        cg_sub_scalar(cg_mul_scalar(cg_rand(CG_SHAPE(4), 0), 0.5), 0.25)};
     cg_tensor *x = cg_randn(CG_SHAPE(64, 8), 0);
@@ -58,7 +60,8 @@ TEST(mlp_sgd_matches_pytorch) {
         last = l;
     }
     ASSERT_LT(last, 0.5 * first); /* it learned */
-    printf("  mlp: %d SGD steps, loss %.4f -> %.4f, every step within 1e-4 of torch\n", STEPS, first, last);
+    printf("  mlp: %d SGD steps, loss %.4f -> %.4f, every step within 1e-4 of torch\n", STEPS,
+           first, last);
     cg_state_dict_free(want);
 }
 

@@ -62,7 +62,8 @@ static double max_diff(const cg_tensor *a, const cg_tensor *b) {
 TEST(test_softmax_errors) {
     cg_tensor *a = ONES(2, 3);
     /* torch.softmax(torch.ones(2, 3), 2) */
-    ASSERT_ERROR(cg_softmax(a, 2), "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    ASSERT_ERROR(cg_softmax(a, 2),
+                 "Dimension out of range (expected to be in range of [-2, 1], but got 2)");
     /* torch.log_softmax(torch.ones(2, 3), -3) */
     ASSERT_ERROR(cg_log_softmax(a, -3),
                  "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
@@ -75,14 +76,16 @@ TEST(test_softmax_errors) {
     /* torch.softmax(torch.ones(2, 3, dtype=torch.long), 0) */
     ASSERT_ERROR(cg_softmax(l, 0), "\"softmax_kernel_impl\" not implemented for 'Long'");
     /* torch.log_softmax(torch.ones(2, 3, dtype=torch.long), -1) */
-    ASSERT_ERROR(cg_log_softmax(l, -1), "\"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_log_softmax(l, -1),
+                 "\"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'");
     /* torch.log_softmax(torch.ones(2, 3, dtype=torch.bool), 0) */
     ASSERT_ERROR(cg_log_softmax(b, 0), "\"softmax_kernel_impl\" not implemented for 'Bool'");
     /* torch.softmax(torch.tensor(2), 0) */
     ASSERT_ERROR(cg_softmax(cg_scalar(2, CG_INT64), 0),
                  "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'");
     /* torch.softmax(torch.ones(2, 3, dtype=torch.long).t(), 1): the last dim, strided */
-    ASSERT_ERROR(cg_softmax(cg_t(l), 1), "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'");
+    ASSERT_ERROR(cg_softmax(cg_t(l), 1),
+                 "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'");
     /* torch.softmax(torch.zeros(2, 0, dtype=torch.long), 0): empty, no error */
     cg_tensor *e = cg_softmax(cg_zeros(CG_SHAPE(2, 0), CG_INT64), 0);
     ASSERT_NOT_NULL(e);
@@ -126,11 +129,14 @@ TEST(test_softmax_stable) {
 TEST(test_dropout_errors) {
     cg_tensor *a = ONES(2, 3);
     /* F.dropout(torch.ones(2, 3), 1.5) */
-    ASSERT_ERROR(cg_dropout(a, 1.5, true), "dropout probability has to be between 0 and 1, but got 1.5");
+    ASSERT_ERROR(cg_dropout(a, 1.5, true),
+                 "dropout probability has to be between 0 and 1, but got 1.5");
     /* F.dropout(torch.ones(2, 3), -0.1) */
-    ASSERT_ERROR(cg_dropout(a, -0.1, true), "dropout probability has to be between 0 and 1, but got -0.1");
+    ASSERT_ERROR(cg_dropout(a, -0.1, true),
+                 "dropout probability has to be between 0 and 1, but got -0.1");
     /* F.dropout(torch.ones(2, 3), 2.0) */
-    ASSERT_ERROR(cg_dropout(a, 2.0, true), "dropout probability has to be between 0 and 1, but got 2.0");
+    ASSERT_ERROR(cg_dropout(a, 2.0, true),
+                 "dropout probability has to be between 0 and 1, but got 2.0");
     /* F.dropout(torch.ones(2, 3), -1e-20) */
     ASSERT_ERROR(cg_dropout(a, -1e-20, true),
                  "dropout probability has to be between 0 and 1, but got -1e-20");
@@ -138,9 +144,11 @@ TEST(test_dropout_errors) {
     ASSERT_ERROR(cg_dropout(a, 1.0000001, true),
                  "dropout probability has to be between 0 and 1, but got 1.0000001");
     /* F.dropout(torch.ones(2, 3), float('inf')) */
-    ASSERT_ERROR(cg_dropout(a, INFINITY, false), "dropout probability has to be between 0 and 1, but got inf");
+    ASSERT_ERROR(cg_dropout(a, INFINITY, false),
+                 "dropout probability has to be between 0 and 1, but got inf");
     /* F.dropout(torch.ones(2, 3), float('nan')) (the C++ check's text) */
-    ASSERT_ERROR(cg_dropout(a, NAN, true), "dropout probability has to be between 0 and 1, but got nan");
+    ASSERT_ERROR(cg_dropout(a, NAN, true),
+                 "dropout probability has to be between 0 and 1, but got nan");
     /* F.dropout(torch.ones(2, 3, dtype=torch.long), 0.5) */
     ASSERT_ERROR(cg_dropout(ONES_D(CG_INT64, 2, 3), 0.5, true),
                  "result type Float can't be cast to the desired output type Long");
@@ -247,12 +255,14 @@ TEST(test_embedding_errors) {
     ASSERT_ERROR(cg_embedding(w, cg_from_data((const int64_t[]){0, -1}, CG_SHAPE(2), CG_INT64)),
                  "index out of range in self");
     /* F.embedding(torch.tensor([0, 1]), torch.ones(0, 4)) */
-    ASSERT_ERROR(cg_embedding(ONES(0, 4), i), "index_select(): self indexing axis dim should be positive");
+    ASSERT_ERROR(cg_embedding(ONES(0, 4), i),
+                 "index_select(): self indexing axis dim should be positive");
     /* F.embedding(torch.tensor(3), torch.ones(3, 0)) */
     ASSERT_ERROR(cg_embedding(ONES(3, 0), cg_scalar(3, CG_INT64)),
                  "INDICES element is out of DATA bounds, id=3 axis_dim=3");
     /* F.embedding(torch.tensor([-1]), torch.ones(3, 0)) */
-    ASSERT_ERROR(cg_embedding(ONES(3, 0), cg_from_data((const int64_t[]){-1}, CG_SHAPE(1), CG_INT64)),
+    ASSERT_ERROR(cg_embedding(ONES(3, 0),
+                              cg_from_data((const int64_t[]){-1}, CG_SHAPE(1), CG_INT64)),
                  "INDICES element is out of DATA bounds, id=-1 axis_dim=3");
     /* cgrad's own: the result would have more than CG_MAX_DIMS dims */
     ASSERT_ERROR(cg_embedding(w, cg_zeros(CG_SHAPE(1, 1, 1, 1, 1, 1, 1, 1), CG_INT64)),
@@ -268,7 +278,8 @@ TEST(test_embedding_accumulates) {
     /* w = torch.arange(6.).reshape(3, 2).requires_grad_()
      * F.embedding(torch.tensor([[0, 2], [2, 2]]), w).sum().backward()
      * w.grad == [[1, 1], [0, 0], [3, 3]] */
-    cg_tensor *w = cg_from_data((const float[]){0, 1, 2, 3, 4, 5}, CG_SHAPE(3, 2), CG_REQUIRES_GRAD);
+    cg_tensor *w = cg_from_data((const float[]){0, 1, 2, 3, 4, 5}, CG_SHAPE(3, 2),
+                                CG_REQUIRES_GRAD);
     cg_tensor *i = cg_from_data((const int64_t[]){0, 2, 2, 2}, CG_SHAPE(2, 2), CG_INT64);
     cg_tensor *y = cg_embedding(w, i);
     ASSERT_NOT_NULL(y);
@@ -313,7 +324,8 @@ TEST(test_layer_norm_errors) {
     /* cgrad's own: a NULL or too long normalized_shape (C arguments) */
     ASSERT_ERROR(cg_layer_norm(x, 1, NULL, NULL, NULL, 1e-5),
                  "normalized_shape is NULL but n_normalized is 1");
-    ASSERT_ERROR(cg_layer_norm(x, 9, (const int64_t[]){1, 1, 1, 1, 1, 1, 2, 3, 4}, NULL, NULL, 1e-5),
+    ASSERT_ERROR(cg_layer_norm(x, 9, (const int64_t[]){1, 1, 1, 1, 1, 1, 2, 3, 4}, NULL, NULL,
+                               1e-5),
                  "normalized_shape must have 1 to 8 dims, got 9");
     /* F.layer_norm(x, (4,), torch.ones(3)) */
     ASSERT_ERROR(cg_layer_norm(x, 1, (const int64_t[]){4}, ONES(3), NULL, 1e-5),
@@ -371,7 +383,8 @@ TEST(test_addmm_linear_errors) {
     /* torch.addmm(b.double(), x, W) (dtypes before shapes) */
     ASSERT_ERROR(cg_addmm(ONES_D(CG_FLOAT64, 5), x, w), "self and mat2 must have the same dtype");
     /* torch.addmm(b, x.double(), W) */
-    ASSERT_ERROR(cg_addmm(b, ONES_D(CG_FLOAT64, 3, 4), w), "mat1 and mat2 must have the same dtype");
+    ASSERT_ERROR(cg_addmm(b, ONES_D(CG_FLOAT64, 3, 4), w),
+                 "mat1 and mat2 must have the same dtype");
     /* torch.addmm(torch.ones(4), x, W.t()) */
     ASSERT_ERROR(cg_addmm(ONES(4), x, wt),
                  "The expanded size of the tensor (5) must match the existing size (4) at "
@@ -389,11 +402,14 @@ TEST(test_addmm_linear_errors) {
     /* F.linear(x, W[0], b) */
     ASSERT_ERROR(cg_linear(x, ONES(4), b), "mat2 must be a matrix, got 1-D tensor");
     /* F.linear(x, torch.ones(2, 5, 4), b) */
-    ASSERT_ERROR(cg_linear(x, ONES(2, 5, 4), b), "t() expects a tensor with <= 2 dimensions, but self is 3D");
+    ASSERT_ERROR(cg_linear(x, ONES(2, 5, 4), b),
+                 "t() expects a tensor with <= 2 dimensions, but self is 3D");
     /* F.linear(x, torch.ones(5, 3)) */
-    ASSERT_ERROR(cg_linear(x, ONES(5, 3), NULL), "mat1 and mat2 shapes cannot be multiplied (3x4 and 3x5)");
+    ASSERT_ERROR(cg_linear(x, ONES(5, 3), NULL),
+                 "mat1 and mat2 shapes cannot be multiplied (3x4 and 3x5)");
     /* F.linear(x, W.double()) */
-    ASSERT_ERROR(cg_linear(x, ONES_D(CG_FLOAT64, 5, 4), NULL), "expected scalar type Float but found Double");
+    ASSERT_ERROR(cg_linear(x, ONES_D(CG_FLOAT64, 5, 4), NULL),
+                 "expected scalar type Float but found Double");
     /* F.linear(x, W, b.double()) */
     ASSERT_ERROR(cg_linear(x, w, ONES_D(CG_FLOAT64, 5)), "self and mat2 must have the same dtype");
     /* F.linear(torch.ones(2, 3, 4), torch.ones(5, 3), b) */
@@ -407,7 +423,8 @@ TEST(test_addmm_linear_errors) {
                  "The expanded size of the tensor (6) must match the existing size (3) at "
                  "non-singleton dimension 0.  Target sizes: [6, 5].  Tensor sizes: [3, 5]");
     /* F.linear(torch.ones(4), W, torch.ones(3, 5)) (out.add_(b)) */
-    ASSERT_ERROR(cg_linear(ONES(4), w, ONES(3, 5)), "output with shape [5] doesn't match the broadcast shape [3, 5]");
+    ASSERT_ERROR(cg_linear(ONES(4), w, ONES(3, 5)),
+                 "output with shape [5] doesn't match the broadcast shape [3, 5]");
     /* F.linear(torch.ones(4), W, torch.ones(4)) */
     ASSERT_ERROR(cg_linear(ONES(4), w, ONES(4)),
                  "The size of tensor a (5) must match the size of tensor b (4) at non-singleton "
@@ -480,9 +497,10 @@ TEST(test_linear_graphs) {
                  "CloneBackward0:0 [ TransposeBackward0:0 [ " ACC " ] ] ] TBackward0:0 [ " ACC
                  " ] ] ] " ACC " ]");
     /* F.linear(torch.randn(2, 2, 3, 4, requires_grad=True), W, b) */
-    check_linear(4, (const int64_t[]){2, 2, 3, 4}, false, true,
-                 "AddBackward0:0 [ UnsafeViewBackward0:0 [ MmBackward0:0 [ ReshapeAliasBackward0:0 [ "
-                 ACC " ] TBackward0:0 [ " ACC " ] ] ] " ACC " ]");
+    check_linear(
+        4, (const int64_t[]){2, 2, 3, 4}, false, true,
+        "AddBackward0:0 [ UnsafeViewBackward0:0 [ MmBackward0:0 [ ReshapeAliasBackward0:0 [ " ACC
+        " ] TBackward0:0 [ " ACC " ] ] ] " ACC " ]");
 }
 
 /* ------------------------------------------------------------------ sdpa */
@@ -510,13 +528,15 @@ TEST(test_sdpa_errors) {
                  "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                  "is_causal=True");
     /* torch.matmul(torch.ones(2, 3, 4), torch.ones(2, 5, 3).transpose(-2, -1)) */
-    ASSERT_ERROR(cg_scaled_dot_product_attention(q, ONES(2, 5, 3), v, NULL, false),
-                 "Expected size for first two dimensions of batch2 tensor to be: [2, 4] but got: [2, 3].");
+    ASSERT_ERROR(
+        cg_scaled_dot_product_attention(q, ONES(2, 5, 3), v, NULL, false),
+        "Expected size for first two dimensions of batch2 tensor to be: [2, 4] but got: [2, 3].");
 }
 
 TEST(test_sdpa_masks) {
     cg_manual_seed(11);
-    cg_tensor *q = cg_randn(CG_SHAPE(2, 4, 3), CG_FLOAT64), *k = cg_randn(CG_SHAPE(2, 6, 3), CG_FLOAT64);
+    cg_tensor *q = cg_randn(CG_SHAPE(2, 4, 3), CG_FLOAT64),
+              *k = cg_randn(CG_SHAPE(2, 6, 3), CG_FLOAT64);
     cg_tensor *v = cg_randn(CG_SHAPE(2, 6, 5), CG_FLOAT64);
     cg_tensor *plain = cg_scaled_dot_product_attention(q, k, v, NULL, false);
     ASSERT_NOT_NULL(plain);
@@ -527,7 +547,8 @@ TEST(test_sdpa_masks) {
     ASSERT_EQ(max_diff(cg_scaled_dot_product_attention(q, k, v, t, false), plain), 0);
     ASSERT_LT(max_diff(cg_scaled_dot_product_attention(q, k, v, z, false), plain), 1e-15);
     /* is_causal == the tril bool mask; a -inf float mask gives the same */
-    cg_tensor *tril = cg_empty(CG_SHAPE(4, 6), CG_BOOL), *ninf = cg_zeros(CG_SHAPE(4, 6), CG_FLOAT64);
+    cg_tensor *tril = cg_empty(CG_SHAPE(4, 6), CG_BOOL),
+              *ninf = cg_zeros(CG_SHAPE(4, 6), CG_FLOAT64);
     for (int64_t i = 0; i < 4; i++)
         for (int64_t j = 0; j < 6; j++) {
             cg_set(tril, (int64_t[]){i, j}, j <= i);
@@ -540,7 +561,8 @@ TEST(test_sdpa_masks) {
     /* row 0 attends to key 0 only: out[:, 0] == v[:, 0] */
     for (int64_t bi = 0; bi < 2; bi++)
         for (int64_t j = 0; j < 5; j++)
-            ASSERT_NEAR(cg_get(causal, (int64_t[]){bi, 0, j}), cg_get(v, (int64_t[]){bi, 0, j}), 1e-15);
+            ASSERT_NEAR(cg_get(causal, (int64_t[]){bi, 0, j}), cg_get(v, (int64_t[]){bi, 0, j}),
+                        1e-15);
 }
 
 /* --------------------------------------------------------------- NULL args */

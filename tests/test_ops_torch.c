@@ -319,7 +319,8 @@ static tcase *new_case(int row, int var, int shp, int mode, const cg_dtype *dts)
     c->shp = shp;
     c->mode = mode;
     c->n_in = spec_n_in(v);
-    for (int k = 0, j = 0; k < c->n_in; k++) c->dts[k] = spec_in_dtype(v, k, dts[j]), j += !spec_fixed(v, k);
+    for (int k = 0, j = 0; k < c->n_in; k++)
+        c->dts[k] = spec_in_dtype(v, k, dts[j]), j += !spec_fixed(v, k);
     return c;
 }
 
@@ -355,8 +356,10 @@ static void build_cases(void) {
                     /* mixed float dtypes for linalg: torch refuses them, except
                      * (a quirk) when a dim is 0, so those are left out */
                     bool empty = strchr(v->shapes[si], '0') != NULL;
-                    if (s->cat != 'L') run_cg(new_case(r, vi, si, MODE_FWD, bools));
-                    else if (!empty) run_cg(new_case(r, vi, si, MODE_FWD, mixed));
+                    if (s->cat != 'L')
+                        run_cg(new_case(r, vi, si, MODE_FWD, bools));
+                    else if (!empty)
+                        run_cg(new_case(r, vi, si, MODE_FWD, mixed));
                 }
             }
         }
@@ -510,8 +513,10 @@ static void run_oracle(void) {
             char *k = strtok(NULL, " ");
             int ki = k ? atoi(k) : -1;
             char *dtok = strtok(NULL, " ");
-            if (ki < 0 || ki >= c->n_in || !dtok) bad++;
-            else if (strcmp(dtok, "None") != 0 && parse_tdata(dtok, &c->t_grad[ki])) bad++;
+            if (ki < 0 || ki >= c->n_in || !dtok)
+                bad++;
+            else if (strcmp(dtok, "None") != 0 && parse_tdata(dtok, &c->t_grad[ki]))
+                bad++;
         } else if (c && strcmp(tok, "N") == 0) {
             char *rest = strtok(NULL, "");
             c->t_graph = xstrdup(rest ? rest : "");
@@ -532,14 +537,14 @@ static void run_oracle(void) {
 
 static int n_reported; /* failures printed by the running test */
 
-#define NEED_ORACLE()                                                          \
-    do {                                                                       \
-        n_reported = 0;                                                        \
-        run_oracle();                                                          \
-        if (oracle_state != 1) {                                               \
-            FAIL_("%s", oracle_msg);                                           \
-            return;                                                            \
-        }                                                                      \
+#define NEED_ORACLE()                                                                              \
+    do {                                                                                           \
+        n_reported = 0;                                                                            \
+        run_oracle();                                                                              \
+        if (oracle_state != 1) {                                                                   \
+            FAIL_("%s", oracle_msg);                                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* ------------------------------------------------------------- comparing */
@@ -549,7 +554,8 @@ static int n_reported; /* failures printed by the running test */
 static void report(const tcase *c, const char *fmt, ...) {
     cg_test_failed_ = 1;
     if (++n_reported > MAX_REPORTS) {
-        if (n_reported == MAX_REPORTS + 1) fprintf(stderr, "  ... (further failures not printed)\n");
+        if (n_reported == MAX_REPORTS + 1)
+            fprintf(stderr, "  ... (further failures not printed)\n");
         return;
     }
     char d[512];
@@ -597,8 +603,9 @@ static bool compare(const tcase *c, const char *what, const tdata *g, const tdat
     if (worst < 0) return true;
     index_str(a, sizeof a, t, worst);
     double x = g->v[worst], y = t->v[worst];
-    report(c, "%s: %d of %lld elements differ; worst at %s: cgrad %.10g, torch %.10g "
-              "(|diff| %.3g, tol %.3g)",
+    report(c,
+           "%s: %d of %lld elements differ; worst at %s: cgrad %.10g, torch %.10g "
+           "(|diff| %.3g, tol %.3g)",
            what, nbad, (long long)t->n, a, x, y, fabs(x - y), atol + rtol * fabs(y));
     return false;
 }
@@ -674,7 +681,8 @@ TEST(forward_and_gradients_match_torch) {
     }
     printf("  values and gradients: %d cases, %d failed\n", n, nfail);
     for (int r = 0; r < CG_OP_COUNT; r++)
-        if (fail_row[r]) printf("    %-16s %d of %d cases failed\n", row_ids[r], fail_row[r], per_row[r]);
+        if (fail_row[r])
+            printf("    %-16s %d of %d cases failed\n", row_ids[r], fail_row[r], per_row[r]);
 }
 
 static void root_name(char *buf, size_t n, const char *graph) {
@@ -712,7 +720,8 @@ TEST(node_names_and_graphs_match_torch) {
         if (strcmp(g, t) != 0)
             report(c, "grad_fn is %s, torch's is %s", g, t);
         else if (strcmp(c->graph, c->t_graph) != 0)
-            report(c, "autograd graph differs:\n      cgrad: %s\n      torch: %s", c->graph, c->t_graph);
+            report(c, "autograd graph differs:\n      cgrad: %s\n      torch: %s", c->graph,
+                   c->t_graph);
         const char *row = specs[c->row].name;
         if (!graph_has(c->t_graph, row))
             report(c, "spec error: torch's graph has no %s: %s", row, c->t_graph);

@@ -57,8 +57,10 @@ static int train(const config *c, cg_tensor *const *init, cg_tensor *x, cg_tenso
         cg_tensor *y = cg_add(cg_matmul(cg_tanh(cg_add(cg_matmul(x, p[0]), p[1])), p[2]), p[3]);
         cg_tensor *d = cg_sub(y, t);
         cg_tensor *loss = cg_mean(cg_mul(d, d));
-        if (!loss || cg_backward(loss, NULL, false) != 0) rc = -1;
-        else losses[s] = cg_item(loss);
+        if (!loss || cg_backward(loss, NULL, false) != 0)
+            rc = -1;
+        else
+            losses[s] = cg_item(loss);
         if (rc == 0 && c->clip > 0 && isnan(cg_clip_grad_norm(4, p, c->clip, 2))) rc = -1;
         if (rc == 0) rc = cg_optimizer_step(o);
         cg_scope_end();
@@ -145,7 +147,8 @@ TEST(optimizers_match_torch) {
             for (int64_t e = 0; e < cg_numel(fin[i]); e++) {
                 double want = strtod(strtok(NULL, " \n"), NULL);
                 if (fabs(p[e] - want) > 1e-5 + 1e-4 * fabs(want)) {
-                    FAIL_("%s %s[%lld]: %.9g, torch %.9g", c->name, PNAMES[i], (long long)e, p[e], want);
+                    FAIL_("%s %s[%lld]: %.9g, torch %.9g", c->name, PNAMES[i], (long long)e, p[e],
+                          want);
                     break;
                 }
                 checked++;
@@ -164,7 +167,8 @@ TEST(optimizers_match_torch) {
             double got = !strcmp(kind, "step")     ? cg_lr_step(0.1, s, 3, 0.5)
                          : !strcmp(kind, "cosine") ? cg_lr_cosine(0.1, 0.001, s, 10)
                                                    : cg_lr_warmup_cosine(0.1, 0.001, s, 4, 12);
-            if (fabs(got - want) > 1e-12) FAIL_("schedule %s step %d: %.12g, torch %.12g", kind, s, got, want);
+            if (fabs(got - want) > 1e-12)
+                FAIL_("schedule %s step %d: %.12g, torch %.12g", kind, s, got, want);
         }
         free(line);
     }
@@ -180,7 +184,8 @@ TEST(optimizer_errors_and_state) {
     ASSERT_ERROR(cg_adam(1, &w, -1, 0.9, 0.999, 1e-8, 0), "Invalid learning rate: -1");
     ASSERT_ERROR(cg_adam(1, &w, 0.1, 1.0, 0.999, 1e-8, 0), "Invalid beta parameter at index 0: 1");
     ASSERT_ERROR(cg_sgd(1, &w, 0.1, -0.5, 0, 0, false), "Invalid momentum value: -0.5");
-    ASSERT_ERROR(cg_sgd(1, &w, 0.1, 0, 0, 0, true), "Nesterov momentum requires a momentum and zero dampening");
+    ASSERT_ERROR(cg_sgd(1, &w, 0.1, 0, 0, 0, true),
+                 "Nesterov momentum requires a momentum and zero dampening");
     cg_tensor *nonleaf = cg_mul_scalar(w, 2);
     ASSERT_NULL(cg_sgd(1, &nonleaf, 0.1, 0, 0, 0, false));
     ASSERT_NULL(cg_sgd(0, NULL, 0.1, 0, 0, 0, false));

@@ -7,7 +7,9 @@
 
 #include <stdint.h>
 
-#define F32(...) cg_from_data((const float[]){__VA_ARGS__}, CG_SHAPE((int64_t)(sizeof((const float[]){__VA_ARGS__}) / sizeof(float))), 0)
+#define F32(...)                                                                                   \
+    cg_from_data((const float[]){__VA_ARGS__},                                                     \
+                 CG_SHAPE((int64_t)(sizeof((const float[]){__VA_ARGS__}) / sizeof(float))), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
 
 static bool values_are(cg_tensor *t, int n, const double *want) {
@@ -77,10 +79,12 @@ TEST(test_err_activations_refuse_int_and_bool) {
     /* F.silu(torch.ones(3, dtype=torch.int64)), F.silu(torch.ones(3, dtype=torch.bool)) */
     ASSERT_ERROR(cg_silu(i), "\"silu_cpu\" not implemented for 'Long'");
     ASSERT_ERROR(cg_silu(b), "\"silu_cpu\" not implemented for 'Bool'");
-    /* F.leaky_relu(torch.ones(3, dtype=torch.int64), 0.1), F.leaky_relu(torch.ones(3, dtype=torch.bool)) */
+    /* F.leaky_relu(torch.ones(3, dtype=torch.int64), 0.1), F.leaky_relu(torch.ones(3,
+     * dtype=torch.bool)) */
     ASSERT_ERROR(cg_leaky_relu(i, 0.1), "\"leaky_relu_cpu\" not implemented for 'Long'");
     ASSERT_ERROR(cg_leaky_relu(b, 0.01), "\"leaky_relu_cpu\" not implemented for 'Bool'");
-    /* F.softplus(torch.ones(3, dtype=torch.int64)), F.softplus(torch.ones(3, dtype=torch.bool), 2, 1) */
+    /* F.softplus(torch.ones(3, dtype=torch.int64)), F.softplus(torch.ones(3, dtype=torch.bool), 2,
+     * 1) */
     ASSERT_ERROR(cg_softplus(i, 1, 20), "\"softplus_cpu\" not implemented for 'Long'");
     ASSERT_ERROR(cg_softplus(b, 2, 1), "\"softplus_cpu\" not implemented for 'Bool'");
 }

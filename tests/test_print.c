@@ -23,7 +23,9 @@ static uint64_t rnd(void) { /* splitmix64 */
     return z ^ (z >> 31);
 }
 static double unif(void) { return (double)(rnd() >> 11) * 0x1p-53; } /* [0, 1) */
-static int64_t irange(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+static int64_t irange(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
 static bool chance(double p) { return unif() < p; }
 static double sign(void) { return chance(0.5) ? -1.0 : 1.0; }
 
@@ -61,15 +63,16 @@ static int random_shape(int64_t *shape) {
 
 /* One float of a tensor whose values follow `mode`; scale is per tensor. */
 static double random_float(int mode, double scale) {
-    static const double edges[] = {1e-4, 0.99e-4, 1.01e-4, 1e8, 0.99e8, 1.01e8, 1000, 999.5, 1, 0.1};
+    static const double edges[] = {1e-4,   0.99e-4, 1.01e-4, 1e8, 0.99e8,
+                                   1.01e8, 1000,    999.5,   1,   0.1};
     switch (mode) {
-    case 0: return sign() * unif() * scale;                  /* one magnitude */
-    case 1: return unif() * scale;                           /* positive */
-    case 2: return sign() * floor(unif() * scale + 0.5);     /* integral */
-    case 3: return sign() * pow(10.0, unif() * 20.0 - 8.0);  /* mixed 1e-8 .. 1e12 */
-    case 4: return (double)irange(-12, 12) * 0.25;           /* short decimals */
-    case 5: return chance(0.5) ? 0.0 : -0.0;                 /* zeros */
-    case 6: return sign() * edges[irange(0, 9)];             /* rule thresholds */
+    case 0: return sign() * unif() * scale;                   /* one magnitude */
+    case 1: return unif() * scale;                            /* positive */
+    case 2: return sign() * floor(unif() * scale + 0.5);      /* integral */
+    case 3: return sign() * pow(10.0, unif() * 20.0 - 8.0);   /* mixed 1e-8 .. 1e12 */
+    case 4: return (double)irange(-12, 12) * 0.25;            /* short decimals */
+    case 5: return chance(0.5) ? 0.0 : -0.0;                  /* zeros */
+    case 6: return sign() * edges[irange(0, 9)];              /* rule thresholds */
     default: return sign() * floor(pow(10.0, unif() * 12.0)); /* integral, up to 1e12 */
     }
 }
@@ -79,7 +82,8 @@ static const char *kind_name(cg_dtype dt) {
 }
 
 static cg_tensor *random_tensor(void) {
-    static const cg_dtype dts[] = {CG_FLOAT32, CG_FLOAT32, CG_FLOAT64, CG_FLOAT64, CG_INT64, CG_BOOL};
+    static const cg_dtype dts[] = {CG_FLOAT32, CG_FLOAT32, CG_FLOAT64,
+                                   CG_FLOAT64, CG_INT64,   CG_BOOL};
     cg_dtype dt = dts[irange(0, 5)];
     int64_t shape[CG_MAX_DIMS];
     int ndim = random_shape(shape);
@@ -102,14 +106,16 @@ static cg_tensor *random_tensor(void) {
         case CG_FLOAT64: ((double *)buf)[i] = v; break;
         case CG_INT64:
             ((int64_t *)buf)[i] = specials && chance(0.1) ? (chance(0.5) ? INT64_MIN : INT64_MAX)
-                                  : mode < 4 ? irange(-imag, imag) : irange(-10, 10);
+                                  : mode < 4              ? irange(-imag, imag)
+                                                          : irange(-10, 10);
             break;
         case CG_BOOL: ((bool *)buf)[i] = unif() < ptrue; break;
         }
     }
     bool floating = dt == CG_FLOAT32 || dt == CG_FLOAT64;
     int r = (int)irange(0, 19);
-    cg_tensor *t = cg_from_data(buf, ndim, shape, (int)dt | (floating && r < 3 ? CG_REQUIRES_GRAD : 0));
+    cg_tensor *t = cg_from_data(buf, ndim, shape,
+                                (int)dt | (floating && r < 3 ? CG_REQUIRES_GRAD : 0));
     free(buf);
     if (!t) return NULL;
     if (floating && r == 3) /* results with a grad_fn */
@@ -128,14 +134,19 @@ static cg_tensor *random_tensor(void) {
 static int fixed_tensors(cg_tensor **ts) {
     int n = 0;
     static const float f_neg0[] = {-0.0f, 0.0f}, f_neg0b[] = {1.0f, -0.0f, 10.0f};
-    static const float f_sci[] = {1e10f}, f_small[] = {1e-5f}, f_spec[] = {NAN, INFINITY, -INFINITY};
+    static const float f_sci[] = {1e10f}, f_small[] = {1e-5f},
+                       f_spec[] = {NAN, INFINITY, -INFINITY};
     static const float f_mix[] = {INFINITY, 1.5f, -NAN}, f_int[] = {1.0f, -2.0f, 1e8f};
-    static const double d_two[] = {1.0, 2.0}, d_ratio[] = {1.0, 1000.0, 0.5}, d_ratio2[] = {1.0, 1000.5};
+    static const double d_two[] = {1.0, 2.0}, d_ratio[] = {1.0, 1000.0, 0.5},
+                        d_ratio2[] = {1.0, 1000.5};
     /* the mode rules' boundaries (not sci at exactly 1e-4, 1e8, ratio 1000) and
      * printf ties, which round half to even as Python does */
-    static const double d_edge1[] = {1e-4, 0.05}, d_edge2[] = {1e8, 1e6}, d_edge3[] = {1e8, 1e6 + 0.5};
-    static const double d_edge4[] = {1.0, 1000.0}, d_edge5[] = {0.5, 500.0}, d_tie[] = {0.03125, 0.09375, 1.5};
-    static const double d_tie2[] = {1.03125e-5, 2.5}, d_ext[] = {5e-324, 1.7976931348623157e308, -1e-300};
+    static const double d_edge1[] = {1e-4, 0.05}, d_edge2[] = {1e8, 1e6},
+                        d_edge3[] = {1e8, 1e6 + 0.5};
+    static const double d_edge4[] = {1.0, 1000.0}, d_edge5[] = {0.5, 500.0},
+                        d_tie[] = {0.03125, 0.09375, 1.5};
+    static const double d_tie2[] = {1.03125e-5, 2.5},
+                        d_ext[] = {5e-324, 1.7976931348623157e308, -1e-300};
     static const int64_t i_ext[] = {INT64_MIN, INT64_MAX, 0, -1};
     static const bool b_two[] = {true, false}, b_true[] = {true}, b_all[] = {true, true};
     ts[n++] = cg_scalar(27, 0);
@@ -218,9 +229,12 @@ static void write_tensor(FILE *f, cg_tensor *t) {
         case CG_BOOL: fprintf(f, " %d", *(const bool *)p ? 1 : 0); break;
         }
         if (dt == CG_FLOAT32 || dt == CG_FLOAT64) {
-            if (isnan(v)) fprintf(f, " nan");
-            else if (isinf(v)) fprintf(f, v > 0 ? " inf" : " -inf");
-            else fprintf(f, " %a", v);
+            if (isnan(v))
+                fprintf(f, " nan");
+            else if (isinf(v))
+                fprintf(f, v > 0 ? " inf" : " -inf");
+            else
+                fprintf(f, " %a", v);
         }
         for (int d = ndim - 1; d >= 0 && ++idx[d] == shape[d]; d--) idx[d] = 0;
     }
@@ -273,7 +287,8 @@ TEST(test_print_vs_torch) {
     int rc = system(cmd);
     if (rc != 0) {
         FAIL_("the oracle failed (exit status %d): `%s`. It needs PyTorch importable by %s; "
-              "this test does not skip without it.", rc, cmd, CG_PYTHON);
+              "this test does not skip without it.",
+              rc, cmd, CG_PYTHON);
         remove(in);
         remove(out);
         return;
@@ -292,7 +307,9 @@ TEST(test_print_vs_torch) {
         compared++;
         if (!mine[i] || strcmp(mine[i], theirs) != 0) {
             if (++mismatches <= 8)
-                fprintf(stderr, "  tensor %d (%s, ndim %d, numel %" PRId64 "):\n  cgrad:\n%s\n  torch:\n%s\n",
+                fprintf(stderr,
+                        "  tensor %d (%s, ndim %d, numel %" PRId64
+                        "):\n  cgrad:\n%s\n  torch:\n%s\n",
                         i, kind_name(cg_dtype_of(ts[i])), cg_ndim(ts[i]), cg_numel(ts[i]),
                         mine[i] ? mine[i] : "(null)", theirs);
         }
@@ -328,17 +345,21 @@ TEST(test_print_known) {
     cases[n].t = cg_zeros(CG_SHAPE(0), CG_INT64), cases[n++].repr = "tensor([], dtype=torch.int64)";
     cases[n].t = cg_from_data(big, CG_SHAPE(1), 0), cases[n++].repr = "tensor([1.0000e+10])";
     cases[n].t = cg_from_data(tiny, CG_SHAPE(1), 0), cases[n++].repr = "tensor([1.0000e-05])";
-    cases[n].t = cg_ones(CG_SHAPE(2), CG_FLOAT64), cases[n++].repr = "tensor([1., 1.], dtype=torch.float64)";
+    cases[n].t = cg_ones(CG_SHAPE(2), CG_FLOAT64),
+    cases[n++].repr = "tensor([1., 1.], dtype=torch.float64)";
     cases[n].t = cg_full(CG_SHAPE(2, 2), 4.5, 0),
     cases[n++].repr = "tensor([[4.5000, 4.5000],\n        [4.5000, 4.5000]])";
-    cases[n].t = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD), cases[n++].repr = "tensor([1., 1.], requires_grad=True)";
+    cases[n].t = cg_ones(CG_SHAPE(2), CG_REQUIRES_GRAD),
+    cases[n++].repr = "tensor([1., 1.], requires_grad=True)";
     cases[n].t = cg_add_scalar(cg_ones(CG_SHAPE(1), CG_REQUIRES_GRAD), 2),
     cases[n++].repr = "tensor([3.], grad_fn=<AddBackward0>)";
     for (int i = 0; i < n; i++) {
         ASSERT_NOT_NULL(cases[i].t);
         char *s = cg_to_string(cases[i].t);
         bool ok = s && strcmp(s, cases[i].repr) == 0;
-        if (!ok) FAIL_("repr %d:\n    got:      \"%s\"\n    expected: \"%s\"", i, s ? s : "(null)", cases[i].repr);
+        if (!ok)
+            FAIL_("repr %d:\n    got:      \"%s\"\n    expected: \"%s\"", i, s ? s : "(null)",
+                  cases[i].repr);
         free(s);
         if (!ok) return;
     }

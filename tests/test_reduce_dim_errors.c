@@ -10,14 +10,14 @@
 
 #define ONES(...) cg_ones(CG_SHAPE(__VA_ARGS__), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
-#define DIM_RANGE(lo, hi, got)                                                             \
+#define DIM_RANGE(lo, hi, got)                                                                     \
     "Dimension out of range (expected to be in range of [" #lo ", " #hi "], but got " #got ")"
 #define VAR_DTYPE "std and var only support floating point and complex dtypes"
-#define NORM_EMPTY(p)                                                                      \
-    "linalg.vector_norm cannot compute the " p " norm on an empty tensor because the "     \
+#define NORM_EMPTY(p)                                                                              \
+    "linalg.vector_norm cannot compute the " p " norm on an empty tensor because the "             \
     "operation does not have an identity"
-#define NORM_EMPTY_DIM(p, d)                                                               \
-    "linalg.vector_norm cannot compute the " p " norm on the dimension " d "because this " \
+#define NORM_EMPTY_DIM(p, d)                                                                       \
+    "linalg.vector_norm cannot compute the " p " norm on the dimension " d "because this "         \
     "dimension is empty and the operation does not have an identity"
 
 /* a float tensor from values, shape given as CG_SHAPE(...) */
@@ -47,8 +47,8 @@ static bool values_are(const cg_tensor *t, const double *want, int64_t n, double
     }
     return true;
 }
-#define ASSERT_VALUES(t, tol, ...)                                                         \
-    ASSERT(values_are((t), (const double[]){__VA_ARGS__},                                  \
+#define ASSERT_VALUES(t, tol, ...)                                                                 \
+    ASSERT(values_are((t), (const double[]){__VA_ARGS__},                                          \
                       (int64_t)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)), (tol)))
 
 /* ------------------------------------------------------------------ errors */
@@ -63,10 +63,13 @@ TEST(test_err_max_min_dim) {
     /* torch.max(torch.tensor(2.), 1) */
     ASSERT_ERROR(cg_max_dim(s, 1, false, NULL), DIM_RANGE(-1, 0, 1));
     /* torch.max(torch.ones(0,3), 0) / torch.min(torch.ones(0,3), 0) */
-    ASSERT_ERROR(cg_max_dim(e, 0, false, NULL), "max(): Expected reduction dim 0 to have non-zero size.");
-    ASSERT_ERROR(cg_min_dim(e, 0, true, NULL), "min(): Expected reduction dim 0 to have non-zero size.");
+    ASSERT_ERROR(cg_max_dim(e, 0, false, NULL),
+                 "max(): Expected reduction dim 0 to have non-zero size.");
+    ASSERT_ERROR(cg_min_dim(e, 0, true, NULL),
+                 "min(): Expected reduction dim 0 to have non-zero size.");
     /* torch.max(torch.ones(3,0), -1): the dim is printed wrapped */
-    ASSERT_ERROR(cg_max_dim(e2, -1, false, NULL), "max(): Expected reduction dim 1 to have non-zero size.");
+    ASSERT_ERROR(cg_max_dim(e2, -1, false, NULL),
+                 "max(): Expected reduction dim 1 to have non-zero size.");
     /* torch.max(torch.ones(0,3,dtype=torch.bool), 0) */
     ASSERT_ERROR(cg_max_dim(ONES_D(CG_BOOL, 0, 3), 0, false, NULL),
                  "max(): Expected reduction dim 0 to have non-zero size.");
@@ -78,7 +81,8 @@ TEST(test_err_max_min_dim) {
 TEST(test_err_argmax_argmin) {
     cg_tensor *e = ONES(0, 3), *b = ONES_D(CG_BOOL, 2, 3);
     /* torch.argmax(torch.ones(0,3), 0) / torch.argmin(torch.ones(3,0), -1) */
-    ASSERT_ERROR(cg_argmax(e, 0, false), "argmax(): Expected reduction dim 0 to have non-zero size.");
+    ASSERT_ERROR(cg_argmax(e, 0, false),
+                 "argmax(): Expected reduction dim 0 to have non-zero size.");
     ASSERT_ERROR(cg_argmin(ONES(3, 0), -1, false),
                  "argmin(): Expected reduction dim 1 to have non-zero size.");
     /* torch.argmax(torch.ones(0,3)) / torch.argmin(torch.ones(3,0), None, True) */
@@ -110,21 +114,25 @@ TEST(test_err_var_std) {
     /* the dtype before the dims: torch.var(torch.ones(2,3,dtype=torch.int64), 5) */
     ASSERT_ERROR(cg_var(i, CG_DIMS(5), 1, false), VAR_DTYPE);
     /* torch.var(torch.ones(2,3), (0,0)) / (0,-2) */
-    ASSERT_ERROR(cg_var(a, CG_DIMS(0, 0), 1, false), "dim 0 appears multiple times in the list of dims");
-    ASSERT_ERROR(cg_std(a, CG_DIMS(0, -2), 1, false), "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_var(a, CG_DIMS(0, 0), 1, false),
+                 "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_std(a, CG_DIMS(0, -2), 1, false),
+                 "dim 0 appears multiple times in the list of dims");
     /* torch.var(torch.ones(2,3), 2) */
     ASSERT_ERROR(cg_var(a, CG_DIMS(2), 1, false), DIM_RANGE(-2, 1, 2));
     ASSERT_ERROR(cg_std(a, CG_DIMS(-3), 0, true), DIM_RANGE(-2, 1, -3));
     /* a malformed dim list (no torch equivalent) */
     ASSERT_ERROR(cg_var(a, 2, NULL, 1, false), "dims is NULL but ndims is 2");
-    ASSERT_ERROR(cg_logsumexp(a, -1, (const int[]){0}, false), "ndims must not be negative, got -1");
+    ASSERT_ERROR(cg_logsumexp(a, -1, (const int[]){0}, false),
+                 "ndims must not be negative, got -1");
     ASSERT_ERROR(cg_norm(a, 2, 1, NULL, false), "dims is NULL but ndims is 1");
 }
 
 TEST(test_err_logsumexp_prod) {
     cg_tensor *a = ONES(2, 3);
     /* torch.logsumexp(torch.ones(2,3), (0,-2)) / 3 */
-    ASSERT_ERROR(cg_logsumexp(a, CG_DIMS(0, -2), false), "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_logsumexp(a, CG_DIMS(0, -2), false),
+                 "dim 0 appears multiple times in the list of dims");
     ASSERT_ERROR(cg_logsumexp(a, CG_DIMS(3), false), DIM_RANGE(-2, 1, 3));
     /* torch.prod(torch.ones(2,3), 2), torch.tensor(3.).prod(1) */
     ASSERT_ERROR(cg_prod_dim(a, 2, false), DIM_RANGE(-2, 1, 2));
@@ -134,13 +142,16 @@ TEST(test_err_logsumexp_prod) {
 TEST(test_err_norm) {
     cg_tensor *e = ONES(0, 3), *a = ONES(2, 3);
     /* torch.linalg.vector_norm(torch.tensor([1,2]), 2) / torch.tensor([True]) */
-    ASSERT_ERROR(cg_norm(ONES_D(CG_INT64, 2), 2, 0, NULL, false),
-                 "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long");
-    ASSERT_ERROR(cg_norm(ONES_D(CG_BOOL, 1), 2, 0, NULL, false),
-                 "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Bool");
+    ASSERT_ERROR(
+        cg_norm(ONES_D(CG_INT64, 2), 2, 0, NULL, false),
+        "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long");
+    ASSERT_ERROR(
+        cg_norm(ONES_D(CG_BOOL, 1), 2, 0, NULL, false),
+        "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Bool");
     /* torch.linalg.vector_norm(torch.ones(2,3,dtype=torch.int64), inf, 5): dtype first */
-    ASSERT_ERROR(cg_norm(ONES_D(CG_INT64, 2, 3), INFINITY, CG_DIMS(5), false),
-                 "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long");
+    ASSERT_ERROR(
+        cg_norm(ONES_D(CG_INT64, 2, 3), INFINITY, CG_DIMS(5), false),
+        "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long");
     /* vector_norm(torch.ones(0,3), inf) / -inf / -0.5 / -1e-05 / -1e+20 / -1/3 */
     ASSERT_ERROR(cg_norm(e, INFINITY, 0, NULL, false), NORM_EMPTY("inf"));
     ASSERT_ERROR(cg_norm(e, -INFINITY, 0, NULL, false), NORM_EMPTY("-inf"));
@@ -162,7 +173,8 @@ TEST(test_err_norm) {
     /* vector_norm(torch.ones(0,3), inf, (0,0)): the empty dim first */
     ASSERT_ERROR(cg_norm(e, INFINITY, CG_DIMS(0, 0), false), NORM_EMPTY_DIM("inf", "0"));
     /* vector_norm(torch.ones(2,3), 2, (0,-2)) / 2 */
-    ASSERT_ERROR(cg_norm(a, 2, CG_DIMS(0, -2), false), "dim 0 appears multiple times in the list of dims");
+    ASSERT_ERROR(cg_norm(a, 2, CG_DIMS(0, -2), false),
+                 "dim 0 appears multiple times in the list of dims");
     ASSERT_ERROR(cg_norm(a, 2, CG_DIMS(2), false), DIM_RANGE(-2, 1, 2));
     /* no error where the reduced dims are not empty or p has an identity:
      * vector_norm(torch.ones(0,3), inf, 1), vector_norm(torch.ones(3,0,2), -inf, (0,2)),
@@ -197,7 +209,8 @@ TEST(test_max_min_ties_and_nan) {
     /* t = torch.tensor([[1.,3.,3.,0.],[2.,2.,2.,2.]], requires_grad=True)
      * v, i = t.max(1): [3, 2], [1, 0]; v.backward([10, 20]): the first index
      * of the tie takes all: [[0,10,0,0],[20,0,0,0]] */
-    cg_tensor *t = tensor_f((const float[]){1, 3, 3, 0, 2, 2, 2, 2}, CG_SHAPE(2, 4), CG_REQUIRES_GRAD);
+    cg_tensor *t = tensor_f((const float[]){1, 3, 3, 0, 2, 2, 2, 2}, CG_SHAPE(2, 4),
+                            CG_REQUIRES_GRAD);
     cg_tensor *idx = NULL, *v = cg_max_dim(t, 1, false, &idx);
     ASSERT_VALUES(v, 0, 3, 2);
     ASSERT_VALUES(idx, 0, 1, 0);
@@ -271,7 +284,8 @@ TEST(test_prod_zeros) {
     /* second order, x = torch.tensor([1.5,0.,2.,-1.], dtype=torch.float64):
      * g = grad(x.prod(), x, create_graph=True): [-0,-3,-0,0];
      * grad(g.sum(), x): [-2,-0.5,-1.5,3] */
-    cg_tensor *xd = tensor_d((const double[]){1.5, 0, 2, -1}, CG_SHAPE(4), CG_REQUIRES_GRAD), *g[1], *h[1];
+    cg_tensor *xd = tensor_d((const double[]){1.5, 0, 2, -1}, CG_SHAPE(4), CG_REQUIRES_GRAD), *g[1],
+              *h[1];
     cg_tensor *p = cg_prod(xd);
     ASSERT_EQ(cg_autograd_grad(1, &p, NULL, 1, &xd, CG_RETAIN_GRAPH | CG_CREATE_GRAPH, g), 0);
     ASSERT_VALUES(g[0], 1e-12, 0, -3, 0, 0);
@@ -295,10 +309,12 @@ TEST(test_prod_zeros) {
     ASSERT_VALUES(h[0], 1e-12, 0, 3, 0, 3);
     /* integers: torch.prod(torch.tensor([2**40, 2**40, 3])) wraps to 0;
      * torch.prod(torch.tensor([[True,False],[True,True]]), 1): [0, 1] (int64) */
-    cg_tensor *r = cg_prod(cg_from_data((const int64_t[]){1LL << 40, 1LL << 40, 3}, CG_SHAPE(3), CG_INT64));
+    cg_tensor *r = cg_prod(
+        cg_from_data((const int64_t[]){1LL << 40, 1LL << 40, 3}, CG_SHAPE(3), CG_INT64));
     ASSERT(r && cg_dtype_of(r) == CG_INT64);
     ASSERT_VALUES(r, 0, 0);
-    r = cg_prod_dim(cg_from_data((const bool[]){true, false, true, true}, CG_SHAPE(2, 2), CG_BOOL), 1, false);
+    r = cg_prod_dim(cg_from_data((const bool[]){true, false, true, true}, CG_SHAPE(2, 2), CG_BOOL),
+                    1, false);
     ASSERT(r && cg_dtype_of(r) == CG_INT64);
     ASSERT_VALUES(r, 0, 0, 1);
 }
@@ -318,7 +334,8 @@ TEST(test_norm_at_zero) {
         {0.5, {0, 0, 0, 4.309401035308838, 0, -3.732050895690918}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        cg_tensor *t = tensor_f((const float[]){0, 0, 0, 3, 0, -4}, CG_SHAPE(2, 3), CG_REQUIRES_GRAD);
+        cg_tensor *t = tensor_f((const float[]){0, 0, 0, 3, 0, -4}, CG_SHAPE(2, 3),
+                                CG_REQUIRES_GRAD);
         cg_tensor *n = cg_norm(t, cases[c].p, CG_DIMS(1), false);
         ASSERT_STR_EQ(cg_node_name(cg_grad_fn(n)), "LinalgVectorNormBackward0");
         ASSERT_EQ(cg_backward(n, cg_from_data((const float[]){1, 2}, CG_SHAPE(2), 0), false), 0);
@@ -332,8 +349,12 @@ TEST(test_norm_at_zero) {
     ASSERT_NULL(cg_grad(t));
     /* float32 overflow as torch: vector_norm(torch.tensor([1e30,1e30]), 2) is inf,
      * vector_norm(torch.tensor([1e-30,1e-30]), 2) is 0 */
-    ASSERT_VALUES(cg_norm(tensor_f((const float[]){1e30f, 1e30f}, CG_SHAPE(2), 0), 2, 0, NULL, false), 0, INFINITY);
-    ASSERT_VALUES(cg_norm(tensor_f((const float[]){1e-30f, 1e-30f}, CG_SHAPE(2), 0), 2, 0, NULL, false), 0, 0);
+    ASSERT_VALUES(cg_norm(tensor_f((const float[]){1e30f, 1e30f}, CG_SHAPE(2), 0), 2, 0, NULL,
+                          false),
+                  0, INFINITY);
+    ASSERT_VALUES(cg_norm(tensor_f((const float[]){1e-30f, 1e-30f}, CG_SHAPE(2), 0), 2, 0, NULL,
+                          false),
+                  0, 0);
 }
 
 TEST(test_var_lse_edges) {
@@ -343,7 +364,8 @@ TEST(test_var_lse_edges) {
     ASSERT_VALUES(cg_std(a, CG_DIMS(1), 0, false), 1e-6, 1.2472190856933594);
     /* N <= correction: torch.var(torch.tensor([1.,2.]), dim=None, correction=3): inf;
      * torch.var(torch.ones(1)): nan; torch.var(torch.ones(0,3), 0): [nan]*3 */
-    ASSERT_VALUES(cg_var(tensor_f((const float[]){1, 2}, CG_SHAPE(2), 0), 0, NULL, 3, false), 0, INFINITY);
+    ASSERT_VALUES(cg_var(tensor_f((const float[]){1, 2}, CG_SHAPE(2), 0), 0, NULL, 3, false), 0,
+                  INFINITY);
     ASSERT_VALUES(cg_var(ONES(1), 0, NULL, 1, false), 0, NAN);
     ASSERT_VALUES(cg_var(ONES(0, 3), CG_DIMS(0), 1, false), 0, NAN, NAN, NAN);
     /* gradients at N == correction: var(t, 0, correction=2) of [1.,2.]: [-inf, inf];
@@ -368,9 +390,11 @@ TEST(test_var_lse_edges) {
     ASSERT_VALUES(cg_grad(t), 0, NAN, NAN, NAN, 0, NAN, NAN);
     /* torch.logsumexp(torch.tensor([[1000., 1000.]]), 1): 1000.6932;
      * torch.logsumexp(torch.tensor([[1,2]]), 1): float32 2.3133 */
-    ASSERT_VALUES(cg_logsumexp(tensor_f((const float[]){1000, 1000}, CG_SHAPE(1, 2), 0), CG_DIMS(1), false),
+    ASSERT_VALUES(cg_logsumexp(tensor_f((const float[]){1000, 1000}, CG_SHAPE(1, 2), 0), CG_DIMS(1),
+                               false),
                   1e-3, 1000.6931762695312);
-    l = cg_logsumexp(cg_from_data((const int64_t[]){1, 2}, CG_SHAPE(1, 2), CG_INT64), CG_DIMS(1), false);
+    l = cg_logsumexp(cg_from_data((const int64_t[]){1, 2}, CG_SHAPE(1, 2), CG_INT64), CG_DIMS(1),
+                     false);
     ASSERT(l && cg_dtype_of(l) == CG_FLOAT32);
     ASSERT_VALUES(l, 1e-6, 2.3132617473602295);
 }

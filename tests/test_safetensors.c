@@ -45,7 +45,10 @@ static int expect_bad(const char *header, size_t data_len, const char *msg) {
     const char *got = cg_last_error();
     if (d || !got || strcmp(got, want) != 0) {
         fprintf(stderr, "  header %s\n    got:      %s\n    expected: %s\n", header,
-                d ? "(loaded)" : got ? got : "(no error)", want);
+                d     ? "(loaded)"
+                : got ? got
+                      : "(no error)",
+                want);
         cg_state_dict_free(d);
         return -1;
     }
@@ -106,7 +109,8 @@ TEST(test_state_dict_api) {
     ASSERT_STR_EQ(cg_state_dict_metadata(d, "format"), "cgrad");
     ASSERT_STR_EQ(cg_state_dict_metadata(d, "step"), "10");
     ASSERT_NULL(cg_state_dict_metadata(d, "absent"));
-    ASSERT_ERROR(cg_state_dict_metadata_key(d, 5), "index 5 is out of range for 2 metadata entries");
+    ASSERT_ERROR(cg_state_dict_metadata_key(d, 5),
+                 "index 5 is out of range for 2 metadata entries");
 
     /* the dict holds its own reference: the tensors outlive their scope */
     cg_state_dict *d2 = cg_state_dict_new();
@@ -151,18 +155,22 @@ TEST(test_state_dict_many) {
 /* The reference implementation's own test vectors (safetensors' tensor.rs:
  * test_serialization, test_empty, test_serialization_forced_alignement). */
 TEST(test_writer_matches_reference_bytes) {
-    static const unsigned char attn0[] = {
-        64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100,
-        116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34,
-        58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115,
-        101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63,
-        0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64};
+    static const unsigned char attn0[] = {64,  0,   0,   0,  0,   0,  0,   0,   123, 34,  97,  116,
+                                          116, 110, 46,  48, 34,  58, 123, 34,  100, 116, 121, 112,
+                                          101, 34,  58,  34, 70,  51, 50,  34,  44,  34,  115, 104,
+                                          97,  112, 101, 34, 58,  91, 49,  44,  50,  44,  51,  93,
+                                          44,  34,  100, 97, 116, 97, 95,  111, 102, 102, 115, 101,
+                                          116, 115, 34,  58, 91,  48, 44,  50,  52,  93,  125, 125,
+                                          0,   0,   0,   0,  0,   0,  128, 63,  0,   0,   0,   64,
+                                          0,   0,   64,  64, 0,   0,  128, 64,  0,   0,   160, 64};
     static const unsigned char empty[] = {8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32};
-    static const unsigned char framework[] = {
-        40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95,
-        95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112,
-        116, 34, 125, 125, 32, 32, 32, 32, 32};
-    static const unsigned char padded_head[] = {72, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 48};
+    static const unsigned char framework[] = {40,  0,   0,   0,   0,   0,  0,   0,   123, 34,
+                                              95,  95,  109, 101, 116, 97, 100, 97,  116, 97,
+                                              95,  95,  34,  58,  123, 34, 102, 114, 97,  109,
+                                              101, 119, 111, 114, 107, 34, 58,  34,  112, 116,
+                                              34,  125, 125, 32,  32,  32, 32,  32};
+    static const unsigned char padded_head[] = {72,  0,  0,  0,   0,   0,   0, 0,
+                                                123, 34, 97, 116, 116, 110, 48};
     float v[6] = {0, 1, 2, 3, 4, 5};
     size_t n;
     unsigned char *b;
@@ -211,12 +219,13 @@ TEST(test_writer_order_and_escapes) {
     size_t n;
     unsigned char *b = cg_save_safetensors_buffer(d, &n);
     ASSERT_NOT_NULL(b);
-    const char *want = "{\"idx\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
-                       "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]},"
-                       "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]},"
-                       "\"q\\\"b\\\\t\\t\\u0001/é\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[20,20]},"
-                       "\"z\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[20,24]},"
-                       "\"flag\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[24,25]}}";
+    const char *want =
+        "{\"idx\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+        "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]},"
+        "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]},"
+        "\"q\\\"b\\\\t\\t\\u0001/é\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[20,20]},"
+        "\"z\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[20,24]},"
+        "\"flag\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[24,25]}}";
     size_t hn = (size_t)b[0] | (size_t)b[1] << 8;
     ASSERT_EQ(hn % 8, 0);
     ASSERT_EQ(n, 8 + hn + 25);
@@ -277,7 +286,8 @@ TEST(test_round_trip_in_c) {
     ASSERT_EQ(cg_state_dict_count(back), nc);
     for (int i = 0; i < nc; i++) {
         cg_tensor *t = cg_state_dict_get(back, cases[i].name);
-        if (!same_tensor(t, cases[i].t)) FAIL_("tensor %s differs after the round trip", cases[i].name);
+        if (!same_tensor(t, cases[i].t))
+            FAIL_("tensor %s differs after the round trip", cases[i].name);
         ASSERT(t && cg_is_contiguous(t) && !cg_requires_grad(t) && cg_is_leaf(t));
     }
     ASSERT_EQ(cg_ndim(cg_state_dict_get(back, "scalar")), 0);
@@ -325,13 +335,13 @@ TEST(test_reader_accepts_valid_variants) {
 
     /* conversions: I8, U16, I32, U32, F16 (with a subnormal), BF16, BOOL (nonzero is true) */
     static const unsigned char data[] = {
-        0xff, 0x80,             /* I8: -1 -128 */
-        0xff, 0xff,             /* U16: 65535 */
-        0xfe, 0xff, 0xff, 0xff, /* I32: -2 */
-        0xff, 0xff, 0xff, 0xff, /* U32: 4294967295 */
+        0xff, 0x80,                                     /* I8: -1 -128 */
+        0xff, 0xff,                                     /* U16: 65535 */
+        0xfe, 0xff, 0xff, 0xff,                         /* I32: -2 */
+        0xff, 0xff, 0xff, 0xff,                         /* U32: 4294967295 */
         0x00, 0x3c, 0x01, 0x80, 0x00, 0x7c, 0xff, 0x7b, /* F16: 1, -2^-24, inf, 65504 */
-        0xc0, 0x3f, 0x80, 0xff, /* BF16: 1.5, -inf */
-        0x00, 0x07,             /* BOOL: false, true */
+        0xc0, 0x3f, 0x80, 0xff,                         /* BF16: 1.5, -inf */
+        0x00, 0x07,                                     /* BOOL: false, true */
     };
     const char *h = "{\"i8\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]},"
                     "\"u16\":{\"dtype\":\"U16\",\"shape\":[],\"data_offsets\":[2,4]},"
@@ -370,10 +380,12 @@ TEST(test_reader_accepts_valid_variants) {
 
 TEST(test_reader_rejects_bad_sizes) {
     unsigned char tiny[3] = {1, 2, 3};
-    ASSERT_ERROR(cg_load_safetensors_buffer(tiny, 3),
-                 "safetensors buffer: 3 bytes is too short: the format starts with an 8-byte header size");
-    ASSERT_ERROR(cg_load_safetensors_buffer(tiny, 0),
-                 "safetensors buffer: 0 bytes is too short: the format starts with an 8-byte header size");
+    ASSERT_ERROR(
+        cg_load_safetensors_buffer(tiny, 3),
+        "safetensors buffer: 3 bytes is too short: the format starts with an 8-byte header size");
+    ASSERT_ERROR(
+        cg_load_safetensors_buffer(tiny, 0),
+        "safetensors buffer: 0 bytes is too short: the format starts with an 8-byte header size");
     size_t n;
     unsigned char *b = image("{}", 0, (uint64_t)1 << 63, &n);
     ASSERT_ERROR(cg_load_safetensors_buffer(b, n),
@@ -386,8 +398,9 @@ TEST(test_reader_rejects_bad_sizes) {
                  "100000000 bytes)");
     free(b);
     b = image("{}      ", 4, 1000, &n);
-    ASSERT_ERROR(cg_load_safetensors_buffer(b, n),
-                 "safetensors buffer: header size 1000 is larger than the rest of the file (12 bytes)");
+    ASSERT_ERROR(
+        cg_load_safetensors_buffer(b, n),
+        "safetensors buffer: header size 1000 is larger than the rest of the file (12 bytes)");
     free(b);
     b = image("", 0, UINT64_MAX, &n);
     ASSERT_ERROR(cg_load_safetensors_buffer(b, n),
@@ -401,46 +414,83 @@ TEST(test_reader_rejects_bad_json) {
     ASSERT_EQ(expect_bad("[]", 0, "the header does not start with '{'"), 0);
     ASSERT_EQ(expect_bad(" {}", 0, "the header does not start with '{'"), 0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
-                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object"), 0);
+                         "invalid JSON in the header at byte 53: expected ',' or '}' in an object"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\" " F32_2 ":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 5: expected ':' after an object key"), 0);
+                         "invalid JSON in the header at byte 5: expected ':' after an object key"),
+              0);
     ASSERT_EQ(expect_bad("{a:1}", 0, "invalid JSON in the header at byte 1: expected a string"), 0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},}", 8,
-                      "invalid JSON in the header at byte 54: expected a string"), 0);
+                         "invalid JSON in the header at byte 54: expected a string"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8,]}}", 8,
-                      "invalid JSON in the header at byte 52: expected an integer"), 0);
-    ASSERT_EQ(expect_bad("{} x", 0,
-                      "invalid JSON in the header at byte 3: trailing characters after the header's object"), 0);
-    ASSERT_EQ(expect_bad("{}{}", 0,
-                      "invalid JSON in the header at byte 2: trailing characters after the header's object"), 0);
-    ASSERT_EQ(expect_bad("{\"a", 0, "invalid JSON in the header at byte 2: unterminated string"), 0);
-    ASSERT_EQ(expect_bad("{\"a\\", 0, "invalid JSON in the header at byte 4: unterminated string"), 0);
-    ASSERT_EQ(expect_bad("{\"a\\x\":1}", 0, "invalid JSON in the header at byte 4: invalid escape in a string"), 0);
-    ASSERT_EQ(expect_bad("{\"a\\u12\"}", 0, "invalid JSON in the header at byte 5: invalid \\u escape"), 0);
-    ASSERT_EQ(expect_bad("{\"a\\u12", 0, "invalid JSON in the header at byte 5: truncated \\u escape"), 0);
-    ASSERT_EQ(expect_bad("{\"\\ud800\":1}", 0,
-                      "invalid JSON in the header at byte 8: lone high surrogate in a \\u escape"), 0);
-    ASSERT_EQ(expect_bad("{\"\\ud800\\u0041\":1}", 0,
-                      "invalid JSON in the header at byte 14: lone high surrogate in a \\u escape"), 0);
-    ASSERT_EQ(expect_bad("{\"\\udc00\":1}", 0,
-                      "invalid JSON in the header at byte 8: lone low surrogate in a \\u escape"), 0);
-    ASSERT_EQ(expect_bad("{\"\\u0000\":1}", 0,
-                      "invalid JSON in the header at byte 8: \\u0000 in a string is not supported"), 0);
-    ASSERT_EQ(expect_bad("{\"a\tb\":1}", 0, "invalid JSON in the header at byte 3: control character in a string"), 0);
+                         "invalid JSON in the header at byte 52: expected an integer"),
+              0);
+    ASSERT_EQ(
+        expect_bad(
+            "{} x", 0,
+            "invalid JSON in the header at byte 3: trailing characters after the header's object"),
+        0);
+    ASSERT_EQ(
+        expect_bad(
+            "{}{}", 0,
+            "invalid JSON in the header at byte 2: trailing characters after the header's object"),
+        0);
+    ASSERT_EQ(expect_bad("{\"a", 0, "invalid JSON in the header at byte 2: unterminated string"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\\", 0, "invalid JSON in the header at byte 4: unterminated string"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\\x\":1}", 0,
+                         "invalid JSON in the header at byte 4: invalid escape in a string"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\\u12\"}", 0,
+                         "invalid JSON in the header at byte 5: invalid \\u escape"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\\u12", 0,
+                         "invalid JSON in the header at byte 5: truncated \\u escape"),
+              0);
+    ASSERT_EQ(
+        expect_bad("{\"\\ud800\":1}", 0,
+                   "invalid JSON in the header at byte 8: lone high surrogate in a \\u escape"),
+        0);
+    ASSERT_EQ(
+        expect_bad("{\"\\ud800\\u0041\":1}", 0,
+                   "invalid JSON in the header at byte 14: lone high surrogate in a \\u escape"),
+        0);
+    ASSERT_EQ(
+        expect_bad("{\"\\udc00\":1}", 0,
+                   "invalid JSON in the header at byte 8: lone low surrogate in a \\u escape"),
+        0);
+    ASSERT_EQ(
+        expect_bad("{\"\\u0000\":1}", 0,
+                   "invalid JSON in the header at byte 8: \\u0000 in a string is not supported"),
+        0);
+    ASSERT_EQ(expect_bad("{\"a\tb\":1}", 0,
+                         "invalid JSON in the header at byte 3: control character in a string"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: expected a non-negative integer"), 0);
+                         "invalid JSON in the header at byte 29: expected a non-negative integer"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 30: expected an integer"), 0);
+                         "invalid JSON in the header at byte 30: expected an integer"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2e0],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 30: expected an integer"), 0);
+                         "invalid JSON in the header at byte 30: expected an integer"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[02],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: leading zero in a number"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775808],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 29: integer too large"), 0);
+                         "invalid JSON in the header at byte 29: leading zero in a number"),
+              0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775808],\"data_offsets\":[0,8]}}", 8,
+            "invalid JSON in the header at byte 29: integer too large"),
+        0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2 3],\"data_offsets\":[0,8]}}", 8,
-                      "invalid JSON in the header at byte 31: expected ',' or ']' in an array"), 0);
+                         "invalid JSON in the header at byte 31: expected ',' or ']' in an array"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}", 8,
-                      "invalid JSON in the header at byte 53: expected ',' or '}' in an object"), 0);
+                         "invalid JSON in the header at byte 53: expected ',' or '}' in an object"),
+              0);
     /* invalid UTF-8 anywhere in the header */
     ASSERT_EQ(expect_bad("{\"caf\xc3\":1}", 0, "the header is not valid UTF-8 (byte 5)"), 0);
     ASSERT_EQ(expect_bad("{\"\xed\xa0\x80\":1}", 0, "the header is not valid UTF-8 (byte 2)"), 0);
@@ -449,80 +499,145 @@ TEST(test_reader_rejects_bad_json) {
 
 TEST(test_reader_rejects_bad_entries) {
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F33\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": unknown dtype \"F33\""), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"U64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": dtype U64 is not supported (cgrad reads BOOL, U8, I8, I16, U16, "
-                      "I32, U32, I64, F16, BF16, F32 and F64)"), 0);
+                         "tensor \"a\": unknown dtype \"F33\""),
+              0);
+    ASSERT_EQ(
+        expect_bad("{\"a\":{\"dtype\":\"U64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
+                   "tensor \"a\": dtype U64 is not supported (cgrad reads BOOL, U8, I8, I16, U16, "
+                   "I32, U32, I64, F16, BF16, F32 and F64)"),
+        0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":3,\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": dtype must be a string"), 0);
+                         "tensor \"a\": dtype must be a string"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": shape must be an array of integers"), 0);
+                         "tensor \"a\": shape must be an array of integers"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,9]}}", 9,
-                      "tensor \"a\": data_offsets must be [begin, end]"), 0);
+                         "tensor \"a\": data_offsets must be [begin, end]"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":{}}}", 8,
-                      "tensor \"a\": data_offsets must be [begin, end]"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":[1]}", 0, "tensor \"a\": expected an object with dtype, shape and data_offsets"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"shape\""), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor \"a\": missing \"dtype\""), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "tensor \"a\": missing \"data_offsets\""), 0);
+                         "tensor \"a\": data_offsets must be [begin, end]"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\":[1]}", 0,
+                         "tensor \"a\": expected an object with dtype, shape and data_offsets"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8,
+                         "tensor \"a\": missing \"shape\""),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                         "tensor \"a\": missing \"dtype\""),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8,
+                         "tensor \"a\": missing \"data_offsets\""),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":{}}", 0, "tensor \"a\": missing \"dtype\""), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"offsets\":[0,8]}}", 8,
-                      "tensor \"a\": unknown field \"offsets\""), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-                      "tensor \"a\": field \"dtype\" appears twice"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
-                      "tensor \"a\": shape has 9 dimensions; cgrad supports at most 8"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0,
-                      "tensor \"a\": shape [0, 4294967296, 4294967296] is too large"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20,
-                      "tensor \"a\": data_offsets [0, 20] hold 20 bytes, but F32 of shape [2, 3] needs 24"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 16,
-                      "tensor \"a\": data_offsets [0, 24] go past the end of the data (16 bytes)"), 0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"offsets\":[0,8]}}", 8,
+            "tensor \"a\": unknown field \"offsets\""),
+        0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+            "tensor \"a\": field \"dtype\" appears twice"),
+        0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
+            "tensor \"a\": shape has 9 dimensions; cgrad supports at most 8"),
+        0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}",
+            0, "tensor \"a\": shape [0, 4294967296, 4294967296] is too large"),
+        0);
+    ASSERT_EQ(
+        expect_bad(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20,
+            "tensor \"a\": data_offsets [0, 20] hold 20 bytes, but F32 of shape [2, 3] needs 24"),
+        0);
+    ASSERT_EQ(
+        expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 16,
+                   "tensor \"a\": data_offsets [0, 24] go past the end of the data (16 bytes)"),
+        0);
     ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8,
-                      "tensor \"a\": data_offsets [8, 0] end before they begin"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775800,"
-                      "9223372036854775807]}}", 8,
-                      "tensor \"a\": data_offsets [9223372036854775800, 9223372036854775807] hold 7 "
-                      "bytes, but F32 of shape [2] needs 8"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775799,"
-                      "9223372036854775807]}}", 8,
-                      "tensor \"a\": data_offsets [9223372036854775799, 9223372036854775807] go past "
-                      "the end of the data (8 bytes)"), 0);
+                         "tensor \"a\": data_offsets [8, 0] end before they begin"),
+              0);
+    ASSERT_EQ(
+        expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775800,"
+                   "9223372036854775807]}}",
+                   8,
+                   "tensor \"a\": data_offsets [9223372036854775800, 9223372036854775807] hold 7 "
+                   "bytes, but F32 of shape [2] needs 8"),
+        0);
+    ASSERT_EQ(
+        expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[9223372036854775799,"
+                   "9223372036854775807]}}",
+                   8,
+                   "tensor \"a\": data_offsets [9223372036854775799, 9223372036854775807] go past "
+                   "the end of the data (8 bytes)"),
+        0);
 }
 
 TEST(test_reader_rejects_bad_layout) {
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"a\":" F32_2 ":[8,16]}}", 16,
-                      "the tensor name \"a\" appears twice"), 0);
+                         "the tensor name \"a\" appears twice"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[4,12]}}", 12,
-                      "tensors \"a\" and \"b\" overlap in the data"), 0);
+                         "tensors \"a\" and \"b\" overlap in the data"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[0,8]}}", 8,
-                      "tensors \"a\" and \"b\" overlap in the data"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}", 8,
-                      "tensors \"a\" and \"e\" overlap in the data"), 0);
+                         "tensors \"a\" and \"b\" overlap in the data"),
+              0);
+    ASSERT_EQ(expect_bad("{\"a\":" F32_2
+                         ":[0,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}",
+                         8, "tensors \"a\" and \"e\" overlap in the data"),
+              0);
     ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]},\"b\":" F32_2 ":[12,20]}}", 20,
-                      "bytes [8, 12) of the data belong to no tensor"), 0);
-    ASSERT_EQ(expect_bad("{\"b\":" F32_2 ":[4,12]}}", 12, "bytes [0, 4) of the data belong to no tensor"), 0);
-    ASSERT_EQ(expect_bad("{\"a\":" F32_2 ":[0,8]}}", 12,
-                      "4 bytes after the last tensor's data (the file is longer than its header says)"), 0);
-    ASSERT_EQ(expect_bad("{}", 1, "1 byte after the last tensor's data (the file is longer than its header says)"), 0);
+                         "bytes [8, 12) of the data belong to no tensor"),
+              0);
+    ASSERT_EQ(expect_bad("{\"b\":" F32_2 ":[4,12]}}", 12,
+                         "bytes [0, 4) of the data belong to no tensor"),
+              0);
+    ASSERT_EQ(expect_bad(
+                  "{\"a\":" F32_2 ":[0,8]}}", 12,
+                  "4 bytes after the last tensor's data (the file is longer than its header says)"),
+              0);
+    ASSERT_EQ(
+        expect_bad("{}", 1,
+                   "1 byte after the last tensor's data (the file is longer than its header says)"),
+        0);
 }
 
 TEST(test_reader_rejects_bad_metadata) {
-    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ value of \"k\" is not a string"), 0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":1}}", 0,
+                         "__metadata__ value of \"k\" is not a string"),
+              0);
     ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":{\"x\":\"y\"}}}", 0,
-                      "__metadata__ value of \"k\" is not a string"), 0);
-    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":null}}", 0, "__metadata__ value of \"k\" is not a string"), 0);
-    ASSERT_EQ(expect_bad("{\"__metadata__\":\"pt\"}", 0, "__metadata__ must be an object of strings"), 0);
-    ASSERT_EQ(expect_bad("{\"__metadata__\":null}", 0, "__metadata__ must be an object of strings"), 0);
+                         "__metadata__ value of \"k\" is not a string"),
+              0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":null}}", 0,
+                         "__metadata__ value of \"k\" is not a string"),
+              0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":\"pt\"}", 0,
+                         "__metadata__ must be an object of strings"),
+              0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":null}", 0, "__metadata__ must be an object of strings"),
+              0);
     ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0,
-                      "the __metadata__ key \"k\" appears twice"), 0);
-    ASSERT_EQ(expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "the header has __metadata__ twice"), 0);
+                         "the __metadata__ key \"k\" appears twice"),
+              0);
+    ASSERT_EQ(expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0,
+                         "the header has __metadata__ twice"),
+              0);
     ASSERT_EQ(expect_bad("{\"__metadata__\":{\"k\":\"a\",}}", 0,
-                      "invalid JSON in the header at byte 25: expected a string"), 0);
+                         "invalid JSON in the header at byte 25: expected a string"),
+              0);
     /* a good one, with escapes */
     size_t n;
-    unsigned char *b = image("{\"__metadata__\":{\"k\\u00e9y\":\"line\\n\\\"v\\\" \\ud83d\\ude00\"}}", 0,
-                             UINT64_MAX, &n);
+    unsigned char *b =
+        image("{\"__metadata__\":{\"k\\u00e9y\":\"line\\n\\\"v\\\" \\ud83d\\ude00\"}}", 0,
+              UINT64_MAX, &n);
     cg_state_dict *d = cg_load_safetensors_buffer(b, n);
     free(b);
     ASSERT_NOT_NULL(d);
@@ -546,22 +661,29 @@ TEST(test_files) {
     unsigned char *b = read_file(path, &n);
     ASSERT(b && n == 8 + 64 + 64);
     ASSERT_EQ(cg_test_write_file(path, b, n - 5), 0); /* truncated */
-    snprintf(msg, sizeof msg, "safetensors file \"%s\": tensor \"w\": data_offsets [0, 64] go past the "
-             "end of the data (59 bytes)", path);
+    snprintf(msg, sizeof msg,
+             "safetensors file \"%s\": tensor \"w\": data_offsets [0, 64] go past the "
+             "end of the data (59 bytes)",
+             path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
     ASSERT_EQ(cg_test_write_file(path, b, 20), 0); /* cut in the header */
-    snprintf(msg, sizeof msg, "safetensors file \"%s\": header size 64 is larger than the rest of the "
-             "file (12 bytes)", path);
+    snprintf(msg, sizeof msg,
+             "safetensors file \"%s\": header size 64 is larger than the rest of the "
+             "file (12 bytes)",
+             path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
     ASSERT_EQ(cg_test_write_file(path, b, 5), 0);
-    snprintf(msg, sizeof msg, "safetensors file \"%s\": 5 bytes is too short: the format starts with "
-             "an 8-byte header size", path);
+    snprintf(msg, sizeof msg,
+             "safetensors file \"%s\": 5 bytes is too short: the format starts with "
+             "an 8-byte header size",
+             path);
     ASSERT_ERROR(cg_load_safetensors(path), msg);
     free(b);
     remove(path);
 
-    ASSERT_ERROR(cg_save_safetensors("/nonexistent-dir/x.safetensors", d),
-                 "cannot open \"/nonexistent-dir/x.safetensors\" for writing: No such file or directory");
+    ASSERT_ERROR(
+        cg_save_safetensors("/nonexistent-dir/x.safetensors", d),
+        "cannot open \"/nonexistent-dir/x.safetensors\" for writing: No such file or directory");
     if (access("/dev/full", W_OK) == 0)
         ASSERT_ERROR(cg_save_safetensors("/dev/full", d),
                      "cannot write \"/dev/full\": No space left on device");
@@ -585,18 +707,25 @@ TEST(test_reader_survives_corruption) {
     for (size_t len = 0; len <= n; len++) {
         memcpy(b, good, len);
         cg_state_dict *x = cg_load_safetensors_buffer(b, len);
-        if (x) loaded++; else failed++;
+        if (x)
+            loaded++;
+        else
+            failed++;
         if (!x) ASSERT_NOT_NULL(cg_last_error());
         cg_state_dict_free(x);
     }
     ASSERT_EQ(loaded, 1); /* only the whole file */
-    static const unsigned char bytes[] = {0, 1, '"', '{', '}', '[', ']', ',', ':', '\\', '-', '9', 0x80, 0xff};
+    static const unsigned char bytes[] = {0,   1,   '"',  '{', '}', '[',  ']',
+                                          ',', ':', '\\', '-', '9', 0x80, 0xff};
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < sizeof bytes; k++) {
             memcpy(b, good, n);
             b[i] = bytes[k];
             cg_state_dict *x = cg_load_safetensors_buffer(b, n);
-            if (x) loaded++; else failed++;
+            if (x)
+                loaded++;
+            else
+                failed++;
             cg_state_dict_free(x);
         }
     printf("  corruption: %d loads, %d clean failures\n", loaded, failed);
@@ -646,8 +775,10 @@ TEST(test_round_trip_with_torch) {
         cg_gt_scalar(cg_randn(CG_SHAPE(7), 0), 0),
         cg_randn(CG_SHAPE(1, 1, 1, 2, 1, 2, 1, 2), 0),
     };
-    const char *names[] = {"w.f32", "w.f64", "w.i64", "scalar", "scalar.i64", "empty", "empty.i64",
-                           "transposed", "expanded", "mask", "名字.嵌入", };
+    const char *names[] = {
+        "w.f32",     "w.f64",      "w.i64",    "scalar", "scalar.i64", "empty",
+        "empty.i64", "transposed", "expanded", "mask",   "名字.嵌入",
+    };
     const char *odd = "odd \"name\" \\ with\ttab/é";
     int n = (int)(sizeof ts / sizeof *ts);
     cg_state_dict *d = cg_state_dict_new();
@@ -673,12 +804,14 @@ TEST(test_round_trip_with_torch) {
     hex(f, "多语言 \"quoted\"\n");
     fputc('\n', f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "\"%s\" \"%s/tests/oracle/safetensors_oracle.py\" \"%s\" \"%s\" \"%s\"",
-             CG_PYTHON, CG_SOURCE_DIR, cfile, expected, out);
+    snprintf(cmd, sizeof cmd,
+             "\"%s\" \"%s/tests/oracle/safetensors_oracle.py\" \"%s\" \"%s\" \"%s\"", CG_PYTHON,
+             CG_SOURCE_DIR, cfile, expected, out);
     int rc = system(cmd);
     if (rc != 0) {
         FAIL_("the oracle failed (exit status %d): `%s`. It needs PyTorch importable by %s; "
-              "this test does not skip without it.", rc, cmd, CG_PYTHON);
+              "this test does not skip without it.",
+              rc, cmd, CG_PYTHON);
         cg_state_dict_free(d);
         return;
     }
@@ -703,11 +836,15 @@ TEST(test_round_trip_with_torch) {
         }
         compared++;
     }
-    static const char *conv[][2] = {{"torch.bf16", "torch.bf16_as_f32"}, {"torch.f16", "torch.f16_as_f32"},
-                                    {"torch.i32", "torch.i32_as_i64"}, {"torch.u8", "torch.u8_as_i64"}};
+    static const char *conv[][2] = {{"torch.bf16", "torch.bf16_as_f32"},
+                                    {"torch.f16", "torch.f16_as_f32"},
+                                    {"torch.i32", "torch.i32_as_i64"},
+                                    {"torch.u8", "torch.u8_as_i64"}};
     for (int i = 0; i < 4; i++) {
-        cg_tensor *a = cg_state_dict_get(back, conv[i][0]), *b = cg_state_dict_get(back, conv[i][1]);
-        if (!same_tensor(a, b)) FAIL_("%s as read by cgrad differs from torch's %s", conv[i][0], conv[i][1]);
+        cg_tensor *a = cg_state_dict_get(back, conv[i][0]),
+                  *b = cg_state_dict_get(back, conv[i][1]);
+        if (!same_tensor(a, b))
+            FAIL_("%s as read by cgrad differs from torch's %s", conv[i][0], conv[i][1]);
         compared++;
     }
     ASSERT_EQ(cg_size(cg_state_dict_get(back, "torch.bf16"), 1), 13);
@@ -721,6 +858,7 @@ TEST(test_round_trip_with_torch) {
 
 TEST_MAIN(test_state_dict_api, test_state_dict_many, test_writer_matches_reference_bytes,
           test_writer_order_and_escapes, test_round_trip_in_c, test_reader_accepts_valid_variants,
-          test_reader_rejects_bad_sizes, test_reader_rejects_bad_json, test_reader_rejects_bad_entries,
-          test_reader_rejects_bad_layout, test_reader_rejects_bad_metadata, test_files,
-          test_reader_survives_corruption, test_round_trip_with_torch)
+          test_reader_rejects_bad_sizes, test_reader_rejects_bad_json,
+          test_reader_rejects_bad_entries, test_reader_rejects_bad_layout,
+          test_reader_rejects_bad_metadata, test_files, test_reader_survives_corruption,
+          test_round_trip_with_torch)

@@ -41,10 +41,10 @@ static bool vals_near(const cg_tensor *t, int64_t n, const double *e, double tol
 }
 
 /* ASSERT_VALS(t, tol, v0, v1, ...): t's elements in row-major order. */
-#define ASSERT_VALS(t, tol, ...)                                                           \
-    do {                                                                                   \
-        static const double e_[] = {__VA_ARGS__};                                          \
-        ASSERT(vals_near((t), (int64_t)(sizeof e_ / sizeof e_[0]), e_, (tol)));            \
+#define ASSERT_VALS(t, tol, ...)                                                                   \
+    do {                                                                                           \
+        static const double e_[] = {__VA_ARGS__};                                                  \
+        ASSERT(vals_near((t), (int64_t)(sizeof e_ / sizeof e_[0]), e_, (tol)));                    \
     } while (0)
 
 static bool dims_are(const int64_t *got, int gn, int n, const int64_t *want) {
@@ -62,7 +62,7 @@ static bool dims_are(const int64_t *got, int gn, int n, const int64_t *want) {
     return true;
 }
 #define ASSERT_SHAPE(t, ...) ASSERT((t) && dims_are(cg_shape(t), cg_ndim(t), CG_SHAPE(__VA_ARGS__)))
-#define ASSERT_STRIDES(t, ...)                                                             \
+#define ASSERT_STRIDES(t, ...)                                                                     \
     ASSERT((t) && dims_are(cg_strides(t), cg_ndim(t), CG_SHAPE(__VA_ARGS__)))
 
 /* Row-major iteration over a shape; false after the last index. */
@@ -108,12 +108,10 @@ static double *ref_matmul(const cg_tensor *a, const cg_tensor *b, int *ond, int6
                 for (int64_t p = 0; p < k; p++) {
                     int64_t ia[CG_MAX_DIMS + 1], ib[CG_MAX_DIMS + 1];
                     int xa = 0, xb = 0;
-                    for (int d = 0; d < ba; d++)
-                        ia[xa++] = as[d] == 1 ? 0 : bi[nbatch - ba + d];
+                    for (int d = 0; d < ba; d++) ia[xa++] = as[d] == 1 ? 0 : bi[nbatch - ba + d];
                     if (da > 1) ia[xa++] = i;
                     ia[xa++] = p;
-                    for (int d = 0; d < bb; d++)
-                        ib[xb++] = bs[d] == 1 ? 0 : bi[nbatch - bb + d];
+                    for (int d = 0; d < bb; d++) ib[xb++] = bs[d] == 1 ? 0 : bi[nbatch - bb + d];
                     ib[xb++] = p;
                     if (db > 1) ib[xb++] = j;
                     acc += cg_get(a, ia) * cg_get(b, ib);
@@ -134,9 +132,11 @@ static bool matmul_matches(cg_tensor *a, cg_tensor *b, double tol) {
               cg_dtype_of(r) == cg_dtype_of(a) && vals_near(r, cg_numel(r), e, tol);
     if (!ok) {
         fprintf(stderr, "    matmul of [");
-        for (int d = 0; d < cg_ndim(a); d++) fprintf(stderr, "%s%lld", d ? ", " : "", (long long)cg_size(a, d));
+        for (int d = 0; d < cg_ndim(a); d++)
+            fprintf(stderr, "%s%lld", d ? ", " : "", (long long)cg_size(a, d));
         fprintf(stderr, "] and [");
-        for (int d = 0; d < cg_ndim(b); d++) fprintf(stderr, "%s%lld", d ? ", " : "", (long long)cg_size(b, d));
+        for (int d = 0; d < cg_ndim(b); d++)
+            fprintf(stderr, "%s%lld", d ? ", " : "", (long long)cg_size(b, d));
         fprintf(stderr, "] (last error: %s)\n", cg_last_error() ? cg_last_error() : "none");
     }
     free(e);
@@ -289,8 +289,8 @@ TEST(test_arange_float) {
     ASSERT_EQ(cg_dtype_of(a), CG_FLOAT32);
     ASSERT_SHAPE(a, 10);
     ASSERT_VALS(a, 0, 0.0, 0.10000000149011612, 0.20000000298023224, 0.30000001192092896,
-                0.4000000059604645, 0.5, 0.6000000238418579, 0.699999988079071,
-                0.800000011920929, 0.8999999761581421);
+                0.4000000059604645, 0.5, 0.6000000238418579, 0.699999988079071, 0.800000011920929,
+                0.8999999761581421);
     /* torch.arange(1, -1, -0.5) */
     ASSERT_VALS(cg_arange(1, -1, -0.5, 0), 0, 1.0, 0.5, 0.0, -0.5);
     /* torch.arange(-3, 3, 2.5, dtype=torch.float64) */
@@ -819,7 +819,10 @@ TEST(test_to_all_dtype_pairs) {
      * torch.tensor([-1.7, 0, .5, 2.9]).to(torch.bool)  -> [True, False, True, True] */
     static const double expect[4][4][4] = {
         /* from float32 */
-        {{(float)-1.7, 0, 0.5, (float)2.9}, {(float)-1.7, 0, 0.5, (float)2.9}, {-1, 0, 0, 2}, {1, 0, 1, 1}},
+        {{(float)-1.7, 0, 0.5, (float)2.9},
+         {(float)-1.7, 0, 0.5, (float)2.9},
+         {-1, 0, 0, 2},
+         {1, 0, 1, 1}},
         /* from float64 */
         {{(float)-1.7, 0, 0.5, (float)2.9}, {-1.7, 0, 0.5, 2.9}, {-1, 0, 0, 2}, {1, 0, 1, 1}},
         /* from int64 */
@@ -866,36 +869,132 @@ typedef struct {
 /* Generated with torch: for each pair, (ones(a) OP ones(b)).dtype where a
  * 0-d operand is torch.ones((), dtype=...) and the other torch.ones(2, ...). */
 static const promo_row promo_rows[] = {
-    {CG_FLOAT32, 1, CG_FLOAT32, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 0, CG_FLOAT32, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 1, CG_FLOAT32, 0, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 1, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT32, 0, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT32, 1, CG_FLOAT64, 0, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 1, CG_INT64, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 0, CG_INT64, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 1, CG_INT64, 0, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     0,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_FLOAT32,
+     0,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT32,
+     0,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_FLOAT64,
+     0,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_INT64,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     0,
+     CG_INT64,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1,
+     CG_INT64,
+     0,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
     {CG_FLOAT32, 1, CG_BOOL, 1, {CG_FLOAT32, ERR_, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
     {CG_FLOAT32, 0, CG_BOOL, 1, {CG_FLOAT32, ERR_, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
     {CG_FLOAT32, 1, CG_BOOL, 0, {CG_FLOAT32, ERR_, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_FLOAT32, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 0, CG_FLOAT32, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_FLOAT32, 0, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 0, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_FLOAT64, 0, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_INT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 0, CG_INT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 1, CG_INT64, 0, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     0,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_FLOAT32,
+     0,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     0,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_FLOAT64,
+     0,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_INT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     0,
+     CG_INT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1,
+     CG_INT64,
+     0,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
     {CG_FLOAT64, 1, CG_BOOL, 1, {CG_FLOAT64, ERR_, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
     {CG_FLOAT64, 0, CG_BOOL, 1, {CG_FLOAT64, ERR_, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
     {CG_FLOAT64, 1, CG_BOOL, 0, {CG_FLOAT64, ERR_, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_INT64, 1, CG_FLOAT32, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_INT64, 0, CG_FLOAT32, 1, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_INT64, 1, CG_FLOAT32, 0, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_INT64, 1, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_INT64, 0, CG_FLOAT64, 1, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_INT64, 1, CG_FLOAT64, 0, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_INT64,
+     1,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_INT64,
+     0,
+     CG_FLOAT32,
+     1,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_INT64,
+     1,
+     CG_FLOAT32,
+     0,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_INT64,
+     1,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_INT64,
+     0,
+     CG_FLOAT64,
+     1,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
+    {CG_INT64,
+     1,
+     CG_FLOAT64,
+     0,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
     {CG_INT64, 1, CG_INT64, 1, {CG_INT64, CG_INT64, CG_INT64, CG_FLOAT32, CG_INT64, CG_BOOL}},
     {CG_INT64, 0, CG_INT64, 1, {CG_INT64, CG_INT64, CG_INT64, CG_FLOAT32, CG_INT64, CG_BOOL}},
     {CG_INT64, 1, CG_INT64, 0, {CG_INT64, CG_INT64, CG_INT64, CG_FLOAT32, CG_INT64, CG_BOOL}},
@@ -923,8 +1022,10 @@ TEST(test_promotion_tensor_tensor) {
     static const char *names[6] = {"add", "sub", "mul", "div", "pow", "lt"};
     for (size_t i = 0; i < sizeof promo_rows / sizeof promo_rows[0]; i++) {
         const promo_row *r = &promo_rows[i];
-        cg_tensor *a = r->a_nd ? cg_ones(CG_SHAPE(2), (int)r->a) : cg_ones(CG_SCALAR_SHAPE, (int)r->a);
-        cg_tensor *b = r->b_nd ? cg_ones(CG_SHAPE(2), (int)r->b) : cg_ones(CG_SCALAR_SHAPE, (int)r->b);
+        cg_tensor *a = r->a_nd ? cg_ones(CG_SHAPE(2), (int)r->a)
+                               : cg_ones(CG_SCALAR_SHAPE, (int)r->a);
+        cg_tensor *b = r->b_nd ? cg_ones(CG_SHAPE(2), (int)r->b)
+                               : cg_ones(CG_SCALAR_SHAPE, (int)r->b);
         for (int k = 0; k < 6; k++) {
             if (r->r[k] == ERR_) continue;
             cg_tensor *o = fns[k](a, b);
@@ -949,21 +1050,42 @@ typedef struct {
 /* (torch.ones(2, dtype=a) OP s).dtype (s OP t for the r-forms); an integral
  * double stands for a Python int. */
 static const promo_scalar_row promo_scalar_rows[] = {
-    {CG_FLOAT32, 2, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT32, 1.5, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_FLOAT64, 2, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_FLOAT64, 1.5, {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_BOOL}},
-    {CG_INT64, 2, {CG_INT64, CG_INT64, CG_INT64, CG_INT64, CG_FLOAT32, CG_FLOAT32, CG_INT64, CG_INT64, CG_BOOL}},
-    {CG_INT64, 1.5, {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
-    {CG_BOOL, 2, {CG_INT64, ERR_, ERR_, CG_INT64, CG_FLOAT32, CG_FLOAT32, CG_INT64, CG_INT64, CG_BOOL}},
-    {CG_BOOL, 1.5, {CG_FLOAT32, ERR_, ERR_, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     2,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32,
+      CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT32,
+     1.5,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32,
+      CG_FLOAT32, CG_BOOL}},
+    {CG_FLOAT64,
+     2,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64,
+      CG_FLOAT64, CG_BOOL}},
+    {CG_FLOAT64,
+     1.5,
+     {CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64, CG_FLOAT64,
+      CG_FLOAT64, CG_BOOL}},
+    {CG_INT64,
+     2,
+     {CG_INT64, CG_INT64, CG_INT64, CG_INT64, CG_FLOAT32, CG_FLOAT32, CG_INT64, CG_INT64, CG_BOOL}},
+    {CG_INT64,
+     1.5,
+     {CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32,
+      CG_FLOAT32, CG_BOOL}},
+    {CG_BOOL,
+     2,
+     {CG_INT64, ERR_, ERR_, CG_INT64, CG_FLOAT32, CG_FLOAT32, CG_INT64, CG_INT64, CG_BOOL}},
+    {CG_BOOL,
+     1.5,
+     {CG_FLOAT32, ERR_, ERR_, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_FLOAT32, CG_BOOL}},
 };
 
 typedef cg_tensor *(*scalar_fn)(cg_tensor *, double);
 
 TEST(test_promotion_scalar) {
-    static const scalar_fn fns[9] = {cg_add_scalar, cg_sub_scalar, cg_rsub_scalar,
-                                     cg_mul_scalar, cg_div_scalar, cg_rdiv_scalar,
+    static const scalar_fn fns[9] = {cg_add_scalar, cg_sub_scalar,  cg_rsub_scalar,
+                                     cg_mul_scalar, cg_div_scalar,  cg_rdiv_scalar,
                                      cg_pow_scalar, cg_rpow_scalar, cg_lt_scalar};
     static const char *names[9] = {"add", "sub", "rsub", "mul", "div", "rdiv", "pow", "rpow", "lt"};
     for (size_t i = 0; i < sizeof promo_scalar_rows / sizeof promo_scalar_rows[0]; i++) {
@@ -1102,7 +1224,8 @@ TEST(test_promotion_scalar_values) {
 TEST(test_compare_tensor) {
     cg_tensor *a = cg_from_data((float[]){1, 2, 3}, CG_SHAPE(3), 0);
     cg_tensor *b = cg_from_data((float[]){3, 2, 1}, CG_SHAPE(3), 0);
-    cg_tensor *r[6] = {cg_eq(a, b), cg_ne(a, b), cg_lt(a, b), cg_le(a, b), cg_gt(a, b), cg_ge(a, b)};
+    cg_tensor *r[6] = {cg_eq(a, b), cg_ne(a, b), cg_lt(a, b),
+                       cg_le(a, b), cg_gt(a, b), cg_ge(a, b)};
     for (int i = 0; i < 6; i++) {
         ASSERT_NOT_NULL(r[i]);
         ASSERT_EQ(cg_dtype_of(r[i]), CG_BOOL);
@@ -1166,7 +1289,8 @@ TEST(test_compare_scalar) {
     r = cg_eq_scalar(f, 0.1);
     ASSERT_SHAPE(r, 1, 2);
     ASSERT_VALS(r, 0, 1, 0);
-    ASSERT_VALS(cg_ge_scalar(cg_from_data((double[]){NAN, 1}, CG_SHAPE(2), CG_FLOAT64), 0), 0, 0, 1);
+    ASSERT_VALS(cg_ge_scalar(cg_from_data((double[]){NAN, 1}, CG_SHAPE(2), CG_FLOAT64), 0), 0, 0,
+                1);
     /* 0-d */
     r = cg_lt_scalar(cg_scalar(1, 0), 2);
     ASSERT_EQ(cg_ndim(r), 0);
@@ -1349,13 +1473,15 @@ TEST(test_max_min) {
     ASSERT(isnan(cg_item(cg_max(cg_from_data((float[]){NAN, 1}, CG_SHAPE(2), 0)))));
     ASSERT(isnan(cg_item(cg_min(cg_from_data((float[]){1, NAN, 3}, CG_SHAPE(3), 0)))));
     ASSERT(isnan(cg_item(cg_max(cg_from_data((double[]){1, 2, NAN}, CG_SHAPE(3), CG_FLOAT64)))));
-    ASSERT(isnan(cg_item(cg_min(cg_from_data((double[]){NAN, -INFINITY}, CG_SHAPE(2), CG_FLOAT64)))));
+    ASSERT(
+        isnan(cg_item(cg_min(cg_from_data((double[]){NAN, -INFINITY}, CG_SHAPE(2), CG_FLOAT64)))));
     /* torch.tensor([True, False]).max() -> tensor(True) */
     r = cg_max(cg_from_data((bool[]){true, false}, CG_SHAPE(2), CG_BOOL));
     ASSERT_EQ(cg_dtype_of(r), CG_BOOL);
     ASSERT_NEAR(cg_item(r), 1, 0);
     ASSERT_NEAR(cg_item(cg_min(cg_from_data((bool[]){true, false}, CG_SHAPE(2), CG_BOOL))), 0, 0);
-    cg_tensor *d = cg_from_data((double[]){-5, -INFINITY, 2.5, INFINITY, -7}, CG_SHAPE(5), CG_FLOAT64);
+    cg_tensor *d = cg_from_data((double[]){-5, -INFINITY, 2.5, INFINITY, -7}, CG_SHAPE(5),
+                                CG_FLOAT64);
     ASSERT_EQ(cg_item(cg_max(d)), INFINITY);
     ASSERT_EQ(cg_item(cg_min(d)), -INFINITY);
     cg_tensor *n = cg_from_data((float[]){-5, -2, -9, -1}, CG_SHAPE(2, 2), 0);
@@ -1404,16 +1530,16 @@ TEST(test_matmul_batched) {
         int nb;
         int64_t b[4];
     } cases[] = {
-        {3, {5, 2, 3}, 2, {3, 4}},        /* -> (5, 2, 4) */
-        {3, {5, 2, 3}, 1, {3}},           /* -> (5, 2) */
-        {1, {3}, 3, {5, 3, 4}},           /* -> (5, 4) */
-        {2, {2, 3}, 3, {5, 3, 4}},        /* -> (5, 2, 4) */
-        {3, {5, 2, 3}, 3, {5, 3, 4}},     /* -> (5, 2, 4) */
-        {4, {2, 1, 2, 3}, 3, {4, 3, 5}},  /* -> (2, 4, 2, 5) */
-        {3, {1, 2, 3}, 4, {6, 1, 3, 2}},  /* -> (6, 1, 2, 2) */
-        {1, {3}, 4, {2, 2, 3, 1}},        /* -> (2, 2, 1) */
-        {4, {2, 2, 1, 3}, 1, {3}},        /* -> (2, 2, 1) */
-        {3, {1, 4, 3}, 3, {3, 3, 2}},     /* -> (3, 4, 2) */
+        {3, {5, 2, 3}, 2, {3, 4}},       /* -> (5, 2, 4) */
+        {3, {5, 2, 3}, 1, {3}},          /* -> (5, 2) */
+        {1, {3}, 3, {5, 3, 4}},          /* -> (5, 4) */
+        {2, {2, 3}, 3, {5, 3, 4}},       /* -> (5, 2, 4) */
+        {3, {5, 2, 3}, 3, {5, 3, 4}},    /* -> (5, 2, 4) */
+        {4, {2, 1, 2, 3}, 3, {4, 3, 5}}, /* -> (2, 4, 2, 5) */
+        {3, {1, 2, 3}, 4, {6, 1, 3, 2}}, /* -> (6, 1, 2, 2) */
+        {1, {3}, 4, {2, 2, 3, 1}},       /* -> (2, 2, 1) */
+        {4, {2, 2, 1, 3}, 1, {3}},       /* -> (2, 2, 1) */
+        {3, {1, 4, 3}, 3, {3, 3, 2}},    /* -> (3, 4, 2) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cg_tensor *a = randn64(cases[i].na, cases[i].a), *b = randn64(cases[i].nb, cases[i].b);
@@ -1422,7 +1548,8 @@ TEST(test_matmul_batched) {
     /* the shapes PyTorch gives (torch.matmul(...).shape) */
     ASSERT_SHAPE(cg_matmul(cg_ones(CG_SHAPE(5, 2, 3), 0), cg_ones(CG_SHAPE(3, 4), 0)), 5, 2, 4);
     ASSERT_SHAPE(cg_matmul(cg_ones(CG_SHAPE(3), 0), cg_ones(CG_SHAPE(5, 3, 4), 0)), 5, 4);
-    ASSERT_SHAPE(cg_matmul(cg_ones(CG_SHAPE(2, 1, 2, 3), 0), cg_ones(CG_SHAPE(4, 3, 5), 0)), 2, 4, 2, 5);
+    ASSERT_SHAPE(cg_matmul(cg_ones(CG_SHAPE(2, 1, 2, 3), 0), cg_ones(CG_SHAPE(4, 3, 5), 0)), 2, 4,
+                 2, 5);
     ASSERT_SHAPE(cg_matmul(cg_ones(CG_SHAPE(5, 2, 3), 0), cg_ones(CG_SHAPE(3), 0)), 5, 2);
     /* float32 */
     ASSERT(matmul_matches(cg_randn(CG_SHAPE(3, 4, 5), 0), cg_randn(CG_SHAPE(5, 6), 0), 1e-4));
@@ -1485,15 +1612,14 @@ TEST(test_matmul_int64) {
     ASSERT_EQ(*(const int64_t *)cg_data_ptr(cg_mm(x, y)), big + 2);
 }
 
-TEST_MAIN(test_from_data_float32, test_from_data_float64, test_from_data_int64,
-          test_from_data_bool, test_from_data_0d_and_empty, test_scalar,
-          test_empty_zeros_ones_full, test_arange_float, test_arange_int64,
-          test_arange_int64_fractional_step, test_linspace, test_rand_range, test_randn_stats,
-          test_manual_seed_reproducible, test_like, test_requires_grad_at_creation, test_access,
-          test_dtype_info, test_item, test_get_set, test_data_ptr_and_strides, test_is_contiguous,
-          test_version_counter, test_views_share_storage, test_contiguous, test_clone,
-          test_to_all_dtype_pairs, test_promotion_tensor_tensor, test_promotion_scalar,
-          test_promotion_values, test_promotion_scalar_values, test_compare_tensor,
-          test_compare_scalar, test_all_any, test_equal, test_where, test_sum_mean_dims,
-          test_sum_int_bool_empty, test_max_min, test_matmul_1d_2d, test_matmul_batched,
-          test_matmul_noncontiguous, test_matmul_int64)
+TEST_MAIN(test_from_data_float32, test_from_data_float64, test_from_data_int64, test_from_data_bool,
+          test_from_data_0d_and_empty, test_scalar, test_empty_zeros_ones_full, test_arange_float,
+          test_arange_int64, test_arange_int64_fractional_step, test_linspace, test_rand_range,
+          test_randn_stats, test_manual_seed_reproducible, test_like,
+          test_requires_grad_at_creation, test_access, test_dtype_info, test_item, test_get_set,
+          test_data_ptr_and_strides, test_is_contiguous, test_version_counter,
+          test_views_share_storage, test_contiguous, test_clone, test_to_all_dtype_pairs,
+          test_promotion_tensor_tensor, test_promotion_scalar, test_promotion_values,
+          test_promotion_scalar_values, test_compare_tensor, test_compare_scalar, test_all_any,
+          test_equal, test_where, test_sum_mean_dims, test_sum_int_bool_empty, test_max_min,
+          test_matmul_1d_2d, test_matmul_batched, test_matmul_noncontiguous, test_matmul_int64)

@@ -11,7 +11,9 @@
 static const char *POEM = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n";
 
 static int64_t at1(cg_tensor *t, int64_t i) { return (int64_t)cg_get(t, (int64_t[]){i}); }
-static int64_t at2(cg_tensor *t, int64_t i, int64_t j) { return (int64_t)cg_get(t, (int64_t[]){i, j}); }
+static int64_t at2(cg_tensor *t, int64_t i, int64_t j) {
+    return (int64_t)cg_get(t, (int64_t[]){i, j});
+}
 
 TEST(test_tokenizer_ascii) {
     const char *text = "hello world";
@@ -68,7 +70,7 @@ TEST(test_tokenizer_chinese) {
     cg_char_tokenizer *tok = cg_char_tokenizer_new(POEM, n);
     ASSERT_NOT_NULL(tok);
     ASSERT_EQ(cg_char_tokenizer_vocab_size(tok), 20);
-    static const uint32_t chars[20] = {0xa, 0x3002, 0x4e0a, 0x4e3e, 0x4e61, 0x4f4e, 0x5149,
+    static const uint32_t chars[20] = {0xa,    0x3002, 0x4e0a, 0x4e3e, 0x4e61, 0x4f4e, 0x5149,
                                        0x524d, 0x5730, 0x5934, 0x5e8a, 0x601d, 0x6545, 0x660e,
                                        0x662f, 0x6708, 0x671b, 0x7591, 0x971c, 0xff0c};
     for (int i = 0; i < 20; i++) {
@@ -78,8 +80,8 @@ TEST(test_tokenizer_chinese) {
     ASSERT_STR_EQ(cg_char_tokenizer_vocab(tok, NULL), "\n。上举乡低光前地头床思故明是月望疑霜，");
     cg_tensor *ids = cg_char_tokenizer_encode(tok, POEM, n);
     ASSERT_NOT_NULL(ids);
-    static const int64_t want[26] = {10, 7, 13, 15, 6, 19, 17, 14, 8, 2, 18, 1, 0,
-                                     3, 9, 16, 13, 15, 19, 5, 9, 11, 12, 4, 1, 0};
+    static const int64_t want[26] = {10, 7, 13, 15, 6,  19, 17, 14, 8,  2,  18, 1, 0,
+                                     3,  9, 16, 13, 15, 19, 5,  9,  11, 12, 4,  1, 0};
     ASSERT_EQ(cg_numel(ids), 26);
     for (int i = 0; i < 26; i++) ASSERT_EQ(at1(ids, i), want[i]);
     size_t len;
@@ -116,7 +118,8 @@ TEST(test_tokenizer_errors) {
     } bad[] = {
         {"ab\xff", 3, "invalid UTF-8 at byte offset 2 (byte 0xff)"},
         {"\x80", 1, "invalid UTF-8 at byte offset 0 (a stray continuation byte 0x80)"},
-        {"ok\xe4\xb8", 4, "invalid UTF-8 at byte offset 2 (a sequence cut short by the end of the text)"},
+        {"ok\xe4\xb8", 4,
+         "invalid UTF-8 at byte offset 2 (a sequence cut short by the end of the text)"},
         {"\xe4\xb8z", 3, "invalid UTF-8 at byte offset 0 (byte 0xe4)"},
         {"\xc0\xaf", 2, "invalid UTF-8 at byte offset 0 (byte 0xc0)"},         /* overlong '/' */
         {"x\xe0\x80\xaf", 4, "invalid UTF-8 at byte offset 1 (byte 0xe0)"},    /* overlong */
@@ -191,7 +194,8 @@ TEST(test_dataset_from_file) {
     ASSERT_EQ(cg_text_dataset_split(ds, 0.9), 0);
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_TRAIN), 234); /* int(0.9 * 260) */
     ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_VAL), 26);
-    cg_tensor *train = cg_text_dataset_tokens(ds, CG_SPLIT_TRAIN), *val = cg_text_dataset_tokens(ds, CG_SPLIT_VAL);
+    cg_tensor *train = cg_text_dataset_tokens(ds, CG_SPLIT_TRAIN),
+              *val = cg_text_dataset_tokens(ds, CG_SPLIT_VAL);
     ASSERT_EQ(cg_numel(train), 234);
     ASSERT_EQ(at1(train, 0), 10);
     ASSERT_EQ(at1(val, 0), 10); /* the val split starts with the last poem */
@@ -278,8 +282,9 @@ TEST(test_dataset_errors) {
     ASSERT_ERROR(cg_text_dataset_split(ds, -0.1), "train fraction must be in [0, 1], but got -0.1");
     ASSERT_ERROR(cg_text_dataset_split(ds, NAN), "train fraction must be in [0, 1], but got nan");
     cg_tensor *x = NULL, *y = NULL;
-    ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 26, &x, &y),
-                 "the train split has 26 tokens: too short for block size 26 (it needs at least 27)");
+    ASSERT_ERROR(
+        cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 26, &x, &y),
+        "the train split has 26 tokens: too short for block size 26 (it needs at least 27)");
     ASSERT_EQ(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, 2, 25, &x, &y), 0);
     ASSERT_EQ(cg_text_dataset_split(ds, 0.9), 0);
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_VAL, 1, 3, &x, &y),
@@ -290,7 +295,8 @@ TEST(test_dataset_errors) {
                  "batch size and block size must be positive, but got 2 and -1");
     ASSERT_ERROR(cg_text_dataset_batch(ds, (cg_data_split)5, 2, 3, &x, &y),
                  "unknown split 5 (CG_SPLIT_TRAIN or CG_SPLIT_VAL)");
-    ASSERT_ERROR(cg_text_dataset_len(ds, (cg_data_split)-1), "unknown split -1 (CG_SPLIT_TRAIN or CG_SPLIT_VAL)");
+    ASSERT_ERROR(cg_text_dataset_len(ds, (cg_data_split)-1),
+                 "unknown split -1 (CG_SPLIT_TRAIN or CG_SPLIT_VAL)");
     ASSERT_ERROR(cg_text_dataset_batch(ds, CG_SPLIT_TRAIN, INT64_MAX / 2, 4, &x, &y),
                  "tensor of 2 dims is too large to allocate");
     cg_clear_error();
@@ -300,5 +306,5 @@ TEST(test_dataset_errors) {
     cg_text_dataset_free(ds);
 }
 
-TEST_MAIN(test_tokenizer_ascii, test_tokenizer_chinese, test_tokenizer_errors, test_dataset_from_file,
-          test_dataset_ascii_from_text, test_dataset_errors)
+TEST_MAIN(test_tokenizer_ascii, test_tokenizer_chinese, test_tokenizer_errors,
+          test_dataset_from_file, test_dataset_ascii_from_text, test_dataset_errors)

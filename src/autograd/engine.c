@@ -183,8 +183,7 @@ static int check_anomaly(cg_node *n, int i, const cg_tensor *g) {
     cg__error("cg_backward",
               "Function '%s' returned nan values in its %dth output. It was recorded by %s "
               "(node sequence number %llu).",
-              cg__node_name(n), i,
-              n->custom ? n->custom->fn->name : cg__op_table[n->op].forward,
+              cg__node_name(n), i, n->custom ? n->custom->fn->name : cg__op_table[n->op].forward,
               (unsigned long long)n->seq);
     return -1;
 }
@@ -260,12 +259,16 @@ static int run_node(cg_node *n, node_vec *ready, const run_opts *o) {
     for (int i = 0; i < n->n_out; i++) have_grad |= n->eng_buf[i] != NULL;
     bool run = have_grad && (!o->n_cap || n->eng_needed);
     if (run && rc == 0) {
-        for (int i = 0; i < n->n_out && rc == 0; i++) rc = run_grad_hooks(n->hooks, i, &n->eng_buf[i]);
+        for (int i = 0; i < n->n_out && rc == 0; i++)
+            rc = run_grad_hooks(n->hooks, i, &n->eng_buf[i]);
         for (int i = 0; i < n->n_out && rc == 0; i++) /* an output no gradient reached: zeros */
             if (!n->eng_buf[i] && n->out_meta[i].ndim >= 0) {
-                cg_tensor *z = cg_zeros(n->out_meta[i].ndim, n->out_meta[i].shape, n->out_meta[i].dtype);
-                if (!z) rc = -1;
-                else n->eng_buf[i] = cg_retain(z);
+                cg_tensor *z = cg_zeros(n->out_meta[i].ndim, n->out_meta[i].shape,
+                                        n->out_meta[i].dtype);
+                if (!z)
+                    rc = -1;
+                else
+                    n->eng_buf[i] = cg_retain(z);
             }
         if (rc == 0) rc = cg__op_table[n->op].backward(n, n->eng_buf, gin);
     }
@@ -464,7 +467,8 @@ static int run(const run_request *q) {
     }
     for (; made_roots < n_out; made_roots++) {
         cg_tensor *t = outputs[made_roots];
-        grads[made_roots] = root_grad(t, grad_outputs ? grad_outputs[made_roots] : NULL, made_roots);
+        grads[made_roots] = root_grad(t, grad_outputs ? grad_outputs[made_roots] : NULL,
+                                      made_roots);
         if (!grads[made_roots]) goto done;
         if (!(roots[made_roots] = grad_edge(t, &slots[made_roots]))) goto done;
     }
@@ -496,7 +500,9 @@ done:
 
 int cg_backward(cg_tensor *t, cg_tensor *grad, bool retain_graph) {
     if (!t) return -1;
-    run_request q = {.n_out = 1, .outputs = &t, .grad_outputs = &grad,
+    run_request q = {.n_out = 1,
+                     .outputs = &t,
+                     .grad_outputs = &grad,
                      .flags = retain_graph ? CG_RETAIN_GRAPH : 0};
     return run(&q);
 }
@@ -516,8 +522,12 @@ int cg_backward_ex(cg_tensor *t, cg_tensor *grad, int flags, int n_inputs,
         cg__error("cg_backward_ex", "inputs is NULL but n_inputs is %d", n_inputs);
         return -1;
     }
-    run_request q = {.n_out = 1, .outputs = &t, .grad_outputs = &grad, .flags = flags,
-                     .n_in = n_inputs, .inputs = inputs};
+    run_request q = {.n_out = 1,
+                     .outputs = &t,
+                     .grad_outputs = &grad,
+                     .flags = flags,
+                     .n_in = n_inputs,
+                     .inputs = inputs};
     return run(&q);
 }
 
@@ -527,18 +537,24 @@ int cg_autograd_grad(int n_outputs, cg_tensor *const *outputs, cg_tensor *const 
                      CG_RETAIN_GRAPH | CG_CREATE_GRAPH | CG_ALLOW_UNUSED))
         return -1;
     if (n_inputs <= 0 || !inputs || !grads) {
-        cg__error("cg_autograd_grad", "grad requires at least one input and an array for the results");
+        cg__error("cg_autograd_grad",
+                  "grad requires at least one input and an array for the results");
         return -1;
     }
     bool allow_unused = flags & CG_ALLOW_UNUSED;
     for (int i = 0; i < n_inputs; i++) grads[i] = NULL;
     /* the captured references are held here until handed to the caller's scope */
-    run_request q = {.n_out = n_outputs, .outputs = outputs, .grad_outputs = grad_outputs,
-                     .flags = flags & ~CG_ALLOW_UNUSED, .n_in = n_inputs, .inputs = inputs,
+    run_request q = {.n_out = n_outputs,
+                     .outputs = outputs,
+                     .grad_outputs = grad_outputs,
+                     .flags = flags & ~CG_ALLOW_UNUSED,
+                     .n_in = n_inputs,
+                     .inputs = inputs,
                      .cap_grad = grads};
     int rc = run(&q);
     for (int i = 0; i < n_inputs; i++) {
-        if (grads[i]) cg_release(grads[i]); /* cg_keep gave the caller's scope a reference */
+        if (grads[i])
+            cg_release(grads[i]); /* cg_keep gave the caller's scope a reference */
         else if (rc == 0 && !allow_unused) {
             cg__error("cg_autograd_grad",
                       "One of the differentiated Tensors appears to not have been used in the "

@@ -15,7 +15,8 @@ int cg_function_apply(const cg_function *fn, void *user, int n_in, cg_tensor *co
         return -1;
     }
     if (n_in < 0 || n_out <= 0 || (n_in && !inputs) || !outputs) {
-        cg__error("cg_function_apply", "%s: bad input/output counts (%d, %d)", fn->name, n_in, n_out);
+        cg__error("cg_function_apply", "%s: bad input/output counts (%d, %d)", fn->name, n_in,
+                  n_out);
         return -1;
     }
     for (int i = 0; i < n_in; i++)
@@ -44,7 +45,8 @@ int cg_function_apply(const cg_function *fn, void *user, int n_in, cg_tensor *co
     c->in_forward = false;
     cg_set_grad_enabled(prev);
     for (int i = 0; rc == 0 && i < n_out; i++)
-        if (!outputs[i]) rc = fail("cg_function_apply", "%s: forward left an output NULL", fn->name);
+        if (!outputs[i])
+            rc = fail("cg_function_apply", "%s: forward left an output NULL", fn->name);
     if (rc != 0) {
         fail("cg_function_apply", "%s: forward failed", fn->name);
         cg__node_release(n);
@@ -125,12 +127,14 @@ cg_tensor *cg_ctx_saved(cg_ctx *ctx, int i) {
 
 int cg_ctx_mark_non_differentiable(cg_ctx *ctx, cg_tensor *output) {
     if (!ctx || !ctx->custom || !ctx->custom->in_forward || !output) {
-        cg__error("cg_ctx_mark_non_differentiable", "mark_non_differentiable takes an output, in forward");
+        cg__error("cg_ctx_mark_non_differentiable",
+                  "mark_non_differentiable takes an output, in forward");
         return -1;
     }
     cg_custom *c = ctx->custom;
     if (c->n_marked == CG_CUSTOM_MAX_MARKED) {
-        cg__error("cg_ctx_mark_non_differentiable", "at most %d outputs can be marked", CG_CUSTOM_MAX_MARKED);
+        cg__error("cg_ctx_mark_non_differentiable", "at most %d outputs can be marked",
+                  CG_CUSTOM_MAX_MARKED);
         return -1;
     }
     c->marked[c->n_marked++] = output;

@@ -35,8 +35,9 @@ int cg_graph_dot(const cg_tensor *t, FILE *f) {
         while (seen[id] != node) id++;
         if (node->op == CG_OP_ACCUMULATE_GRAD) {
             cg__shape_str(shp, sizeof shp, node->out_meta[0].ndim, node->out_meta[0].shape);
-            fprintf(f, "  n%zu [label=\"AccumulateGrad\"]\n  leaf%zu [label=\"%s\", "
-                       "fillcolor=lightblue]\n  leaf%zu -> n%zu\n",
+            fprintf(f,
+                    "  n%zu [label=\"AccumulateGrad\"]\n  leaf%zu [label=\"%s\", "
+                    "fillcolor=lightblue]\n  leaf%zu -> n%zu\n",
                     id, id, shp, id, id);
             continue;
         }

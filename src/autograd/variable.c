@@ -15,12 +15,14 @@ cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad) {
         return NULL;
     }
     if (requires_grad && t->inference && !cg__inference_mode) {
-        cg__error("cg_requires_grad_",
-                  "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
+        cg__error(
+            "cg_requires_grad_",
+            "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
         return NULL;
     }
     if (requires_grad && !cg_dtype_is_floating(t->dtype)) {
-        cg__error("cg_requires_grad_", "only Tensors of floating point dtype can require gradients");
+        cg__error("cg_requires_grad_",
+                  "only Tensors of floating point dtype can require gradients");
         return NULL;
     }
     t->requires_grad = requires_grad;
@@ -60,8 +62,8 @@ cg_tensor *cg_grad(const cg_tensor *t) { return t ? t->grad : NULL; }
 int cg_zero_grad(cg_tensor *t) {
     if (!t) return -1;
     if (t->grad) {
-        memset(cg__ptr(t->grad), 0, (size_t)cg__numel(t->grad->ndim, t->grad->shape) *
-                                        cg__esize(t->grad->dtype));
+        memset(cg__ptr(t->grad), 0,
+               (size_t)cg__numel(t->grad->ndim, t->grad->shape) * cg__esize(t->grad->dtype));
         t->grad->storage->version++;
     }
     return 0;

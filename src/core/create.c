@@ -10,7 +10,8 @@ static cg_dtype opts_dtype(int opts) { return (cg_dtype)(opts & CG_DTYPE_MASK); 
 static cg_tensor *make(const char *fn, int ndim, const int64_t *shape, int opts) {
     if ((unsigned)opts_dtype(opts) >= CG_NUM_DTYPES ||
         (opts & ~(CG_DTYPE_MASK | CG_REQUIRES_GRAD | CG_LIKE_DTYPE))) {
-        cg__error(fn, "invalid options 0x%x: expected a dtype, optionally | CG_REQUIRES_GRAD", opts);
+        cg__error(fn, "invalid options 0x%x: expected a dtype, optionally | CG_REQUIRES_GRAD",
+                  opts);
         return NULL;
     }
     if ((opts & CG_REQUIRES_GRAD) && !cg_dtype_is_floating(opts_dtype(opts))) {
@@ -30,9 +31,15 @@ static void fill(cg_tensor *t, double v) {
     int64_t n = cg__numel(t->ndim, t->shape);
     void *p = cg__ptr(t);
     switch (t->dtype) {
-    case CG_FLOAT32: for (int64_t i = 0; i < n; i++) ((float *)p)[i] = (float)v; break;
-    case CG_FLOAT64: for (int64_t i = 0; i < n; i++) ((double *)p)[i] = v; break;
-    case CG_INT64: for (int64_t i = 0; i < n; i++) ((int64_t *)p)[i] = (int64_t)v; break;
+    case CG_FLOAT32:
+        for (int64_t i = 0; i < n; i++) ((float *)p)[i] = (float)v;
+        break;
+    case CG_FLOAT64:
+        for (int64_t i = 0; i < n; i++) ((double *)p)[i] = v;
+        break;
+    case CG_INT64:
+        for (int64_t i = 0; i < n; i++) ((int64_t *)p)[i] = (int64_t)v;
+        break;
     case CG_BOOL: memset(p, v != 0, (size_t)n); break;
     }
 }
@@ -141,13 +148,14 @@ cg_tensor *cg_linspace(double start, double end, int64_t steps, int opts) {
         float s0 = (float)start, s1 = (float)end;
         float step = steps > 1 ? (s1 - s0) / (float)(steps - 1) : 0;
         for (int64_t i = 0; i < steps; i++)
-            ((float *)cg__ptr(t))[i] =
-                i < half ? s0 + step * (float)i : s1 - step * (float)(steps - i - 1);
+            ((float *)cg__ptr(t))[i] = i < half ? s0 + step * (float)i
+                                                : s1 - step * (float)(steps - i - 1);
         return finish(t, opts);
     }
     double step = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
     for (int64_t i = 0; i < steps; i++)
-        set_linear(t, i, i < half ? start + step * (double)i : end - step * (double)(steps - i - 1));
+        set_linear(t, i,
+                   i < half ? start + step * (double)i : end - step * (double)(steps - i - 1));
     return finish(t, opts);
 }
 
@@ -188,10 +196,10 @@ static int like_opts(const char *fn, const cg_tensor *t, int opts) {
     return opts | (int)t->dtype;
 }
 
-#define LIKE(name, call)                                                                   \
-    cg_tensor *cg_##name##_like(const cg_tensor *t, int opts) {                            \
-        if (!t || (opts = like_opts("cg_" #name "_like", t, opts)) < 0) return NULL;        \
-        return call;                                                                       \
+#define LIKE(name, call)                                                                           \
+    cg_tensor *cg_##name##_like(const cg_tensor *t, int opts) {                                    \
+        if (!t || (opts = like_opts("cg_" #name "_like", t, opts)) < 0) return NULL;               \
+        return call;                                                                               \
     }
 LIKE(empty, cg_empty(t->ndim, t->shape, opts))
 LIKE(zeros, cg_zeros(t->ndim, t->shape, opts))

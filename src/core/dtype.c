@@ -43,7 +43,7 @@ cg_dtype cg__result_type(int n, cg_tensor *const *t) {
 
 /* The lattice bool < int64 < float32 < float64, as torch.result_type. */
 cg_dtype cg__promote(cg_dtype a, cg_dtype b) {
-    static const int rank[CG_NUM_DTYPES] = {[CG_BOOL] = 0, [CG_INT64] = 1,
-                                            [CG_FLOAT32] = 2, [CG_FLOAT64] = 3};
+    static const int rank[CG_NUM_DTYPES] =
+        {[CG_BOOL] = 0, [CG_INT64] = 1, [CG_FLOAT32] = 2, [CG_FLOAT64] = 3};
     return rank[a] >= rank[b] ? a : b;
 }

@@ -10,7 +10,10 @@ static int abort_mode = -1; /* -1: read CGRAD_ABORT_ON_ERROR on first use */
 
 const char *cg_last_error(void) { return err_set ? err_msg : NULL; }
 
-void cg_clear_error(void) { err_set = false; err_msg[0] = '\0'; }
+void cg_clear_error(void) {
+    err_set = false;
+    err_msg[0] = '\0';
+}
 
 void cg_set_abort_on_error(bool on) { abort_mode = on; }
 

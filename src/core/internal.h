@@ -28,7 +28,7 @@ typedef struct cg_hook cg_hook;
 
 typedef struct cg_storage {
     long refcount;
-    bool small; /* a CG_CACHE_STORAGE block */
+    bool small;       /* a CG_CACHE_STORAGE block */
     uint64_t version; /* bumped by every in-place write (NOTE [ Versions ]) */
     size_t nbytes;
     void *data;
@@ -131,11 +131,11 @@ struct cg_node {
     cg_meta *in_meta;  /* (n_next) */
     cg_meta *out_meta; /* (n_out) to make zeros for an output no gradient reached */
     int n_saved;
-    bool released; /* saved tensors freed after a backward */
+    bool released;   /* saved tensors freed after a backward */
     cg_saved *saved; /* (n_saved) saved_small, or malloc'ed when more */
     cg_saved saved_small[CG_NODE_SMALL_SAVED];
-    double sc[2];                   /* scalar arguments */
-    int n_iv;                       /* integer arguments (dims, sizes) */
+    double sc[2]; /* scalar arguments */
+    int n_iv;     /* integer arguments (dims, sizes) */
     int64_t iv[CG_NODE_MAX_ARGS];
     cg_tensor *leaf;   /* AccumulateGrad: the leaf it feeds (strong) */
     cg_hook *hooks;    /* gradient hooks on this node's outputs */
@@ -197,8 +197,8 @@ void cg__storage_release(cg_storage *s);
 /* New contiguous tensor (uninitialised), registered with the current scope. */
 cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape);
 /* New tensor sharing base's storage (a view), registered with the scope. */
-cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
-                           const int64_t *strides, int64_t offset);
+cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape, const int64_t *strides,
+                           int64_t offset);
 void cg__tensor_free(cg_tensor *t);
 /* A view of a, recorded as op (a view op's node); it remembers its base. */
 cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
@@ -335,8 +335,11 @@ static inline float cg__expf(float x) {
     if (x < -103.0f) return 0.0f;
     float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
     float r = x - k * 0.693145751953125f - k * 1.428606765330187e-06f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-                     r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    float p = 1.0f +
+              r * (1.0f +
+                   r * (0.5f + r * (1.0f / 6 +
+                                    r * (1.0f / 24 + r * (1.0f / 120 +
+                                                          r * (1.0f / 720 + r * (1.0f / 5040)))))));
     int32_t ki = (int32_t)k;
     if (ki < -126) { /* a subnormal result: scale in two steps */
         p *= 0x1p-64f;

@@ -65,7 +65,8 @@ static int format_elem(const printer *p, int64_t off, char *out, size_t n) {
     const cg_tensor *t = p->t;
     const char *data = (const char *)t->storage->data;
     if (t->dtype == CG_INT64) return snprintf(out, n, "%" PRId64, ((const int64_t *)data)[off]);
-    if (t->dtype == CG_BOOL) return snprintf(out, n, "%s", ((const bool *)data)[off] ? "True" : "False");
+    if (t->dtype == CG_BOOL)
+        return snprintf(out, n, "%s", ((const bool *)data)[off] ? "True" : "False");
     double v = read_float(t, off);
     if (isnan(v)) return snprintf(out, n, "nan"); /* Python drops the sign of nan; printf may not */
     if (isinf(v)) return snprintf(out, n, v > 0 ? "inf" : "-inf");
@@ -180,7 +181,7 @@ static const char *short_name(const cg_node *n) {
 }
 
 char *cg_to_string(const cg_tensor *t) {
-    if (!t) return NULL; /* NULL in, NULL out: the first error stays */
+    if (!t) return NULL;  /* NULL in, NULL out: the first error stays */
     const int indent = 7; /* strlen("tensor(") */
     char suffix[3][512];
     int nsuf = 0;

@@ -35,7 +35,8 @@ void cg__storage_release(cg_storage *s) {
     if (s->small)
         cg__cache_free(CG_CACHE_STORAGE, s);
     else
-        cg__large_free(s, (((sizeof(cg_storage) + 63) & ~(size_t)63) + s->nbytes + 63) & ~(size_t)63);
+        cg__large_free(s,
+                       (((sizeof(cg_storage) + 63) & ~(size_t)63) + s->nbytes + 63) & ~(size_t)63);
 }
 
 /* ----------------------------------------------------------------- shapes */
@@ -73,7 +74,8 @@ void cg__shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
 
 int cg__check_shape(const char *fn, int ndim, const int64_t *shape) {
     if (ndim < 0 || ndim > CG_MAX_DIMS) {
-        cg__error(fn, "cgrad supports tensors of 0 to %d dimensions, but got %d", CG_MAX_DIMS, ndim);
+        cg__error(fn, "cgrad supports tensors of 0 to %d dimensions, but got %d", CG_MAX_DIMS,
+                  ndim);
         return -1;
     }
     if (ndim > 0 && !shape) {
@@ -145,8 +147,8 @@ cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
     return t;
 }
 
-cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape,
-                           const int64_t *strides, int64_t offset) {
+cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape, const int64_t *strides,
+                           int64_t offset) {
     cg_tensor *t = tensor_struct(base->dtype, ndim, shape);
     if (!t) return cg__oom("view");
     if (ndim) memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
@@ -188,10 +190,10 @@ void cg_release(cg_tensor *t) {
 /* ----------------------------------------------------------------- access */
 
 /* A NULL tensor gives the sentinel and leaves the first error message. */
-#define CHECK_T(fn, t, ret)                                                    \
-    do {                                                                       \
-        (void)(fn);                                                            \
-        if (!(t)) return ret;                                                  \
+#define CHECK_T(fn, t, ret)                                                                        \
+    do {                                                                                           \
+        (void)(fn);                                                                                \
+        if (!(t)) return ret;                                                                      \
     } while (0)
 
 int cg_ndim(const cg_tensor *t) {

@@ -8,8 +8,10 @@ size_t cg__utf8_next(const unsigned char *s, size_t n, size_t i, uint32_t *cp) {
         *cp = c;
         return 1;
     }
-    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4
+                                          : 0;
     if (!len || len > n - i) return 0;
     uint32_t v = c & (0x7fu >> len);
     for (size_t k = 1; k < len; k++) {

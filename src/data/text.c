@@ -18,26 +18,30 @@ static bool utf8_tail_ok(const unsigned char *s, size_t n) { /* all continuation
 }
 
 /* Records the invalid-UTF-8 error at byte i, prefixed with where (or not). */
-static void utf8_error(const char *fn, const char *where, const unsigned char *s, size_t n, size_t i) {
+static void utf8_error(const char *fn, const char *where, const unsigned char *s, size_t n,
+                       size_t i) {
     char what[64];
     if (s[i] >= 0x80 && s[i] < 0xc0)
         snprintf(what, sizeof what, "a stray continuation byte 0x%02x", s[i]);
-    else if (s[i] >= 0xc2 && s[i] <= 0xf4 && n - i < (s[i] >= 0xf0 ? 4u : s[i] >= 0xe0 ? 3u : 2u) &&
+    else if (s[i] >= 0xc2 && s[i] <= 0xf4 &&
+             n - i < (s[i] >= 0xf0   ? 4u
+                      : s[i] >= 0xe0 ? 3u
+                                     : 2u) &&
              utf8_tail_ok(s + i + 1, n - i - 1))
         snprintf(what, sizeof what, "a sequence cut short by the end of the text");
     else
         snprintf(what, sizeof what, "byte 0x%02x", s[i]);
-    cg__error(fn, "%s%sinvalid UTF-8 at byte offset %zu (%s)", where ? where : "", where ? ": " : "",
-              i, what);
+    cg__error(fn, "%s%sinvalid UTF-8 at byte offset %zu (%s)", where ? where : "",
+              where ? ": " : "", i, what);
 }
 
 /* ------------------------------------------------------------ tokenizer */
 
 struct cg_char_tokenizer {
     int64_t n;
-    uint32_t *chars;   /* (n) code points, ascending: id -> character */
+    uint32_t *chars;    /* (n) code points, ascending: id -> character */
     int32_t ascii[128]; /* id of each ASCII character, -1 if absent */
-    char *vocab;       /* (vocab_len + 1) the characters in id order, UTF-8 */
+    char *vocab;        /* (vocab_len + 1) the characters in id order, UTF-8 */
     size_t vocab_len;
 };
 
@@ -82,7 +86,8 @@ fail:
 
 cg_char_tokenizer *cg_char_tokenizer_new(const char *text, size_t len) {
     if (!text && len) return NULL;
-    return tokenizer_new("cg_char_tokenizer_new", NULL, (const unsigned char *)(text ? text : ""), len);
+    return tokenizer_new("cg_char_tokenizer_new", NULL, (const unsigned char *)(text ? text : ""),
+                         len);
 }
 
 void cg_char_tokenizer_free(cg_char_tokenizer *tok) {
@@ -106,8 +111,10 @@ int64_t cg_char_tokenizer_id(const cg_char_tokenizer *tok, uint32_t codepoint) {
     int64_t lo = 0, hi = tok->n; /* binary search in chars[lo, hi) */
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (tok->chars[mid] < codepoint) lo = mid + 1;
-        else hi = mid;
+        if (tok->chars[mid] < codepoint)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < tok->n && tok->chars[lo] == codepoint ? lo : -1;
 }
@@ -130,7 +137,8 @@ static int64_t encode(const char *fn, const char *where, const cg_char_tokenizer
         }
         int64_t id = cg_char_tokenizer_id(tok, cp);
         if (id < 0) {
-            cg__error(fn, "%s%scharacter '%.*s' (U+%04X) at byte offset %zu is not in the vocabulary",
+            cg__error(fn,
+                      "%s%scharacter '%.*s' (U+%04X) at byte offset %zu is not in the vocabulary",
                       where ? where : "", where ? ": " : "", cp < 0x20 || cp == 0x7f ? 0 : (int)len,
                       (const char *)s + i, (unsigned)cp, i);
             return -1;
@@ -157,7 +165,8 @@ char *cg_char_tokenizer_decode(const cg_char_tokenizer *tok, const cg_tensor *id
     static const char *fn = "cg_char_tokenizer_decode";
     if (!tok || !ids) return NULL;
     if (ids->dtype != CG_INT64) {
-        cg__error(fn, "decode expects an int64 tensor of ids, but got %s", cg_dtype_name(ids->dtype));
+        cg__error(fn, "decode expects an int64 tensor of ids, but got %s",
+                  cg_dtype_name(ids->dtype));
         return NULL;
     }
     int64_t n = cg__numel(ids->ndim, ids->shape);
@@ -168,8 +177,9 @@ char *cg_char_tokenizer_decode(const cg_char_tokenizer *tok, const cg_tensor *id
     for (int64_t i = 0; i < n; i++) {
         int64_t id = (int64_t)cg__read_linear(ids, i);
         if (id < 0 || id >= tok->n) {
-            cg__error(fn, "id %lld at position %lld is out of range for a vocabulary of %lld characters",
-                      (long long)id, (long long)i, (long long)tok->n);
+            cg__error(
+                fn, "id %lld at position %lld is out of range for a vocabulary of %lld characters",
+                (long long)id, (long long)i, (long long)tok->n);
             free(out);
             return NULL;
         }
@@ -305,7 +315,7 @@ cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split
     return t;
 }
 
-static uint64_t rand_below(uint64_t n) { /* uniform in [0, n), n > 0 */
+static uint64_t rand_below(uint64_t n) {             /* uniform in [0, n), n > 0 */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n, r; /* a multiple of n */
     do r = cg__rng_next();
     while (r >= limit);
@@ -325,14 +335,16 @@ int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_
     int64_t n;
     const int64_t *ids = split_ids(ds, split, &n);
     if (n <= block) {
-        cg__error(fn, "the %s split has %lld tokens: too short for block size %lld (it needs at "
-                      "least %lld)", split == CG_SPLIT_TRAIN ? "train" : "val", (long long)n,
-                  (long long)block, (long long)block + 1);
+        cg__error(fn,
+                  "the %s split has %lld tokens: too short for block size %lld (it needs at "
+                  "least %lld)",
+                  split == CG_SPLIT_TRAIN ? "train" : "val", (long long)n, (long long)block,
+                  (long long)block + 1);
         return -1;
     }
     int64_t shape[2] = {batch, block};
     if (cg__check_shape(fn, 2, shape) < 0) return -1;
-    cg_tensor *tx = cg__tensor_new(CG_INT64, 2, shape); /* (batch, block) inputs */
+    cg_tensor *tx = cg__tensor_new(CG_INT64, 2, shape);             /* (batch, block) inputs */
     cg_tensor *ty = tx ? cg__tensor_new(CG_INT64, 2, shape) : NULL; /* (batch, block) targets */
     if (!ty) return -1;
     int64_t *px = cg__ptr(tx), *py = cg__ptr(ty);

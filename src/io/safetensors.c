@@ -21,20 +21,33 @@
 /* ------------------------------------------------------------ dtypes */
 
 /* The format's dtypes that cgrad reads, and what it reads them as. */
-typedef enum { ST_BOOL, ST_U8, ST_I8, ST_I16, ST_U16, ST_F16, ST_BF16, ST_I32, ST_U32,
-               ST_F32, ST_F64, ST_I64, ST_NUM_DTYPES } st_dtype;
+typedef enum {
+    ST_BOOL,
+    ST_U8,
+    ST_I8,
+    ST_I16,
+    ST_U16,
+    ST_F16,
+    ST_BF16,
+    ST_I32,
+    ST_U32,
+    ST_F32,
+    ST_F64,
+    ST_I64,
+    ST_NUM_DTYPES
+} st_dtype;
 
 static const struct {
     const char *name;
     size_t size;
     cg_dtype to;
 } st_dtypes[ST_NUM_DTYPES] = {
-    [ST_BOOL] = {"BOOL", 1, CG_BOOL},     [ST_U8] = {"U8", 1, CG_INT64},
-    [ST_I8] = {"I8", 1, CG_INT64},        [ST_I16] = {"I16", 2, CG_INT64},
-    [ST_U16] = {"U16", 2, CG_INT64},      [ST_F16] = {"F16", 2, CG_FLOAT32},
-    [ST_BF16] = {"BF16", 2, CG_FLOAT32},  [ST_I32] = {"I32", 4, CG_INT64},
-    [ST_U32] = {"U32", 4, CG_INT64},      [ST_F32] = {"F32", 4, CG_FLOAT32},
-    [ST_F64] = {"F64", 8, CG_FLOAT64},    [ST_I64] = {"I64", 8, CG_INT64},
+    [ST_BOOL] = {"BOOL", 1, CG_BOOL},    [ST_U8] = {"U8", 1, CG_INT64},
+    [ST_I8] = {"I8", 1, CG_INT64},       [ST_I16] = {"I16", 2, CG_INT64},
+    [ST_U16] = {"U16", 2, CG_INT64},     [ST_F16] = {"F16", 2, CG_FLOAT32},
+    [ST_BF16] = {"BF16", 2, CG_FLOAT32}, [ST_I32] = {"I32", 4, CG_INT64},
+    [ST_U32] = {"U32", 4, CG_INT64},     [ST_F32] = {"F32", 4, CG_FLOAT32},
+    [ST_F64] = {"F64", 8, CG_FLOAT64},   [ST_I64] = {"I64", 8, CG_INT64},
 };
 /* Dtypes of the format that cgrad cannot represent. */
 static const char *const st_unsupported[] = {"U64", "F8_E5M2", "F8_E4M3"};
@@ -90,7 +103,9 @@ static void convert_in(st_dtype d, const unsigned char *src, void *dst, size_t n
         uint64_t v = read_le(src, sz);
         switch (d) {
         case ST_BOOL: ((bool *)dst)[i] = v != 0; break;
-        case ST_U8: case ST_U16: case ST_U32: ((int64_t *)dst)[i] = (int64_t)v; break;
+        case ST_U8:
+        case ST_U16:
+        case ST_U32: ((int64_t *)dst)[i] = (int64_t)v; break;
         case ST_I8: ((int64_t *)dst)[i] = (int8_t)(uint8_t)v; break;
         case ST_I16: ((int64_t *)dst)[i] = (int16_t)(uint16_t)v; break;
         case ST_I32: ((int64_t *)dst)[i] = (int32_t)(uint32_t)v; break;
@@ -300,8 +315,8 @@ typedef struct loader {
     /* the source: a buffer, or a file */
     const unsigned char *buf;
     FILE *f;
-    uint64_t size;      /* of the whole file */
-    uint64_t data_at;   /* where the data starts: 8 + header size */
+    uint64_t size;    /* of the whole file */
+    uint64_t data_at; /* where the data starts: 8 + header size */
     /* the header being parsed */
     const unsigned char *h;
     size_t hn, pos;
@@ -349,8 +364,8 @@ static int read_at(loader *L, uint64_t off, void *dst, size_t n) {
 /* ---- the header's JSON: a strict parser for the subset the format uses */
 
 static void skip_ws(loader *L) {
-    while (L->pos < L->hn && (L->h[L->pos] == ' ' || L->h[L->pos] == '\t' ||
-                              L->h[L->pos] == '\n' || L->h[L->pos] == '\r'))
+    while (L->pos < L->hn && (L->h[L->pos] == ' ' || L->h[L->pos] == '\t' || L->h[L->pos] == '\n' ||
+                              L->h[L->pos] == '\r'))
         L->pos++;
 }
 
@@ -382,9 +397,10 @@ static int hex4(loader *L, unsigned *out) {
     if (L->hn - L->pos < 4) return json_fail(L, "truncated \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int c = L->h[L->pos + (size_t)i], d = c >= '0' && c <= '9' ? c - '0'
-                                            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int c = L->h[L->pos + (size_t)i], d = c >= '0' && c <= '9'   ? c - '0'
+                                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                     : -1;
         if (d < 0) return json_fail(L, "invalid \\u escape");
         v = v << 4 | (unsigned)d;
     }
@@ -560,15 +576,18 @@ static int find_dtype(loader *L, const char *name, const char *dtype, st_dtype *
         }
     for (size_t i = 0; i < sizeof st_unsupported / sizeof *st_unsupported; i++)
         if (!strcmp(dtype, st_unsupported[i]))
-            return fail(L, "tensor \"%s\": dtype %s is not supported (cgrad reads BOOL, U8, I8, I16, "
-                           "U16, I32, U32, I64, F16, BF16, F32 and F64)", name, dtype);
+            return fail(L,
+                        "tensor \"%s\": dtype %s is not supported (cgrad reads BOOL, U8, I8, I16, "
+                        "U16, I32, U32, I64, F16, BF16, F32 and F64)",
+                        name, dtype);
     return fail(L, "tensor \"%s\": unknown dtype \"%s\"", name, dtype);
 }
 
 /* {"dtype": ..., "shape": [...], "data_offsets": [begin, end]} of tensor name. */
 static int parse_entry(loader *L, const char *name, st_entry *e) {
     if (peek(L) != '{')
-        return fail(L, "tensor \"%s\": expected an object with dtype, shape and data_offsets", name);
+        return fail(L, "tensor \"%s\": expected an object with dtype, shape and data_offsets",
+                    name);
     L->pos++;
     bool seen[3] = {false, false, false};
     static const char *const fields[3] = {"dtype", "shape", "data_offsets"};
@@ -579,8 +598,10 @@ static int parse_entry(loader *L, const char *name, st_entry *e) {
             int k = 0;
             while (k < 3 && strcmp(key, fields[k])) k++;
             if (k == 3 || seen[k]) {
-                fail(L, k == 3 ? "tensor \"%s\": unknown field \"%s\""
-                               : "tensor \"%s\": field \"%s\" appears twice", name, key);
+                fail(L,
+                     k == 3 ? "tensor \"%s\": unknown field \"%s\""
+                            : "tensor \"%s\": field \"%s\" appears twice",
+                     name, key);
                 free(key);
                 return -1;
             }
@@ -600,7 +621,8 @@ static int parse_entry(loader *L, const char *name, st_entry *e) {
                     return fail(L, "tensor \"%s\": shape must be an array of integers", name);
                 if (parse_uint_array(L, v, CG_MAX_DIMS, &e->ndim) < 0) return -1;
                 if (e->ndim > CG_MAX_DIMS)
-                    return fail(L, "tensor \"%s\": shape has %d dimensions; cgrad supports at most %d",
+                    return fail(L,
+                                "tensor \"%s\": shape has %d dimensions; cgrad supports at most %d",
                                 name, e->ndim, CG_MAX_DIMS);
                 for (int i = 0; i < e->ndim; i++) e->shape[i] = (int64_t)v[i];
             } else {
@@ -609,7 +631,8 @@ static int parse_entry(loader *L, const char *name, st_entry *e) {
                 if (peek(L) != '[')
                     return fail(L, "tensor \"%s\": data_offsets must be [begin, end]", name);
                 if (parse_uint_array(L, v, 2, &n) < 0) return -1;
-                if (n != 2) return fail(L, "tensor \"%s\": data_offsets must be [begin, end]", name);
+                if (n != 2)
+                    return fail(L, "tensor \"%s\": data_offsets must be [begin, end]", name);
                 e->begin = v[0];
                 e->end = v[1];
             }
@@ -647,15 +670,19 @@ static int check_entry(loader *L, const char *name, const st_entry *e) {
                     (unsigned long long)e->begin, (unsigned long long)e->end);
     if (e->end - e->begin != need) {
         shape_text(s, sizeof s, e);
-        return fail(L, "tensor \"%s\": data_offsets [%llu, %llu] hold %llu bytes, but %s of shape %s "
-                       "needs %llu", name, (unsigned long long)e->begin, (unsigned long long)e->end,
+        return fail(L,
+                    "tensor \"%s\": data_offsets [%llu, %llu] hold %llu bytes, but %s of shape %s "
+                    "needs %llu",
+                    name, (unsigned long long)e->begin, (unsigned long long)e->end,
                     (unsigned long long)(e->end - e->begin), st_dtypes[e->dtype].name, s,
                     (unsigned long long)need);
     }
     if (e->end > data)
-        return fail(L, "tensor \"%s\": data_offsets [%llu, %llu] go past the end of the data "
-                       "(%llu bytes)", name, (unsigned long long)e->begin,
-                    (unsigned long long)e->end, (unsigned long long)data);
+        return fail(L,
+                    "tensor \"%s\": data_offsets [%llu, %llu] go past the end of the data "
+                    "(%llu bytes)",
+                    name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                    (unsigned long long)data);
     return 0;
 }
 
@@ -742,8 +769,10 @@ static int check_tiling(loader *L) {
         at = e->end;
     }
     if (!rc && at < data)
-        rc = fail(L, "%llu byte%s after the last tensor's data (the file is longer than its "
-                     "header says)", (unsigned long long)(data - at), data - at == 1 ? "" : "s");
+        rc = fail(L,
+                  "%llu byte%s after the last tensor's data (the file is longer than its "
+                  "header says)",
+                  (unsigned long long)(data - at), data - at == 1 ? "" : "s");
     free(order);
     return rc;
 }
@@ -753,7 +782,8 @@ static int load_tensor(loader *L, int i) {
     const st_entry *e = &L->entries[i];
     st_dtype d = e->dtype;
     cg_dtype to = st_dtypes[d].to;
-    if ((uint64_t)cg__numel(e->ndim, e->shape) > SIZE_MAX / 8) return cg__oom(L->fn), -1; /* 32-bit */
+    if ((uint64_t)cg__numel(e->ndim, e->shape) > SIZE_MAX / 8)
+        return cg__oom(L->fn), -1; /* 32-bit */
     size_t n = (size_t)cg__numel(e->ndim, e->shape), nbytes = n * st_dtypes[d].size;
     bool same = st_dtypes[d].size == cg__esize(to) && d != ST_BOOL; /* no conversion */
     cg_scope_begin();
@@ -785,16 +815,19 @@ static int load_tensor(loader *L, int i) {
 static cg_state_dict *load(loader *L) {
     if (L->size < 8)
         return fail(L, "%llu bytes is too short: the format starts with an 8-byte header size",
-                    (unsigned long long)L->size), NULL;
+                    (unsigned long long)L->size),
+               NULL;
     unsigned char len[8];
     if (read_at(L, 0, len, 8) < 0) return NULL;
     uint64_t hn = read_le(len, 8);
     if (hn > ST_MAX_HEADER)
         return fail(L, "header size %llu is too large (the limit is %llu bytes)",
-                    (unsigned long long)hn, ST_MAX_HEADER), NULL;
+                    (unsigned long long)hn, ST_MAX_HEADER),
+               NULL;
     if (hn > L->size - 8)
         return fail(L, "header size %llu is larger than the rest of the file (%llu bytes)",
-                    (unsigned long long)hn, (unsigned long long)(L->size - 8)), NULL;
+                    (unsigned long long)hn, (unsigned long long)(L->size - 8)),
+               NULL;
     L->data_at = 8 + hn;
     L->hn = (size_t)hn;
     unsigned char *hbuf = NULL; /* (hn) the header, when read from a file */

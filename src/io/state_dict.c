@@ -12,7 +12,8 @@ static uint64_t hash_str(const char *s) {
 
 int cg__table_find(const str_table *t, const char *key) {
     if (!t->nslots) return -1;
-    for (size_t i = hash_str(key) & (size_t)(t->nslots - 1);; i = (i + 1) & (size_t)(t->nslots - 1)) {
+    for (size_t i = hash_str(key) & (size_t)(t->nslots - 1);;
+         i = (i + 1) & (size_t)(t->nslots - 1)) {
         int e = t->slots[i];
         if (!e) return -1;
         if (!strcmp(t->keys[e - 1], key)) return e - 1;
@@ -64,7 +65,6 @@ void cg__table_free(str_table *t) {
 }
 
 /* ---------------------------------------------------------- the dict */
-
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -185,4 +185,3 @@ const char *cg_state_dict_metadata_key(const cg_state_dict *d, int i) {
     }
     return d->meta.keys[i];
 }
-

@@ -9,10 +9,10 @@
  * value pointer each (a tensor, or a metadata value). */
 typedef struct str_table {
     int n, cap;
-    char **keys;  /* (cap) owned */
-    void **vals;  /* (cap) */
-    int *slots;   /* (nslots) entry + 1; 0 is empty */
-    int nslots;   /* a power of two, > 2n */
+    char **keys; /* (cap) owned */
+    void **vals; /* (cap) */
+    int *slots;  /* (nslots) entry + 1; 0 is empty */
+    int nslots;  /* a power of two, > 2n */
 } str_table;
 
 /* The index of key, or -1. */

@@ -58,7 +58,8 @@ static void gpt2_init(cg_gpt *m) {
 cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
     if (check_config(cfg) < 0) return NULL;
     cg_gpt *m = calloc(1, sizeof *m);
-    if (!m || !(m->h = calloc((size_t)cfg->n_layer, sizeof *m->h)) || !(m->params = cg_params_new())) {
+    if (!m || !(m->h = calloc((size_t)cfg->n_layer, sizeof *m->h)) ||
+        !(m->params = cg_params_new())) {
         if (m) free(m->h);
         free(m);
         cg_error_in("cg_gpt_new", "out of memory");
@@ -83,7 +84,8 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
             w = m->wte.weight;
         } else {
             cg_linear_layer head;
-            if (cg_linear_init(&head, m->params, "lm_head", C, cfg->vocab_size, false) == 0) w = head.weight;
+            if (cg_linear_init(&head, m->params, "lm_head", C, cfg->vocab_size, false) == 0)
+                w = head.weight;
         }
         if (!(m->lm_head = cg_retain(w))) rc = -1;
     }
@@ -124,12 +126,14 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
                     (long long)m->cfg.block_size);
         return NULL;
     }
-    cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64);                    /* (T) */
+    cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64); /* (T) */
     cg_tensor *x = cg_add(cg_embedding_forward(&m->wte, idx), cg_embedding_forward(&m->wpe, pos));
-    x = cg_dropout(x, m->cfg.dropout, m->training);                           /* (B,T,C) */
-    for (int i = 0; i < m->cfg.n_layer; i++) x = cg_transformer_block_forward(&m->h[i], x, m->training);
+    x = cg_dropout(x, m->cfg.dropout, m->training); /* (B,T,C) */
+    for (int i = 0; i < m->cfg.n_layer; i++)
+        x = cg_transformer_block_forward(&m->h[i], x, m->training);
     cg_scope_begin();
-    cg_tensor *logits = cg_keep(cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL)); /* (B,T,V) */
+    cg_tensor *logits = cg_keep(
+        cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL)); /* (B,T,V) */
     if (targets && loss)
         *loss = cg_keep(cg_cross_entropy(cg_view(logits, CG_SHAPE(B * T, V)),
                                          cg_view(targets, CG_SHAPE(B * T)), NULL, -100,
@@ -205,9 +209,12 @@ cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double
     for (int64_t t = T0; t < n && rc == 0; t++) {
         cg_scope_begin();
         int64_t start = t > m->cfg.block_size ? t - m->cfg.block_size : 0;
-        cg_tensor *ctx = cg_from_data(ids + start, CG_SHAPE(1, t - start), CG_INT64), *logits = NULL;
+        cg_tensor *ctx = cg_from_data(ids + start, CG_SHAPE(1, t - start), CG_INT64),
+                  *logits = NULL;
         CG_NO_GRAD { logits = cg_gpt_forward(m, ctx, NULL, NULL); } /* (1,t,V) */
-        cg_tensor *last = logits ? cg_contiguous(cg_to(cg_select(cg_select(logits, 0, 0), 0, -1), CG_FLOAT32)) : NULL;
+        cg_tensor *last = logits ? cg_contiguous(
+                                       cg_to(cg_select(cg_select(logits, 0, 0), 0, -1), CG_FLOAT32))
+                                 : NULL;
         if (!last || (ids[t] = sample(cg_data_ptr(last), V, temperature, top_k)) < 0) rc = -1;
         cg_scope_end();
     }

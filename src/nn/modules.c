@@ -87,7 +87,8 @@ int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t
     char a[256], b[256];
     m->dropout = 0;
     return cg_linear_init(&m->fc, p, sub(a, sizeof a, prefix, "c_fc"), in, hidden, true) == 0 &&
-                   cg_linear_init(&m->proj, p, sub(b, sizeof b, prefix, "c_proj"), hidden, out, true) == 0
+                   cg_linear_init(&m->proj, p, sub(b, sizeof b, prefix, "c_proj"), hidden, out,
+                                  true) == 0
                ? 0
                : -1;
 }
@@ -113,9 +114,11 @@ int cg_self_attention_init(cg_self_attention *a, cg_params *p, const char *prefi
     }
     char buf[256];
     a->n_head = n_head, a->dropout = dropout;
-    if (cg_linear_init(&a->c_attn, p, sub(buf, sizeof buf, prefix, "c_attn"), n_embd, 3 * n_embd, true) < 0)
+    if (cg_linear_init(&a->c_attn, p, sub(buf, sizeof buf, prefix, "c_attn"), n_embd, 3 * n_embd,
+                       true) < 0)
         return -1;
-    return cg_linear_init(&a->c_proj, p, sub(buf, sizeof buf, prefix, "c_proj"), n_embd, n_embd, true);
+    return cg_linear_init(&a->c_proj, p, sub(buf, sizeof buf, prefix, "c_proj"), n_embd, n_embd,
+                          true);
 }
 
 cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, bool training) {
@@ -139,9 +142,11 @@ int cg_transformer_block_init(cg_transformer_block *b, cg_params *p, const char 
     char buf[256];
     if (!b) return -1;
     if (cg_layer_norm_init(&b->ln_1, p, sub(buf, sizeof buf, prefix, "ln_1"), n_embd, 1e-5) < 0 ||
-        cg_self_attention_init(&b->attn, p, sub(buf, sizeof buf, prefix, "attn"), n_embd, n_head, dropout) < 0 ||
+        cg_self_attention_init(&b->attn, p, sub(buf, sizeof buf, prefix, "attn"), n_embd, n_head,
+                               dropout) < 0 ||
         cg_layer_norm_init(&b->ln_2, p, sub(buf, sizeof buf, prefix, "ln_2"), n_embd, 1e-5) < 0 ||
-        cg_mlp_init(&b->mlp, p, sub(buf, sizeof buf, prefix, "mlp"), n_embd, 4 * n_embd, n_embd) < 0)
+        cg_mlp_init(&b->mlp, p, sub(buf, sizeof buf, prefix, "mlp"), n_embd, 4 * n_embd, n_embd) <
+            0)
         return -1;
     b->mlp.dropout = dropout;
     return 0;
@@ -150,10 +155,12 @@ int cg_transformer_block_init(cg_transformer_block *b, cg_params *p, const char 
 /* x + attn(ln_1(x)), then + mlp(ln_2(x)), in a scope of its own: what the
  * backward needs stays alive through the nodes that saved it, the other
  * intermediates go at once */
-cg_tensor *cg_transformer_block_forward(const cg_transformer_block *b, cg_tensor *x, bool training) {
+cg_tensor *cg_transformer_block_forward(const cg_transformer_block *b, cg_tensor *x,
+                                        bool training) {
     if (!b || !x) return NULL;
     cg_scope_begin();
-    x = cg_add(x, cg_self_attention_forward(&b->attn, cg_layer_norm_forward(&b->ln_1, x), training));
+    x = cg_add(x,
+               cg_self_attention_forward(&b->attn, cg_layer_norm_forward(&b->ln_1, x), training));
     x = cg_keep(cg_add(x, cg_mlp_forward(&b->mlp, cg_layer_norm_forward(&b->ln_2, x), training)));
     cg_scope_end();
     return x;

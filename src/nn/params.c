@@ -7,7 +7,7 @@
 
 struct cg_params {
     int n, cap;
-    char **names;       /* (n) */
+    char **names;        /* (n) */
     cg_tensor **tensors; /* (n) retained */
 };
 

@@ -33,21 +33,24 @@ cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor
     if (!q || !k || !v) return NULL;
     const char *fn = "cg_scaled_dot_product_attention";
     if (q->dtype != k->dtype || q->dtype != v->dtype) {
-        cg__error(fn, "Expected query, key, and value to have the same dtype, but got "
-                      "query.dtype: %s key.dtype: %s and value.dtype: %s instead.",
+        cg__error(fn,
+                  "Expected query, key, and value to have the same dtype, but got "
+                  "query.dtype: %s key.dtype: %s and value.dtype: %s instead.",
                   type_meta_name(q->dtype), type_meta_name(k->dtype), type_meta_name(v->dtype));
         return NULL;
     }
     if (q->ndim < 2 || k->ndim < 2 || v->ndim < 2) {
-        cg__error(fn, "Expected query, key, and value to all be  at least 2 dimensional, but got "
-                      "query.dim: %d key.dim: %d and value.dim: %d instead.",
+        cg__error(fn,
+                  "Expected query, key, and value to all be  at least 2 dimensional, but got "
+                  "query.dim: %d key.dim: %d and value.dim: %d instead.",
                   q->ndim, k->ndim, v->ndim);
         return NULL;
     }
     if (attn_mask && attn_mask->dtype != CG_BOOL && attn_mask->dtype != CG_FLOAT32 &&
         attn_mask->dtype != q->dtype) {
-        cg__error(fn, "Expected attn_mask dtype to be bool or float or to match query dtype, but "
-                      "got attn_mask.dtype: %s and  query.dtype: %s instead.",
+        cg__error(fn,
+                  "Expected attn_mask dtype to be bool or float or to match query dtype, but "
+                  "got attn_mask.dtype: %s and  query.dtype: %s instead.",
                   type_meta_name(attn_mask->dtype), type_meta_name(q->dtype));
         return NULL;
     }

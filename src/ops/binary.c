@@ -6,31 +6,45 @@
 
 #include <math.h>
 
-typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_WHERE, NBIN } binop;
+typedef enum {
+    B_ADD,
+    B_SUB,
+    B_MUL,
+    B_DIV,
+    B_POW,
+    B_EQ,
+    B_NE,
+    B_LT,
+    B_LE,
+    B_GT,
+    B_GE,
+    B_WHERE,
+    NBIN
+} binop;
 
 /* o = EXPR(x, y) with fast paths for contiguous rows and a scalar y */
-#define KERNEL(NAME, T, OT, EXPR)                                                          \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        OT *o = o_;                                                                        \
-        const T *a = a_, *b = b_;                                                          \
-        if (so == 1 && sa == 1 && sb == 1) {                                               \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                T x = a[i], y = b[i];                                                      \
-                o[i] = (OT)(EXPR);                                                         \
-            }                                                                              \
-        } else if (so == 1 && sa == 1 && sb == 0) {                                        \
-            T y = b[0];                                                                    \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                T x = a[i];                                                                \
-                o[i] = (OT)(EXPR);                                                         \
-            }                                                                              \
-        } else {                                                                           \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                T x = a[i * sa], y = b[i * sb];                                            \
-                o[i * so] = (OT)(EXPR);                                                    \
-            }                                                                              \
-        }                                                                                  \
+#define KERNEL(NAME, T, OT, EXPR)                                                                  \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        OT *o = o_;                                                                                \
+        const T *a = a_, *b = b_;                                                                  \
+        if (so == 1 && sa == 1 && sb == 1) {                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i], y = b[i];                                                              \
+                o[i] = (OT)(EXPR);                                                                 \
+            }                                                                                      \
+        } else if (so == 1 && sa == 1 && sb == 0) {                                                \
+            T y = b[0];                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i];                                                                        \
+                o[i] = (OT)(EXPR);                                                                 \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i * sa], y = b[i * sb];                                                    \
+                o[i * so] = (OT)(EXPR);                                                            \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 static int64_t ipow(int64_t x, int64_t e) {
@@ -42,18 +56,18 @@ static int64_t ipow(int64_t x, int64_t e) {
     return r;
 }
 
-#define ARITH(T, SFX, POWF)                                                                \
-    KERNEL(add_##SFX, T, T, x + y)                                                         \
-    KERNEL(sub_##SFX, T, T, x - y)                                                         \
-    KERNEL(mul_##SFX, T, T, x *y)                                                          \
-    KERNEL(div_##SFX, T, T, x / y)                                                         \
+#define ARITH(T, SFX, POWF)                                                                        \
+    KERNEL(add_##SFX, T, T, x + y)                                                                 \
+    KERNEL(sub_##SFX, T, T, x - y)                                                                 \
+    KERNEL(mul_##SFX, T, T, x *y)                                                                  \
+    KERNEL(div_##SFX, T, T, x / y)                                                                 \
     KERNEL(pow_##SFX, T, T, POWF(x, y))
-#define COMPARE(T, SFX)                                                                    \
-    KERNEL(eq_##SFX, T, bool, x == y)                                                      \
-    KERNEL(ne_##SFX, T, bool, x != y)                                                      \
-    KERNEL(lt_##SFX, T, bool, x < y)                                                       \
-    KERNEL(le_##SFX, T, bool, x <= y)                                                      \
-    KERNEL(gt_##SFX, T, bool, x > y)                                                       \
+#define COMPARE(T, SFX)                                                                            \
+    KERNEL(eq_##SFX, T, bool, x == y)                                                              \
+    KERNEL(ne_##SFX, T, bool, x != y)                                                              \
+    KERNEL(lt_##SFX, T, bool, x < y)                                                               \
+    KERNEL(le_##SFX, T, bool, x <= y)                                                              \
+    KERNEL(gt_##SFX, T, bool, x > y)                                                               \
     KERNEL(ge_##SFX, T, bool, x >= y)
 ARITH(float, f32, powf)
 ARITH(double, f64, pow)
@@ -65,27 +79,37 @@ COMPARE(double, f64)
 COMPARE(int64_t, i64)
 COMPARE(bool, b)
 /* where: o already holds y; a is the condition, b is x */
-#define WHERE_K(T, SFX)                                                                    \
-    static void where_##SFX(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,   \
-                            const void *b_, int64_t sb) {                                  \
-        T *o = o_;                                                                         \
-        const bool *c = a_;                                                                \
-        const T *x = b_;                                                                   \
-        for (int64_t i = 0; i < n; i++)                                                    \
-            if (c[i * sa]) o[i * so] = x[i * sb];                                          \
+#define WHERE_K(T, SFX)                                                                            \
+    static void where_##SFX(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,           \
+                            const void *b_, int64_t sb) {                                          \
+        T *o = o_;                                                                                 \
+        const bool *c = a_;                                                                        \
+        const T *x = b_;                                                                           \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            if (c[i * sa]) o[i * so] = x[i * sb];                                                  \
     }
 WHERE_K(float, f32)
 WHERE_K(double, f64)
 WHERE_K(int64_t, i64)
 WHERE_K(bool, b)
 
-#define ROW(op) {[CG_FLOAT32] = op##_f32, [CG_FLOAT64] = op##_f64, [CG_INT64] = op##_i64}
-#define ROWB(op) {op##_f32, op##_f64, op##_i64, op##_b}
+#define ROW(op)                                                                                    \
+    { [CG_FLOAT32] = op##_f32, [CG_FLOAT64] = op##_f64, [CG_INT64] = op##_i64 }
+#define ROWB(op)                                                                                   \
+    { op##_f32, op##_f64, op##_i64, op##_b }
 static const cg__kernel kernels[NBIN][CG_NUM_DTYPES] = {
-    [B_ADD] = {add_f32, add_f64, add_i64, add_b}, [B_SUB] = ROW(sub),
-    [B_MUL] = {mul_f32, mul_f64, mul_i64, mul_b}, [B_DIV] = ROW(div), [B_POW] = ROW(pow),
-    [B_EQ] = ROWB(eq), [B_NE] = ROWB(ne), [B_LT] = ROWB(lt), [B_LE] = ROWB(le),
-    [B_GT] = ROWB(gt), [B_GE] = ROWB(ge), [B_WHERE] = ROWB(where),
+    [B_ADD] = {add_f32, add_f64, add_i64, add_b},
+    [B_SUB] = ROW(sub),
+    [B_MUL] = {mul_f32, mul_f64, mul_i64, mul_b},
+    [B_DIV] = ROW(div),
+    [B_POW] = ROW(pow),
+    [B_EQ] = ROWB(eq),
+    [B_NE] = ROWB(ne),
+    [B_LT] = ROWB(lt),
+    [B_LE] = ROWB(le),
+    [B_GT] = ROWB(gt),
+    [B_GE] = ROWB(ge),
+    [B_WHERE] = ROWB(where),
 };
 
 /* An operand: a tensor, or a scalar when t is NULL. */
@@ -192,8 +216,8 @@ static cg_dtype result_type_scalar(const cg_tensor *a, double s) {
  * keep the scalar instead. */
 enum { MUL_OTHER, MUL_SELF };
 enum { DIV_OTHER, DIV_SELF };
-enum { POW_SELF };                                   /* PowBackward0 */
-enum { POW1_SELF, POW1_EXPONENT, POW1_RESULT };      /* PowBackward1 */
+enum { POW_SELF };                              /* PowBackward0 */
+enum { POW1_SELF, POW1_EXPONENT, POW1_RESULT }; /* PowBackward1 */
 enum { WHERE_CONDITION };
 enum { BIN_SCALAR }; /* n->sc of a scalar form: the scalar (pow's exponent) */
 
@@ -346,8 +370,10 @@ cg_tensor *cg_rpow_scalar(cg_tensor *a, double s) {
  * with x, then with y; -1 with PyTorch's error. */
 static int where_shape(cg_tensor *cond, cg_tensor *x, cg_tensor *y, int *nd, int64_t *shape) {
     if (cond->dtype != CG_BOOL) {
-        cg__error("cg_where", "where expected condition to be a boolean tensor, but got a tensor "
-                              "with dtype %s", cg__scalar_type_name(cond->dtype));
+        cg__error("cg_where",
+                  "where expected condition to be a boolean tensor, but got a tensor "
+                  "with dtype %s",
+                  cg__scalar_type_name(cond->dtype));
         return -1;
     }
     int n1;
@@ -393,10 +419,10 @@ static cg_tensor *compare_scalar(const char *fn, binop op, cg_tensor *a, double 
     return run(fn, op, (arg){a, 0}, (arg){NULL, s}, ct, CG_BOOL, NULL);
 }
 
-#define CMP_API(name, OP)                                                                  \
-    cg_tensor *cg_##name(cg_tensor *a, cg_tensor *b) { return compare("cg_" #name, OP, a, b); } \
-    cg_tensor *cg_##name##_scalar(cg_tensor *a, double s) {                                \
-        return compare_scalar("cg_" #name "_scalar", OP, a, s);                           \
+#define CMP_API(name, OP)                                                                          \
+    cg_tensor *cg_##name(cg_tensor *a, cg_tensor *b) { return compare("cg_" #name, OP, a, b); }    \
+    cg_tensor *cg_##name##_scalar(cg_tensor *a, double s) {                                        \
+        return compare_scalar("cg_" #name "_scalar", OP, a, s);                                    \
     }
 CMP_API(eq, B_EQ)
 CMP_API(ne, B_NE)
@@ -444,7 +470,9 @@ int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, doubl
     return 0;
 }
 
-int cg__add_into(cg_tensor *dst, cg_tensor *src) { return cg__binary_into("cg_backward", '+', dst, src, 0); }
+int cg__add_into(cg_tensor *dst, cg_tensor *src) {
+    return cg__binary_into("cg_backward", '+', dst, src, 0);
+}
 
 bool cg_equal(const cg_tensor *a, const cg_tensor *b) {
     if (!a || !b) return false;

@@ -2,26 +2,26 @@
  * copy kernel every one of them uses. */
 #include "ops.h"
 
-#define COPY_K(NAME, T)                                                                    \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        (void)b_, (void)sb;                                                                \
-        T *o = o_;                                                                         \
-        const T *a = a_;                                                                   \
-        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa];                             \
+#define COPY_K(NAME, T)                                                                            \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        (void)b_, (void)sb;                                                                        \
+        T *o = o_;                                                                                 \
+        const T *a = a_;                                                                           \
+        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa];                                     \
     }
 COPY_K(copy1, uint8_t)
 COPY_K(copy8, uint64_t)
 COPY_K(copy4, uint32_t)
 
 /* dst[i] = (dst type) src[i]; both cast kernels read via double */
-#define CAST_K(NAME, TO, TI)                                                               \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        (void)b_, (void)sb;                                                                \
-        TO *o = o_;                                                                        \
-        const TI *a = a_;                                                                  \
-        for (int64_t i = 0; i < n; i++) o[i * so] = (TO)a[i * sa];                         \
+#define CAST_K(NAME, TO, TI)                                                                       \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        (void)b_, (void)sb;                                                                        \
+        TO *o = o_;                                                                                \
+        const TI *a = a_;                                                                          \
+        for (int64_t i = 0; i < n; i++) o[i * so] = (TO)a[i * sa];                                 \
     }
 CAST_K(f32_f64, float, double)
 CAST_K(f32_i64, float, int64_t)
@@ -32,13 +32,13 @@ CAST_K(f64_b, double, bool)
 CAST_K(i64_f32, int64_t, float)
 CAST_K(i64_f64, int64_t, double)
 CAST_K(i64_b, int64_t, bool)
-#define TO_BOOL_K(NAME, TI)                                                                \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        (void)b_, (void)sb;                                                                \
-        bool *o = o_;                                                                      \
-        const TI *a = a_;                                                                  \
-        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa] != 0;                       \
+#define TO_BOOL_K(NAME, TI)                                                                        \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        (void)b_, (void)sb;                                                                        \
+        bool *o = o_;                                                                              \
+        const TI *a = a_;                                                                          \
+        for (int64_t i = 0; i < n; i++) o[i * so] = a[i * sa] != 0;                                \
     }
 TO_BOOL_K(b_f32, float)
 TO_BOOL_K(b_f64, double)
@@ -54,15 +54,15 @@ static const cg__kernel cast[CG_NUM_DTYPES][CG_NUM_DTYPES] = {
 
 /* dst (rows, cols), contiguous = src (rows, cols) stored column-major: a
  * transpose, copied in tiles so that both sides stay in cache */
-#define TRANSPOSE_COPY(T)                                                                  \
-    do {                                                                                   \
-        const T *s = cg__ptr(src);                                                         \
-        T *d = cg__ptr(dst);                                                               \
-        for (int64_t i0 = 0; i0 < rows; i0 += 32)                                          \
-            for (int64_t j0 = 0; j0 < cols; j0 += 32)                                      \
-                for (int64_t i = i0; i < i0 + 32 && i < rows; i++)                         \
-                    for (int64_t j = j0; j < j0 + 32 && j < cols; j++)                     \
-                        d[i * cols + j] = s[j * rows + i];                                 \
+#define TRANSPOSE_COPY(T)                                                                          \
+    do {                                                                                           \
+        const T *s = cg__ptr(src);                                                                 \
+        T *d = cg__ptr(dst);                                                                       \
+        for (int64_t i0 = 0; i0 < rows; i0 += 32)                                                  \
+            for (int64_t j0 = 0; j0 < cols; j0 += 32)                                              \
+                for (int64_t i = i0; i < i0 + 32 && i < rows; i++)                                 \
+                    for (int64_t j = j0; j < j0 + 32 && j < cols; j++)                             \
+                        d[i * cols + j] = s[j * rows + i];                                         \
     } while (0)
 
 static bool transpose_copy(cg_tensor *dst, const cg_tensor *src) {
@@ -71,9 +71,12 @@ static bool transpose_copy(cg_tensor *dst, const cg_tensor *src) {
         return false;
     int64_t rows = src->shape[0], cols = src->shape[1];
     if (rows < 2 || cols < 2 || src->strides[0] != 1 || src->strides[1] != rows) return false;
-    if (src->dtype == CG_FLOAT32) TRANSPOSE_COPY(float);
-    else if (src->dtype == CG_FLOAT64) TRANSPOSE_COPY(double);
-    else return false;
+    if (src->dtype == CG_FLOAT32)
+        TRANSPOSE_COPY(float);
+    else if (src->dtype == CG_FLOAT64)
+        TRANSPOSE_COPY(double);
+    else
+        return false;
     return true;
 }
 

@@ -34,7 +34,9 @@ static int64_t offset_of(const desc *v, const int64_t *idx) {
 }
 
 /* The int64 at element offset off of an index tensor. */
-static int64_t index_at(const cg_tensor *ix, int64_t off) { return ((const int64_t *)cg__ptr(ix))[off]; }
+static int64_t index_at(const cg_tensor *ix, int64_t off) {
+    return ((const int64_t *)cg__ptr(ix))[off];
+}
 
 /* *dst += *src in dtype dt (or for bool) */
 static void add_elem(cg_dtype dt, char *dst, const char *src) {
@@ -56,7 +58,7 @@ static cg_tensor *index_along(cg_tensor *ix, int dim, int nd, const int64_t *sha
 
 /* ---------------------------------------------------------- index_select */
 
-enum { INDEX_SELECT_INDEX };         /* saved */
+enum { INDEX_SELECT_INDEX };                  /* saved */
 enum { INDEX_SELECT_DIM, INDEX_SELECT_N_IV }; /* n->iv */
 
 /* index_select's checks, in PyTorch's order (d: the wrapped dim) */
@@ -137,8 +139,9 @@ int cg__bw_index_select(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     /* index_add: each output slice adds into the input slice it came from,
      * i.e. zeros.scatter_add(dim, index along dim, grad) */
     cg_tensor *z = cg_zeros(m->ndim, m->shape, go[0]->dtype);
-    return (gi[0] = cg_scatter_add(z, d, index_along(ix, d, go[0]->ndim, go[0]->shape), go[0])) ? 0
-                                                                                                : -1;
+    return (gi[0] = cg_scatter_add(z, d, index_along(ix, d, go[0]->ndim, go[0]->shape), go[0]))
+               ? 0
+               : -1;
 }
 
 /* ---------------------------------------------------------------- gather */
@@ -159,7 +162,7 @@ static int check_bounds(const char *fn, const cg_tensor *index, int d, int64_t s
     return 0;
 }
 
-enum { GATHER_INDEX };         /* saved */
+enum { GATHER_INDEX };            /* saved */
 enum { GATHER_DIM, GATHER_N_IV }; /* n->iv */
 
 /* gather's checks of a non-empty index (an empty one is not checked, as in
@@ -181,8 +184,10 @@ static int gather_check(const char *fn, const cg_tensor *a, int d, const cg_tens
             char si[256], sa[256];
             cg__shape_str(si, sizeof si, index->ndim, index->shape);
             cg__shape_str(sa, sizeof sa, a->ndim, a->shape);
-            cg__error(fn, "Size does not match at dimension %d expected index %s to be smaller "
-                          "than self %s apart from dimension %d", i, si, sa, d);
+            cg__error(fn,
+                      "Size does not match at dimension %d expected index %s to be smaller "
+                      "than self %s apart from dimension %d",
+                      i, si, sa, d);
             return -1;
         }
     return check_bounds(fn, index, d, av.shape[d]);
@@ -230,7 +235,7 @@ int cg__bw_gather(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ----------------------------------------------------------- scatter_add */
 
-enum { SCATTER_ADD_INDEX };         /* saved */
+enum { SCATTER_ADD_INDEX };                 /* saved */
 enum { SCATTER_ADD_DIM, SCATTER_ADD_N_IV }; /* n->iv */
 
 /* PyTorch's scatter_shape_check of a non-empty index, in its order */
@@ -262,8 +267,10 @@ static int scatter_check(const char *fn, const cg_tensor *a, int d, const cg_ten
         cg__shape_str(si, sizeof si, index->ndim, index->shape);
         cg__shape_str(sa, sizeof sa, a->ndim, a->shape);
         cg__shape_str(ss, sizeof ss, src->ndim, src->shape);
-        cg__error(fn, "Expected index %s to be smaller than self %s apart from dimension %d and "
-                      "to be smaller size than src %s", si, sa, d, ss);
+        cg__error(fn,
+                  "Expected index %s to be smaller than self %s apart from dimension %d and "
+                  "to be smaller size than src %s",
+                  si, sa, d, ss);
         return -1;
     }
     return check_bounds(fn, index, d, av.shape[d]);
@@ -491,8 +498,8 @@ cg_tensor *cg__masked_select(cg_tensor *a, cg_tensor *mask) {
  * written in order where mask is set. A custom function, so that its own
  * backward (masked_select again) is recorded under create_graph; it prints
  * as PyTorch's node for the same step, MaskedScatterBackward0. */
-static int scatter_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out,
-                           cg_tensor **out, void *user) {
+static int scatter_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out, cg_tensor **out,
+                           void *user) {
     CG_UNUSED(n_in), CG_UNUSED(n_out);
     cg_tensor *mask = user, *g = cg__as_contiguous(in[0]), *md = cg__as_contiguous(mask);
     if (!g || !md) return -1;
@@ -512,8 +519,8 @@ static int scatter_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_ou
     return cg_ctx_save_for_backward(ctx, 1, &mask);
 }
 
-static int scatter_backward(cg_ctx *ctx, int n_out, cg_tensor *const *go, int n_in,
-                            cg_tensor **gi, void *user) {
+static int scatter_backward(cg_ctx *ctx, int n_out, cg_tensor *const *go, int n_in, cg_tensor **gi,
+                            void *user) {
     CG_UNUSED(n_out), CG_UNUSED(n_in), CG_UNUSED(user);
     cg_tensor *mask = cg_ctx_saved(ctx, MASKED_SCATTER_MASK);
     return (gi[0] = cg__masked_select(go[0], mask)) ? 0 : -1;

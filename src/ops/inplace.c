@@ -145,7 +145,8 @@ static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
     return 0;
 }
 
-static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s, op_fn f) {
+static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
+                          op_fn f) {
     if (cg__check_inplace(fn, a, false) < 0) return NULL;
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (other && cg__requires_grad(other)));
     if (record && a->base && !cg__is_contiguous(a->base)) {
@@ -174,10 +175,18 @@ static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const 
 
 /* ------------------------------------------------------------ arithmetic */
 
-static cg_tensor *f_add(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_add(a, b) : cg_add_scalar(a, *s); }
-static cg_tensor *f_sub(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_sub(a, b) : cg_sub_scalar(a, *s); }
-static cg_tensor *f_mul(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_mul(a, b) : cg_mul_scalar(a, *s); }
-static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, const double *s) { return b ? cg_div(a, b) : cg_div_scalar(a, *s); }
+static cg_tensor *f_add(cg_tensor *a, cg_tensor *b, const double *s) {
+    return b ? cg_add(a, b) : cg_add_scalar(a, *s);
+}
+static cg_tensor *f_sub(cg_tensor *a, cg_tensor *b, const double *s) {
+    return b ? cg_sub(a, b) : cg_sub_scalar(a, *s);
+}
+static cg_tensor *f_mul(cg_tensor *a, cg_tensor *b, const double *s) {
+    return b ? cg_mul(a, b) : cg_mul_scalar(a, *s);
+}
+static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, const double *s) {
+    return b ? cg_div(a, b) : cg_div_scalar(a, *s);
+}
 
 /* a op= b (or s): straight into a's storage when there is no graph to record */
 static cg_tensor *arith(const char *fn, char op, op_fn f, cg_tensor *a, cg_tensor *b, double s) {
@@ -187,12 +196,12 @@ static cg_tensor *arith(const char *fn, char op, op_fn f, cg_tensor *a, cg_tenso
     return cg__binary_into(fn, op, a, b, s) == 0 ? a : NULL;
 }
 
-#define ARITH(name, op)                                                                    \
-    cg_tensor *cg_##name##_(cg_tensor *a, cg_tensor *b) {                                  \
-        return a && b ? arith("cg_" #name "_", op, f_##name, a, b, 0) : NULL;              \
-    }                                                                                      \
-    cg_tensor *cg_##name##_scalar_(cg_tensor *a, double s) {                               \
-        return a ? arith("cg_" #name "_scalar_", op, f_##name, a, NULL, s) : NULL;         \
+#define ARITH(name, op)                                                                            \
+    cg_tensor *cg_##name##_(cg_tensor *a, cg_tensor *b) {                                          \
+        return a && b ? arith("cg_" #name "_", op, f_##name, a, b, 0) : NULL;                      \
+    }                                                                                              \
+    cg_tensor *cg_##name##_scalar_(cg_tensor *a, double s) {                                       \
+        return a ? arith("cg_" #name "_scalar_", op, f_##name, a, NULL, s) : NULL;                 \
     }
 ARITH(add, '+')
 ARITH(sub, '-')
@@ -201,13 +210,13 @@ ARITH(div, '/')
 
 /* ----------------------------------------------------------- activations */
 
-#define ACTIVATION(name)                                                                   \
-    static cg_tensor *f_##name(cg_tensor *a, cg_tensor *b, const double *s) {              \
-        CG_UNUSED(b), CG_UNUSED(s);                                                        \
-        return cg_##name(a);                                                               \
-    }                                                                                      \
-    cg_tensor *cg_##name##_(cg_tensor *a) {                                                \
-        return a ? inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name) : NULL; \
+#define ACTIVATION(name)                                                                           \
+    static cg_tensor *f_##name(cg_tensor *a, cg_tensor *b, const double *s) {                      \
+        CG_UNUSED(b), CG_UNUSED(s);                                                                \
+        return cg_##name(a);                                                                       \
+    }                                                                                              \
+    cg_tensor *cg_##name##_(cg_tensor *a) {                                                        \
+        return a ? inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name) : NULL;    \
     }
 ACTIVATION(relu)
 ACTIVATION(sigmoid)
@@ -264,8 +273,9 @@ cg_tensor *cg_clamp_(cg_tensor *a, double min, double max) {
     return a ? inplace("cg_clamp_", a, NULL, (const double[2]){min, max}, f_clamp) : NULL;
 }
 cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value) {
-    return a && mask ? inplace("cg_masked_fill_", a, mask, (const double[2]){value, 0}, f_masked_fill)
-                     : NULL;
+    return a && mask
+               ? inplace("cg_masked_fill_", a, mask, (const double[2]){value, 0}, f_masked_fill)
+               : NULL;
 }
 
 /* copy_: the old values of dst get no gradient; src gets it all (the engine
@@ -286,7 +296,8 @@ int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *gflat = cg_reshape(go[0], CG_SHAPE(-1)), *ix = cg_reshape(idx, CG_SHAPE(-1));
     cg_tensor *gs = cg_reshape(cg_gather(gflat, 0, ix), F->out_meta[0].ndim, F->out_meta[0].shape);
     if (!gs) return -1;
-    cg_tensor *small[4] = {0}, **gF = F->n_next <= 4 ? small : calloc((size_t)F->n_next, sizeof *gF);
+    cg_tensor *small[4] = {0},
+              **gF = F->n_next <= 4 ? small : calloc((size_t)F->n_next, sizeof *gF);
     if (!gF) return cg__oom("cg_backward"), -1;
     int rc = cg__op_table[F->op].backward(F, &gs, gF);
     if (rc == 0 && gF[0] && !(gF[0] = cg__shape_grad(F, 0, gF[0]))) rc = -1;
@@ -310,7 +321,8 @@ int cg__bw_as_strided(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     const cg_meta *m = &n->in_meta[0];
     int64_t total = cg__numel(m->ndim, m->shape);
     cg_tensor *z = cg_zeros(CG_SHAPE(total), go[0]->dtype);
-    gi[0] = cg_reshape(cg_scatter_add(z, 0, cg_reshape(idx, CG_SHAPE(-1)), cg_reshape(go[0], CG_SHAPE(-1))),
+    gi[0] = cg_reshape(cg_scatter_add(z, 0, cg_reshape(idx, CG_SHAPE(-1)),
+                                      cg_reshape(go[0], CG_SHAPE(-1))),
                        m->ndim, m->shape);
     return gi[0] ? 0 : -1;
 }

@@ -67,8 +67,7 @@ void cg__loop(cg__kernel k, int ndim, const int64_t *shape, cg__operand *o, cg__
         if (shape[d] == 0) return;
         if (shape[d] == 1) continue;
         bool merge = nd > 0;
-        for (int j = 0; j < nops && merge; j++)
-            merge = st[j][nd - 1] == ops[j]->st[d] * shape[d];
+        for (int j = 0; j < nops && merge; j++) merge = st[j][nd - 1] == ops[j]->st[d] * shape[d];
         if (merge) {
             sh[nd - 1] *= shape[d];
             for (int j = 0; j < nops; j++) st[j][nd - 1] = ops[j]->st[d];

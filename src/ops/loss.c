@@ -14,8 +14,8 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-#define NOT_DIFFERENTIABLE                                                                 \
-    "The function '%s' is not differentiable with respect to argument '%s'. This input "   \
+#define NOT_DIFFERENTIABLE                                                                         \
+    "The function '%s' is not differentiable with respect to argument '%s'. This input "           \
     "cannot have requires_grad True."
 #define NO_DIMENSIONS "Dimension specified as 0 but tensor has no dimensions"
 #define LABEL_SMOOTHING_RANGE "label_smoothing must be between 0.0 and 1.0. Got: %g"
@@ -83,8 +83,10 @@ static int nll_check_shapes(const char *fn, const cg_tensor *x, const cg_tensor 
     if (weight && !(weight->ndim == 1 && cg__numel(1, weight->shape) == dm->C)) {
         char sw[256];
         cg__shape_str(sw, sizeof sw, weight->ndim, weight->shape);
-        cg__error(fn, "weight tensor should be defined either for all %lld classes or no "
-                      "classes but got weight tensor of shape: %s", (long long)dm->C, sw);
+        cg__error(fn,
+                  "weight tensor should be defined either for all %lld classes or no "
+                  "classes but got weight tensor of shape: %s",
+                  (long long)dm->C, sw);
         return -1;
     }
     dm->N = x->ndim == 1 ? 1 : x->shape[0];
@@ -96,8 +98,10 @@ static int nll_check_shapes(const char *fn, const cg_tensor *x, const cg_tensor 
 static int nll2d_check_shapes(const char *fn, const cg_tensor *x, const cg_tensor *target,
                               const cg_tensor *weight, nll_dims *dm) {
     if (target->ndim != 3) {
-        cg__error(fn, "only batches of spatial targets supported (3D tensors) but got "
-                      "targets of dimension: %d", target->ndim);
+        cg__error(fn,
+                  "only batches of spatial targets supported (3D tensors) but got "
+                  "targets of dimension: %d",
+                  target->ndim);
         return -1;
     }
     dm->C = x->shape[1];
@@ -326,7 +330,7 @@ static cg_tensor *ce_smoothed(const char *fn, cg_tensor *x, cg_tensor *target, c
         p = cg_mul(input, cg_view(weight, input->ndim, shape));
     }
     cg_tensor *smooth = cg__masked_zero(cg_neg(cg_sum_dims(p, 1, &cd, false)),
-                                    cg_eq_scalar(target, (double)ignore_index));
+                                        cg_eq_scalar(target, (double)ignore_index));
     if (!smooth) return NULL;
     cg_tensor *ret = smooth;
     if (red == CG_REDUCTION_SUM) {
@@ -357,8 +361,10 @@ static cg_tensor *ce_probs(const char *fn, cg_tensor *x, cg_tensor *target, cg_t
     if (weight && !(weight->ndim == 1 && cg__numel(1, weight->shape) == C)) {
         char s[256];
         cg__shape_str(s, sizeof s, weight->ndim, weight->shape);
-        cg__error(fn, "cross_entropy: weight tensor should be defined either for all %lld "
-                      "classes or no classes but got weight tensor of shape: %s", (long long)C, s);
+        cg__error(fn,
+                  "cross_entropy: weight tensor should be defined either for all %lld "
+                  "classes or no classes but got weight tensor of shape: %s",
+                  (long long)C, s);
         return NULL;
     }
     cg_tensor *input = cg_log_softmax(x, cd);
@@ -396,8 +402,10 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
     if (check_reduction(fn, reduction) < 0) return NULL;
     if (cg__same_shape(logits->ndim, logits->shape, target->ndim, target->shape)) {
         if (!cg_dtype_is_floating(target->dtype)) {
-            cg__error(fn, "Expected floating point type for target with class probabilities, "
-                          "got %s", cg__scalar_type_name(target->dtype));
+            cg__error(fn,
+                      "Expected floating point type for target with class probabilities, "
+                      "got %s",
+                      cg__scalar_type_name(target->dtype));
             return NULL;
         }
         if (ignore_index >= 0) {
@@ -419,8 +427,8 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
 
 /* ---------------------------------------------------------------- mse_loss */
 
-enum { MSE_SELF, MSE_TARGET };       /* saved */
-enum { MSE_REDUCTION, MSE_N_IV };    /* n->iv */
+enum { MSE_SELF, MSE_TARGET };    /* saved */
+enum { MSE_REDUCTION, MSE_N_IV }; /* n->iv */
 
 /* (x - y)^2 into out (x's shape for reduction 'none', else 0-d) */
 static void mse_compute(cg_tensor *xd, cg_tensor *yd, cg_reduction red, cg_tensor *out) {
@@ -449,8 +457,7 @@ cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction) {
     if (!a || !b) return NULL;
     int nd;
     int64_t shape[CG_MAX_DIMS];
-    if (cg__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0)
-        return NULL;
+    if (cg__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &nd, shape) < 0) return NULL;
     if (check_reduction(fn, reduction) < 0) return NULL;
     /* F.mse_loss broadcasts with torch.broadcast_tensors: an ExpandBackward0
      * for each input that grows */
@@ -494,8 +501,8 @@ int cg__bw_mse_loss(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ---------------------------------------- binary_cross_entropy_with_logits */
 
-enum { BCE_SELF, BCE_TARGET, BCE_WEIGHT, BCE_POS_WEIGHT, BCE_N_SAVED };   /* saved */
-enum { BCE_REDUCTION, BCE_HAS_WEIGHT, BCE_HAS_POS_WEIGHT, BCE_N_IV };     /* n->iv */
+enum { BCE_SELF, BCE_TARGET, BCE_WEIGHT, BCE_POS_WEIGHT, BCE_N_SAVED }; /* saved */
+enum { BCE_REDUCTION, BCE_HAS_WEIGHT, BCE_HAS_POS_WEIGHT, BCE_N_IV };   /* n->iv */
 
 /* out (x's shape) broadcast with b's shape must stay x's shape, as an
  * in-place op on out requires */
@@ -515,8 +522,10 @@ static int check_inplace_broadcast(const char *fn, const cg_tensor *x, int nb, c
 static int bce_check(const char *fn, const cg_tensor *x, const cg_tensor *t,
                      const cg_tensor *weight, const cg_tensor *pos_weight) {
     if (!cg__same_shape(x->ndim, x->shape, t->ndim, t->shape)) {
-        cg__shape_error(fn, "Target size (torch.Size(%s)) must be the same as input size "
-                            "(torch.Size(%s))", t->ndim, t->shape, x->ndim, x->shape);
+        cg__shape_error(fn,
+                        "Target size (torch.Size(%s)) must be the same as input size "
+                        "(torch.Size(%s))",
+                        t->ndim, t->shape, x->ndim, x->shape);
         return -1;
     }
     const char *what = "binary_cross_entropy_with_logits";
@@ -623,8 +632,7 @@ cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *x, cg_tensor *t, cg_te
 /* log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)), in cgrad ops */
 static cg_tensor *log_sigmoid(cg_tensor *z) {
     cg_tensor *az = cg_abs(z);
-    return cg_sub(cg_mul_scalar(cg_sub(z, az), 0.5),
-                  cg_log(cg_add_scalar(cg_exp(cg_neg(az)), 1)));
+    return cg_sub(cg_mul_scalar(cg_sub(z, az), 0.5), cg_log(cg_add_scalar(cg_exp(cg_neg(az)), 1)));
 }
 
 int cg__bw_bce_with_logits(cg_node *n, cg_tensor **go, cg_tensor **gi) {

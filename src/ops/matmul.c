@@ -8,7 +8,8 @@
 #endif
 
 /* kernel: PyTorch's kernel name in its "not implemented for 'Bool'" error */
-static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a, const cg_tensor *b) {
+static int check_dtypes(const char *fn, const char *kernel, const cg_tensor *a,
+                        const cg_tensor *b) {
     if (a->dtype == CG_BOOL) {
         cg__error(fn, CG_MSG_NOT_IMPLEMENTED, kernel, cg__scalar_type_name(CG_BOOL));
         return -1;
@@ -64,21 +65,21 @@ static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void
         return;
     }
 #endif
-#define GEMM_LOOP(T)                                                                       \
-    do {                                                                                   \
-        const T *A = (const T *)a.p, *B = (const T *)b.p;                                  \
-        T *C = c;                                                                          \
-        memset(C, 0, sizeof(T) * (size_t)(n * m));                                         \
-        for (int64_t i = 0; i < n; i++)                                                    \
-            for (int64_t p = 0; p < k; p++) {                                              \
-                T av = A[i * a.rs + p * a.cs];                                             \
-                const T *Bp = B + p * b.rs;                                                \
-                T *Ci = C + i * m;                                                         \
-                if (b.cs == 1)                                                             \
-                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j];                   \
-                else                                                                       \
-                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j * b.cs];            \
-            }                                                                              \
+#define GEMM_LOOP(T)                                                                               \
+    do {                                                                                           \
+        const T *A = (const T *)a.p, *B = (const T *)b.p;                                          \
+        T *C = c;                                                                                  \
+        memset(C, 0, sizeof(T) * (size_t)(n * m));                                                 \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            for (int64_t p = 0; p < k; p++) {                                                      \
+                T av = A[i * a.rs + p * a.cs];                                                     \
+                const T *Bp = B + p * b.rs;                                                        \
+                T *Ci = C + i * m;                                                                 \
+                if (b.cs == 1)                                                                     \
+                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j];                           \
+                else                                                                               \
+                    for (int64_t j = 0; j < m; j++) Ci[j] += av * Bp[j * b.cs];                    \
+            }                                                                                      \
     } while (0)
     switch (d) {
     case CG_FLOAT32: GEMM_LOOP(float); break;
@@ -128,12 +129,14 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
 cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     if (a->ndim != 3 || b->ndim != 3) {
-        cg__error("cg_bmm", a->ndim != 3 ? "batch1 must be a 3D tensor" : "batch2 must be a 3D tensor");
+        cg__error("cg_bmm",
+                  a->ndim != 3 ? "batch1 must be a 3D tensor" : "batch2 must be a 3D tensor");
         return NULL;
     }
     if (b->shape[0] != a->shape[0] || b->shape[1] != a->shape[2]) {
-        cg__error("cg_bmm", "Expected size for first two dimensions of batch2 tensor to be: "
-                            "[%lld, %lld] but got: [%lld, %lld].",
+        cg__error("cg_bmm",
+                  "Expected size for first two dimensions of batch2 tensor to be: "
+                  "[%lld, %lld] but got: [%lld, %lld].",
                   (long long)a->shape[0], (long long)a->shape[2], (long long)b->shape[0],
                   (long long)b->shape[1]);
         return NULL;
@@ -180,8 +183,9 @@ cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b) {
         return NULL;
     }
     if (a->shape[0] != b->shape[0]) {
-        cg__error("cg_dot", "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have "
-                            "the same number of elements, but got %lld and %lld elements respectively",
+        cg__error("cg_dot",
+                  "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have "
+                  "the same number of elements, but got %lld and %lld elements respectively",
                   (long long)a->shape[0], (long long)b->shape[0], (long long)a->shape[0],
                   (long long)b->shape[0]);
         return NULL;
@@ -261,8 +265,10 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     int da = a->ndim, db = b->ndim;
     if (da == 0 || db == 0) {
-        cg__error("cg_matmul", "both arguments to matmul need to be at least 1D, but they are %dD "
-                               "and %dD", da, db);
+        cg__error("cg_matmul",
+                  "both arguments to matmul need to be at least 1D, but they are %dD "
+                  "and %dD",
+                  da, db);
         return NULL;
     }
     if (da == 1 && db == 1) return cg_dot(a, b);

@@ -15,25 +15,26 @@ enum { SOFTMAX_DIM, SOFTMAX_N_IV }; /* n->iv */
 /* out = softmax (or log_softmax) of x along dim: exp(x - max) / sum, in
  * T's arithmetic (EXP, LOG) with the sum in double; a NaN in a row makes the
  * row NaN. The exponentials go into out first, then are scaled. */
-#define SOFTMAX_ROWS(T, EXP, LOG)                                                          \
-    do {                                                                                   \
-        const T *xp = (const T *)cg__ptr(x);                                               \
-        T *op = (T *)cg__ptr(out);                                                         \
-        for (int64_t r = 0; r < rows; r++) {                                               \
-            int64_t xo = 0, oo = 0;                                                        \
-            for (int d = 0; d < nd; d++) xo += idx[d] * x->strides[d], oo += idx[d] * out->strides[d]; \
-            T m = -INFINITY;                                                               \
-            for (int64_t i = 0; i < len; i++) {                                            \
-                T v = xp[xo + i * xs];                                                     \
-                if (v > m || isnan(v)) m = isnan(m) ? m : v;                               \
-            }                                                                              \
-            double sum = 0;                                                                \
-            for (int64_t i = 0; i < len; i++) sum += op[oo + i * os] = EXP(xp[xo + i * xs] - m); \
-            T lse = (T)LOG(sum), inv = (T)(1 / sum);                                       \
-            for (int64_t i = 0; i < len; i++)                                              \
-                op[oo + i * os] = log_ ? xp[xo + i * xs] - m - lse : op[oo + i * os] * inv; \
-            cg__next_index(nd, rest, idx);                                                 \
-        }                                                                                  \
+#define SOFTMAX_ROWS(T, EXP, LOG)                                                                  \
+    do {                                                                                           \
+        const T *xp = (const T *)cg__ptr(x);                                                       \
+        T *op = (T *)cg__ptr(out);                                                                 \
+        for (int64_t r = 0; r < rows; r++) {                                                       \
+            int64_t xo = 0, oo = 0;                                                                \
+            for (int d = 0; d < nd; d++)                                                           \
+                xo += idx[d] * x->strides[d], oo += idx[d] * out->strides[d];                      \
+            T m = -INFINITY;                                                                       \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                T v = xp[xo + i * xs];                                                             \
+                if (v > m || isnan(v)) m = isnan(m) ? m : v;                                       \
+            }                                                                                      \
+            double sum = 0;                                                                        \
+            for (int64_t i = 0; i < len; i++) sum += op[oo + i * os] = EXP(xp[xo + i * xs] - m);   \
+            T lse = (T)LOG(sum), inv = (T)(1 / sum);                                               \
+            for (int64_t i = 0; i < len; i++)                                                      \
+                op[oo + i * os] = log_ ? xp[xo + i * xs] - m - lse : op[oo + i * os] * inv;        \
+            cg__next_index(nd, rest, idx);                                                         \
+        }                                                                                          \
     } while (0)
 
 static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *out) {
@@ -59,7 +60,7 @@ static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, 
         if (empty) return cg__tensor_new(a->dtype, a->ndim, a->shape); /* as PyTorch */
         bool last = a->ndim == 0 || d == a->ndim - 1;
         /* PyTorch's kernel names: log_softmax shares softmax's off the last dim */
-        const char *kernel = !last ? "softmax_kernel_impl"
+        const char *kernel = !last  ? "softmax_kernel_impl"
                              : log_ ? "log_softmax_lastdim_kernel_impl"
                                     : "softmax_lastdim_kernel_impl";
         cg__error(fn, CG_MSG_NOT_IMPLEMENTED, kernel, cg__scalar_type_name(a->dtype));
@@ -99,17 +100,17 @@ static bool rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
 }
 
 /* gi = y * (g - sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax */
-#define SOFTMAX_BW(T, EXP)                                                                 \
-    do {                                                                                   \
-        const T *yp = cg__ptr(y), *gp = cg__ptr(g);                                        \
-        T *op = cg__ptr(out);                                                              \
-        for (int64_t r = 0; r < rows; r++, yp += len, gp += len, op += len) {             \
-            double s = 0;                                                                  \
-            for (int64_t i = 0; i < len; i++) s += log_ ? gp[i] : gp[i] * yp[i];           \
-            T ts = (T)s;                                                                   \
-            for (int64_t i = 0; i < len; i++)                                              \
-                op[i] = log_ ? gp[i] - EXP(yp[i]) * ts : yp[i] * (gp[i] - ts);             \
-        }                                                                                  \
+#define SOFTMAX_BW(T, EXP)                                                                         \
+    do {                                                                                           \
+        const T *yp = cg__ptr(y), *gp = cg__ptr(g);                                                \
+        T *op = cg__ptr(out);                                                                      \
+        for (int64_t r = 0; r < rows; r++, yp += len, gp += len, op += len) {                      \
+            double s = 0;                                                                          \
+            for (int64_t i = 0; i < len; i++) s += log_ ? gp[i] : gp[i] * yp[i];                   \
+            T ts = (T)s;                                                                           \
+            for (int64_t i = 0; i < len; i++)                                                      \
+                op[i] = log_ ? gp[i] - EXP(yp[i]) * ts : yp[i] * (gp[i] - ts);                     \
+        }                                                                                          \
     } while (0)
 
 static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool log_) {
@@ -274,9 +275,11 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
     if (indices->dtype != CG_INT64) {
         static const char *got[CG_NUM_DTYPES] = {"torch.FloatTensor", "torch.DoubleTensor", "",
                                                  "CPUBoolType"};
-        cg__error(fn, "Expected tensor for argument #1 'indices' to have one of the following "
-                      "scalar types: Long, Int; but got %s instead (while checking arguments "
-                      "for embedding)", got[indices->dtype]);
+        cg__error(fn,
+                  "Expected tensor for argument #1 'indices' to have one of the following "
+                  "scalar types: Long, Int; but got %s instead (while checking arguments "
+                  "for embedding)",
+                  got[indices->dtype]);
         return NULL;
     }
     int64_t V = weight->shape[0], D = weight->shape[1];
@@ -369,8 +372,9 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
     for (int i = 0; i < 2; i++) {
         if (wb[i] && !cg__same_shape(wb[i]->ndim, wb[i]->shape, nn, ns)) {
             cg__shape_str(s2, sizeof s2, wb[i]->ndim, wb[i]->shape);
-            cg__error(fn, "Expected %s to be of same shape as normalized_shape, but got %s of "
-                          "shape %s and normalized_shape = %s",
+            cg__error(fn,
+                      "Expected %s to be of same shape as normalized_shape, but got %s of "
+                      "shape %s and normalized_shape = %s",
                       i ? "bias" : "weight", i ? "bias" : "weight", s2, s1);
             return -1;
         }
@@ -378,8 +382,10 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
     if (a->ndim < nn || !cg__same_shape(nn, a->shape + a->ndim - nn, nn, ns)) {
         star_shape_str(s2, sizeof s2, nn, ns);
         cg__shape_str(s3, sizeof s3, a->ndim, a->shape);
-        cg__error(fn, "Given normalized_shape=%s, expected input with shape %s, but got input "
-                      "of size%s", s1, s2, s3);
+        cg__error(fn,
+                  "Given normalized_shape=%s, expected input with shape %s, but got input "
+                  "of size%s",
+                  s1, s2, s3);
         return -1;
     }
     if (!cg_dtype_is_floating(a->dtype)) {
@@ -401,22 +407,23 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
  * formula in the tensor's type, fma((x * scale + bias), w, b) with
  * scale = rstd, bias = -rstd * mean, fused as its build fuses them (so a row
  * of one element gives its rounding residue, as PyTorch's does). */
-#define LAYER_NORM_ROWS(T, FMA)                                                            \
-    do {                                                                                   \
-        const T *xp = cg__ptr(x), *wp = w ? (const T *)cg__ptr(w) : NULL;                  \
-        const T *bp = b ? (const T *)cg__ptr(b) : NULL;                                    \
-        T *op = cg__ptr(out);                                                              \
-        for (int64_t r = 0; r < M; r++) {                                                  \
-            const T *row = xp + r * N;                                                     \
-            double mean = 0, var = 0;                                                      \
-            for (int64_t j = 0; j < N; j++) mean += row[j];                                \
-            mean /= (double)N;                                                             \
-            for (int64_t j = 0; j < N; j++) var += (row[j] - mean) * (row[j] - mean);      \
-            T scale = (T)1 / (T)sqrt((T)(var / (double)N) + (T)eps);                       \
-            T bias = -scale * (T)mean;                                                     \
-            for (int64_t j = 0; j < N; j++)                                                \
-                op[r * N + j] = FMA(FMA(row[j], scale, bias), wp ? wp[j] : (T)1, bp ? bp[j] : (T)0); \
-        }                                                                                  \
+#define LAYER_NORM_ROWS(T, FMA)                                                                    \
+    do {                                                                                           \
+        const T *xp = cg__ptr(x), *wp = w ? (const T *)cg__ptr(w) : NULL;                          \
+        const T *bp = b ? (const T *)cg__ptr(b) : NULL;                                            \
+        T *op = cg__ptr(out);                                                                      \
+        for (int64_t r = 0; r < M; r++) {                                                          \
+            const T *row = xp + r * N;                                                             \
+            double mean = 0, var = 0;                                                              \
+            for (int64_t j = 0; j < N; j++) mean += row[j];                                        \
+            mean /= (double)N;                                                                     \
+            for (int64_t j = 0; j < N; j++) var += (row[j] - mean) * (row[j] - mean);              \
+            T scale = (T)1 / (T)sqrt((T)(var / (double)N) + (T)eps);                               \
+            T bias = -scale * (T)mean;                                                             \
+            for (int64_t j = 0; j < N; j++)                                                        \
+                op[r * N + j] = FMA(FMA(row[j], scale, bias), wp ? wp[j] : (T)1,                   \
+                                    bp ? bp[j] : (T)0);                                            \
+        }                                                                                          \
     } while (0)
 
 enum { LAYER_NORM_INPUT, LAYER_NORM_WEIGHT };                             /* saved */
@@ -458,28 +465,28 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
  * per row, xhat and rstd from x, then gx = g w, dx = rstd (gx - mean(gx) -
  * xhat mean(gx xhat)); weight's gradient is g xhat (summed by the engine).
  * -1 when it does not apply (the op formula runs instead). */
-#define LN_BW(T)                                                                           \
-    do {                                                                                   \
-        const T *xp = cg__ptr(x), *gp = cg__ptr(g), *wp = w ? (const T *)cg__ptr(w) : NULL; \
-        T *dx = gx_out ? (T *)cg__ptr(gx_out) : NULL, *dw = gw_out ? (T *)cg__ptr(gw_out) : NULL; \
-        for (int64_t r = 0; r < rows; r++) {                                               \
-            const T *xr = xp + r * len, *gr = gp + r * len;                                \
-            double mean = 0, var = 0;                                                      \
-            for (int64_t i = 0; i < len; i++) mean += xr[i];                               \
-            mean /= (double)len;                                                           \
-            for (int64_t i = 0; i < len; i++) var += (xr[i] - mean) * (xr[i] - mean);      \
-            double rstd = 1 / sqrt(var / (double)len + eps), m1 = 0, m2 = 0;               \
-            for (int64_t i = 0; i < len; i++) {                                            \
-                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];       \
-                m1 += gxi, m2 += gxi * xh;                                                 \
-                if (dw) dw[r * len + i] = (T)(gr[i] * xh);                                 \
-            }                                                                              \
-            m1 /= (double)len, m2 /= (double)len;                                          \
-            for (int64_t i = 0; dx && i < len; i++) {                                      \
-                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];       \
-                dx[r * len + i] = (T)(rstd * (gxi - m1 - xh * m2));                        \
-            }                                                                              \
-        }                                                                                  \
+#define LN_BW(T)                                                                                   \
+    do {                                                                                           \
+        const T *xp = cg__ptr(x), *gp = cg__ptr(g), *wp = w ? (const T *)cg__ptr(w) : NULL;        \
+        T *dx = gx_out ? (T *)cg__ptr(gx_out) : NULL, *dw = gw_out ? (T *)cg__ptr(gw_out) : NULL;  \
+        for (int64_t r = 0; r < rows; r++) {                                                       \
+            const T *xr = xp + r * len, *gr = gp + r * len;                                        \
+            double mean = 0, var = 0;                                                              \
+            for (int64_t i = 0; i < len; i++) mean += xr[i];                                       \
+            mean /= (double)len;                                                                   \
+            for (int64_t i = 0; i < len; i++) var += (xr[i] - mean) * (xr[i] - mean);              \
+            double rstd = 1 / sqrt(var / (double)len + eps), m1 = 0, m2 = 0;                       \
+            for (int64_t i = 0; i < len; i++) {                                                    \
+                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];               \
+                m1 += gxi, m2 += gxi * xh;                                                         \
+                if (dw) dw[r * len + i] = (T)(gr[i] * xh);                                         \
+            }                                                                                      \
+            m1 /= (double)len, m2 /= (double)len;                                                  \
+            for (int64_t i = 0; dx && i < len; i++) {                                              \
+                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];               \
+                dx[r * len + i] = (T)(rstd * (gxi - m1 - xh * m2));                                \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *g,

@@ -14,12 +14,12 @@
  * broadcast), dims coalesced, an inner kernel called per innermost row. */
 
 /* o[i*so] = f(a[i*sa], b[i*sb]) for i < n; strides in elements. */
-typedef void (*cg__kernel)(int64_t n, void *o, int64_t so, const void *a, int64_t sa,
-                           const void *b, int64_t sb);
+typedef void (*cg__kernel)(int64_t n, void *o, int64_t so, const void *a, int64_t sa, const void *b,
+                           int64_t sb);
 
 typedef struct cg__operand {
-    char *p;       /* element [0,...,0] */
-    size_t esize;  /* bytes per element */
+    char *p;                 /* element [0,...,0] */
+    size_t esize;            /* bytes per element */
     int64_t st[CG_MAX_DIMS]; /* element strides over the loop shape */
 } cg__operand;
 
@@ -93,11 +93,11 @@ static inline cg_node *cg__node_of(const cg_tensor *t, cg_op op) {
 #define CG_MSG_INDEX_BOUNDS "index %lld is out of bounds for dimension %d with size %lld"
 #define CG_MSG_INDICES_OUT_OF_DATA "INDICES element is out of DATA bounds, id=%lld axis_dim=%lld"
 #define CG_MSG_INDEX_AXIS_POSITIVE "index_select(): self indexing axis dim should be positive"
-#define CG_MSG_NEG_BOOL                                                                    \
-    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to " \
+#define CG_MSG_NEG_BOOL                                                                            \
+    "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "         \
     "invert a mask, use the `~` or `logical_not()` operator instead."
-#define CG_MSG_SUB_BOOL                                                                    \
-    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "      \
+#define CG_MSG_SUB_BOOL                                                                            \
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "              \
     "trying to invert a mask, use the `~` or `logical_not()` operator instead."
 #define CG_MSG_MAX_DIMS "cgrad supports at most %d dimensions" /* CG_MAX_DIMS */
 

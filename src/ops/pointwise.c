@@ -23,33 +23,33 @@ typedef struct {
 
 /* o = EXPR with x = a's element (T) and y = b's (Y): a prm for the one-input
  * kernels, another T for clamp's maximum and minimum */
-#define KERNEL(NAME, T, Y, EXPR)                                                           \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa,          \
-                     const void *b_, int64_t sb) {                                         \
-        T *o = o_;                                                                         \
-        const T *a = a_;                                                                   \
-        const Y *b = b_;                                                                   \
-        if (so == 1 && sa == 1)                                                            \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                T x = a[i];                                                                \
-                Y y = b[i * sb];                                                           \
-                (void)y;                                                                   \
-                o[i] = (T)(EXPR);                                                          \
-            }                                                                              \
-        else                                                                               \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                T x = a[i * sa];                                                           \
-                Y y = b[i * sb];                                                           \
-                (void)y;                                                                   \
-                o[i * so] = (T)(EXPR);                                                     \
-            }                                                                              \
+#define KERNEL(NAME, T, Y, EXPR)                                                                   \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        T *o = o_;                                                                                 \
+        const T *a = a_;                                                                           \
+        const Y *b = b_;                                                                           \
+        if (so == 1 && sa == 1)                                                                    \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i];                                                                        \
+                Y y = b[i * sb];                                                                   \
+                (void)y;                                                                           \
+                o[i] = (T)(EXPR);                                                                  \
+            }                                                                                      \
+        else                                                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i * sa];                                                                   \
+                Y y = b[i * sb];                                                                   \
+                (void)y;                                                                           \
+                o[i * so] = (T)(EXPR);                                                             \
+            }                                                                                      \
     }
-#define FLOATING(NAME, EXPRF, EXPRD)                                                       \
-    KERNEL(NAME##_f32, float, prm, EXPRF)                                                  \
+#define FLOATING(NAME, EXPRF, EXPRD)                                                               \
+    KERNEL(NAME##_f32, float, prm, EXPRF)                                                          \
     KERNEL(NAME##_f64, double, prm, EXPRD)
-#define SIGNED(NAME, EXPR)                                                                 \
-    KERNEL(NAME##_f32, float, prm, EXPR)                                                   \
-    KERNEL(NAME##_f64, double, prm, EXPR)                                                  \
+#define SIGNED(NAME, EXPR)                                                                         \
+    KERNEL(NAME##_f32, float, prm, EXPR)                                                           \
+    KERNEL(NAME##_f64, double, prm, EXPR)                                                          \
     KERNEL(NAME##_i64, int64_t, prm, EXPR)
 
 SIGNED(neg, -x)
@@ -73,15 +73,13 @@ FLOATING(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 FLOATING(erf, erff(x), erf(x))
 FLOATING(atan, atanf(x), atan(x))
 FLOATING(gelu, 0.5f * x * (1.0f + erff(x * (float)SQRT1_2)), 0.5 * x * (1.0 + erf(x * SQRT1_2)))
-FLOATING(gelu_tanh,
-         0.5f * x * (1.0f + tanhf((float)SQRT_2_PI * (x + (float)GELU_C * x * x * x))),
+FLOATING(gelu_tanh, 0.5f * x * (1.0f + tanhf((float)SQRT_2_PI * (x + (float)GELU_C * x * x * x))),
          0.5 * x * (1.0 + tanh(SQRT_2_PI * (x + GELU_C * x * x * x))))
 FLOATING(silu, x / (1.0f + expf(-x)), x / (1.0 + exp(-x)))
 FLOATING(leaky_relu, x > 0 ? x : x * (float)y.s1, x > 0 ? x : x * y.s1)
 /* linear where beta x > threshold, as torch */
-FLOATING(softplus,
-         x * (float)y.s1 > (float)y.s2 ? x : log1pf(expf(x * (float)y.s1)) / (float)y.s1,
-         x * y.s1 > y.s2 ? x : log1p(exp(x * y.s1)) / y.s1)
+FLOATING(softplus, x *(float)y.s1 > (float)y.s2 ? x : log1pf(expf(x * (float)y.s1)) / (float)y.s1,
+         x *y.s1 > y.s2 ? x : log1p(exp(x * y.s1)) / y.s1)
 FLOATING(floor, floorf(x), floor(x))
 FLOATING(ceil, ceilf(x), ceil(x))
 FLOATING(round, nearbyintf(x), nearbyint(x)) /* the default mode rounds half to even */
@@ -113,7 +111,7 @@ KERNEL(max_b, bool, bool, x || y)
 KERNEL(min_f32, float, float, x < y || x != x ? x : y)
 KERNEL(min_f64, double, double, x < y || x != x ? x : y)
 KERNEL(min_i64, int64_t, int64_t, x < y ? x : y)
-KERNEL(min_b, bool, bool, x && y)
+KERNEL(min_b, bool, bool, x &&y)
 static const cg__kernel max_k[CG_NUM_DTYPES] = {max_f32, max_f64, max_i64, max_b};
 static const cg__kernel min_k[CG_NUM_DTYPES] = {min_f32, min_f64, min_i64, min_b};
 
@@ -190,53 +188,80 @@ typedef struct {
     cg__kernel k[CG_NUM_DTYPES];
 } pw_info;
 
-#define FK(name) {name##_f32, name##_f64}
-#define SK(name) {name##_f32, name##_f64, name##_i64}
-static const pw_info U_NEG = {"cg_neg", CG_OP_NEG, INT_KEPT, SAVE_NONE, NULL, CG_MSG_NEG_BOOL,
-                              SK(neg)};
+#define FK(name)                                                                                   \
+    { name##_f32, name##_f64 }
+#define SK(name)                                                                                   \
+    { name##_f32, name##_f64, name##_i64 }
+static const pw_info U_NEG = {"cg_neg", CG_OP_NEG,       INT_KEPT, SAVE_NONE,
+                              NULL,     CG_MSG_NEG_BOOL, SK(neg)};
 static const pw_info U_EXP = {"cg_exp", CG_OP_EXP, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(exp)};
 static const pw_info U_LOG = {"cg_log", CG_OP_LOG, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(log)};
-static const pw_info U_SQRT = {"cg_sqrt", CG_OP_SQRT, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
-                               FK(sqrt)};
+static const pw_info U_SQRT = {"cg_sqrt", CG_OP_SQRT, INT_TO_FLOAT, SAVE_RESULT,
+                               NULL,      NULL,       FK(sqrt)};
 static const pw_info U_ABS = {"cg_abs", CG_OP_ABS, INT_KEPT, SAVE_SELF, "abs_cpu", NULL, SK(abs)};
-static const pw_info U_SIGN = {"cg_sign", CG_OP_SIGN, INT_BOOL_KEPT, SAVE_NONE, NULL, NULL,
+static const pw_info U_SIGN = {"cg_sign",
+                               CG_OP_SIGN,
+                               INT_BOOL_KEPT,
+                               SAVE_NONE,
+                               NULL,
+                               NULL,
                                {sign_f32, sign_f64, sign_i64, sign_b}};
-static const pw_info U_RECIP = {"cg_reciprocal", CG_OP_RECIPROCAL, INT_TO_FLOAT, SAVE_RESULT,
-                                NULL, NULL, FK(reciprocal)};
-static const pw_info U_TANH = {"cg_tanh", CG_OP_TANH, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
-                               FK(tanh)};
-static const pw_info U_SIGMOID = {"cg_sigmoid", CG_OP_SIGMOID, INT_TO_FLOAT, SAVE_RESULT, NULL,
-                                  NULL, FK(sigmoid)};
-static const pw_info U_RELU = {"cg_relu", CG_OP_RELU, INT_KEPT, SAVE_RESULT, NULL,
+static const pw_info U_RECIP =
+    {"cg_reciprocal", CG_OP_RECIPROCAL, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(reciprocal)};
+static const pw_info U_TANH = {"cg_tanh", CG_OP_TANH, INT_TO_FLOAT, SAVE_RESULT,
+                               NULL,      NULL,       FK(tanh)};
+static const pw_info U_SIGMOID = {"cg_sigmoid", CG_OP_SIGMOID, INT_TO_FLOAT, SAVE_RESULT,
+                                  NULL,         NULL,          FK(sigmoid)};
+static const pw_info U_RELU = {"cg_relu",
+                               CG_OP_RELU,
+                               INT_KEPT,
+                               SAVE_RESULT,
+                               NULL,
                                "Boolean inputs not supported for relu",
                                {relu_f32, relu_f64, relu_i64}};
 static const pw_info U_SIN = {"cg_sin", CG_OP_SIN, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(sin)};
 static const pw_info U_COS = {"cg_cos", CG_OP_COS, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(cos)};
-static const pw_info U_LOG1P = {"cg_log1p", CG_OP_LOG1P, INT_TO_FLOAT, SAVE_SELF, NULL, NULL,
-                                FK(log1p)};
-static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
-                                FK(expm1)};
-static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL,
-                                FK(rsqrt)};
+static const pw_info U_LOG1P = {"cg_log1p", CG_OP_LOG1P, INT_TO_FLOAT, SAVE_SELF,
+                                NULL,       NULL,        FK(log1p)};
+static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, INT_TO_FLOAT, SAVE_RESULT,
+                                NULL,       NULL,        FK(expm1)};
+static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, INT_TO_FLOAT, SAVE_RESULT,
+                                NULL,       NULL,        FK(rsqrt)};
 static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(erf)};
-static const pw_info U_ATAN = {"cg_atan", CG_OP_ATAN, INT_TO_FLOAT, SAVE_SELF, NULL, NULL,
-                               FK(atan)};
-static const pw_info U_GELU = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF, "GeluKernelImpl",
-                               NULL, FK(gelu)};
-static const pw_info U_GELU_TANH = {"cg_gelu", CG_OP_GELU, INT_REFUSED, SAVE_SELF,
-                                    "GeluKernelImpl", NULL, FK(gelu_tanh)};
-static const pw_info U_SILU = {"cg_silu", CG_OP_SILU, INT_REFUSED, SAVE_SELF, "silu_cpu", NULL,
-                               FK(silu)};
-static const pw_info U_LEAKY = {"cg_leaky_relu", CG_OP_LEAKY_RELU, INT_REFUSED, SAVE_SELF,
-                                "leaky_relu_cpu", NULL, FK(leaky_relu)};
-static const pw_info U_SOFTPLUS = {"cg_softplus", CG_OP_SOFTPLUS, INT_REFUSED, SAVE_SELF,
-                                   "softplus_cpu", NULL, FK(softplus)};
-static const pw_info U_FLOOR = {"cg_floor", CG_OP_FLOOR, INT_KEPT, SAVE_NONE, "floor_vml_cpu",
-                                NULL, {floor_f32, floor_f64, copy_i64}};
-static const pw_info U_CEIL = {"cg_ceil", CG_OP_CEIL, INT_KEPT, SAVE_NONE, "ceil_vml_cpu", NULL,
+static const pw_info U_ATAN = {"cg_atan", CG_OP_ATAN, INT_TO_FLOAT, SAVE_SELF,
+                               NULL,      NULL,       FK(atan)};
+static const pw_info U_GELU = {"cg_gelu",        CG_OP_GELU, INT_REFUSED, SAVE_SELF,
+                               "GeluKernelImpl", NULL,       FK(gelu)};
+static const pw_info U_GELU_TANH = {"cg_gelu",        CG_OP_GELU, INT_REFUSED,  SAVE_SELF,
+                                    "GeluKernelImpl", NULL,       FK(gelu_tanh)};
+static const pw_info U_SILU = {"cg_silu",  CG_OP_SILU, INT_REFUSED, SAVE_SELF,
+                               "silu_cpu", NULL,       FK(silu)};
+static const pw_info U_LEAKY = {"cg_leaky_relu", CG_OP_LEAKY_RELU, INT_REFUSED,
+                                SAVE_SELF,       "leaky_relu_cpu", NULL,
+                                FK(leaky_relu)};
+static const pw_info U_SOFTPLUS = {"cg_softplus",  CG_OP_SOFTPLUS, INT_REFUSED, SAVE_SELF,
+                                   "softplus_cpu", NULL,           FK(softplus)};
+static const pw_info U_FLOOR = {"cg_floor",
+                                CG_OP_FLOOR,
+                                INT_KEPT,
+                                SAVE_NONE,
+                                "floor_vml_cpu",
+                                NULL,
+                                {floor_f32, floor_f64, copy_i64}};
+static const pw_info U_CEIL = {"cg_ceil",
+                               CG_OP_CEIL,
+                               INT_KEPT,
+                               SAVE_NONE,
+                               "ceil_vml_cpu",
+                               NULL,
                                {ceil_f32, ceil_f64, copy_i64}};
-static const pw_info U_ROUND = {"cg_round", CG_OP_ROUND, INT_KEPT, SAVE_NONE, "round_vml_cpu",
-                                NULL, {round_f32, round_f64, copy_i64}};
+static const pw_info U_ROUND = {"cg_round",
+                                CG_OP_ROUND,
+                                INT_KEPT,
+                                SAVE_NONE,
+                                "round_vml_cpu",
+                                NULL,
+                                {round_f32, round_f64, copy_i64}};
 
 /* The dtype u computes an input of dtype d in, or -1 with PyTorch's error. */
 static int pw_dtype(const pw_info *u, cg_dtype d) {
@@ -360,8 +385,10 @@ static void clamp_scalar(const cg_tensor *x, double min, double max, clamp_bound
     if (has == HAS_BOTH && (isnan(min) || isnan(max))) { /* torch fills NaN */
         int64_t n = cg__numel(out->ndim, out->shape);
         for (int64_t i = 0; i < n; i++) {
-            if (d == CG_FLOAT32) ((float *)cg__ptr(out))[i] = NAN;
-            else ((double *)cg__ptr(out))[i] = NAN;
+            if (d == CG_FLOAT32)
+                ((float *)cg__ptr(out))[i] = NAN;
+            else
+                ((double *)cg__ptr(out))[i] = NAN;
         }
         return;
     }
@@ -387,9 +414,8 @@ cg_tensor *cg_clamp(cg_tensor *a, double min, double max) {
     /* the bounds take part in type promotion as Python scalars */
     cg_dtype d = a->dtype;
     if (d == CG_INT64 || d == CG_BOOL)
-        d = ((has & HAS_MIN) && !integral(min)) || ((has & HAS_MAX) && !integral(max))
-                ? CG_FLOAT32
-                : CG_INT64;
+        d = ((has & HAS_MIN) && !integral(min)) || ((has & HAS_MAX) && !integral(max)) ? CG_FLOAT32
+                                                                                       : CG_INT64;
     cg_tensor *x = cg__convert(a, d);
     if (!x) return NULL;
     cg_tensor *out = cg__tensor_new(d, x->ndim, x->shape);
@@ -413,16 +439,16 @@ static int clamp_shape(cg_tensor *a, cg_tensor *min, cg_tensor *max, int *nd, in
     for (int i = 0; i < 2; i++) {
         int64_t next[CG_MAX_DIMS]; /* not shape itself: the output must not alias an input */
         if (!bounds[i]) continue;
-        if (cg__broadcast_shape("cg_clamp_tensor", *nd, shape, bounds[i]->ndim,
-                                bounds[i]->shape, nd, next) < 0)
+        if (cg__broadcast_shape("cg_clamp_tensor", *nd, shape, bounds[i]->ndim, bounds[i]->shape,
+                                nd, next) < 0)
             return -1;
         memcpy(shape, next, sizeof(int64_t) * CG_MAX_DIMS);
     }
     return 0;
 }
 
-enum { CT_SELF, CT_MIN, CT_MAX };   /* saved (NULL for an absent bound) */
-enum { CT_HAS_MIN, CT_HAS_MAX };    /* n->iv */
+enum { CT_SELF, CT_MIN, CT_MAX }; /* saved (NULL for an absent bound) */
+enum { CT_HAS_MIN, CT_HAS_MAX };  /* n->iv */
 
 cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
     if (!a) return NULL;
@@ -605,12 +631,13 @@ int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 /* gi = g * (Phi(a) + a phi(a)) (exact) in one pass: the plain backward's
  * kernel (a create_graph backward composes cgrad ops below). Phi(a) is the
  * forward's y / a away from 0, where that quotient is exact to an ulp. */
-#define GELU_BW(T, ERF, EXP)                                                               \
-    for (int64_t i = 0; i < cnt; i++) {                                                    \
-        T x = ap[i];                                                                       \
-        T cdf = yp && (x > (T)0.01 || x < (T)-0.01) && yp[i] != 0 ? yp[i] / x              \
-                                                            : (T)0.5 * (1 + ERF(x * (T)SQRT1_2)); \
-        op[i] = gp[i] * (cdf + x * (T)INV_SQRT_2PI * EXP((T)-0.5 * x * x));                \
+#define GELU_BW(T, ERF, EXP)                                                                       \
+    for (int64_t i = 0; i < cnt; i++) {                                                            \
+        T x = ap[i];                                                                               \
+        T cdf = yp && (x > (T)0.01 || x < (T)-0.01) && yp[i] != 0                                  \
+                    ? yp[i] / x                                                                    \
+                    : (T)0.5 * (1 + ERF(x * (T)SQRT1_2));                                          \
+        op[i] = gp[i] * (cdf + x * (T)INV_SQRT_2PI * EXP((T)-0.5 * x * x));                        \
     }
 
 static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) {

@@ -65,8 +65,14 @@ static void reduce_kernel(const cg_tensor *a, unsigned mask, rop op, cg_tensor *
             switch (a->dtype) {
             case CG_FLOAT32: v = *(const float *)p; break;
             case CG_FLOAT64: v = *(const double *)p; break;
-            case CG_INT64: v = (double)*(const int64_t *)p; iacc += *(const int64_t *)p; break;
-            default: v = *(const bool *)p; iacc += *(const bool *)p; break;
+            case CG_INT64:
+                v = (double)*(const int64_t *)p;
+                iacc += *(const int64_t *)p;
+                break;
+            default:
+                v = *(const bool *)p;
+                iacc += *(const bool *)p;
+                break;
             }
             acc = fold(op, acc, v, first);
             first = false;
@@ -203,8 +209,10 @@ static cg_dtype sum_dtype(cg_dtype d) { return cg_dtype_is_floating(d) ? d : CG_
 
 static int check_mean(const char *fn, const cg_tensor *a) {
     if (!cg_dtype_is_floating(a->dtype)) {
-        cg__error(fn, "mean(): could not infer output dtype. Input dtype must be either a "
-                      "floating point or complex dtype. Got: %s", cg__scalar_type_name(a->dtype));
+        cg__error(fn,
+                  "mean(): could not infer output dtype. Input dtype must be either a "
+                  "floating point or complex dtype. Got: %s",
+                  cg__scalar_type_name(a->dtype));
         return -1;
     }
     return 0;
@@ -275,15 +283,17 @@ enum { EXTREMUM_SELF, EXTREMUM_RESULT };
 static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg_tensor *a) {
     if (!a) return NULL;
     if (cg__numel(a->ndim, a->shape) == 0) {
-        cg__error(fn, "%s(): Expected reduction dim to be specified for input.numel() == 0. "
-                      "Specify the reduction dim with the 'dim' argument.", what);
+        cg__error(fn,
+                  "%s(): Expected reduction dim to be specified for input.numel() == 0. "
+                  "Specify the reduction dim with the 'dim' argument.",
+                  what);
         return NULL;
     }
     cg_tensor *out = reduce(fn, a, (1u << a->ndim) - 1, false, r, a->dtype);
     if (!out) return NULL;
     cg_node *n = cg__record(op, out, 1, &a);
-    if (n && (cg__save(n, EXTREMUM_SELF, a, false) < 0 ||
-              cg__save(n, EXTREMUM_RESULT, out, true) < 0))
+    if (n &&
+        (cg__save(n, EXTREMUM_SELF, a, false) < 0 || cg__save(n, EXTREMUM_RESULT, out, true) < 0))
         return NULL;
     return out;
 }

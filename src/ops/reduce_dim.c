@@ -124,7 +124,7 @@ static cg_tensor *constant(double v, cg_dtype dt) { return cg_scalar(v, (int)dt)
 
 typedef enum { EXTREME_MIN, EXTREME_MAX } extreme;
 
-enum { MAX_DIM_INDICES };                             /* saved (MaxBackward0, MinBackward0) */
+enum { MAX_DIM_INDICES };                            /* saved (MaxBackward0, MinBackward0) */
 enum { MAX_DIM_DIM, MAX_DIM_KEEPDIM, MAX_DIM_N_IV }; /* n->iv */
 
 /* For each slice: the position of the largest (smallest) element, the first
@@ -374,7 +374,7 @@ int cg__bw_std(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* -------------------------------------------------------------- logsumexp */
 
-enum { LOGSUMEXP_SELF, LOGSUMEXP_RESULT };                   /* saved */
+enum { LOGSUMEXP_SELF, LOGSUMEXP_RESULT };                  /* saved */
 enum { LOGSUMEXP_MASK, LOGSUMEXP_KEEPDIM, LOGSUMEXP_N_IV }; /* n->iv */
 
 cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
@@ -401,7 +401,8 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
         if (isinf(mx)) mx = 0;
         double s = 0;
         walker_rewind(&w);
-        for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) s += exp(cg__load(p, x->dtype, w.off) - mx);
+        for (int64_t r = 0; r < w.nred; r++, walker_step(&w))
+            s += exp(cg__load(p, x->dtype, w.off) - mx);
         wr(out, o, log(s) + mx);
     }
     cg_node *n = cg__record(CG_OP_LOGSUMEXP, out, 1, &a);
@@ -430,7 +431,7 @@ int cg__bw_logsumexp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------------------------------------------- prod */
 
-enum { PROD_SELF, PROD_RESULT };                      /* saved (both node kinds) */
+enum { PROD_SELF, PROD_RESULT };                        /* saved (both node kinds) */
 enum { PROD_DIM_DIM, PROD_DIM_KEEPDIM, PROD_DIM_N_IV }; /* n->iv (ProdBackward1) */
 
 /* The product of each slice: integers (int64, bool) multiply in int64,
@@ -451,7 +452,8 @@ static cg_tensor *prod_impl(cg_tensor *a, unsigned mask, bool keepdim) {
             ((int64_t *)cg__ptr(out))[o] = (int64_t)acc;
         } else {
             double acc = 1;
-            for (int64_t r = 0; r < w.nred; r++, walker_step(&w)) acc *= cg__load(p, a->dtype, w.off);
+            for (int64_t r = 0; r < w.nred; r++, walker_step(&w))
+                acc *= cg__load(p, a->dtype, w.off);
             wr(out, o, acc);
         }
     }
@@ -603,31 +605,37 @@ int cg__bw_prod_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------------------------------------ vector norm */
 
-enum { NORM_SELF, NORM_RESULT };              /* saved */
-enum { NORM_P };                              /* n->sc */
+enum { NORM_SELF, NORM_RESULT };             /* saved */
+enum { NORM_P };                             /* n->sc */
 enum { NORM_MASK, NORM_KEEPDIM, NORM_N_IV }; /* n->iv */
 
 /* vector_norm's checks of the dtype and of an empty input */
 static int norm_check(const char *fn, const cg_tensor *a, double p, int ndims, const int *dims) {
     if (!cg_dtype_is_floating(a->dtype)) {
-        cg__error(fn, "linalg.vector_norm: Expected a floating point or complex tensor as "
-                      "input. Got %s", cg__scalar_type_name(a->dtype));
+        cg__error(fn,
+                  "linalg.vector_norm: Expected a floating point or complex tensor as "
+                  "input. Got %s",
+                  cg__scalar_type_name(a->dtype));
         return -1;
     }
     /* max/min of |x| and negative powers have no value on an empty slice */
     if (cg__numel(a->ndim, a->shape) != 0 || !(p < 0 || p == INFINITY)) return 0;
     if (ndims == 0) {
-        cg__error(fn, "linalg.vector_norm cannot compute the %g norm on an empty tensor "
-                      "because the operation does not have an identity", p);
+        cg__error(fn,
+                  "linalg.vector_norm cannot compute the %g norm on an empty tensor "
+                  "because the operation does not have an identity",
+                  p);
         return -1;
     }
     for (int i = 0; dims && i < ndims; i++) {
         int d = cg__wrap_dim(fn, dims[i], a->ndim);
         if (d < 0) return -1;
         if (a->ndim && a->shape[d] == 0) {
-            cg__error(fn, "linalg.vector_norm cannot compute the %g norm on the dimension "
-                          "%dbecause this dimension is empty and the operation does not "
-                          "have an identity", p, dims[i]);
+            cg__error(fn,
+                      "linalg.vector_norm cannot compute the %g norm on the dimension "
+                      "%dbecause this dimension is empty and the operation does not "
+                      "have an identity",
+                      p, dims[i]);
             return -1;
         }
     }
@@ -718,8 +726,8 @@ int cg__bw_vector_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         r = cg_mul(cg_sign(x), cg_mul(cg_div(g, cnt), hit));
     } else if (p < 1) {
         /* sgn(x) |x|^(p-1) ||x||^(1-p), the first factor 0 where x is 0 */
-        cg_tensor *scaled =
-            cg_mul(cg_sign(x), zero_where(cg_eq_scalar(x, 0), cg_pow_scalar(cg_abs(x), p - 1)));
+        cg_tensor *scaled = cg_mul(cg_sign(x),
+                                   zero_where(cg_eq_scalar(x, 0), cg_pow_scalar(cg_abs(x), p - 1)));
         r = cg_mul(cg_mul(scaled, g), cg_pow_scalar(norm, 1 - p));
     } else {
         /* sgn(x) |x|^(p-1) / ||x||^(p-1) (written x |x|^(p-2) for p >= 2),

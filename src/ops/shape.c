@@ -14,7 +14,8 @@
 static int wrap_pos(const char *fn, int64_t pos, int64_t size, int64_t *out) {
     int64_t n = size > 0 ? size : 1;
     if (pos < -n || pos >= n) {
-        cg__error(fn, "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
+        cg__error(fn,
+                  "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
                   (long long)-n, (long long)(n - 1), (long long)pos);
         return -1;
     }
@@ -27,7 +28,7 @@ enum { SLICE_DIM, SLICE_START, SLICE_STEP };
 enum { SELECT_DIM, SELECT_INDEX };
 enum { CAT_DIM };
 enum { STACK_DIM };
-enum { SPLIT_DIM };  /* SplitBackward0, SplitWithSizesBackward0 */
+enum { SPLIT_DIM }; /* SplitBackward0, SplitWithSizesBackward0 */
 /* RepeatBackward0: n->iv[i] = repeats[i], n_iv of them */
 
 /* a[..., start : start + len * step : step, ...] along dim d, recorded as
@@ -38,7 +39,8 @@ static cg_tensor *slice_view(cg_tensor *a, int d, int64_t start, int64_t len, in
     memcpy(st, a->strides, sizeof st);
     sh[d] = len;
     st[d] *= step;
-    cg_tensor *v = cg__make_view(CG_OP_SLICE, a, a->ndim, sh, st, a->offset + start * a->strides[d]);
+    cg_tensor *v = cg__make_view(CG_OP_SLICE, a, a->ndim, sh, st,
+                                 a->offset + start * a->strides[d]);
     cg_node *n = cg__node_of(v, CG_OP_SLICE);
     if (n) n->iv[SLICE_DIM] = d, n->iv[SLICE_START] = start, n->iv[SLICE_STEP] = step, n->n_iv = 3;
     return v;
@@ -108,8 +110,10 @@ cg_tensor *cg_slice(cg_tensor *a, int dim, int64_t start, int64_t end, int64_t s
     if (start < 0) start = start < -size ? 0 : start + size;
     if (end < 0) end = end < -size ? 0 : end + size;
     if (start > size) start = size;
-    if (end < start) end = start;
-    else if (end > size) end = size;
+    if (end < start)
+        end = start;
+    else if (end > size)
+        end = size;
     int64_t len = end - start;
     return slice_view(a, d, start, len == 0 ? 0 : (len - 1) / step + 1, step);
 }
@@ -135,7 +139,8 @@ cg_tensor *cg_select(cg_tensor *a, int dim, int64_t index) {
     if (index < -size || index >= size) {
         char s[256];
         cg__shape_str(s, sizeof s, a->ndim, a->shape);
-        cg__error("cg_select", "select(): index %lld out of range for tensor of size %s at dimension %d",
+        cg__error("cg_select",
+                  "select(): index %lld out of range for tensor of size %s at dimension %d",
                   (long long)index, s, d);
         return NULL;
     }
@@ -184,7 +189,8 @@ static int check_cat_list(int n, cg_tensor *const *ts) {
     }
     for (int i = 0; i < n; i++)
         if (ts[i]->ndim == 0) {
-            cg__error("cg_cat", "zero-dimensional tensor (at position %d) cannot be concatenated", i);
+            cg__error("cg_cat", "zero-dimensional tensor (at position %d) cannot be concatenated",
+                      i);
             return -1;
         }
     return 0;
@@ -208,8 +214,9 @@ static int cat_shape(int n, cg_tensor *const *ts, int ref, int dim, int *d, int6
         }
         for (int k = 0; k < nd; k++)
             if (k != *d && t->shape[k] != r->shape[k]) {
-                cg__error("cg_cat", "Sizes of tensors must match except in dimension %d. Expected "
-                                    "size %lld but got size %lld for tensor number %d in the list.",
+                cg__error("cg_cat",
+                          "Sizes of tensors must match except in dimension %d. Expected "
+                          "size %lld but got size %lld for tensor number %d in the list.",
                           *d, (long long)r->shape[k], (long long)t->shape[k], i);
                 return -1;
             }
@@ -283,8 +290,10 @@ static int check_stack(int n, cg_tensor *const *ts, int dim, int *d, cg_dtype *d
             char s0[256], s1[256];
             cg__shape_str(s0, sizeof s0, t0->ndim, t0->shape);
             cg__shape_str(s1, sizeof s1, t->ndim, t->shape);
-            cg__error("cg_stack", "stack expects each tensor to be equal size, but got %s at entry 0 "
-                                  "and %s at entry %d", s0, s1, i);
+            cg__error("cg_stack",
+                      "stack expects each tensor to be equal size, but got %s at entry 0 "
+                      "and %s at entry %d",
+                      s0, s1, i);
             return -1;
         }
         *dt = cg__promote(*dt, t->dtype);
@@ -333,7 +342,8 @@ int cg__bw_stack(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* The pieces of a along d (sizes[n]) as views, recorded as one node with n
  * outputs. */
-static int split_views(cg_op op, cg_tensor *a, int d, int n, const int64_t *sizes, cg_tensor **out) {
+static int split_views(cg_op op, cg_tensor *a, int d, int n, const int64_t *sizes,
+                       cg_tensor **out) {
     int64_t sh[CG_MAX_DIMS], start = 0; /* sh (a->ndim): a piece's shape */
     memcpy(sh, a->shape, sizeof sh);
     for (int i = 0; i < n; i++) {
@@ -381,13 +391,16 @@ int cg_split(cg_tensor *a, int64_t split_size, int dim, int *n_out, cg_tensor **
     if (d < 0) return -1;
     int64_t size = a->shape[d];
     if (split_size == 0 && size != 0) {
-        cg__error("cg_split", "split_size can only be 0 if dimension size is 0, but got dimension "
-                              "size of %lld", (long long)size);
+        cg__error("cg_split",
+                  "split_size can only be 0 if dimension size is 0, but got dimension "
+                  "size of %lld",
+                  (long long)size);
         return -1;
     }
     int64_t count = size == 0 ? 1 : (size - 1) / split_size + 1;
     bool count_only;
-    if (room("cg_split", count, n_out, out, &count_only) < 0 || count_only) return count_only ? 0 : -1;
+    if (room("cg_split", count, n_out, out, &count_only) < 0 || count_only)
+        return count_only ? 0 : -1;
     int64_t *sizes = malloc(sizeof(int64_t) * (size_t)count); /* (count) */
     if (!sizes) return cg__oom("cg_split"), -1;
     for (int64_t i = 0; i < count; i++) sizes[i] = split_size;
@@ -412,12 +425,16 @@ static int check_split_sizes(const cg_tensor *a, int n, const int64_t *sizes, in
         k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? ", " : "", (long long)sizes[i]);
     snprintf(s + k, cap - k, "]");
     if (negative)
-        cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes have only "
-                                         "non-negative entries, but got split_sizes=%s", s);
+        cg__error("cg_split_with_sizes",
+                  "split_with_sizes expects split_sizes have only "
+                  "non-negative entries, but got split_sizes=%s",
+                  s);
     else
-        cg__error("cg_split_with_sizes", "split_with_sizes expects split_sizes to sum exactly to "
-                                         "%lld (input tensor's size at dimension %d), but got "
-                                         "split_sizes=%s", (long long)a->shape[d], dim, s);
+        cg__error("cg_split_with_sizes",
+                  "split_with_sizes expects split_sizes to sum exactly to "
+                  "%lld (input tensor's size at dimension %d), but got "
+                  "split_sizes=%s",
+                  (long long)a->shape[d], dim, s);
     free(s);
     return -1;
 }
@@ -458,7 +475,8 @@ int cg_chunk(cg_tensor *a, int chunks, int dim, int *n_out, cg_tensor **out) {
     /* an empty dim: `chunks` empty pieces, which PyTorch makes with
      * split_with_sizes (split would make one) */
     bool count_only;
-    if (room("cg_chunk", chunks, n_out, out, &count_only) < 0 || count_only) return count_only ? 0 : -1;
+    if (room("cg_chunk", chunks, n_out, out, &count_only) < 0 || count_only)
+        return count_only ? 0 : -1;
     int64_t *sizes = calloc((size_t)chunks, sizeof(int64_t)); /* (chunks) zeros */
     if (!sizes) return cg__oom("cg_chunk"), -1;
     int rc = split_views(CG_OP_SPLIT_WITH_SIZES, a, d, chunks, sizes, out);
@@ -486,11 +504,13 @@ cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim) {
         return NULL;
     }
     if (s == e) return cg__same(a); /* PyTorch returns the tensor itself */
-    int64_t shape[CG_MAX_DIMS]; /* (nd): dims s..e merged */
+    int64_t shape[CG_MAX_DIMS];     /* (nd): dims s..e merged */
     int nd = 0;
     for (int i = 0; i < a->ndim; i++) {
-        if (i > s && i <= e) shape[nd - 1] *= a->shape[i];
-        else shape[nd++] = a->shape[i];
+        if (i > s && i <= e)
+            shape[nd - 1] *= a->shape[i];
+        else
+            shape[nd++] = a->shape[i];
     }
     return cg_reshape(a, nd, shape);
 }
@@ -552,8 +572,10 @@ int cg__bw_repeat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         } else if (nd < CG_MAX_DIMS) {
             int64_t sh[CG_MAX_DIMS]; /* g's shape with dim i split into (r, s) */
             for (int k = 0, j = 0; k < nd; k++) {
-                if (k == i) sh[j++] = r, sh[j++] = s;
-                else sh[j++] = g->shape[k];
+                if (k == i)
+                    sh[j++] = r, sh[j++] = s;
+                else
+                    sh[j++] = g->shape[k];
             }
             g = cg_sum_dims(cg_reshape(g, nd + 1, sh), 1, &i, false);
         } else if (r == 0) { /* no copies: zeros of size s */

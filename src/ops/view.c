@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
-                            const int64_t *strides, int64_t offset) {
+                         const int64_t *strides, int64_t offset) {
     cg_tensor *v = cg__tensor_view(a, nd, shape, strides, offset);
     if (!v) return NULL;
     v->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
@@ -39,8 +39,10 @@ static int infer_size(const char *fn, int nd, const int64_t *in, int64_t numel, 
     if (infer >= 0 && prod == 0 && numel == 0) {
         char s[256];
         cg__shape_str(s, sizeof s, nd, in);
-        cg__error(fn, "cannot reshape tensor of 0 elements into shape %s because the unspecified "
-                      "dimension size -1 can be any value and is ambiguous", s);
+        cg__error(fn,
+                  "cannot reshape tensor of 0 elements into shape %s because the unspecified "
+                  "dimension size -1 can be any value and is ambiguous",
+                  s);
         return -1;
     }
     bool ok = infer >= 0 ? prod != 0 && numel % prod == 0 : prod == numel;
@@ -144,9 +146,10 @@ cg_tensor *cg_t(cg_tensor *a) {
 cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
     if (!a) return NULL;
     if (ndims != a->ndim || (ndims && !dims)) {
-        cg__error("cg_permute", "permute(sparse_coo): number of dimensions in the tensor input "
-                                "does not match the length of the desired ordering of dimensions "
-                                "i.e. input.dim() = %d is not equal to len(dims) = %d",
+        cg__error("cg_permute",
+                  "permute(sparse_coo): number of dimensions in the tensor input "
+                  "does not match the length of the desired ordering of dimensions "
+                  "i.e. input.dim() = %d is not equal to len(dims) = %d",
                   a->ndim, ndims);
         return NULL;
     }
@@ -229,15 +232,17 @@ cg_tensor *cg_squeeze_dim(cg_tensor *a, int dim) {
 /* expand takes at least a's dims, at most CG_MAX_DIMS; -1 with PyTorch's error */
 static int check_expand(const cg_tensor *a, int ndim, const int64_t *shape) {
     if (ndim >= a->ndim && ndim <= CG_MAX_DIMS && (ndim == 0 || shape)) return 0;
-    static const char *legacy[CG_NUM_DTYPES] = {
-        [CG_FLOAT32] = "FloatTensor", [CG_FLOAT64] = "DoubleTensor",
-        [CG_INT64] = "LongTensor", [CG_BOOL] = "BoolTensor"};
+    static const char *legacy[CG_NUM_DTYPES] = {[CG_FLOAT32] = "FloatTensor",
+                                                [CG_FLOAT64] = "DoubleTensor",
+                                                [CG_INT64] = "LongTensor",
+                                                [CG_BOOL] = "BoolTensor"};
     int shown = ndim > 0 && shape ? (ndim > CG_MAX_DIMS ? CG_MAX_DIMS : ndim) : 0;
     char want[256], have[256];
     cg__shape_str(want, sizeof want, shown, shape);
     cg__shape_str(have, sizeof have, a->ndim, a->shape);
-    cg__error("cg_expand", "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) must "
-                           "be greater or equal to the number of dimensions in the tensor (%d)",
+    cg__error("cg_expand",
+              "expand(torch.%s{%s}, size=%s): the number of sizes provided (%d) must "
+              "be greater or equal to the number of dimensions in the tensor (%d)",
               legacy[a->dtype], have, want, ndim, a->ndim);
     return -1;
 }
@@ -249,8 +254,10 @@ static int expand_dim(const cg_tensor *a, int ndim, const int64_t *shape, int i,
     int j = i - (ndim - a->ndim); /* a's dim, < 0 for a new leading one */
     int64_t want = shape[i];
     if (j < 0 && want < 0) {
-        cg__error("cg_expand", "The expanded size of the tensor (%lld) isn't allowed in a leading, "
-                               "non-existing dimension %d", (long long)want, i);
+        cg__error("cg_expand",
+                  "The expanded size of the tensor (%lld) isn't allowed in a leading, "
+                  "non-existing dimension %d",
+                  (long long)want, i);
         return -1;
     }
     int64_t has = j < 0 ? 1 : a->shape[j];
@@ -266,9 +273,11 @@ static int expand_dim(const cg_tensor *a, int ndim, const int64_t *shape, int i,
     char target[256], sizes[256];
     cg__shape_str(target, sizeof target, ndim, shape);
     cg__shape_str(sizes, sizeof sizes, a->ndim, a->shape);
-    cg__error("cg_expand", "The expanded size of the tensor (%lld) must match the existing size "
-                           "(%lld) at non-singleton dimension %d.  Target sizes: %s.  Tensor "
-                           "sizes: %s", (long long)want, (long long)has, i, target, sizes);
+    cg__error("cg_expand",
+              "The expanded size of the tensor (%lld) must match the existing size "
+              "(%lld) at non-singleton dimension %d.  Target sizes: %s.  Tensor "
+              "sizes: %s",
+              (long long)want, (long long)has, i, target, sizes);
     return -1;
 }
 
@@ -276,7 +285,7 @@ cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape) {
     if (!a) return NULL;
     if (check_expand(a, ndim, shape) < 0) return NULL;
     int64_t sh[CG_MAX_DIMS], st[CG_MAX_DIMS]; /* (ndim): the view's */
-    for (int i = ndim - 1; i >= 0; i--) /* from the last dim, as PyTorch checks */
+    for (int i = ndim - 1; i >= 0; i--)       /* from the last dim, as PyTorch checks */
         if (expand_dim(a, ndim, shape, i, &sh[i], &st[i]) < 0) return NULL;
     return cg__make_view(CG_OP_EXPAND, a, ndim, sh, st, a->offset);
 }

@@ -20,7 +20,8 @@ struct cg_optimizer {
     int64_t steps; /* optimizer steps taken (Adam's bias correction uses it) */
 };
 
-static cg_optimizer *make(const char *fn, opt_kind kind, int n, cg_tensor *const *params, double lr) {
+static cg_optimizer *make(const char *fn, opt_kind kind, int n, cg_tensor *const *params,
+                          double lr) {
     if (n <= 0 || !params) {
         cg__error(fn, "optimizer got an empty parameter list");
         return NULL;
@@ -33,8 +34,10 @@ static cg_optimizer *make(const char *fn, opt_kind kind, int n, cg_tensor *const
         if (!params[i]) return NULL;
         if (params[i]->grad_fn || !cg_dtype_is_floating(params[i]->dtype) ||
             !cg__is_contiguous(params[i])) {
-            cg__error(fn, "can't optimize a non-leaf Tensor (parameter %d), or one that is not a "
-                          "contiguous floating-point tensor", i);
+            cg__error(fn,
+                      "can't optimize a non-leaf Tensor (parameter %d), or one that is not a "
+                      "contiguous floating-point tensor",
+                      i);
             return NULL;
         }
     }
@@ -59,7 +62,8 @@ static cg_optimizer *make(const char *fn, opt_kind kind, int n, cg_tensor *const
 cg_optimizer *cg_sgd(int n, cg_tensor *const *params, double lr, double momentum, double dampening,
                      double weight_decay, bool nesterov) {
     if (momentum < 0 || weight_decay < 0) {
-        cg__error("cg_sgd", momentum < 0 ? "Invalid momentum value: %g" : "Invalid weight_decay value: %g",
+        cg__error("cg_sgd",
+                  momentum < 0 ? "Invalid momentum value: %g" : "Invalid weight_decay value: %g",
                   momentum < 0 ? momentum : weight_decay);
         return NULL;
     }
@@ -144,35 +148,36 @@ static cg_tensor *state_like(cg_tensor *p) {
 
 /* The update of one parameter, in type T (float or double): one loop per
  * rule, over restrict pointers, so that the compiler vectorises it. */
-#define UPDATE(T, SQRT, POW)                                                                    \
-    static void update_##T(cg_optimizer *o, int64_t n, T *restrict p, const T *restrict g,      \
-                           T *restrict b1, T *restrict b2, bool first) {                        \
-        const T wd = (T)o->weight_decay, lr = (T)o->lr;                                         \
-        if (o->kind == OPT_SGD) {                                                               \
-            const T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                         \
-            if (!b1) {                                                                          \
-                for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);               \
-                return;                                                                         \
-            }                                                                                   \
-            for (int64_t i = 0; i < n; i++) {                                                   \
-                T d = g[i] + wd * p[i];                                                         \
-                b1[i] = first ? d : mom * b1[i] + damp * d; /* the first step starts at d */    \
-                p[i] -= lr * (o->nesterov ? d + mom * b1[i] : b1[i]);                           \
-            }                                                                                   \
-            return;                                                                             \
-        }                                                                                       \
-        const T beta1 = (T)o->beta1, beta2 = (T)o->beta2, eps = (T)o->eps;                      \
-        double bc1 = 1 - POW(o->beta1, (double)o->steps), bc2 = 1 - POW(o->beta2, (double)o->steps); \
-        const T step_size = (T)(o->lr / bc1), bc2_sqrt = (T)SQRT(bc2);                          \
-        /* AdamW decays the weights first (decoupled); Adam adds wd p to the gradient */       \
-        const T decay = o->kind == OPT_ADAMW ? (T)(1 - o->lr * o->weight_decay) : 1;            \
-        const T wd_grad = o->kind == OPT_ADAMW ? 0 : wd;                                        \
-        for (int64_t i = 0; i < n; i++) {                                                       \
-            T pi = p[i] * decay, gi = g[i] + wd_grad * pi;                                      \
-            T m = b1[i] * beta1 + gi * (1 - beta1), v = b2[i] * beta2 + gi * gi * (1 - beta2);  \
-            b1[i] = m, b2[i] = v;                                                               \
-            p[i] = pi - step_size * (m / (SQRT(v) / bc2_sqrt + eps));                           \
-        }                                                                                       \
+#define UPDATE(T, SQRT, POW)                                                                       \
+    static void update_##T(cg_optimizer *o, int64_t n, T *restrict p, const T *restrict g,         \
+                           T *restrict b1, T *restrict b2, bool first) {                           \
+        const T wd = (T)o->weight_decay, lr = (T)o->lr;                                            \
+        if (o->kind == OPT_SGD) {                                                                  \
+            const T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                            \
+            if (!b1) {                                                                             \
+                for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);                   \
+                return;                                                                            \
+            }                                                                                      \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T d = g[i] + wd * p[i];                                                            \
+                b1[i] = first ? d : mom * b1[i] + damp * d; /* the first step starts at d */       \
+                p[i] -= lr * (o->nesterov ? d + mom * b1[i] : b1[i]);                              \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        const T beta1 = (T)o->beta1, beta2 = (T)o->beta2, eps = (T)o->eps;                         \
+        double bc1 = 1 - POW(o->beta1, (double)o->steps),                                          \
+               bc2 = 1 - POW(o->beta2, (double)o->steps);                                          \
+        const T step_size = (T)(o->lr / bc1), bc2_sqrt = (T)SQRT(bc2);                             \
+        /* AdamW decays the weights first (decoupled); Adam adds wd p to the gradient */           \
+        const T decay = o->kind == OPT_ADAMW ? (T)(1 - o->lr * o->weight_decay) : 1;               \
+        const T wd_grad = o->kind == OPT_ADAMW ? 0 : wd;                                           \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            T pi = p[i] * decay, gi = g[i] + wd_grad * pi;                                         \
+            T m = b1[i] * beta1 + gi * (1 - beta1), v = b2[i] * beta2 + gi * gi * (1 - beta2);     \
+            b1[i] = m, b2[i] = v;                                                                  \
+            p[i] = pi - step_size * (m / (SQRT(v) / bc2_sqrt + eps));                              \
+        }                                                                                          \
     }
 UPDATE(float, sqrtf, pow)
 UPDATE(double, sqrt, pow)
@@ -186,8 +191,10 @@ int cg_optimizer_step(cg_optimizer *o) {
         cg_tensor *g = p->grad;
         if (g->dtype != p->dtype || !cg__is_contiguous(g) ||
             cg__numel(g->ndim, g->shape) != cg__numel(p->ndim, p->shape)) {
-            cg__error("cg_optimizer_step", "parameter %d: its gradient has another dtype, shape "
-                                           "or layout", i);
+            cg__error("cg_optimizer_step",
+                      "parameter %d: its gradient has another dtype, shape "
+                      "or layout",
+                      i);
             return -1;
         }
         bool need1 = o->kind != OPT_SGD || o->momentum != 0, first = false;
@@ -197,7 +204,8 @@ int cg_optimizer_step(cg_optimizer *o) {
         }
         if (o->kind != OPT_SGD && !o->buf2[i] && !(o->buf2[i] = state_like(p))) return -1;
         int64_t n = cg__numel(p->ndim, p->shape);
-        void *b1 = o->buf1[i] ? cg__ptr(o->buf1[i]) : NULL, *b2 = o->buf2[i] ? cg__ptr(o->buf2[i]) : NULL;
+        void *b1 = o->buf1[i] ? cg__ptr(o->buf1[i]) : NULL,
+             *b2 = o->buf2[i] ? cg__ptr(o->buf2[i]) : NULL;
         if (p->dtype == CG_FLOAT32)
             update_float(o, n, cg__ptr(p), cg__ptr(g), b1, b2, first);
         else
@@ -252,8 +260,10 @@ double cg_clip_grad_norm(int n, cg_tensor *const *params, double max_norm, doubl
         int64_t m = cg__numel(g->ndim, g->shape);
         for (int64_t k = 0; k < m; k++) {
             double v = fabs(cg__read_linear(g, k));
-            if (inf) total = v > total ? v : total;
-            else total += norm_type == 2 ? v * v : pow(v, norm_type);
+            if (inf)
+                total = v > total ? v : total;
+            else
+                total += norm_type == 2 ? v * v : pow(v, norm_type);
         }
     }
     if (!inf) total = norm_type == 2 ? sqrt(total) : pow(total, 1 / norm_type);

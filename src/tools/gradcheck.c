@@ -87,8 +87,10 @@ static bool gradcheck_impl(const char *fn_name, cg_func f, void *ctx, int n, cg_
         for (int64_t j = 0; j < m && ok && !constant; j++) {
             cg_scope_begin();
             cg_tensor *onehot = cg_zeros_like(y, 0), *g[1]; /* contiguous */
-            if (cg_dtype_of(y) == CG_FLOAT32) ((float *)cg_data_ptr(onehot))[j] = 1;
-            else ((double *)cg_data_ptr(onehot))[j] = 1;
+            if (cg_dtype_of(y) == CG_FLOAT32)
+                ((float *)cg_data_ptr(onehot))[j] = 1;
+            else
+                ((double *)cg_data_ptr(onehot))[j] = 1;
             if (cg_autograd_grad(1, &y, &onehot, 1, &x, CG_RETAIN_GRAPH | CG_ALLOW_UNUSED, g) != 0)
                 ok = false;
             else if (g[0]) {
@@ -108,8 +110,7 @@ static bool gradcheck_impl(const char *fn_name, cg_func f, void *ctx, int n, cg_
             const double *ym = eval_nograd(f, ctx, in);
             xp[k] = orig;
             if (!yp || !ym) ok = false;
-            for (int64_t j = 0; ok && j < m; j++)
-                num[k * m + j] = (yp[j] - ym[j]) / (2 * eps);
+            for (int64_t j = 0; ok && j < m; j++) num[k * m + j] = (yp[j] - ym[j]) / (2 * eps);
             cg_scope_end();
         }
         if (ok && constant) {

@@ -574,14 +574,29 @@ int cg__bw_where(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------- tensor op C++ scalar (one edge, as ATen) */
 
-/* tensor * C++ scalar: MulBackward1 (one edge), computed as cg_mul_scalar */
-cg_tensor *cg__mul_scalar1(cg_tensor *a, double s) {
+/* out = f(a, s) without a graph, recorded as op with one edge (a), s saved */
+static cg_tensor *scalar1(cg_op op, cg_tensor *(*f)(cg_tensor *, double), cg_tensor *a, double s) {
     if (!a) return NULL;
     cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_mul_scalar(a, s); }
-    cg_node *n = out ? cg__record(CG_OP_MUL_SCALAR1, out, 1, &a) : NULL;
+    CG_NO_GRAD { out = f(a, s); }
+    cg_node *n = out ? cg__record(op, out, 1, &a) : NULL;
     if (n) n->sc[BIN_SCALAR] = s;
     return out;
+}
+
+/* tensor * C++ scalar: MulBackward1 */
+cg_tensor *cg__mul_scalar1(cg_tensor *a, double s) {
+    return scalar1(CG_OP_MUL_SCALAR1, cg_mul_scalar, a, s);
+}
+
+/* tensor + C++ scalar: AddBackward1 */
+cg_tensor *cg__add_scalar1(cg_tensor *a, double s) {
+    return scalar1(CG_OP_ADD_SCALAR1, cg_add_scalar, a, s);
+}
+
+/* tensor / C++ scalar: DivBackward1 */
+cg_tensor *cg__div_scalar1(cg_tensor *a, double s) {
+    return scalar1(CG_OP_DIV_SCALAR1, cg_div_scalar, a, s);
 }
 
 int cg__bw_mul_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -589,29 +604,10 @@ int cg__bw_mul_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return (gi[0] = cg_mul_scalar(go[0], other)) ? 0 : -1;
 }
 
-/* tensor + C++ scalar: AddBackward1 (one edge) */
-cg_tensor *cg__add_scalar1(cg_tensor *a, double s) {
-    if (!a) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_add_scalar(a, s); }
-    if (out) cg__record(CG_OP_ADD_SCALAR1, out, 1, &a);
-    return out;
-}
-
 int cg__bw_add_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     CG_UNUSED(n);
     gi[0] = go[0];
     return 0;
-}
-
-/* tensor / C++ scalar: DivBackward1 (one edge) */
-cg_tensor *cg__div_scalar1(cg_tensor *a, double s) {
-    if (!a) return NULL;
-    cg_tensor *out = NULL;
-    CG_NO_GRAD { out = cg_div_scalar(a, s); }
-    cg_node *n = out ? cg__record(CG_OP_DIV_SCALAR1, out, 1, &a) : NULL;
-    if (n) n->sc[BIN_SCALAR] = s;
-    return out;
 }
 
 int cg__bw_div_scalar1(cg_node *n, cg_tensor **go, cg_tensor **gi) {

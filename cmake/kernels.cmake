@@ -35,7 +35,8 @@ if(CGRAD_CPU_DISPATCH AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"
   check_c_compiler_flag("-mavx2 -mfma" CGRAD_HAVE_MAVX2)
   check_c_compiler_flag("-mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma" CGRAD_HAVE_MAVX512)
   if(CGRAD_HAVE_MAVX2)
-    set_property(SOURCE ${CGRAD_KERNEL_DIR}/kern_avx2.c APPEND PROPERTY COMPILE_OPTIONS -mavx2 -mfma)
+    set_property(SOURCE ${CGRAD_KERNEL_DIR}/kern_avx2.c APPEND PROPERTY COMPILE_OPTIONS
+      -mavx2 -mfma)
     set_property(SOURCE ${CGRAD_KERNEL_DIR}/kern_avx2.c ${CGRAD_KERNEL_DIR}/dispatch.c
       APPEND PROPERTY COMPILE_DEFINITIONS CG_KERN_AVX2=1)
     list(APPEND CGRAD_KERNEL_LEVELS avx2)

@@ -37,7 +37,8 @@ static bool cpu_runs(cg__cpu_level level) {
     if (level == CG__CPU_DEFAULT) return true;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (level == CG__CPU_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (level == CG__CPU_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (level == CG__CPU_AVX512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -53,9 +54,9 @@ const cg__kernels *cg__kern_at(cg__cpu_level level) {
 }
 
 static cg__cpu_level best_level(void) {
-    cg__cpu_level l = CG__CPU_NLEVELS;
-    while (--l > CG__CPU_DEFAULT && !cg__kern_at(l)) {}
-    return l;
+    for (int l = CG__CPU_NLEVELS - 1; l > CG__CPU_DEFAULT; l--)
+        if (cg__kern_at((cg__cpu_level)l)) return (cg__cpu_level)l;
+    return CG__CPU_DEFAULT;
 }
 
 /* strcmp ignoring ASCII case */
@@ -90,8 +91,8 @@ const cg__kernels *cg__kern(void) {
     const cg__kernels *k = atomic_load_explicit(&chosen, memory_order_acquire);
     if (k) return k;
     char note[200];
-    const cg__kernels *pick = cg__kern_at(cg__cpu_pick(getenv("CGRAD_CPU_CAPABILITY"), note,
-                                                       sizeof note));
+    const cg__kernels *pick =
+        cg__kern_at(cg__cpu_pick(getenv("CGRAD_CPU_CAPABILITY"), note, sizeof note));
     /* racing first calls pick the same table; one stores it and notes why */
     if (atomic_compare_exchange_strong(&chosen, &k, pick) && note[0])
         fprintf(stderr, "cgrad: %s\n", note);

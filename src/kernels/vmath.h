@@ -107,22 +107,20 @@ static inline double cg__vexpd(double x) {
     return x != x ? x : y;
 }
 
-/* Phi(-a) for a >= 0 given e = exp(-a^2/2): e t P(t), t = 1 / (1 + a 3/8),
- * P of degree 11 (fit 5.5e-10 relative on a in [0, 15]; beyond, Phi(-a) is
- * 0 as a float). a = +inf gives 0, NaN gives NaN. */
+/* Phi(-a) for a >= 0 given e = exp(-a^2/2): e t P(t), t = 1 / (1 + 0.3 a),
+ * P of degree 9 (fit 3.5e-9 relative on a in [0, 15]; beyond, Phi(-a) is 0
+ * as a float). a = +inf gives 0, NaN gives NaN. */
 static inline double cg__vnormtail_e(double a, double e) {
-    double t = 1.0 / (1.0 + 0.375 * a);
-    double p = -2.22486018702375034e-02 * t + 1.47118239150895697e-01;
-    p = p * t - 4.08074727956822703e-01;
-    p = p * t + 5.92350163619271397e-01;
-    p = p * t - 4.46689913276336226e-01;
-    p = p * t + 1.57297086640411088e-01;
-    p = p * t - 7.72133092597964699e-02;
-    p = p * t + 4.46911562451123082e-02;
-    p = p * t + 8.48851824698190205e-02;
-    p = p * t + 1.28681309616357875e-01;
-    p = p * t + 1.49600092253455302e-01;
-    p = p * t + 1.49603322093440322e-01;
+    double t = 1.0 / (1.0 + 0.3 * a);
+    double p = -2.06286471078748652e-02 * t + 1.12464718846161438e-01;
+    p = p * t - 2.28284620275692574e-01;
+    p = p * t + 1.91883079378590671e-01;
+    p = p * t - 7.95090010310301187e-02;
+    p = p * t + 9.62048459158790781e-02;
+    p = p * t + 7.83722447152107593e-02;
+    p = p * t + 1.10239343388828695e-01;
+    p = p * t + 1.19571317768347007e-01;
+    p = p * t + 1.19686716668825424e-01;
     return e * t * p;
 }
 

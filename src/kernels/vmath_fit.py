@@ -73,9 +73,9 @@ def fit_expd():
     print(f"/*   fit error {float(err):.3g} */")
 
 
-TAIL_K = 0.375   # t = 1 / (1 + K a)
+TAIL_K = 0.3     # t = 1 / (1 + K a)
 TAIL_AMAX = 15.0  # Phi(-15) = 3.7e-51: 0 as a float
-TAIL_DEG = 11
+TAIL_DEG = 9
 
 
 def tail_ref(a):

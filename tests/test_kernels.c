@@ -557,6 +557,54 @@ TEST(adamw_step) {
     }
 }
 
+/* --------------------------------------------------------------- in place */
+
+/* out(a, b, y) then the same into a copy of b (in place); equal bits? */
+#define SAME_IN_PLACE(T, n, b, y, CALL_OUT, CALL_IN)                                       \
+    do {                                                                                   \
+        T *c_ = malloc(sizeof(T) * (size_t)(n));                                           \
+        memcpy(c_, b, sizeof(T) * (size_t)(n));                                            \
+        CALL_OUT;                                                                          \
+        CALL_IN;                                                                           \
+        bool same_ = memcmp(c_, y, sizeof(T) * (size_t)(n)) == 0;                          \
+        free(c_);                                                                          \
+        ASSERT(same_);                                                                     \
+    } while (0)
+
+/* y == x for gelu and layer_norm, dx == g for the backwards */
+TEST(in_place_calls_match) {
+    enum { R = 3, L = 333, N = R * L };
+    float *x = rand_f32(N, -5, 5), *g = rand_f32(N, -2, 2), *w = rand_f32(L, -2, 2);
+    float *y = fill_f32(N), *st = fill_f32(2 * R);
+    double *xd = rand_f64(N, -5, 5), *gd = rand_f64(N, -2, 2), *yd = fill_f64(N);
+    double *sd = fill_f64(2 * R); /* mean, rstd */
+    FOR_LEVELS(k) for (int v = 0; v < 2; v++) {
+        SAME_IN_PLACE(float, N, x, y, k->gelu_f32(N, x, y, v), k->gelu_f32(N, c_, c_, v));
+        SAME_IN_PLACE(double, N, xd, yd, k->gelu_f64(N, xd, yd, v), k->gelu_f64(N, c_, c_, v));
+        SAME_IN_PLACE(float, N, g, y, k->gelu_bw_f32(N, x, g, y, v),
+                      k->gelu_bw_f32(N, x, c_, c_, v));
+        SAME_IN_PLACE(double, N, gd, yd, k->gelu_bw_f64(N, xd, gd, yd, v),
+                      k->gelu_bw_f64(N, xd, c_, c_, v));
+        SAME_IN_PLACE(float, N, g, y, k->softmax_bw_f32(R, L, x, g, y, v),
+                      k->softmax_bw_f32(R, L, x, c_, c_, v));
+        SAME_IN_PLACE(double, N, gd, yd, k->softmax_bw_f64(R, L, xd, gd, yd, v),
+                      k->softmax_bw_f64(R, L, xd, c_, c_, v));
+        const float *wv = v ? w : NULL;
+        SAME_IN_PLACE(float, N, x, y, k->layer_norm_f32(R, L, x, wv, wv, 1e-5, y, st, st + R),
+                      k->layer_norm_f32(R, L, c_, wv, wv, 1e-5, c_, st, st + R));
+        SAME_IN_PLACE(double, N, xd, yd,
+                      k->layer_norm_f64(R, L, xd, NULL, NULL, 1e-5, yd, sd, sd + R),
+                      k->layer_norm_f64(R, L, c_, NULL, NULL, 1e-5, c_, sd, sd + R));
+        SAME_IN_PLACE(float, N, g, y,
+                      k->layer_norm_bw_f32(R, L, x, st, st + R, wv, g, y, NULL, NULL),
+                      k->layer_norm_bw_f32(R, L, x, st, st + R, wv, c_, c_, NULL, NULL));
+        SAME_IN_PLACE(double, N, gd, yd,
+                      k->layer_norm_bw_f64(R, L, xd, sd, sd + R, NULL, gd, yd, NULL, NULL),
+                      k->layer_norm_bw_f64(R, L, xd, sd, sd + R, NULL, c_, c_, NULL, NULL));
+    }
+    free(x), free(g), free(w), free(y), free(st), free(xd), free(gd), free(yd), free(sd);
+}
+
 /* --------------------------------------------------------------- dispatch */
 
 TEST(dispatch_levels) {
@@ -605,4 +653,5 @@ TEST(every_table_is_complete) {
 TEST_MAIN(dispatch_levels, every_table_is_complete, elementwise_f32_against_libm,
           elementwise_f32_special_values, elementwise_f32_in_place, gelu_f32_both_forms,
           gelu_f32_special_values, gelu_f64_both_forms, softmax_rows_and_backward,
-          softmax_nan_and_inf_rows, layer_norm_forward, layer_norm_backward, adamw_step)
+          softmax_nan_and_inf_rows, layer_norm_forward, layer_norm_backward, adamw_step,
+          in_place_calls_match)

@@ -4,7 +4,8 @@
  *   CG_KERN_NAME   the level's name ("avx2", ...)
  * and include this file, each with its level's ISA flags. Portable C for the
  * auto-vectoriser: restrict pointers, calls only to inline functions in
- * inner loops, selects instead of branches. Reductions keep LANES partial
+ * inner loops, selects instead of branches (and `omp simd` where a loop
+ * may run in place). Reductions keep LANES partial
  * sums, so that every level adds in the same order. Not -ffast-math: NaN and
  * inf behave as IEEE says. cmake/kernels.cmake adds -fno-trapping-math
  * (Clang's default; it changes no result): without it GCC keeps the selects
@@ -90,12 +91,11 @@ static void gelu_f32(int64_t n, const float *x, float *y, bool approx_tanh) {
     }
 }
 
-static void gelu_bw_f32(int64_t n, const float *restrict x, const float *restrict g,
-                        float *restrict dx, bool approx_tanh) {
+static void gelu_bw_f32(int64_t n, const float *x, const float *g, float *dx, bool approx_tanh) {
     if (approx_tanh) {
-        for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_tanh_d(x[i]));
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_tanh_d(x[i]));
     } else {
-        for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_erf_d(x[i]));
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_erf_d(x[i]));
     }
 }
 
@@ -117,8 +117,8 @@ static void gelu_f64(int64_t n, const double *x, double *y, bool approx_tanh) {
     for (int64_t i = 0; i < n; i++) y[i] = approx_tanh ? gelu_tanh_f64(x[i]) : gelu_erf_f64(x[i]);
 }
 
-static void gelu_bw_f64(int64_t n, const double *restrict x, const double *restrict g,
-                        double *restrict dx, bool approx_tanh) {
+static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
+                        bool approx_tanh) {
     for (int64_t i = 0; i < n; i++)
         dx[i] = g[i] * (approx_tanh ? dgelu_tanh_f64(x[i]) : dgelu_erf_f64(x[i]));
 }

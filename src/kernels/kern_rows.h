@@ -39,29 +39,26 @@ static double SFX(dot)(int64_t n, const T *restrict a, const T *restrict b) {
     return s;
 }
 
-/* the maximum, or NaN if any x is NaN (-inf when n == 0) */
-static T SFX(max_nan)(int64_t n, const T *restrict x) {
+/* the largest x that is not NaN (-inf if none) */
+static T SFX(max_of)(int64_t n, const T *restrict x) {
     T acc[LANES];
     for (int j = 0; j < LANES; j++) acc[j] = -INFINITY;
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            T v = x[i + j];
-            acc[j] = v > acc[j] || v != v ? v : acc[j]; /* a NaN sticks */
-        }
+        CG__SIMD for (int j = 0; j < LANES; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
     T m = -INFINITY;
-    for (int j = 0; j < LANES; j++) m = acc[j] > m || acc[j] != acc[j] ? acc[j] : m;
-    for (; i < n; i++) m = x[i] > m || x[i] != x[i] ? x[i] : m;
+    for (int j = 0; j < LANES; j++) m = acc[j] > m ? acc[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
 }
 
 /* ------------------------------------------------------------------ softmax */
 
 /* one row: the exponentials go into y, their sum (double) scales them, or
- * log_softmax = x - max - log(sum). x - max is NaN in a row holding a NaN (or
- * all -inf, or +inf), so the whole row is NaN. */
+ * log_softmax = x - max - log(sum). A NaN in the row (or a +inf, or only
+ * -inf) gives a NaN x - max, so a NaN sum: the whole row is NaN. */
 static void SFX(softmax_row)(int64_t n, const T *restrict x, T *restrict y, bool log_) {
-    T m = SFX(max_nan)(n, x);
+    T m = SFX(max_of)(n, x);
     for (int64_t i = 0; i < n; i++) y[i] = EXP_T(x[i] - m);
     double sum = SFX(sum)(n, y);
     if (log_) {
@@ -78,14 +75,13 @@ static void SFX(softmax)(int64_t rows, int64_t len, const T *x, T *y, bool log_)
 }
 
 /* softmax: dx = y (g - sum(g y)); log_softmax: dx = g - exp(y) sum(g) */
-static void SFX(softmax_bw_row)(int64_t n, const T *restrict y, const T *restrict g,
-                                T *restrict dx, bool log_) {
+static void SFX(softmax_bw_row)(int64_t n, const T *restrict y, const T *g, T *dx, bool log_) {
     if (log_) {
         T s = (T)SFX(sum)(n, g);
-        for (int64_t i = 0; i < n; i++) dx[i] = g[i] - EXP_T(y[i]) * s;
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = g[i] - EXP_T(y[i]) * s;
     } else {
         T s = (T)SFX(dot)(n, g, y);
-        for (int64_t i = 0; i < n; i++) dx[i] = y[i] * (g[i] - s);
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = y[i] * (g[i] - s);
     }
 }
 
@@ -98,16 +94,17 @@ static void SFX(softmax_bw)(int64_t rows, int64_t len, const T *y, const T *g, T
 
 /* y = (x scale + bias) w + b, each a * b + c rounded once; a missing w or b
  * as 1 or 0 would be, with the same roundings */
-static void SFX(ln_affine)(int64_t n, const T *restrict x, T scale, T bias, const T *restrict w,
-                           const T *restrict b, T *restrict y) {
-    if (w && b)
-        for (int64_t i = 0; i < n; i++) y[i] = FMA_T(FMA_T(x[i], scale, bias), w[i], b[i]);
-    else if (w)
-        for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) * w[i] + (T)0;
-    else if (b)
-        for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) + b[i];
-    else
-        for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) + (T)0;
+static void SFX(ln_affine)(int64_t n, const T *x, T scale, T bias, const T *restrict w,
+                           const T *restrict b, T *y) {
+    if (w && b) {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = FMA_T(FMA_T(x[i], scale, bias), w[i], b[i]);
+    } else if (w) {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) * w[i] + (T)0;
+    } else if (b) {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) + b[i];
+    } else {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = FMA_T(x[i], scale, bias) + (T)0;
+    }
 }
 
 /* rstd = 1 / sqrt(var + eps) and bias = -rstd mean in T, as PyTorch */
@@ -153,19 +150,21 @@ static void SFX(ln_bw_sums)(int64_t n, const T *restrict x, const T *restrict g,
 #undef LN_BW_SUMS
 
 /* dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), the means given (a, c) */
-static void SFX(ln_bw_dx)(int64_t n, const T *restrict x, const T *restrict g, const T *restrict w,
-                          T mu, T rs, T a, T c, T *restrict dx) {
-    if (w)
-        for (int64_t i = 0; i < n; i++) dx[i] = rs * (g[i] * w[i] - a - (x[i] - mu) * rs * c);
-    else
-        for (int64_t i = 0; i < n; i++) dx[i] = rs * (g[i] - a - (x[i] - mu) * rs * c);
+static void SFX(ln_bw_dx)(int64_t n, const T *restrict x, const T *g, const T *restrict w, T mu,
+                          T rs, T a, T c, T *dx) {
+    if (w) {
+        CG__SIMD for (int64_t i = 0; i < n; i++)
+            dx[i] = rs * (g[i] * w[i] - a - (x[i] - mu) * rs * c);
+    } else {
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = rs * (g[i] - a - (x[i] - mu) * rs * c);
+    }
 }
 
 static void SFX(layer_norm_bw)(int64_t rows, int64_t D, const T *x, const T *mean, const T *rstd,
                                const T *w, const T *g, T *dx, double *restrict dw,
                                double *restrict db) {
     for (int64_t r = 0; r < rows; r++) {
-        const T *restrict xr = x + r * D, *restrict gr = g + r * D;
+        const T *xr = x + r * D, *gr = g + r * D; /* dx may be g */
         T mu = mean[r], rs = rstd[r];
         if (dw)
             for (int64_t i = 0; i < D; i++) dw[i] += (double)gr[i] * ((xr[i] - mu) * rs);

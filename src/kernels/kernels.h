@@ -10,10 +10,11 @@
  * the compiler vectorises). CGRAD_CPU_CAPABILITY=default|avx2|avx512 forces
  * a level (see dispatch.c).
  *
- * Conventions: n, rows, len, D are element counts (0 allowed: no work);
- * outputs never overlap inputs, except that an elementwise kernel
- * (y[i] = f(x[i])) may run in place, y == x. Each call is serial: callers
- * split rows or ranges across threads. Internal: not installed. */
+ * Conventions: n, rows, len, D are element counts (0 allowed: no work).
+ * Outputs do not overlap inputs, except exactly, where noted "in place":
+ * y == x for the elementwise kernels, gelu and layer_norm, dx == g for the
+ * backwards (never softmax's forward). Each call is serial: callers split
+ * rows or ranges across threads. Internal: not installed. */
 #ifndef CG_KERNELS_H
 #define CG_KERNELS_H
 

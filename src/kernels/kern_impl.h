@@ -2,10 +2,11 @@
  * level: kern_default.c, kern_avx2.c and kern_avx512.c define
  *   CG_KERN_TABLE  the table's name (cg__kernels_avx2, ...)
  *   CG_KERN_NAME   the level's name ("avx2", ...)
- * and include this file, each with its level's ISA flags. Portable C for the
- * auto-vectoriser: restrict pointers, calls only to inline functions in
- * inner loops, selects instead of branches (and `omp simd` where a loop
- * may run in place). Reductions keep LANES partial
+ * and include this file, each with its level's ISA flags.
+ *
+ * Portable C for the auto-vectoriser: restrict pointers, calls only to
+ * inline functions in inner loops, selects instead of branches, and
+ * `omp simd` where a loop may run in place. Reductions keep LANES partial
  * sums, so that every level adds in the same order. Not -ffast-math: NaN and
  * inf behave as IEEE says. cmake/kernels.cmake adds -fno-trapping-math
  * (Clang's default; it changes no result): without it GCC keeps the selects
@@ -19,8 +20,9 @@
 
 #include <math.h>
 
-/* `#pragma omp simd` where OpenMP or -fopenmp-simd is on: it lets a loop
- * that may run in place (y == x) vectorise without a run-time alias check */
+/* `#pragma omp simd` where OpenMP or -fopenmp-simd is on: a loop that may
+ * run in place (y == x) vectorises without a run-time alias check, and a
+ * max over lanes vectorises at all */
 #if defined(_OPENMP) || defined(CG_OPENMP_SIMD)
 #define CG__SIMD _Pragma("omp simd")
 #else

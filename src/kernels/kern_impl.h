@@ -66,23 +66,23 @@ static inline double gelu_erf_d(double x) { return x * cg__vnormcdf(x); }
 /* 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + c x^3): no
  * cancellation for negative x */
 static inline double gelu_tanh_d(double x) {
-    return x * cg__vsigmoid(2.0 * SQRT_2_PI * (x + GELU_C * x * x * x));
+    return x * cg__vsigmoid(2.0 * SQRT_2_PI * CG__VFMA(GELU_C * x * x, x, x));
 }
 
 /* Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi): one exp for both */
 static inline double dgelu_erf_d(double x) {
     double a = fabs(x), e = cg__vexpd(-0.5 * a * a);
     double q = cg__vnormtail_e(a, e);
-    return (x < 0 ? q : 1.0 - q) + x * e * INV_SQRT_2PI;
+    return CG__VFMA(x * INV_SQRT_2PI, e, x < 0 ? q : 1.0 - q);
 }
 
 /* d/dx x s(2u) = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi)
  * (1 + 3 c x^2): s and 1 - s both from e = exp(-2|u|), without cancelling */
 static inline double dgelu_tanh_d(double x) {
-    double x2 = x * x, u = SQRT_2_PI * (x + GELU_C * x2 * x);
+    double x2 = x * x, u = SQRT_2_PI * CG__VFMA(GELU_C * x2, x, x);
     double e = cg__vexpd(-2.0 * fabs(u)), sp = 1.0 / (1.0 + e), sn = e * sp;
     double s = u >= 0 ? sp : sn, s1 = u >= 0 ? sn : sp;
-    return s + 2.0 * x * s * s1 * SQRT_2_PI * (1.0 + 3.0 * GELU_C * x2);
+    return CG__VFMA(2.0 * x * s * s1, SQRT_2_PI * CG__VFMA(3.0 * GELU_C, x2, 1.0), s);
 }
 
 static void gelu_f32(int64_t n, const float *x, float *y, bool approx_tanh) {

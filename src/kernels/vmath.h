@@ -36,11 +36,17 @@
 #include <stdint.h>
 #include <string.h>
 
-/* a * b + c: one rounding where the target fuses it, else two */
+/* a * b + c: one rounding where the target fuses it, else two (C11 does
+ * not contract a * b + c by itself under GCC's -std=c11) */
 #if defined(__FMA__) || defined(FP_FAST_FMAF)
 #define CG__VFMAF(a, b, c) fmaf(a, b, c)
 #else
 #define CG__VFMAF(a, b, c) ((a) * (b) + (c))
+#endif
+#if defined(__FMA__) || defined(FP_FAST_FMA)
+#define CG__VFMA(a, b, c) fma(a, b, c)
+#else
+#define CG__VFMA(a, b, c) ((a) * (b) + (c))
 #endif
 
 #define CG__V_LOG2E 1.4426950408889634074
@@ -93,40 +99,39 @@ static inline float cg__vexpf(float x) {
 
 /* exp(x) in double to float grade (relative error < 3e-10), the same
  * scheme as cg__vexpf; x < -708 gives 0, x > 709 is clamped (callers pass
- * x <= 0). */
+ * x <= 0); a NaN goes through the arithmetic (the clamps keep it). */
 static inline double cg__vexpd(double x) {
-    double xc = x < 709.0 ? x : 709.0;
-    xc = xc > -708.0 ? xc : -708.0;
-    double kd = xc * CG__V_LOG2E + 0x1.8p52;
+    double xc = x > 709.0 ? 709.0 : x;
+    xc = xc < -708.0 ? -708.0 : xc;
+    double kd = CG__VFMA(xc, CG__V_LOG2E, 0x1.8p52);
     int64_t k = cg__vbits_f64(kd) - cg__vbits_f64(0x1.8p52); /* in [-1021, 1023] */
     double kr = kd - 0x1.8p52;
-    double r = xc - kr * 0x1.62e42fee00000p-1; /* ln2's first 32 bits: exact */
-    r = r - kr * 0x1.a39ef35793c76p-33;
-    double p = 1.98578029056728630e-04 * r + 1.39336065325569407e-03;
-    p = p * r + 8.33336072530306560e-03;
-    p = p * r + 4.16664654471636947e-02;
-    p = p * r + 1.66666665322869723e-01;
-    p = p * r + 5.00000001338756661e-01;
-    p = p * (r * r) + r + 1.0;
+    double r = CG__VFMA(-kr, 0x1.62e42fee00000p-1, xc); /* ln2's first 32 bits: exact */
+    r = CG__VFMA(-kr, 0x1.a39ef35793c76p-33, r);
+    double p = CG__VFMA(1.98578029056728630e-04, r, 1.39336065325569407e-03);
+    p = CG__VFMA(p, r, 8.33336072530306560e-03);
+    p = CG__VFMA(p, r, 4.16664654471636947e-02);
+    p = CG__VFMA(p, r, 1.66666665322869723e-01);
+    p = CG__VFMA(p, r, 5.00000001338756661e-01);
+    p = CG__VFMA(p, r * r, r) + 1.0;
     double y = p * cg__vf64_bits((k + 1023) << 52);
-    y = x < -708.0 ? 0.0 : y;
-    return x != x ? x : y;
+    return x < -708.0 ? 0.0 : y;
 }
 
 /* Phi(-a) for a >= 0 given e = exp(-a^2/2): e t P(t), t = 1 / (1 + 0.3 a),
  * P of degree 9 (fit 3.5e-9 relative on a in [0, 15]; beyond, Phi(-a) is 0
  * as a float). a = +inf gives 0, NaN gives NaN. */
 static inline double cg__vnormtail_e(double a, double e) {
-    double t = 1.0 / (1.0 + 0.3 * a);
-    double p = -2.06286471078748652e-02 * t + 1.12464718846161438e-01;
-    p = p * t - 2.28284620275692574e-01;
-    p = p * t + 1.91883079378590671e-01;
-    p = p * t - 7.95090010310301187e-02;
-    p = p * t + 9.62048459158790781e-02;
-    p = p * t + 7.83722447152107593e-02;
-    p = p * t + 1.10239343388828695e-01;
-    p = p * t + 1.19571317768347007e-01;
-    p = p * t + 1.19686716668825424e-01;
+    double t = 1.0 / CG__VFMA(0.3, a, 1.0);
+    double p = CG__VFMA(-2.06286471078748652e-02, t, 1.12464718846161438e-01);
+    p = CG__VFMA(p, t, -2.28284620275692574e-01);
+    p = CG__VFMA(p, t, 1.91883079378590671e-01);
+    p = CG__VFMA(p, t, -7.95090010310301187e-02);
+    p = CG__VFMA(p, t, 9.62048459158790781e-02);
+    p = CG__VFMA(p, t, 7.83722447152107593e-02);
+    p = CG__VFMA(p, t, 1.10239343388828695e-01);
+    p = CG__VFMA(p, t, 1.19571317768347007e-01);
+    p = CG__VFMA(p, t, 1.19686716668825424e-01);
     return e * t * p;
 }
 
@@ -144,14 +149,14 @@ static inline double cg__vnormcdf(double x) {
  * else sign(x) (1 - 2 Phi(-|x| sqrt 2)) */
 static inline double cg__verf(double x) {
     double a = fabs(x), z = x * x;
-    double s = 1.6462114365889247e-06 * z - 1.4925650358406251e-05;
-    s = s * z + 1.2055332981789664e-04;
-    s = s * z - 8.5483270234508528e-04;
-    s = s * z + 5.2239776254421878e-03;
-    s = s * z - 2.6866170645131252e-02;
-    s = s * z + 1.1283791670955126e-01;
-    s = s * z - 3.7612638903183752e-01;
-    s = s * z + 1.1283791670955126e+00;
+    double s = CG__VFMA(1.6462114365889247e-06, z, -1.4925650358406251e-05);
+    s = CG__VFMA(s, z, 1.2055332981789664e-04);
+    s = CG__VFMA(s, z, -8.5483270234508528e-04);
+    s = CG__VFMA(s, z, 5.2239776254421878e-03);
+    s = CG__VFMA(s, z, -2.6866170645131252e-02);
+    s = CG__VFMA(s, z, 1.1283791670955126e-01);
+    s = CG__VFMA(s, z, -3.7612638903183752e-01);
+    s = CG__VFMA(s, z, 1.1283791670955126e+00);
     double l = 1.0 - 2.0 * cg__vnormtail(a * CG__V_SQRT2);
     return copysign(a < 0.5 ? s * a : l, x);
 }

@@ -62,12 +62,12 @@ static inline float cg__vf32_bits(int32_t i) {
     memcpy(&f, &i, sizeof f);
     return f;
 }
-static inline int64_t cg__vbits_f64(double d) {
-    int64_t i;
+static inline uint64_t cg__vbits_f64(double d) {
+    uint64_t i;
     memcpy(&i, &d, sizeof i);
     return i;
 }
-static inline double cg__vf64_bits(int64_t i) {
+static inline double cg__vf64_bits(uint64_t i) {
     double d;
     memcpy(&d, &i, sizeof d);
     return d;
@@ -104,7 +104,7 @@ static inline double cg__vexpd(double x) {
     double xc = x > 709.0 ? 709.0 : x;
     xc = xc < -708.0 ? -708.0 : xc;
     double kd = CG__VFMA(xc, CG__V_LOG2E, 0x1.8p52);
-    int64_t k = cg__vbits_f64(kd) - cg__vbits_f64(0x1.8p52); /* in [-1021, 1023] */
+    uint64_t k = cg__vbits_f64(kd) - cg__vbits_f64(0x1.8p52); /* in [-1021, 1023], mod 2^64 */
     double kr = kd - 0x1.8p52;
     double r = CG__VFMA(-kr, 0x1.62e42fee00000p-1, xc); /* ln2's first 32 bits: exact */
     r = CG__VFMA(-kr, 0x1.a39ef35793c76p-33, r);

@@ -1,0 +1,182 @@
+/* The CPU kernels (kernels.h), written once and compiled once per dispatch
+ * level: kern_default.c, kern_avx2.c and kern_avx512.c define
+ *   CG_KERN_TABLE  the table's name (cg__kernels_avx2, ...)
+ *   CG_KERN_NAME   the level's name ("avx2", ...)
+ * and include this file, each with its level's ISA flags.
+ *
+ * Portable C for the auto-vectoriser: restrict pointers, calls only to
+ * inline functions in inner loops, selects instead of branches, and
+ * `omp simd` where a loop may run in place. Reductions keep LANES partial
+ * sums, so that every level adds in the same order. Not -ffast-math: NaN and
+ * inf behave as IEEE says. cmake/kernels.cmake adds -fno-trapping-math
+ * (Clang's default; it changes no result): without it GCC keeps the selects
+ * as branches and vectorises most loops only at AVX-512 (masked). */
+#ifndef CG_KERN_TABLE
+#error "define CG_KERN_TABLE and CG_KERN_NAME, then include kern_impl.h"
+#endif
+
+#include "kernels.h"
+#include "vmath.h"
+
+#include <math.h>
+
+/* `#pragma omp simd` where OpenMP or -fopenmp-simd is on: a loop that may
+ * run in place (y == x) vectorises without a run-time alias check, and a
+ * max over lanes vectorises at all */
+#if defined(_OPENMP) || defined(CG_OPENMP_SIMD)
+#define CG__SIMD _Pragma("omp simd")
+#else
+#define CG__SIMD
+#endif
+
+#define LANES 16 /* partial sums per reduction */
+
+/* the LANES partial sums added pairwise (acc is clobbered) */
+static inline double fold_lanes(double *acc) {
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return acc[0];
+}
+
+#define SQRT1_2 0.70710678118654752440      /* 1 / sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143267794 /* 1 / sqrt(2 pi) */
+#define SQRT_2_PI 0.79788456080286535588    /* sqrt(2 / pi) */
+#define GELU_C 0.044715                     /* gelu's tanh approximation */
+
+/* ------------------------------------------------------------- elementwise */
+
+#define UNARY_F32(NAME, EXPR)                                                              \
+    static void NAME(int64_t n, const float *x, float *y) {                               \
+        CG__SIMD for (int64_t i = 0; i < n; i++) {                                         \
+            float v = x[i];                                                                \
+            y[i] = (EXPR);                                                                 \
+        }                                                                                  \
+    }
+UNARY_F32(exp_f32, cg__vexpf(v))
+UNARY_F32(tanh_f32, (float)cg__vtanh(v))
+UNARY_F32(sigmoid_f32, (float)cg__vsigmoid(v))
+UNARY_F32(erf_f32, (float)cg__verf(v))
+UNARY_F32(normcdf_f32, (float)cg__vnormcdf(v))
+
+/* ------------------------------------------------------------------- gelu */
+
+/* x Phi(x) */
+static inline double gelu_erf_d(double x) { return x * cg__vnormcdf(x); }
+
+/* 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + c x^3): no
+ * cancellation for negative x */
+static inline double gelu_tanh_d(double x) {
+    return x * cg__vsigmoid(2.0 * SQRT_2_PI * CG__VFMA(GELU_C * x * x, x, x));
+}
+
+/* Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi): one exp for both */
+static inline double dgelu_erf_d(double x) {
+    double a = fabs(x), e = cg__vexpd(-0.5 * a * a);
+    double q = cg__vnormtail_e(a, e);
+    return CG__VFMA(x * INV_SQRT_2PI, e, x < 0 ? q : 1.0 - q);
+}
+
+/* d/dx x s(2u) = s + 2 x s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi)
+ * (1 + 3 c x^2): s and 1 - s both from e = exp(-2|u|), without cancelling */
+static inline double dgelu_tanh_d(double x) {
+    double x2 = x * x, u = SQRT_2_PI * CG__VFMA(GELU_C * x2, x, x);
+    double e = cg__vexpd(-2.0 * fabs(u)), sp = 1.0 / (1.0 + e), sn = e * sp;
+    double s = u >= 0 ? sp : sn, s1 = u >= 0 ? sn : sp;
+    return CG__VFMA(2.0 * x * s * s1, SQRT_2_PI * CG__VFMA(3.0 * GELU_C, x2, 1.0), s);
+}
+
+static void gelu_f32(int64_t n, const float *x, float *y, bool approx_tanh) {
+    if (approx_tanh) {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = (float)gelu_tanh_d(x[i]);
+    } else {
+        CG__SIMD for (int64_t i = 0; i < n; i++) y[i] = (float)gelu_erf_d(x[i]);
+    }
+}
+
+static void gelu_bw_f32(int64_t n, const float *x, const float *g, float *dx, bool approx_tanh) {
+    if (approx_tanh) {
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_tanh_d(x[i]));
+    } else {
+        CG__SIMD for (int64_t i = 0; i < n; i++) dx[i] = (float)(g[i] * dgelu_erf_d(x[i]));
+    }
+}
+
+/* float64: libm (scalar), the same formulas */
+static double gelu_erf_f64(double x) { return 0.5 * x * erfc(-x * SQRT1_2); }
+static double gelu_tanh_f64(double x) {
+    return x / (1.0 + exp(-2.0 * SQRT_2_PI * (x + GELU_C * x * x * x)));
+}
+static double dgelu_erf_f64(double x) {
+    return 0.5 * erfc(-x * SQRT1_2) + x * INV_SQRT_2PI * exp(-0.5 * x * x);
+}
+static double dgelu_tanh_f64(double x) {
+    double x2 = x * x, u = SQRT_2_PI * (x + GELU_C * x2 * x), e = exp(-2.0 * fabs(u));
+    double sp = 1.0 / (1.0 + e), sn = e * sp, s = u >= 0 ? sp : sn, s1 = u >= 0 ? sn : sp;
+    return s + 2.0 * x * s * s1 * SQRT_2_PI * (1.0 + 3.0 * GELU_C * x2);
+}
+
+static void gelu_f64(int64_t n, const double *x, double *y, bool approx_tanh) {
+    for (int64_t i = 0; i < n; i++) y[i] = approx_tanh ? gelu_tanh_f64(x[i]) : gelu_erf_f64(x[i]);
+}
+
+static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
+                        bool approx_tanh) {
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = g[i] * (approx_tanh ? dgelu_tanh_f64(x[i]) : dgelu_erf_f64(x[i]));
+}
+
+/* ------------------------------------------ rows: softmax, layer_norm, adamw */
+
+/* float: float32 arithmetic, vmath's exp; a * b + c rounded once (FMA, else
+ * the exact double product plus c, rounded twice: a rare 1-ulp difference) */
+#define T float
+#define SFX(name) name##_f32
+#define EXP_T cg__vexpf
+#define SQRT_T sqrtf
+#if defined(__FMA__) || defined(FP_FAST_FMAF)
+#define FMA_T(a, b, c) fmaf(a, b, c)
+#else
+#define FMA_T(a, b, c) ((float)((double)(a) * (double)(b) + (double)(c)))
+#endif
+#include "kern_rows.h"
+#undef T
+#undef SFX
+#undef EXP_T
+#undef SQRT_T
+#undef FMA_T
+
+/* double: libm's exp and fma (the fma instruction where the target has it) */
+#define T double
+#define SFX(name) name##_f64
+#define EXP_T exp
+#define SQRT_T sqrt
+#define FMA_T(a, b, c) fma(a, b, c)
+#include "kern_rows.h"
+#undef T
+#undef SFX
+#undef EXP_T
+#undef SQRT_T
+#undef FMA_T
+
+const cg__kernels CG_KERN_TABLE = {
+    .name = CG_KERN_NAME,
+    .exp_f32 = exp_f32,
+    .tanh_f32 = tanh_f32,
+    .sigmoid_f32 = sigmoid_f32,
+    .erf_f32 = erf_f32,
+    .normcdf_f32 = normcdf_f32,
+    .gelu_f32 = gelu_f32,
+    .gelu_f64 = gelu_f64,
+    .gelu_bw_f32 = gelu_bw_f32,
+    .gelu_bw_f64 = gelu_bw_f64,
+    .softmax_f32 = softmax_f32,
+    .softmax_f64 = softmax_f64,
+    .softmax_bw_f32 = softmax_bw_f32,
+    .softmax_bw_f64 = softmax_bw_f64,
+    .layer_norm_f32 = layer_norm_f32,
+    .layer_norm_f64 = layer_norm_f64,
+    .layer_norm_bw_f32 = layer_norm_bw_f32,
+    .layer_norm_bw_f64 = layer_norm_bw_f64,
+    .adamw_f32 = adamw_f32,
+    .adamw_f64 = adamw_f64,
+};

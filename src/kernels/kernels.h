@@ -1,0 +1,120 @@
+/* The CPU kernel layer: hot float32/float64 kernels on plain contiguous
+ * arrays (no cg_tensor), compiled once per dispatch level and reached
+ * through a table of function pointers picked once, at first use.
+ *
+ *   level    built from               flags (cmake/kernels.cmake)
+ *   default  kern_default.c           none (baseline x86-64, or any CPU)
+ *   avx2     kern_avx2.c              -mavx2 -mfma (x86-64, GCC/Clang)
+ *   avx512   kern_avx512.c            -mavx512f/bw/dq/vl -mfma
+ * All three include kern_impl.h, the one implementation (portable C that
+ * the compiler vectorises). CGRAD_CPU_CAPABILITY=default|avx2|avx512 forces
+ * a level (see dispatch.c).
+ *
+ * Conventions: n, rows, len, D are element counts (0 allowed: no work).
+ * Outputs do not overlap inputs, except exactly, where noted "in place":
+ * y == x for the elementwise kernels, gelu and layer_norm, dx == g for the
+ * backwards (never softmax's forward). Each call is serial: callers split
+ * rows or ranges across threads. Internal: not installed. */
+#ifndef CG_KERNELS_H
+#define CG_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One Adam(W) step's hyperparameters, as torch.optim.AdamW (amsgrad off). */
+typedef struct cg__adamw_hp {
+    double lr, beta1, beta2, eps, weight_decay;
+    double bias_correction1; /* 1 - beta1^step */
+    double bias_correction2; /* 1 - beta2^step */
+    bool decoupled;          /* true: AdamW (p *= 1 - lr wd first); false: Adam (g += wd p) */
+} cg__adamw_hp;
+
+typedef struct cg__kernels {
+    const char *name; /* "default", "avx2" or "avx512" */
+
+    /* y[i] = f(x[i]), i < n, in float32 (errors: vmath.h) */
+    void (*exp_f32)(int64_t n, const float *x, float *y);
+    void (*tanh_f32)(int64_t n, const float *x, float *y);
+    void (*sigmoid_f32)(int64_t n, const float *x, float *y);
+    void (*erf_f32)(int64_t n, const float *x, float *y);
+    void (*normcdf_f32)(int64_t n, const float *x, float *y); /* Phi(x) = P(N(0,1) <= x) */
+
+    /* y = gelu(x): x Phi(x), or with approx_tanh
+     * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    void (*gelu_f32)(int64_t n, const float *x, float *y, bool approx_tanh);
+    void (*gelu_f64)(int64_t n, const double *x, double *y, bool approx_tanh);
+    /* dx = g * gelu'(x); erf form: gelu'(x) = Phi(x) + x phi(x) */
+    void (*gelu_bw_f32)(int64_t n, const float *x, const float *g, float *dx, bool approx_tanh);
+    void (*gelu_bw_f64)(int64_t n, const double *x, const double *g, double *dx,
+                        bool approx_tanh);
+
+    /* x, y: (rows, len). y = softmax (or log_softmax) of each row: exp(x - max)
+     * / sum, the sum in double; a NaN in a row makes the row NaN. */
+    void (*softmax_f32)(int64_t rows, int64_t len, const float *x, float *y, bool log);
+    void (*softmax_f64)(int64_t rows, int64_t len, const double *x, double *y, bool log);
+    /* y (the forward's output), g, dx: (rows, len).
+     * softmax: dx = y (g - sum(g y)); log_softmax: dx = g - exp(y) sum(g) */
+    void (*softmax_bw_f32)(int64_t rows, int64_t len, const float *y, const float *g, float *dx,
+                           bool log);
+    void (*softmax_bw_f64)(int64_t rows, int64_t len, const double *y, const double *g,
+                           double *dx, bool log);
+
+    /* x, y: (rows, D); w, b: (D) or NULL; mean, rstd: (rows) or NULL.
+     * Per row the mean and biased variance in double (two passes), then
+     * rstd = 1 / sqrt(var + eps) and y = (x rstd - mean rstd) w + b, fused as
+     * PyTorch's CPU kernel fuses it. */
+    void (*layer_norm_f32)(int64_t rows, int64_t D, const float *x, const float *w,
+                           const float *b, double eps, float *y, float *mean, float *rstd);
+    void (*layer_norm_f64)(int64_t rows, int64_t D, const double *x, const double *w,
+                           const double *b, double eps, double *y, double *mean, double *rstd);
+    /* x, g, dx: (rows, D); mean, rstd: (rows), the forward's; w: (D) or NULL.
+     * dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g w, xhat = (x - mean)
+     * rstd; dx may be NULL. dw[j] += sum over rows of g xhat, db[j] += sum of g
+     * ((D) double accumulators the caller zeroes; either may be NULL). */
+    void (*layer_norm_bw_f32)(int64_t rows, int64_t D, const float *x, const float *mean,
+                              const float *rstd, const float *w, const float *g, float *dx,
+                              double *dw, double *db);
+    void (*layer_norm_bw_f64)(int64_t rows, int64_t D, const double *x, const double *mean,
+                              const double *rstd, const double *w, const double *g,
+                              double *dx, double *dw, double *db);
+
+    /* One Adam(W) step over n parameters, in place: p, exp_avg m, exp_avg_sq
+     * v, with the gradient g (PyTorch 1.13's single-tensor math). */
+    void (*adamw_f32)(int64_t n, float *p, const float *g, float *m, float *v,
+                      const cg__adamw_hp *hp);
+    void (*adamw_f64)(int64_t n, double *p, const double *g, double *m, double *v,
+                      const cg__adamw_hp *hp);
+} cg__kernels;
+
+typedef enum cg__cpu_level {
+    CG__CPU_DEFAULT,
+    CG__CPU_AVX2,
+    CG__CPU_AVX512,
+    CG__CPU_NLEVELS
+} cg__cpu_level;
+
+/* The level's tables (kern_*.c); the AVX ones exist where cmake/kernels.cmake
+ * compiled them (CG_KERN_AVX2, CG_KERN_AVX512). */
+extern const cg__kernels cg__kernels_default;
+#ifdef CG_KERN_AVX2
+extern const cg__kernels cg__kernels_avx2;
+#endif
+#ifdef CG_KERN_AVX512
+extern const cg__kernels cg__kernels_avx512;
+#endif
+
+/* The table in use: chosen once, at the first call (thread-safe). */
+const cg__kernels *cg__kern(void);
+/* Its level's name: "default", "avx2" or "avx512" (cg_cpu_capability). */
+const char *cg__cpu_capability(void);
+/* The table of a level if it was compiled in and this CPU runs it, else NULL
+ * (tests run every level through it). */
+const cg__kernels *cg__kern_at(cg__cpu_level level);
+/* The level a CGRAD_CPU_CAPABILITY value selects (request NULL or "": the
+ * best this CPU runs). A level this CPU or build lacks, or an unknown name,
+ * gives the best one, with the reason in note (else note is ""). */
+cg__cpu_level cg__cpu_pick(const char *request, char *note, size_t note_size);
+const char *cg__cpu_level_name(cg__cpu_level level);
+
+#endif

@@ -30,7 +30,7 @@
 #define BLOCK 65536 /* inputs per block: the low 16 bits of the pattern */
 
 enum { F_EXP, F_TANH, F_SIGMOID, F_ERF, F_NORMCDF, F_GELU, F_GELU_TANH, NFN };
-static const char *const FN_NAMES[NFN] = {"exp", "tanh", "sigmoid", "erf",
+static const char *const FN_NAMES[NFN] = {"exp",     "tanh", "sigmoid",  "erf",
                                           "normcdf", "gelu", "gelu_tanh"};
 
 /* the references for input x, in double: ref[f] for each function f (libm
@@ -190,24 +190,38 @@ static void libm_gelu_bw(int64_t n, const float *x, const float *g, float *dx) {
 }
 
 typedef enum {
-    K_GELU, K_GELU_BW, K_GELU_TANH, K_GELU_TANH_BW, K_EXP, K_SOFTMAX, K_LAYER_NORM, NK
+    K_GELU,
+    K_GELU_BW,
+    K_GELU_TANH,
+    K_GELU_TANH_BW,
+    K_EXP,
+    K_SOFTMAX,
+    K_LAYER_NORM,
+    NK
 } kern_id;
 static const char *const K_NAMES[NK] = {"gelu_fwd", "gelu_bwd", "gelu_tanh_fwd", "gelu_tanh_bwd",
-                                        "exp", "softmax", "layer_norm"};
+                                        "exp",      "softmax",  "layer_norm"};
 
 /* one call over SPEED_N elements (k NULL: the libm loop, where there is one) */
 static bool run_kernel(const cg__kernels *k, kern_id id, const float *x, const float *g, float *y,
                        float *st) {
     const int64_t n = SPEED_N, rows = 16, len = SPEED_N / 16;
-    if (!k && id == K_GELU) libm_gelu(n, x, y);
-    else if (!k && id == K_GELU_BW) libm_gelu_bw(n, x, g, y);
-    else if (!k) return false;
-    else if (id == K_GELU || id == K_GELU_TANH) k->gelu_f32(n, x, y, id == K_GELU_TANH);
+    if (!k && id == K_GELU)
+        libm_gelu(n, x, y);
+    else if (!k && id == K_GELU_BW)
+        libm_gelu_bw(n, x, g, y);
+    else if (!k)
+        return false;
+    else if (id == K_GELU || id == K_GELU_TANH)
+        k->gelu_f32(n, x, y, id == K_GELU_TANH);
     else if (id == K_GELU_BW || id == K_GELU_TANH_BW)
         k->gelu_bw_f32(n, x, g, y, id == K_GELU_TANH_BW);
-    else if (id == K_EXP) k->exp_f32(n, x, y);
-    else if (id == K_SOFTMAX) k->softmax_f32(rows, len, x, y, false);
-    else k->layer_norm_f32(rows, len, x, g, g, 1e-5, y, st, st + rows);
+    else if (id == K_EXP)
+        k->exp_f32(n, x, y);
+    else if (id == K_SOFTMAX)
+        k->softmax_f32(rows, len, x, y, false);
+    else
+        k->layer_norm_f32(rows, len, x, g, g, 1e-5, y, st, st + rows);
     return true;
 }
 
@@ -242,10 +256,14 @@ int main(int argc, char **argv) {
     int stride = 257;
     bool do_speed = true, do_ulp = true;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--full")) stride = 1;
-        else if (!strcmp(argv[i], "--stride") && i + 1 < argc) stride = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-speed")) do_speed = false;
-        else if (!strcmp(argv[i], "--no-ulp")) do_ulp = false;
+        if (!strcmp(argv[i], "--full"))
+            stride = 1;
+        else if (!strcmp(argv[i], "--stride") && i + 1 < argc)
+            stride = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-speed"))
+            do_speed = false;
+        else if (!strcmp(argv[i], "--no-ulp"))
+            do_ulp = false;
         else {
             fprintf(stderr, "usage: %s [--full | --stride N] [--no-speed] [--no-ulp]\n", argv[0]);
             return 2;

@@ -18,8 +18,8 @@ static const int64_t LENS[] = {0, 1, 7, 8, 15, 16, 17, 1000, 4099};
 #define F64_TOL 1e-13
 
 /* every table this CPU runs: k, with its level's name in k->name */
-#define FOR_LEVELS(k)                                                                      \
-    for (int l_ = 0; l_ < CG__CPU_NLEVELS; l_++)                                            \
+#define FOR_LEVELS(k)                                                                              \
+    for (int l_ = 0; l_ < CG__CPU_NLEVELS; l_++)                                                   \
         for (const cg__kernels *k = cg__kern_at((cg__cpu_level)l_); k; k = NULL)
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
@@ -91,8 +91,10 @@ static const struct {
     const char *name;
     double (*ref)(double);
     double lo, hi; /* the random inputs' range */
-} UNARY[] = {{"exp", exp, -110, 95},        {"tanh", tanh, -12, 12},
-             {"sigmoid", ref_sigmoid, -120, 60}, {"erf", erf, -6, 6},
+} UNARY[] = {{"exp", exp, -110, 95},
+             {"tanh", tanh, -12, 12},
+             {"sigmoid", ref_sigmoid, -120, 60},
+             {"erf", erf, -6, 6},
              {"normcdf", ref_normcdf, -16, 10}};
 #define NUNARY (int)(sizeof UNARY / sizeof UNARY[0])
 
@@ -128,9 +130,12 @@ TEST(elementwise_f32_against_libm) {
 }
 
 TEST(elementwise_f32_special_values) {
-    const float xs[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, FLT_MIN / 2, -FLT_TRUE_MIN,
-                        FLT_MIN, 88.72f, 88.73f, -87.4f, -103.9f, -104.5f, 1e30f, -1e30f, 0.5f,
-                        -0.5f, 0x1p-5f, -0x1.fffffep-6f, 3.9f, -3.95f, 9.0f, -13.5f, -14.2f};
+    const float xs[] = {NAN,     INFINITY,    -INFINITY,       0.0f,
+                        -0.0f,   FLT_MIN / 2, -FLT_TRUE_MIN,   FLT_MIN,
+                        88.72f,  88.73f,      -87.4f,          -103.9f,
+                        -104.5f, 1e30f,       -1e30f,          0.5f,
+                        -0.5f,   0x1p-5f,     -0x1.fffffep-6f, 3.9f,
+                        -3.95f,  9.0f,        -13.5f,          -14.2f};
     const int64_t n = sizeof xs / sizeof xs[0];
     FOR_LEVELS(k) for (int f = 0; f < NUNARY; f++) ASSERT(check_unary(k, f, n, xs) == 0);
 }
@@ -197,14 +202,14 @@ TEST(gelu_f32_both_forms) {
 }
 
 TEST(gelu_f32_special_values) {
-    const float x[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, -0.7517916f, 1e-30f, -1e-40f,
-                       30.0f, -30.0f, 5.0f, -5.0f, -13.0f, 1e10f};
+    const float x[] = {NAN,     INFINITY, -INFINITY, 0.0f, -0.0f, -0.7517916f, 1e-30f,
+                       -1e-40f, 30.0f,    -30.0f,    5.0f, -5.0f, -13.0f,      1e10f};
     const float g[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     const int64_t n = sizeof x / sizeof x[0];
     FOR_LEVELS(k) for (int approx = 0; approx < 2; approx++) {
         ASSERT(check_gelu_f32(k, n, x, g, approx) == 0);
         float y[3], d[3];
-        k->gelu_f32(3, x, y, approx); /* PyTorch: gelu(NaN, inf, -inf) = NaN, inf, NaN */
+        k->gelu_f32(3, x, y, approx);       /* PyTorch: gelu(NaN, inf, -inf) = NaN, inf, NaN */
         k->gelu_bw_f32(3, x, g, d, approx); /* gelu'(NaN, +-inf) = NaN */
         ASSERT(isnan(y[0]) && y[1] == INFINITY && isnan(y[2]));
         ASSERT(isnan(d[0]) && isnan(d[1]) && isnan(d[2]));
@@ -241,14 +246,16 @@ TEST(gelu_f64_both_forms) {
  * rounding scale (log_softmax: |x - max| + |log sum|). f32: x - max rounded
  * to float, as float arithmetic must (exp then carries its relative error
  * |x - max| 2^-24). */
-static void ref_softmax(int64_t rows, int64_t len, const double *x, bool log_, bool f32,
-                        double *y, double *scale) {
+static void ref_softmax(int64_t rows, int64_t len, const double *x, bool log_, bool f32, double *y,
+                        double *scale) {
     for (int64_t r = 0; r < rows; r++) {
         const double *xr = x + r * len;
         double m = -INFINITY, s = 0;
         for (int64_t i = 0; i < len; i++) {
-            if (isnan(xr[i]) || isnan(m)) m = NAN;
-            else if (xr[i] > m) m = xr[i];
+            if (isnan(xr[i]) || isnan(m))
+                m = NAN;
+            else if (xr[i] > m)
+                m = xr[i];
         }
         for (int64_t i = 0; i < len; i++) s += exp(f32 ? (float)(xr[i] - m) : xr[i] - m);
         for (int64_t i = 0; i < len; i++) {
@@ -291,8 +298,10 @@ static int check_softmax(const cg__kernels *k, int64_t rows, int64_t len, const 
                 sc[i] = log_ ? fabs(gi) + exp(yi) * fabs(s) : fabs(yi) * (fabs(gi) + fabs(s));
             }
         }
-        if (p == 0) k->softmax_bw_f32(rows, len, y, g, dx, log_);
-        else k->softmax_bw_f64(rows, len, y64, g64, dx64, log_);
+        if (p == 0)
+            k->softmax_bw_f32(rows, len, y, g, dx, log_);
+        else
+            k->softmax_bw_f64(rows, len, y64, g64, dx64, log_);
         rc = check(log_ ? "log_softmax_bw" : "softmax_bw", k->name, n, p ? NULL : dx,
                    p ? dx64 : NULL, ref, sc, p ? F64_TOL : F32_TOL);
     }
@@ -390,9 +399,10 @@ static int check_layer_norm(const cg__kernels *k, int64_t rows, int64_t D, int m
 }
 
 TEST(layer_norm_forward) {
-    FOR_LEVELS(k) for (int mask = 0; mask < 4; mask++) for (int li = 1; li < NLENS; li++)
-        for (int64_t rows = 0; rows <= 3; rows += 3)
-            ASSERT(check_layer_norm(k, rows, LENS[li], mask) == 0);
+    FOR_LEVELS(k)
+    for (int mask = 0; mask < 4; mask++) for (int li = 1; li < NLENS;
+                                              li++) for (int64_t rows = 0; rows <= 3; rows += 3)
+        ASSERT(check_layer_norm(k, rows, LENS[li], mask) == 0);
 }
 
 /* the layer_norm backward in double, each result with its rounding scale:
@@ -560,15 +570,15 @@ TEST(adamw_step) {
 /* --------------------------------------------------------------- in place */
 
 /* out(a, b, y) then the same into a copy of b (in place); equal bits? */
-#define SAME_IN_PLACE(T, n, b, y, CALL_OUT, CALL_IN)                                       \
-    do {                                                                                   \
-        T *c_ = malloc(sizeof(T) * (size_t)(n));                                           \
-        memcpy(c_, b, sizeof(T) * (size_t)(n));                                            \
-        CALL_OUT;                                                                          \
-        CALL_IN;                                                                           \
-        bool same_ = memcmp(c_, y, sizeof(T) * (size_t)(n)) == 0;                          \
-        free(c_);                                                                          \
-        ASSERT(same_);                                                                     \
+#define SAME_IN_PLACE(T, n, b, y, CALL_OUT, CALL_IN)                                               \
+    do {                                                                                           \
+        T *c_ = malloc(sizeof(T) * (size_t)(n));                                                   \
+        memcpy(c_, b, sizeof(T) * (size_t)(n));                                                    \
+        CALL_OUT;                                                                                  \
+        CALL_IN;                                                                                   \
+        bool same_ = memcmp(c_, y, sizeof(T) * (size_t)(n)) == 0;                                  \
+        free(c_);                                                                                  \
+        ASSERT(same_);                                                                             \
     } while (0)
 
 /* y == x for gelu and layer_norm, dx == g for the backwards */

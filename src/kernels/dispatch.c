@@ -91,8 +91,8 @@ const cg__kernels *cg__kern(void) {
     const cg__kernels *k = atomic_load_explicit(&chosen, memory_order_acquire);
     if (k) return k;
     char note[200];
-    const cg__kernels *pick =
-        cg__kern_at(cg__cpu_pick(getenv("CGRAD_CPU_CAPABILITY"), note, sizeof note));
+    const cg__kernels *pick = cg__kern_at(
+        cg__cpu_pick(getenv("CGRAD_CPU_CAPABILITY"), note, sizeof note));
     /* racing first calls pick the same table; one stores it and notes why */
     if (atomic_compare_exchange_strong(&chosen, &k, pick) && note[0])
         fprintf(stderr, "cgrad: %s\n", note);

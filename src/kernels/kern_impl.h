@@ -45,12 +45,12 @@ static inline double fold_lanes(double *acc) {
 
 /* ------------------------------------------------------------- elementwise */
 
-#define UNARY_F32(NAME, EXPR)                                                              \
-    static void NAME(int64_t n, const float *x, float *y) {                               \
-        CG__SIMD for (int64_t i = 0; i < n; i++) {                                         \
-            float v = x[i];                                                                \
-            y[i] = (EXPR);                                                                 \
-        }                                                                                  \
+#define UNARY_F32(NAME, EXPR)                                                                      \
+    static void NAME(int64_t n, const float *x, float *y) {                                        \
+        CG__SIMD for (int64_t i = 0; i < n; i++) {                                                 \
+            float v = x[i];                                                                        \
+            y[i] = (EXPR);                                                                         \
+        }                                                                                          \
     }
 UNARY_F32(exp_f32, cg__vexpf(v))
 UNARY_F32(tanh_f32, (float)cg__vtanh(v))
@@ -119,8 +119,7 @@ static void gelu_f64(int64_t n, const double *x, double *y, bool approx_tanh) {
     for (int64_t i = 0; i < n; i++) y[i] = approx_tanh ? gelu_tanh_f64(x[i]) : gelu_erf_f64(x[i]);
 }
 
-static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
-                        bool approx_tanh) {
+static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx, bool approx_tanh) {
     for (int64_t i = 0; i < n; i++)
         dx[i] = g[i] * (approx_tanh ? dgelu_tanh_f64(x[i]) : dgelu_erf_f64(x[i]));
 }

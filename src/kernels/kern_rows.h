@@ -108,8 +108,8 @@ static void SFX(ln_affine)(int64_t n, const T *x, T scale, T bias, const T *rest
 }
 
 /* rstd = 1 / sqrt(var + eps) and bias = -rstd mean in T, as PyTorch */
-static void SFX(layer_norm)(int64_t rows, int64_t D, const T *x, const T *w, const T *b,
-                            double eps, T *y, T *mean, T *rstd) {
+static void SFX(layer_norm)(int64_t rows, int64_t D, const T *x, const T *w, const T *b, double eps,
+                            T *y, T *mean, T *rstd) {
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = x + r * D;
         double mu = SFX(sum)(D, xr) / (double)D;
@@ -122,19 +122,19 @@ static void SFX(layer_norm)(int64_t rows, int64_t D, const T *x, const T *w, con
 }
 
 /* *m1 = sum of gx, *m2 = sum of gx xhat over one row, gx = g w (or g) */
-#define LN_BW_SUMS(GX)                                                                     \
-    do {                                                                                   \
-        for (; i + LANES <= n; i += LANES)                                                 \
-            for (int j = 0; j < LANES; j++) {                                              \
-                int64_t k = i + j;                                                         \
-                T gx = (GX), xh = (x[k] - mu) * rs;                                        \
-                a1[j] += gx, a2[j] += (double)gx * xh;                                     \
-            }                                                                              \
-        s1 = fold_lanes(a1), s2 = fold_lanes(a2);                                          \
-        for (int64_t k = i; k < n; k++) {                                                  \
-            T gx = (GX), xh = (x[k] - mu) * rs;                                            \
-            s1 += gx, s2 += (double)gx * xh;                                               \
-        }                                                                                  \
+#define LN_BW_SUMS(GX)                                                                             \
+    do {                                                                                           \
+        for (; i + LANES <= n; i += LANES)                                                         \
+            for (int j = 0; j < LANES; j++) {                                                      \
+                int64_t k = i + j;                                                                 \
+                T gx = (GX), xh = (x[k] - mu) * rs;                                                \
+                a1[j] += gx, a2[j] += (double)gx * xh;                                             \
+            }                                                                                      \
+        s1 = fold_lanes(a1), s2 = fold_lanes(a2);                                                  \
+        for (int64_t k = i; k < n; k++) {                                                          \
+            T gx = (GX), xh = (x[k] - mu) * rs;                                                    \
+            s1 += gx, s2 += (double)gx * xh;                                                       \
+        }                                                                                          \
     } while (0)
 
 static void SFX(ln_bw_sums)(int64_t n, const T *restrict x, const T *restrict g,
@@ -182,8 +182,8 @@ static void SFX(layer_norm_bw)(int64_t rows, int64_t D, const T *x, const T *mea
 /* torch.optim.AdamW (Adam when !decoupled), non-amsgrad, single-tensor:
  * m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
  * p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), in T as cgrad's optimizer */
-static void SFX(adamw)(int64_t n, T *restrict p, const T *restrict g, T *restrict m,
-                       T *restrict v, const cg__adamw_hp *hp) {
+static void SFX(adamw)(int64_t n, T *restrict p, const T *restrict g, T *restrict m, T *restrict v,
+                       const cg__adamw_hp *hp) {
     const T beta1 = (T)hp->beta1, beta2 = (T)hp->beta2, eps = (T)hp->eps;
     const T step_size = (T)(hp->lr / hp->bias_correction1);
     const T bc2_sqrt = (T)SQRT_T((T)hp->bias_correction2);

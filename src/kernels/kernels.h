@@ -46,8 +46,7 @@ typedef struct cg__kernels {
     void (*gelu_f64)(int64_t n, const double *x, double *y, bool approx_tanh);
     /* dx = g * gelu'(x); erf form: gelu'(x) = Phi(x) + x phi(x) */
     void (*gelu_bw_f32)(int64_t n, const float *x, const float *g, float *dx, bool approx_tanh);
-    void (*gelu_bw_f64)(int64_t n, const double *x, const double *g, double *dx,
-                        bool approx_tanh);
+    void (*gelu_bw_f64)(int64_t n, const double *x, const double *g, double *dx, bool approx_tanh);
 
     /* x, y: (rows, len). y = softmax (or log_softmax) of each row: exp(x - max)
      * / sum, the sum in double; a NaN in a row makes the row NaN. */
@@ -57,15 +56,15 @@ typedef struct cg__kernels {
      * softmax: dx = y (g - sum(g y)); log_softmax: dx = g - exp(y) sum(g) */
     void (*softmax_bw_f32)(int64_t rows, int64_t len, const float *y, const float *g, float *dx,
                            bool log);
-    void (*softmax_bw_f64)(int64_t rows, int64_t len, const double *y, const double *g,
-                           double *dx, bool log);
+    void (*softmax_bw_f64)(int64_t rows, int64_t len, const double *y, const double *g, double *dx,
+                           bool log);
 
     /* x, y: (rows, D); w, b: (D) or NULL; mean, rstd: (rows) or NULL.
      * Per row the mean and biased variance in double (two passes), then
      * rstd = 1 / sqrt(var + eps) and y = (x rstd - mean rstd) w + b, fused as
      * PyTorch's CPU kernel fuses it. */
-    void (*layer_norm_f32)(int64_t rows, int64_t D, const float *x, const float *w,
-                           const float *b, double eps, float *y, float *mean, float *rstd);
+    void (*layer_norm_f32)(int64_t rows, int64_t D, const float *x, const float *w, const float *b,
+                           double eps, float *y, float *mean, float *rstd);
     void (*layer_norm_f64)(int64_t rows, int64_t D, const double *x, const double *w,
                            const double *b, double eps, double *y, double *mean, double *rstd);
     /* x, g, dx: (rows, D); mean, rstd: (rows), the forward's; w: (D) or NULL.
@@ -76,8 +75,8 @@ typedef struct cg__kernels {
                               const float *rstd, const float *w, const float *g, float *dx,
                               double *dw, double *db);
     void (*layer_norm_bw_f64)(int64_t rows, int64_t D, const double *x, const double *mean,
-                              const double *rstd, const double *w, const double *g,
-                              double *dx, double *dw, double *db);
+                              const double *rstd, const double *w, const double *g, double *dx,
+                              double *dw, double *db);
 
     /* One Adam(W) step over n parameters, in place: p, exp_avg m, exp_avg_sq
      * v, with the gradient g (PyTorch 1.13's single-tensor math). */

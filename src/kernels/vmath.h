@@ -79,12 +79,12 @@ static inline double cg__vf64_bits(uint64_t i) {
  * (fit 7.8e-10); 2^k is applied as two normal factors, so that a subnormal
  * result is rounded once. */
 static inline float cg__vexpf(float x) {
-    float xc = x < 89.0f ? x : 89.0f;  /* exp(89) overflows: inf (NaN: restored below) */
+    float xc = x < 89.0f ? x : 89.0f; /* exp(89) overflows: inf (NaN: restored below) */
     xc = xc > -104.0f ? xc : -104.0f; /* exp(-104) < 2^-150: 0 */
     float kf = xc * (float)CG__V_LOG2E + 0x1.8p23f;
     int32_t k = cg__vbits_f32(kf) - 0x4B400000; /* in [-150, 128] */
     float kr = kf - 0x1.8p23f;
-    float r = xc - kr * 0.693359375f; /* ln2's first 9 bits: exact */
+    float r = xc - kr * 0.693359375f;     /* ln2's first 9 bits: exact */
     r = r + kr * 2.12194440054690583e-4f; /* 0.693359375 - ln2 */
     float p = CG__VFMAF(1.985780254e-04f, r, 1.393360668e-03f);
     p = CG__VFMAF(p, r, 8.333360776e-03f);
@@ -135,9 +135,7 @@ static inline double cg__vnormtail_e(double a, double e) {
     return e * t * p;
 }
 
-static inline double cg__vnormtail(double a) {
-    return cg__vnormtail_e(a, cg__vexpd(-0.5 * a * a));
-}
+static inline double cg__vnormtail(double a) { return cg__vnormtail_e(a, cg__vexpd(-0.5 * a * a)); }
 
 /* Phi(x) = P(N(0,1) <= x): the tail at -|x|, or 1 minus the tail at |x| */
 static inline double cg__vnormcdf(double x) {

@@ -438,6 +438,10 @@ void cg_set_rng_state(const uint64_t state[4]);
 /* Threads for kernels (OpenMP) and matmul (OpenBLAS); 0 or -1. */
 int cg_set_num_threads(int n);
 int cg_get_num_threads(void);
+/* The kernel level in use, picked once from the CPU: "default", "avx2" or
+ * "avx512" (as torch.backends.cpu.get_cpu_capability()); the environment
+ * variable CGRAD_CPU_CAPABILITY=default|avx2|avx512 forces one. */
+const char *cg_cpu_capability(void);
 
 /* -------------------------------------------------------------- autograd */
 

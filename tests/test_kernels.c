@@ -647,6 +647,7 @@ TEST(dispatch_levels) {
     ASSERT(strstr(note, "unknown") != NULL);
     const char *env = getenv("CGRAD_CPU_CAPABILITY");
     ASSERT(k == cg__kern_at(cg__cpu_pick(env, note, sizeof note)));
+    ASSERT_STR_EQ(cg_cpu_capability(), k->name); /* the public name */
 }
 
 TEST(every_table_is_complete) {

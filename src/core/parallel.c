@@ -1,5 +1,8 @@
-/* The number of threads the kernels use: OpenMP's team and OpenBLAS's pool. */
+/* The number of threads the kernels use (OpenMP's team and OpenBLAS's pool),
+ * and the kernel level picked for this CPU. */
 #include "internal.h"
+
+#include "../kernels/kernels.h"
 
 #ifdef CG_HAVE_OPENMP
 #include <omp.h>
@@ -29,3 +32,5 @@ int cg_get_num_threads(void) {
     return 1;
 #endif
 }
+
+const char *cg_cpu_capability(void) { return cg__cpu_capability(); }

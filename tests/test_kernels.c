@@ -400,9 +400,10 @@ static int check_layer_norm(const cg__kernels *k, int64_t rows, int64_t D, int m
 
 TEST(layer_norm_forward) {
     FOR_LEVELS(k)
-    for (int mask = 0; mask < 4; mask++) for (int li = 1; li < NLENS;
-                                              li++) for (int64_t rows = 0; rows <= 3; rows += 3)
-        ASSERT(check_layer_norm(k, rows, LENS[li], mask) == 0);
+    for (int mask = 0; mask < 4; mask++)
+        for (int li = 1; li < NLENS; li++)
+            for (int64_t rows = 0; rows <= 3; rows += 3)
+                ASSERT(check_layer_norm(k, rows, LENS[li], mask) == 0);
 }
 
 /* the layer_norm backward in double, each result with its rounding scale:

@@ -5,7 +5,11 @@
 #define _POSIX_C_SOURCE 200809L /* mkstemp, close */
 #include "test.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- helpers */
@@ -684,9 +688,68 @@ TEST(test_files) {
     ASSERT_ERROR(
         cg_save_safetensors("/nonexistent-dir/x.safetensors", d),
         "cannot open \"/nonexistent-dir/x.safetensors\" for writing: No such file or directory");
-    if (access("/dev/full", W_OK) == 0)
+    /* a target that is not a regular file is refused, and left as it was */
+    struct stat st;
+    if (stat("/dev/full", &st) == 0) {
         ASSERT_ERROR(cg_save_safetensors("/dev/full", d),
-                     "cannot write \"/dev/full\": No space left on device");
+                     "cannot write \"/dev/full\": not a regular file");
+        ASSERT(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+    }
+    ASSERT_ERROR(cg_save_safetensors("/tmp", d), "cannot write \"/tmp\": not a regular file");
+    cg_state_dict_free(d);
+}
+
+/* How many files in path's directory start with path's name + ".tmp-"
+ * (-1 if the directory cannot be read). */
+static int temporaries_of(const char *path) {
+    char dir[512], pre[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    snprintf(pre, sizeof pre, "%s.tmp-", slash + 1);
+    DIR *dp = opendir(dir);
+    if (!dp) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(dp));) n += strncmp(e->d_name, pre, strlen(pre)) == 0;
+    closedir(dp);
+    return n;
+}
+
+/* A save that fails half-way (a file-size limit here; a full disk alike)
+ * leaves the previous file byte for byte, and no temporary behind. */
+TEST(test_save_is_atomic) {
+    char path[512];
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "st_atomic"), 0);
+    cg_state_dict *d = cg_state_dict_new();
+    cg_state_dict_add(d, "w", cg_randn(CG_SHAPE(4, 4), 0));
+    ASSERT_EQ(cg_save_safetensors(path, d), 0);
+    size_t n0, n1;
+    unsigned char *before = read_file(path, &n0);
+    ASSERT_NOT_NULL(before);
+    cg_state_dict_add(d, "big", cg_randn(CG_SHAPE(256, 256), 0)); /* 256 KiB */
+    struct rlimit old, lim;
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails (EFBIG) */
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = cg_save_safetensors(path, d);
+    char msg[700];
+    snprintf(msg, sizeof msg, "cannot write \"%s\": File too large", path);
+    bool right_error = rc == -1 && cg_last_error() && strcmp(cg_last_error(), msg) == 0;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    ASSERT(right_error);
+    unsigned char *after = read_file(path, &n1);
+    ASSERT_NOT_NULL(after);
+    ASSERT_EQ(n1, n0);
+    ASSERT(memcmp(before, after, n0) == 0);
+    ASSERT_EQ(temporaries_of(path), 0);
+    ASSERT_EQ(cg_save_safetensors(path, d), 0); /* without the limit it saves */
+    ASSERT_EQ(temporaries_of(path), 0);
+    free(before), free(after);
+    remove(path);
     cg_state_dict_free(d);
 }
 
@@ -860,5 +923,5 @@ TEST_MAIN(test_state_dict_api, test_state_dict_many, test_writer_matches_referen
           test_writer_order_and_escapes, test_round_trip_in_c, test_reader_accepts_valid_variants,
           test_reader_rejects_bad_sizes, test_reader_rejects_bad_json,
           test_reader_rejects_bad_entries, test_reader_rejects_bad_layout,
-          test_reader_rejects_bad_metadata, test_files, test_reader_survives_corruption,
-          test_round_trip_with_torch)
+          test_reader_rejects_bad_metadata, test_files, test_save_is_atomic,
+          test_reader_survives_corruption, test_round_trip_with_torch)

@@ -6,6 +6,7 @@
  * offset is checked before it is used, and every failure is an error
  * message, never a crash. */
 #define _POSIX_C_SOURCE 200809L /* fileno, fstat, fseeko */
+#include "atomic_file.h"
 #include "state_dict.h"
 
 #include <errno.h>
@@ -124,12 +125,13 @@ typedef struct sink {
     unsigned char *buf; /* (cap) */
     size_t n, cap;
     bool failed;
+    int err; /* errno of the failed write */
 } sink;
 
 static void put(sink *s, const void *p, size_t n) {
     if (s->failed || !n) return;
     if (s->f) {
-        s->failed = fwrite(p, 1, n, s->f) != n;
+        if (fwrite(p, 1, n, s->f) != n) s->failed = true, s->err = errno;
         return;
     }
     if (s->n + n > s->cap) {
@@ -264,27 +266,18 @@ static int write_dict(const char *fn, const cg_state_dict *d, sink *s) {
     return 0;
 }
 
+/* Written atomically (atomic_file.h): a failed save leaves the old file. */
 int cg_save_safetensors(const char *path, const cg_state_dict *d) {
     static const char *fn = "cg_save_safetensors";
     if (!path || !d) return -1;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        cg__error(fn, "cannot open \"%s\" for writing: %s", path, strerror(errno));
+    cg__atomic_file a;
+    if (cg__atomic_open(&a, fn, path) < 0) return -1;
+    sink s = {.f = a.f};
+    if (write_dict(fn, d, &s) < 0) {
+        cg__atomic_abort(&a);
         return -1;
     }
-    sink s = {.f = f};
-    int rc = write_dict(fn, d, &s);
-    int err = s.failed ? errno : 0;
-    if (fclose(f) != 0 && !s.failed) {
-        s.failed = true;
-        err = errno;
-    }
-    if (rc == 0 && s.failed) {
-        cg__error(fn, "cannot write \"%s\": %s", path, strerror(err));
-        rc = -1;
-    }
-    if (rc) remove(path); /* no truncated file left behind */
-    return rc;
+    return cg__atomic_commit(&a, fn, s.failed ? s.err : 0);
 }
 
 void *cg_save_safetensors_buffer(const cg_state_dict *d, size_t *size) {

@@ -433,8 +433,8 @@ cg_tensor *cg_randn_like(const cg_tensor *t, int opts);
 /* Seeds the global generator used by rand/randn (like torch.manual_seed). */
 void cg_manual_seed(uint64_t seed);
 /* The generator's whole state, to save and restore (exact resumption). */
-void cg_get_rng_state(uint64_t state[4]);
-void cg_set_rng_state(const uint64_t state[4]);
+int cg_get_rng_state(uint64_t state[4]);       /* 0, or -1 (NULL state) */
+int cg_set_rng_state(const uint64_t state[4]); /* 0, or -1 (NULL state) */
 /* Threads for kernels (OpenMP) and matmul (OpenBLAS); 0 or -1. */
 int cg_set_num_threads(int n);
 int cg_get_num_threads(void);
@@ -584,7 +584,10 @@ int cg_node_print(const cg_node *n);
 
 /* ------------------------------------------------------------ scopes */
 
-void cg_scope_begin(void);
+/* 0, or -1 with "out of memory" when the scope could not be recorded: it
+ * still opens (close it with cg_scope_end as usual), but what it makes goes
+ * to the enclosing scope. */
+int cg_scope_begin(void);
 int cg_scope_end(void);             /* -1 if no scope is open */
 int cg_scope_depth(void);           /* 0 at the root scope */
 cg_tensor *cg_keep(cg_tensor *t);   /* move t to the enclosing scope */

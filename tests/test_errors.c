@@ -914,6 +914,17 @@ TEST(test_err_scope_end_without_begin) {
     ASSERT_EQ(cg_scope_depth(), depth);
 }
 
+/* NULL state: an error, not a crash; the generator is left as it was */
+TEST(test_err_rng_state_null) {
+    uint64_t st[4], again[4];
+    ASSERT_EQ(cg_get_rng_state(st), 0);
+    ASSERT_ERROR(cg_get_rng_state(NULL), "state is NULL");
+    ASSERT_ERROR(cg_set_rng_state(NULL), "state is NULL");
+    ASSERT_EQ(cg_get_rng_state(again), 0);
+    ASSERT(memcmp(st, again, sizeof st) == 0);
+    ASSERT_EQ(cg_set_rng_state(st), 0);
+}
+
 TEST(test_err_invalid_opts) {
     float f[2] = {1, 2};
     ASSERT_ERROR(cg_zeros(CG_SHAPE(2), 7),
@@ -1320,13 +1331,14 @@ TEST(test_err_abort_on_error) {
     cg_clear_error();
 }
 
-TEST_MAIN(test_err_broadcast, test_err_where, test_err_where_broadcast_order,
-          test_err_where_cond_dtype, test_err_mm, test_err_mm_bool_second, test_err_bmm,
-          test_err_bmm_bool, test_err_mv, test_err_mv_dims, test_err_mv_bool, test_err_dot,
-          test_err_dot_bool, test_err_matmul, test_err_matmul_folded_vector, test_err_matmul_bool,
-          test_err_view_reshape, test_err_view_zero_elements, test_err_dims_out_of_range,
-          test_err_size_of_0d, test_err_duplicate_dims, test_err_duplicate_dims_0d,
-          test_err_permute, test_err_expand, test_err_expand_trailing_mismatch, test_err_reductions,
+TEST_MAIN(test_err_rng_state_null, test_err_broadcast, test_err_where,
+          test_err_where_broadcast_order, test_err_where_cond_dtype, test_err_mm,
+          test_err_mm_bool_second, test_err_bmm, test_err_bmm_bool, test_err_mv, test_err_mv_dims,
+          test_err_mv_bool, test_err_dot, test_err_dot_bool, test_err_matmul,
+          test_err_matmul_folded_vector, test_err_matmul_bool, test_err_view_reshape,
+          test_err_view_zero_elements, test_err_dims_out_of_range, test_err_size_of_0d,
+          test_err_duplicate_dims, test_err_duplicate_dims_0d, test_err_permute, test_err_expand,
+          test_err_expand_trailing_mismatch, test_err_reductions,
           test_err_requires_grad_int_at_creation, test_err_requires_grad_, test_err_item,
           test_err_negative_dimension, test_err_arange, test_err_arange_int_step,
           test_err_arange_bool, test_arange_infinite_step_is_empty, test_err_linspace,

@@ -31,12 +31,22 @@ uint64_t cg__rng_next(void) {
     return r;
 }
 
-void cg_get_rng_state(uint64_t state[4]) {
+int cg_get_rng_state(uint64_t state[4]) {
+    if (!state) {
+        cg__error("cg_get_rng_state", "state is NULL");
+        return -1;
+    }
     if (!rng_seeded) cg_manual_seed(0x5eed);
     memcpy(state, rng_state, sizeof rng_state);
+    return 0;
 }
 
-void cg_set_rng_state(const uint64_t state[4]) {
+int cg_set_rng_state(const uint64_t state[4]) {
+    if (!state) {
+        cg__error("cg_set_rng_state", "state is NULL");
+        return -1;
+    }
     memcpy(rng_state, state, sizeof rng_state);
     rng_seeded = true;
+    return 0;
 }

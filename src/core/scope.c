@@ -16,6 +16,7 @@ typedef struct {
     size_t n, cap;
     size_t *marks; /* (depth) start of each open scope in items */
     int depth, mcap;
+    int phantom;      /* scopes opened when marks could not grow: they own nothing */
     kept_entry *kept; /* (nkept) pending moves to the enclosing scope */
     size_t nkept, kcap;
     bool atexit_registered;
@@ -49,14 +50,18 @@ void cg__scope_add(cg_tensor *t) {
     S.items[S.n++] = t;
 }
 
-void cg_scope_begin(void) {
+/* Out of memory, a scope still opens, as a phantom: it records nothing and
+ * its tensors stay with the enclosing scope, so cg_scope_end stays balanced. */
+int cg_scope_begin(void) {
     size_t mc = (size_t)S.mcap;
-    if (!grow((void **)&S.marks, &mc, (size_t)S.depth + 1, sizeof *S.marks)) {
-        fprintf(stderr, "cgrad: out of memory in the scope stack\n");
-        abort();
+    if (S.phantom || !grow((void **)&S.marks, &mc, (size_t)S.depth + 1, sizeof *S.marks)) {
+        S.phantom++;
+        cg__oom("cg_scope_begin");
+        return -1;
     }
     S.mcap = (int)mc;
     S.marks[S.depth++] = S.n;
+    return 0;
 }
 
 static void release_from(size_t mark) {
@@ -65,6 +70,10 @@ static void release_from(size_t mark) {
 }
 
 int cg_scope_end(void) {
+    if (S.phantom) {
+        S.phantom--;
+        return 0;
+    }
     if (S.depth == 0) {
         cg__error("cg_scope_end", "cg_scope_end() called without a matching cg_scope_begin()");
         return -1;
@@ -84,7 +93,7 @@ int cg_scope_end(void) {
     return 0;
 }
 
-int cg_scope_depth(void) { return S.depth; }
+int cg_scope_depth(void) { return S.depth + S.phantom; }
 
 cg_tensor *cg_keep(cg_tensor *t) {
     if (!t || S.depth == 0) return t;
@@ -95,6 +104,7 @@ cg_tensor *cg_keep(cg_tensor *t) {
 }
 
 void cg_root_scope_drain(void) {
+    S.phantom = 0;
     while (S.depth > 0) cg_scope_end();
     release_from(0);
     free(S.items);

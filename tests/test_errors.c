@@ -914,6 +914,26 @@ TEST(test_err_scope_end_without_begin) {
     ASSERT_EQ(cg_scope_depth(), depth);
 }
 
+/* Shapes whose element count overflows int64 are refused (torch 1.13:
+ * torch.ones(1, 1).expand(2**32, 2**32), .expand(2**62, 3), .expand(2**32, 2**31);
+ * torch.ones(2, 3).view(-1, 2**62); torch.ones(3).repeat(2**62)) */
+TEST(test_err_numel_overflow) {
+    cg_tensor *o = ONES(1, 1), *v = ONES(3), *s = ONES(2, 3);
+    const char *overflow = "numel: integer multiplication overflow";
+    ASSERT_ERROR(cg_expand(o, 2, (int64_t[]){1LL << 32, 1LL << 32}), overflow);
+    ASSERT_ERROR(cg_expand(o, 2, (int64_t[]){1LL << 62, 3}), overflow);
+    ASSERT_ERROR(cg_expand(o, 2, (int64_t[]){1LL << 32, 1LL << 31}), overflow);
+    ASSERT_NOT_NULL(cg_expand(o, 2, (int64_t[]){1LL << 62, 0})); /* empty: no overflow */
+    ASSERT_ERROR(cg_view(s, 2, (int64_t[]){-1, 1LL << 62}),
+                 "shape '[-1, 4611686018427387904]' is invalid for input of size 6");
+    ASSERT_ERROR(cg_view(v, 3, (int64_t[]){-1, 1LL << 62, 1LL << 62}),
+                 "shape '[-1, 4611686018427387904, 4611686018427387904]' is invalid for input "
+                 "of size 3");
+    ASSERT_ERROR(cg_repeat(v, 1, (int64_t[]){1LL << 62}),
+                 "Trying to create tensor with negative dimension -4611686018427387904: "
+                 "[-4611686018427387904]");
+}
+
 /* NULL state: an error, not a crash; the generator is left as it was */
 TEST(test_err_rng_state_null) {
     uint64_t st[4], again[4];
@@ -1331,7 +1351,7 @@ TEST(test_err_abort_on_error) {
     cg_clear_error();
 }
 
-TEST_MAIN(test_err_rng_state_null, test_err_broadcast, test_err_where,
+TEST_MAIN(test_err_numel_overflow, test_err_rng_state_null, test_err_broadcast, test_err_where,
           test_err_where_broadcast_order, test_err_where_cond_dtype, test_err_mm,
           test_err_mm_bool_second, test_err_bmm, test_err_bmm_bool, test_err_mv, test_err_mv_dims,
           test_err_mv_bool, test_err_dot, test_err_dot_bool, test_err_matmul,

@@ -205,6 +205,9 @@ cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
                          const int64_t *strides, int64_t offset);
 void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 int64_t cg__numel(int ndim, const int64_t *shape);
+/* The product of sizes (each >= 0) into *out; false if it overflows int64
+ * (every shape a tensor is made with passes through here). */
+bool cg__mul_sizes(int n, const int64_t *sizes, int64_t *out);
 bool cg__is_contiguous(const cg_tensor *t);
 static inline size_t cg__esize(cg_dtype d) { return d == CG_BOOL ? 1 : d == CG_FLOAT32 ? 4 : 8; }
 static inline void *cg__ptr(const cg_tensor *t) {

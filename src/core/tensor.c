@@ -47,6 +47,17 @@ int64_t cg__numel(int ndim, const int64_t *shape) {
     return n;
 }
 
+bool cg__mul_sizes(int n, const int64_t *sizes, int64_t *out) {
+    int64_t p = 1;
+    bool overflow = false, empty = false;
+    for (int i = 0; i < n; i++) {
+        overflow |= __builtin_mul_overflow(p, sizes[i], &p);
+        empty |= sizes[i] == 0;
+    }
+    *out = empty ? 0 : p;
+    return empty || !overflow;
+}
+
 void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
     int64_t s = 1;
     for (int i = ndim - 1; i >= 0; i--) {
@@ -134,7 +145,20 @@ static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) 
     return t;
 }
 
+/* PyTorch's message when a new tensor's bytes do not fit in an int64 */
+static bool storage_fits(int ndim, const int64_t *shape, cg_dtype dtype) {
+    int64_t n, bytes;
+    if (cg__mul_sizes(ndim, shape, &n) &&
+        !__builtin_mul_overflow(n, (int64_t)cg__esize(dtype), &bytes))
+        return true;
+    char s[256];
+    cg__shape_str(s, sizeof s, ndim, shape);
+    cg__error("cg_empty", "Storage size calculation overflowed with sizes=%s", s);
+    return false;
+}
+
 cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
+    if (!storage_fits(ndim, shape, dtype)) return NULL;
     cg_tensor *t = tensor_struct(dtype, ndim, shape);
     if (!t) return cg__oom("cg_empty");
     cg__contiguous_strides(ndim, shape, t->strides);
@@ -149,6 +173,11 @@ cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
 
 cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape, const int64_t *strides,
                            int64_t offset) {
+    int64_t n;
+    if (!cg__mul_sizes(ndim, shape, &n)) {
+        cg__error("view", "numel: integer multiplication overflow");
+        return NULL;
+    }
     cg_tensor *t = tensor_struct(base->dtype, ndim, shape);
     if (!t) return cg__oom("view");
     if (ndim) memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);

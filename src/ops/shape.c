@@ -536,7 +536,7 @@ cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats) {
     int64_t pad[CG_MAX_DIMS], shape[CG_MAX_DIMS]; /* a's shape with leading 1s; the result's */
     for (int i = 0; i < ndims; i++) {
         pad[i] = i < lead ? 1 : a->shape[i - lead];
-        shape[i] = pad[i] * repeats[i];
+        shape[i] = (int64_t)((uint64_t)pad[i] * (uint64_t)repeats[i]); /* wraps, as PyTorch */
     }
     if (cg__check_shape("cg_repeat", ndims, shape) < 0) return NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, ndims, shape);

@@ -31,8 +31,8 @@ static int infer_size(const char *fn, int nd, const int64_t *in, int64_t numel, 
         } else if (in[i] < 0) {
             cg__error(fn, "invalid shape dimension %lld", (long long)in[i]);
             return -1;
-        } else {
-            prod *= in[i];
+        } else if (__builtin_mul_overflow(prod, in[i], &prod)) {
+            prod = -1; /* larger than any numel: the shape is invalid */
         }
         out[i] = in[i];
     }
@@ -45,7 +45,7 @@ static int infer_size(const char *fn, int nd, const int64_t *in, int64_t numel, 
                   s);
         return -1;
     }
-    bool ok = infer >= 0 ? prod != 0 && numel % prod == 0 : prod == numel;
+    bool ok = prod >= 0 && (infer >= 0 ? prod != 0 && numel % prod == 0 : prod == numel);
     if (ok && infer >= 0) out[infer] = numel / prod;
     if (!ok) {
         char s[256];

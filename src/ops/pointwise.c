@@ -6,6 +6,8 @@
  * dtype rule (pw_rule, as PyTorch 1.13) and what its node saves. */
 #include "ops.h"
 
+#include "../kernels/kernels.h"
+
 #include <math.h>
 
 #define SQRT1_2 0.70710678118654752440      /* 1 / sqrt(2) */
@@ -84,6 +86,41 @@ FLOATING(floor, floorf(x), floor(x))
 FLOATING(ceil, ceilf(x), ceil(x))
 FLOATING(round, nearbyintf(x), nearbyint(x)) /* the default mode rounds half to even */
 KERNEL(copy_i64, int64_t, prm, x)
+
+/* exp, tanh, sigmoid and erf in float32 on the kernel table (kernels.h) for
+ * a contiguous row, the scalar kernel above for a strided one */
+#define TABLE_F32(NAME)                                                                            \
+    static void NAME##_vec_f32(int64_t n, void *o, int64_t so, const void *a, int64_t sa,          \
+                               const void *b, int64_t sb) {                                        \
+        if (so == 1 && sa == 1)                                                                    \
+            cg__kern()->NAME##_f32(n, a, o);                                                       \
+        else                                                                                       \
+            NAME##_f32(n, o, so, a, sa, b, sb);                                                    \
+    }
+TABLE_F32(exp)
+TABLE_F32(tanh)
+TABLE_F32(sigmoid)
+TABLE_F32(erf)
+
+/* gelu (erf form: SFX gelu, FORM false; tanh form: gelu_tanh, true) likewise,
+ * and its backward o = b gelu'(a), which cg__dense runs on contiguous data */
+#define TABLE_GELU(SFX, FORM, T)                                                                   \
+    static void SFX##_vec_##T(int64_t n, void *o, int64_t so, const void *a, int64_t sa,           \
+                              const void *b, int64_t sb) {                                         \
+        if (so == 1 && sa == 1)                                                                    \
+            cg__kern()->gelu_##T(n, a, o, FORM);                                                   \
+        else                                                                                       \
+            SFX##_##T(n, o, so, a, sa, b, sb);                                                     \
+    }                                                                                              \
+    static void SFX##_bw_##T(int64_t n, void *o, int64_t so, const void *a, int64_t sa,            \
+                             const void *b, int64_t sb) {                                          \
+        CG_UNUSED(so), CG_UNUSED(sa), CG_UNUSED(sb); /* all 1 */                                   \
+        cg__kern()->gelu_bw_##T(n, a, b, o, FORM);                                                 \
+    }
+TABLE_GELU(gelu, false, f32)
+TABLE_GELU(gelu, false, f64)
+TABLE_GELU(gelu_tanh, true, f32)
+TABLE_GELU(gelu_tanh, true, f64)
 
 /* max(x, lo) then min(., hi): hi wins when lo > hi; NaN x stays NaN */
 static inline float clamp_f(float x, float lo, float hi) {
@@ -190,11 +227,13 @@ typedef struct {
 
 #define FK(name)                                                                                   \
     { name##_f32, name##_f64 }
+#define VK(name) /* float32 on the kernel table */                                                 \
+    { name##_vec_f32, name##_f64 }
 #define SK(name)                                                                                   \
     { name##_f32, name##_f64, name##_i64 }
 static const pw_info U_NEG = {"cg_neg", CG_OP_NEG,       INT_KEPT, SAVE_NONE,
                               NULL,     CG_MSG_NEG_BOOL, SK(neg)};
-static const pw_info U_EXP = {"cg_exp", CG_OP_EXP, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(exp)};
+static const pw_info U_EXP = {"cg_exp", CG_OP_EXP, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, VK(exp)};
 static const pw_info U_LOG = {"cg_log", CG_OP_LOG, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(log)};
 static const pw_info U_SQRT = {"cg_sqrt", CG_OP_SQRT, INT_TO_FLOAT, SAVE_RESULT,
                                NULL,      NULL,       FK(sqrt)};
@@ -209,9 +248,9 @@ static const pw_info U_SIGN = {"cg_sign",
 static const pw_info U_RECIP =
     {"cg_reciprocal", CG_OP_RECIPROCAL, INT_TO_FLOAT, SAVE_RESULT, NULL, NULL, FK(reciprocal)};
 static const pw_info U_TANH = {"cg_tanh", CG_OP_TANH, INT_TO_FLOAT, SAVE_RESULT,
-                               NULL,      NULL,       FK(tanh)};
+                               NULL,      NULL,       VK(tanh)};
 static const pw_info U_SIGMOID = {"cg_sigmoid", CG_OP_SIGMOID, INT_TO_FLOAT, SAVE_RESULT,
-                                  NULL,         NULL,          FK(sigmoid)};
+                                  NULL,         NULL,          VK(sigmoid)};
 static const pw_info U_RELU = {"cg_relu",
                                CG_OP_RELU,
                                INT_KEPT,
@@ -227,13 +266,13 @@ static const pw_info U_EXPM1 = {"cg_expm1", CG_OP_EXPM1, INT_TO_FLOAT, SAVE_RESU
                                 NULL,       NULL,        FK(expm1)};
 static const pw_info U_RSQRT = {"cg_rsqrt", CG_OP_RSQRT, INT_TO_FLOAT, SAVE_RESULT,
                                 NULL,       NULL,        FK(rsqrt)};
-static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, FK(erf)};
+static const pw_info U_ERF = {"cg_erf", CG_OP_ERF, INT_TO_FLOAT, SAVE_SELF, NULL, NULL, VK(erf)};
 static const pw_info U_ATAN = {"cg_atan", CG_OP_ATAN, INT_TO_FLOAT, SAVE_SELF,
                                NULL,      NULL,       FK(atan)};
 static const pw_info U_GELU = {"cg_gelu",        CG_OP_GELU, INT_REFUSED, SAVE_SELF,
-                               "GeluKernelImpl", NULL,       FK(gelu)};
-static const pw_info U_GELU_TANH = {"cg_gelu",        CG_OP_GELU, INT_REFUSED,  SAVE_SELF,
-                                    "GeluKernelImpl", NULL,       FK(gelu_tanh)};
+                               "GeluKernelImpl", NULL,       FK(gelu_vec)};
+static const pw_info U_GELU_TANH = {"cg_gelu",        CG_OP_GELU, INT_REFUSED,      SAVE_SELF,
+                                    "GeluKernelImpl", NULL,       FK(gelu_tanh_vec)};
 static const pw_info U_SILU = {"cg_silu",  CG_OP_SILU, INT_REFUSED, SAVE_SELF,
                                "silu_cpu", NULL,       FK(silu)};
 static const pw_info U_LEAKY = {"cg_leaky_relu", CG_OP_LEAKY_RELU, INT_REFUSED,
@@ -323,16 +362,14 @@ cg_tensor *cg_floor(cg_tensor *a) { return pointwise(&U_FLOOR, a, NULL, NULL); }
 cg_tensor *cg_ceil(cg_tensor *a) { return pointwise(&U_CEIL, a, NULL, NULL); }
 cg_tensor *cg_round(cg_tensor *a) { return pointwise(&U_ROUND, a, NULL, NULL); }
 
-/* GeluBackward0 saves the input, and cgrad the output too (exact gelu only)
- * for the fused backward: Phi(a) = out / a spares an erf */
-enum { GELU_SELF = PW_SELF, GELU_RESULT };
+/* GeluBackward0 saves the input only: both backwards need nothing else */
+enum { GELU_SELF = PW_SELF };
 enum { GELU_TANH }; /* n->iv: the tanh approximation? */
 
 cg_tensor *cg_gelu(cg_tensor *a, bool tanh_approximation) {
     cg_node *n;
     cg_tensor *out = pointwise(tanh_approximation ? &U_GELU_TANH : &U_GELU, a, NULL, &n);
     if (n) n->iv[GELU_TANH] = tanh_approximation, n->n_iv = 1;
-    if (n && !tanh_approximation && cg__save(n, GELU_RESULT, out, true) < 0) return NULL;
     return out;
 }
 
@@ -628,54 +665,28 @@ int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return 0;
 }
 
-/* gi = g * (Phi(a) + a phi(a)) (exact) in one pass: the plain backward's
- * kernel (a create_graph backward composes cgrad ops below). Phi(a) is the
- * forward's y / a away from 0, where that quotient is exact to an ulp. */
-#define GELU_BW(T, ERF, EXP)                                                                       \
-    for (int64_t i = 0; i < cnt; i++) {                                                            \
-        T x = ap[i];                                                                               \
-        T cdf = yp && (x > (T)0.01 || x < (T)-0.01) && yp[i] != 0                                  \
-                    ? yp[i] / x                                                                    \
-                    : (T)0.5 * (1 + ERF(x * (T)SQRT1_2));                                          \
-        op[i] = gp[i] * (cdf + x * (T)INV_SQRT_2PI * EXP((T)-0.5 * x * x));                        \
-    }
-
-static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *y, cg_tensor *g) {
-    if (cg__grad_enabled || a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return NULL;
+/* g gelu'(a) in one pass on the kernel table: the plain backward (a
+ * create_graph backward composes cgrad ops below); NULL if a and g differ in
+ * dtype or shape */
+static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *g, bool tanh_approximation) {
+    static const cg__kernel k[2][2] = {{gelu_bw_f32, gelu_bw_f64},
+                                       {gelu_tanh_bw_f32, gelu_tanh_bw_f64}};
+    if (a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return NULL;
     if (!cg__same_shape(a->ndim, a->shape, g->ndim, g->shape)) return NULL;
-    if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g)) || (y && !(y = cg_contiguous(y))))
-        return NULL;
+    if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g))) return NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape);
     if (!out) return NULL;
-    int64_t cnt = cg__numel(a->ndim, a->shape);
-    if (a->dtype == CG_FLOAT32) {
-        const float *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
-        float *op = cg__ptr(out);
-        GELU_BW(float, erff, cg__expf)
-    } else {
-        const double *ap = cg__ptr(a), *yp = y ? cg__ptr(y) : NULL, *gp = cg__ptr(g);
-        double *op = cg__ptr(out);
-        GELU_BW(double, erf, exp)
-    }
+    size_t es = cg__esize(a->dtype);
+    cg__dense(k[tanh_approximation][a->dtype], cg__numel(a->ndim, a->shape), cg__ptr(out), es,
+              cg__ptr(a), es, 1, cg__ptr(g), es, 1);
     return out;
-}
-
-/* the forward's output for the fused backward, NULL if there is none or it
- * was overwritten since (PyTorch allows that: GeluBackward0 saves only the
- * input, the output is a helper, not a need) */
-static cg_tensor *gelu_saved_result(cg_node *n) {
-    cg_saved *s = n->n_saved > GELU_RESULT ? &n->saved[GELU_RESULT] : NULL;
-    bool intact = s && s->t && s->t->storage->version == s->version;
-    return intact ? cg__unpack(n, GELU_RESULT) : NULL;
 }
 
 int cg__bw_gelu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, GELU_SELF);
     bool tanh_approximation = n->iv[GELU_TANH];
     if (!a) return -1;
-    if (!tanh_approximation && !cg__grad_enabled &&
-        (gi[0] = gelu_backward_fused(a, gelu_saved_result(n), go[0])))
-        return 0;
+    if (!cg__grad_enabled && (gi[0] = gelu_backward_fused(a, go[0], tanh_approximation))) return 0;
     cg_tensor *a2 = cg_mul(a, a), *d;
     if (tanh_approximation) {
         /* t = tanh(k (a + c a^3)), k = sqrt(2/pi), c = 0.044715:

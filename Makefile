@@ -13,7 +13,8 @@
 #   make format-check   the same as a check: lists what it would change
 #   make fuzz           build the libFuzzer targets with clang and fuzz the
 #                       safetensors reader for FUZZ_TIME seconds
-#   make bench          build and run the benchmarks (cgrad vs PyTorch)
+#   make bench          build and run the benchmarks (cgrad vs PyTorch) at
+#                       BENCH_THREADS ("1 2") threads
 #   make install        cmake --install into $(PREFIX) (DESTDIR is honoured)
 #   make check-install  install into a temporary prefix, build a consumer with
 #                       find_package(cgrad) and with pkg-config, run it
@@ -23,7 +24,7 @@
 # CMAKE_FLAGS (extra -D options for the build/ configure step), FUZZ_TIME (60),
 # FUZZ_TEST_TIME (30: make test's fuzz run), WERROR (ON: make test's builds
 # treat warnings as errors), ASAN_CC (clang: the ASan+UBSan build's compiler),
-# CLANG_FORMAT (clang-format).
+# CLANG_FORMAT (clang-format), BENCH_THREADS ("1 2": make bench's thread counts).
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -259,10 +260,12 @@ fuzz:
 
 # ------------------------------------------------------------------- others
 BENCHES := $(basename $(notdir $(wildcard bench/*.c)))
+BENCH_THREADS ?= 1 2
 
+# every benchmark at each of BENCH_THREADS (metric names at 2 threads say _2t)
 bench: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target $(BENCHES)
-	bash bench/run.sh $(BUILD_DIR)
+	BENCH_THREADS="$(BENCH_THREADS)" bash bench/run.sh $(BUILD_DIR)
 
 install: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target cgrad cgrad_static

@@ -4,7 +4,9 @@
  * A warm-up of one round, then ROUNDS rounds of BATCHES batches; each batch's
  * time per iteration comes from clock_gettime(CLOCK_MONOTONIC); a round's
  * result is the median of its batches, and the reported time is the best
- * round. BENCH_ITERS overrides a benchmark's number of timed iterations. */
+ * round. Under ROUNDS * BATCHES iterations (a step of seconds), one warm-up
+ * iteration, then one round of single-iteration batches. BENCH_ITERS
+ * overrides a benchmark's number of timed iterations. */
 #ifndef CG_BENCH_H
 #define CG_BENCH_H
 
@@ -12,6 +14,7 @@
 #include <cgrad.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -33,26 +36,28 @@ static inline int cmp_double(const void *a, const void *b) {
 static inline long bench_iters(long dflt) {
     const char *s = getenv("BENCH_ITERS");
     long n = s ? strtol(s, NULL, 10) : dflt;
-    return n >= ROUNDS * BATCHES ? n : ROUNDS * BATCHES;
+    return n >= 1 ? n : 1;
 }
 
 /* Times step(ctx) (0 on success) and returns the best round's median time
  * per iteration in microseconds, or a negative value if a step failed. */
 static inline double bench_run(int (*step)(void *), void *ctx, long iters) {
-    long per_batch = iters / (ROUNDS * BATCHES);
-    for (long i = 0; i < per_batch * BATCHES; i++) /* warm-up: one round */
+    bool few = iters < ROUNDS * BATCHES;
+    int rounds = few ? 1 : ROUNDS, batches = few ? (int)iters : BATCHES;
+    long per_batch = iters / (rounds * batches);
+    for (long i = 0; i < (few ? 1 : per_batch * BATCHES); i++) /* warm-up */
         if (step(ctx) != 0) return -1;
     double best = INFINITY;
-    for (int r = 0; r < ROUNDS; r++) {
-        double batch_us[BATCHES];
-        for (int b = 0; b < BATCHES; b++) {
+    for (int r = 0; r < rounds; r++) {
+        double batch_us[ROUNDS * BATCHES];
+        for (int b = 0; b < batches; b++) {
             double t0 = now_s();
             for (long i = 0; i < per_batch; i++)
                 if (step(ctx) != 0) return -1;
             batch_us[b] = (now_s() - t0) * 1e6 / (double)per_batch;
         }
-        qsort(batch_us, BATCHES, sizeof batch_us[0], cmp_double);
-        double median = (batch_us[BATCHES / 2 - 1] + batch_us[BATCHES / 2]) / 2;
+        qsort(batch_us, (size_t)batches, sizeof batch_us[0], cmp_double);
+        double median = (batch_us[(batches - 1) / 2] + batch_us[batches / 2]) / 2;
         if (median < best) best = median;
     }
     return best;

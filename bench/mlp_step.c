@@ -38,7 +38,7 @@ int main(void) {
     m.opt = cg_adam(cg_params_count(m.params), cg_params_tensors(m.params), 1e-3, 0.9, 0.999, 1e-8,
                     0);
     if (!m.x || !m.y || !m.opt) goto error;
-    double us = bench_run(mlp_step, &m, bench_iters(2000));
+    double us = bench_run(mlp_step, &m, bench_iters(500));
     if (us < 0) goto error;
     printf("cgrad mlp_step: %.1f us/iter\n", us);
     cg_optimizer_free(m.opt);

@@ -24,7 +24,7 @@ def main():
         loss.backward()
         opt.step()
 
-    us = bench_run(step, bench_iters(2000))
+    us = bench_run(step, bench_iters(500))
     print(f"torch mlp_step: {us:.1f} us/iter", flush=True)
 
 

@@ -13,7 +13,7 @@
  * clock_gettime(CLOCK_MONOTONIC); a round's result is the median of its
  * batches, and the reported time is the best round.  The total number of
  * timed iterations is BENCH_ITERS (default 200000; the .py twin defaults to
- * 50000, as each of its iterations takes much longer).
+ * 20000, as each of its iterations takes much longer).
  *
  * Prints: "cgrad seed_graph: X us/iter".
  */

@@ -7,7 +7,7 @@
 Same timing as the C file: a warm-up of one round, then ROUNDS rounds of
 BATCHES batches timed with time.perf_counter; a round's result is the median
 of its batches' time per iteration, and the reported time is the best round.
-BENCH_ITERS timed iterations in all, default 50000 (1000 per batch; a Python
+BENCH_ITERS timed iterations in all, default 20000 (400 per batch; a Python
 iteration of this graph takes tens of microseconds, so that keeps the run to
 seconds). torch uses as many threads as OMP_NUM_THREADS says (bench/run.sh
 sets 1 for both sides).
@@ -40,7 +40,7 @@ def main():
     assert out.item() == 27.0 and x.grad.sum().item() == 18.0
     x.grad = None
 
-    us = bench_run(step, bench_iters(50000))
+    us = bench_run(step, bench_iters(20000))
     print(f"torch seed_graph: {us:.3f} us/iter", flush=True)
 
 

@@ -1,11 +1,16 @@
 /* Optimizers — SGD (momentum, dampening, nesterov, weight decay), Adam and
  * AdamW — with PyTorch 1.13's update rules, step by step, and gradient-norm
  * clipping. Updates run without a graph, straight on the parameters' data
- * (float32 or float64, contiguous leaves); state buffers are tensors, so they
- * can be saved and restored for an exact resume. */
+ * (float32 or float64, contiguous leaves; Adam(W) through the kernel table's
+ * adamw); state buffers are tensors, so they can be saved and restored for an
+ * exact resume. */
 #include "../core/internal.h"
+#include "../kernels/kernels.h"
 
 #include <math.h>
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } opt_kind;
 
@@ -146,45 +151,74 @@ static cg_tensor *state_like(cg_tensor *p) {
     return cg_retain(t); /* the optimizer's reference; the scope's goes with the scope */
 }
 
-/* The update of one parameter, in type T (float or double): one loop per
+/* SGD's update of one parameter, in type T (float or double): one loop per
  * rule, over restrict pointers, so that the compiler vectorises it. */
-#define UPDATE(T, SQRT, POW)                                                                       \
-    static void update_##T(cg_optimizer *o, int64_t n, T *restrict p, const T *restrict g,         \
-                           T *restrict b1, T *restrict b2, bool first) {                           \
+#define SGD_UPDATE(T)                                                                              \
+    static void sgd_##T(const cg_optimizer *o, int64_t n, T *restrict p, const T *restrict g,      \
+                        T *restrict b1, bool first) {                                              \
         const T wd = (T)o->weight_decay, lr = (T)o->lr;                                            \
-        if (o->kind == OPT_SGD) {                                                                  \
-            const T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                            \
-            if (!b1) {                                                                             \
-                for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);                   \
-                return;                                                                            \
-            }                                                                                      \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                T d = g[i] + wd * p[i];                                                            \
-                b1[i] = first ? d : mom * b1[i] + damp * d; /* the first step starts at d */       \
-                p[i] -= lr * (o->nesterov ? d + mom * b1[i] : b1[i]);                              \
-            }                                                                                      \
+        const T mom = (T)o->momentum, damp = (T)(1 - o->dampening);                                \
+        if (!b1) {                                                                                 \
+            for (int64_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);                       \
             return;                                                                                \
         }                                                                                          \
-        const T beta1 = (T)o->beta1, beta2 = (T)o->beta2, eps = (T)o->eps;                         \
-        double bc1 = 1 - POW(o->beta1, (double)o->steps),                                          \
-               bc2 = 1 - POW(o->beta2, (double)o->steps);                                          \
-        const T step_size = (T)(o->lr / bc1), bc2_sqrt = (T)SQRT(bc2);                             \
-        /* AdamW decays the weights first (decoupled); Adam adds wd p to the gradient */           \
-        const T decay = o->kind == OPT_ADAMW ? (T)(1 - o->lr * o->weight_decay) : 1;               \
-        const T wd_grad = o->kind == OPT_ADAMW ? 0 : wd;                                           \
         for (int64_t i = 0; i < n; i++) {                                                          \
-            T pi = p[i] * decay, gi = g[i] + wd_grad * pi;                                         \
-            T m = b1[i] * beta1 + gi * (1 - beta1), v = b2[i] * beta2 + gi * gi * (1 - beta2);     \
-            b1[i] = m, b2[i] = v;                                                                  \
-            p[i] = pi - step_size * (m / (SQRT(v) / bc2_sqrt + eps));                              \
+            T d = g[i] + wd * p[i];                                                                \
+            b1[i] = first ? d : mom * b1[i] + damp * d; /* the first step starts at d */           \
+            p[i] -= lr * (o->nesterov ? d + mom * b1[i] : b1[i]);                                  \
         }                                                                                          \
     }
-UPDATE(float, sqrtf, pow)
-UPDATE(double, sqrt, pow)
+SGD_UPDATE(float)
+SGD_UPDATE(double)
+
+/* This step's Adam(W) hyperparameters, for the kernel table's adamw. */
+static cg__adamw_hp adam_hp(const cg_optimizer *o) {
+    return (cg__adamw_hp){.lr = o->lr,
+                          .beta1 = o->beta1,
+                          .beta2 = o->beta2,
+                          .eps = o->eps,
+                          .weight_decay = o->weight_decay,
+                          .bias_correction1 = 1 - pow(o->beta1, (double)o->steps),
+                          .bias_correction2 = 1 - pow(o->beta2, (double)o->steps),
+                          .decoupled = o->kind == OPT_ADAMW};
+}
+
+/* below this many elements a thread team costs more than it saves */
+#define ADAM_PARALLEL_MIN 32768
+
+/* The kernel's Adam(W) step over [lo, hi) of contiguous p, g, m, v. */
+static void adam_range(bool f32, int64_t lo, int64_t hi, void *p, const void *g, void *m, void *v,
+                       const cg__adamw_hp *hp) {
+    const cg__kernels *k = cg__kern();
+    if (f32)
+        k->adamw_f32(hi - lo, (float *)p + lo, (const float *)g + lo, (float *)m + lo,
+                     (float *)v + lo, hp);
+    else
+        k->adamw_f64(hi - lo, (double *)p + lo, (const double *)g + lo, (double *)m + lo,
+                     (double *)v + lo, hp);
+}
+
+/* One Adam(W) step of n elements, split across threads when n is large
+ * (elementwise: the result does not depend on the split). */
+static void adam_update(bool f32, int64_t n, void *p, const void *g, void *m, void *v,
+                        const cg__adamw_hp *hp) {
+#ifdef CG_HAVE_OPENMP
+    if (n >= ADAM_PARALLEL_MIN && omp_get_max_threads() > 1) {
+#pragma omp parallel
+        {
+            int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            adam_range(f32, n * t / nt, n * (t + 1) / nt, p, g, m, v, hp);
+        }
+        return;
+    }
+#endif
+    adam_range(f32, 0, n, p, g, m, v, hp);
+}
 
 int cg_optimizer_step(cg_optimizer *o) {
     if (!o) return -1;
     o->steps++;
+    const cg__adamw_hp hp = adam_hp(o);
     for (int i = 0; i < o->n; i++) {
         cg_tensor *p = o->params[i];
         if (!p->grad) continue; /* a parameter no gradient reached is left alone */
@@ -206,10 +240,13 @@ int cg_optimizer_step(cg_optimizer *o) {
         int64_t n = cg__numel(p->ndim, p->shape);
         void *b1 = o->buf1[i] ? cg__ptr(o->buf1[i]) : NULL,
              *b2 = o->buf2[i] ? cg__ptr(o->buf2[i]) : NULL;
-        if (p->dtype == CG_FLOAT32)
-            update_float(o, n, cg__ptr(p), cg__ptr(g), b1, b2, first);
+        bool f32 = p->dtype == CG_FLOAT32;
+        if (o->kind != OPT_SGD)
+            adam_update(f32, n, cg__ptr(p), cg__ptr(g), b1, b2, &hp);
+        else if (f32)
+            sgd_float(o, n, cg__ptr(p), cg__ptr(g), b1, first);
         else
-            update_double(o, n, cg__ptr(p), cg__ptr(g), b1, b2, first);
+            sgd_double(o, n, cg__ptr(p), cg__ptr(g), b1, first);
         p->storage->version++;
     }
     return 0;

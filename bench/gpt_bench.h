@@ -57,7 +57,8 @@ static inline double gpt_bench_flops(const gpt_bench *c) {
     double n = 0, T = (double)c->cfg.block_size, C = (double)c->cfg.n_embd;
     for (int i = 0; i < cg_params_count(p); i++) n += (double)cg_numel(cg_params_tensors(p)[i]);
     n -= T * C; /* the position embedding: a lookup, no matmul */
-    return 6 * n * (double)c->batch * T + 12 * (double)c->cfg.n_layer * T * T * C * (double)c->batch;
+    return 6 * n * (double)c->batch * T +
+           12 * (double)c->cfg.n_layer * T * T * C * (double)c->batch;
 }
 
 /* The best of reps timings of an (n,n) @ (n,n) float32 cg_mm (OpenBLAS's

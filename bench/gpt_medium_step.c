@@ -7,7 +7,10 @@
 
 int main(void) {
     gpt_bench c;
-    cg_gpt_config cfg = {.vocab_size = 65, .block_size = 128, .n_embd = 384, .n_layer = 6,
+    cg_gpt_config cfg = {.vocab_size = 65,
+                         .block_size = 128,
+                         .n_embd = 384,
+                         .n_layer = 6,
                          .n_head = 6};
     if (gpt_bench_init(&c, cfg, 8) < 0) goto error;
     double us = bench_run(gpt_bench_step, &c, bench_iters(2));

@@ -198,6 +198,8 @@ TEST(optimizer_errors_and_state) {
     ASSERT_LT(cg_get(w, (int64_t[]){0}), 1);
     ASSERT_NOT_NULL(cg_optimizer_state(o, 0, 1));
     ASSERT_EQ(cg_optimizer_steps(o), 2);
+    ASSERT_ERROR(cg_optimizer_set_steps(o, -1), "steps must be >= 0, got -1");
+    ASSERT_EQ(cg_optimizer_steps(o), 2);
     ASSERT_NULL(cg_optimizer_state(o, 3, 0));
     cg_optimizer_zero_grad(o, false);
     ASSERT_NEAR(cg_get(cg_grad(w), (int64_t[]){1}), 0, 0);
@@ -212,4 +214,23 @@ TEST(optimizer_errors_and_state) {
     ASSERT_NEAR(cg_get(cg_grad(g), (int64_t[]){1}), 4 / (5 + 1e-6), 1e-6);
 }
 
-TEST_MAIN(optimizers_match_torch, optimizer_errors_and_state)
+/* norm_type 0 as torch 1.13's clip_grad_norm_ (the values are what it printed
+ * for grads [1, 2, 0], [0, 0], [3, 0]): the count of tensors with a nonzero
+ * element, 2, so max_norm 5 leaves them and max_norm 1 halves them */
+TEST(clip_grad_norm_zero_norm) {
+    float v[3][3] = {{1, 2, 0}, {0, 0}, {3, 0}};
+    int64_t len[3] = {3, 2, 2};
+    cg_tensor *p[3];
+    for (int i = 0; i < 3; i++) {
+        p[i] = cg_zeros(1, &len[i], CG_REQUIRES_GRAD);
+        cg_tensor *w = cg_from_data(v[i], 1, &len[i], 0);
+        ASSERT_EQ(cg_backward(cg_sum(cg_mul(p[i], w)), NULL, false), 0);
+    }
+    ASSERT_NEAR(cg_clip_grad_norm(3, p, 5.0, 0), 2, 0);
+    ASSERT_NEAR(cg_get(cg_grad(p[0]), (int64_t[]){1}), 2, 0); /* unchanged */
+    ASSERT_NEAR(cg_clip_grad_norm(3, p, 1.0, 0), 2, 0);
+    ASSERT_NEAR(cg_get(cg_grad(p[0]), (int64_t[]){1}), 1.0, 1e-6);
+    ASSERT_NEAR(cg_get(cg_grad(p[2]), (int64_t[]){0}), 1.5, 1e-6);
+}
+
+TEST_MAIN(optimizers_match_torch, optimizer_errors_and_state, clip_grad_norm_zero_norm)

@@ -278,7 +278,11 @@ cg_tensor *cg_optimizer_state(cg_optimizer *o, int param, int which) {
 }
 
 int cg_optimizer_set_steps(cg_optimizer *o, int64_t steps) {
-    if (!o || steps < 0) return -1;
+    if (!o) return -1;
+    if (steps < 0) {
+        cg__error("cg_optimizer_set_steps", "steps must be >= 0, got %lld", (long long)steps);
+        return -1;
+    }
     o->steps = steps;
     return 0;
 }
@@ -288,22 +292,27 @@ double cg_clip_grad_norm(int n, cg_tensor *const *params, double max_norm, doubl
         cg__error("cg_clip_grad_norm", "bad parameter list");
         return NAN;
     }
-    /* the norm of all gradients together, accumulated in double */
+    /* the norm of all gradients together, accumulated in double; PyTorch
+     * takes the norm of the per-tensor norms, the same for p > 0, but for
+     * p = 0 the count of tensors with a nonzero element */
     double total = 0;
-    bool inf = isinf(norm_type);
+    bool inf = isinf(norm_type), count = norm_type == 0;
     for (int i = 0; i < n; i++) {
         cg_tensor *g = params[i] ? params[i]->grad : NULL;
         if (!g) continue;
         int64_t m = cg__numel(g->ndim, g->shape);
+        bool nonzero = false;
         for (int64_t k = 0; k < m; k++) {
             double v = fabs(cg__read_linear(g, k));
+            nonzero |= v != 0;
             if (inf)
                 total = v > total ? v : total;
-            else
+            else if (!count)
                 total += norm_type == 2 ? v * v : pow(v, norm_type);
         }
+        total += count && nonzero;
     }
-    if (!inf) total = norm_type == 2 ? sqrt(total) : pow(total, 1 / norm_type);
+    if (!inf && !count) total = norm_type == 2 ? sqrt(total) : pow(total, 1 / norm_type);
     /* as PyTorch: every gradient times min(1, max_norm / (total + 1e-6)) */
     double coef = max_norm / (total + 1e-6);
     if (coef > 1) coef = 1;

@@ -108,7 +108,7 @@ build: configure
 
 demo: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target chargpt
-	./$(BUILD_DIR)/examples/chargpt --out $(BUILD_DIR)/chargpt $(DEMO_FLAGS)
+	./$(BUILD_DIR)/examples/chargpt --out $(BUILD_DIR)/chargpt --force $(DEMO_FLAGS)
 
 tour: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour

@@ -7,15 +7,17 @@
  * generator's state and the vocabulary, so --resume continues exactly) and a
  * loss curve (OUT_loss.svg), and prints samples. Without --data it trains on
  * cgrad's own sources and docs (the corpus the build gathers). */
-#define _POSIX_C_SOURCE 200809L /* fileno, isatty, clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* fileno, isatty, clock_gettime, sigaction */
 #include <cgrad.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +27,8 @@
 
 typedef struct {
     const char *data, *resume, *out;
-    int64_t steps, stop_after, block, batch, embd;
+    int64_t steps, stop_after, save_every, block, batch, embd;
+    bool force; /* overwrite another run's checkpoint */
     int layers, heads, threads, sample, top_k, eval_every, eval_iters;
     double lr, temperature, dropout;
     uint64_t seed;
@@ -51,6 +54,11 @@ static void usage(FILE *f) {
             "  --stop-after N     stop after step N, as if interrupted (the checkpoint lets\n"
             "                     --resume finish the same run exactly)\n"
             "  --out PREFIX       writes PREFIX.safetensors and PREFIX_loss.svg (default chargpt)\n"
+            "  --save-every N     also write the checkpoint every N steps (default 100; 0: only\n"
+            "                     at the end); Ctrl-C (SIGINT) or SIGTERM writes it and stops\n"
+            "                     after the current step\n"
+            "  --force            overwrite an existing PREFIX.safetensors that --resume does\n"
+            "                     not name (another run's checkpoint)\n"
             "  --eval-every N     estimate the val loss every N steps (default 100)\n"
             "  --sample N         characters to sample after training (default 400; 0: none)\n"
             "  --temperature X    sampling temperature (default 0.8; 0: greedy)\n"
@@ -97,6 +105,7 @@ static int parse(int argc, char **argv, options *o) {
     *o = (options){.data = CG_DEFAULT_CORPUS,
                    .out = "chargpt",
                    .steps = 500,
+                   .save_every = 100,
                    .block = 64,
                    .batch = 16,
                    .embd = 128,
@@ -116,6 +125,10 @@ static int parse(int argc, char **argv, options *o) {
         int64_t n;
         int rc = 0;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
+        if (!strcmp(f, "--force")) {
+            o->force = true;
+            continue;
+        }
 #define INT(name, field, lo, hi)                                                                   \
     else if (!strcmp(f, name)) {                                                                   \
         rc = parse_int(f, v, lo, hi, &n);                                                          \
@@ -138,6 +151,7 @@ static int parse(int argc, char **argv, options *o) {
         STR("--out", out)
         INT("--steps", steps, 0, 100000000)
         INT("--stop-after", stop_after, 1, 100000000)
+        INT("--save-every", save_every, 0, 100000000)
         INT("--layers", layers, 1, 64)
         INT("--heads", heads, 1, 64)
         INT("--embd", embd, 1, 65536)
@@ -187,8 +201,53 @@ typedef struct {
     cg_gpt_config cfg;
     cg_gpt *m;
     cg_optimizer *opt;
-    int64_t step0; /* the steps already taken: 0, or the checkpoint's */
+    int64_t step0;              /* the steps already taken: 0, or the checkpoint's */
+    char ckpt[4096], svg[4096]; /* --out's PREFIX.safetensors and PREFIX_loss.svg */
 } run;
+
+/* the SIGINT or SIGTERM received (0: none): training stops after its step */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void catch_signals(void) {
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* r's output paths from --out, checked before any work: the directory is
+ * writable, and an existing checkpoint is the one resumed (or --force) */
+static int check_out(const options *o, run *r) {
+    int a = snprintf(r->ckpt, sizeof r->ckpt, "%s.safetensors", o->out);
+    int b = snprintf(r->svg, sizeof r->svg, "%s_loss.svg", o->out);
+    if (a < 0 || b < 0 || (size_t)b >= sizeof r->svg) {
+        fprintf(stderr, "chargpt: --out is too long (%zu characters)\n", strlen(o->out));
+        return -1;
+    }
+    char dir[4096];
+    const char *slash = strrchr(o->out, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == o->out ? 1 : (int)(slash - o->out), o->out);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "chargpt: cannot write to the directory %s of --out %s: %s\n", dir, o->out,
+                strerror(errno));
+        return -1;
+    }
+    struct stat out, res;
+    if (o->force || stat(r->ckpt, &out) != 0) return 0;
+    if (o->resume && stat(o->resume, &res) == 0 && res.st_dev == out.st_dev &&
+        res.st_ino == out.st_ino)
+        return 0;
+    fprintf(stderr,
+            "chargpt: %s exists (another run's checkpoint?): --resume it to continue that run, "
+            "or --force to overwrite it\n",
+            r->ckpt);
+    return -1;
+}
 
 static void run_free(run *r) {
     cg_optimizer_free(r->opt);
@@ -458,36 +517,47 @@ static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
     return rc;
 }
 
-/* the steps after r->step0 up to --steps (or --stop-after), with the progress
- * line and a val estimate every --eval-every steps and after the last */
+/* writes r's checkpoint at step (message on failure) */
+static int write_checkpoint(const run *r, int64_t step) {
+    if (save_checkpoint(r->ckpt, r, step) == 0) return 0;
+    fprintf(stderr, "chargpt: cannot write %s: %s\n", r->ckpt, cg_last_error());
+    return -1;
+}
+
+/* the steps after r->step0 up to --steps (or --stop-after, or a signal), with
+ * the progress line, a val estimate every --eval-every steps and after the
+ * last, and a checkpoint every --save-every steps; c->n: the steps taken */
 static int train(const options *o, run *r, losses *c) {
     int64_t end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
     if (end < r->step0) end = r->step0;
     int64_t n = end - r->step0;
     int maxval = (int)(n / o->eval_every) + 2;
-    c->n = n;
     c->train = calloc((size_t)(n + 1), sizeof *c->train);
     c->val = calloc((size_t)maxval, sizeof *c->val);
     c->val_at = calloc((size_t)maxval, sizeof *c->val_at);
     if (!c->train || !c->val || !c->val_at) return -1;
     bool tty = isatty(fileno(stdout));
     double t0 = now_s(), last_val = NAN, last_print = 0;
-    int rc = 0;
-    for (int64_t s = r->step0; s < end && rc == 0; s++) {
+    int rc = 0, save_rc = 0; /* save_rc: a periodic checkpoint's */
+    for (int64_t s = r->step0; s < end && rc == 0 && save_rc == 0 && !stop_signal; s++) {
         int64_t done = s - r->step0 + 1;
         bool last = s + 1 == end;
         rc = train_step(o, r, s, &c->train[done - 1]);
-        if (rc == 0 && ((s + 1) % o->eval_every == 0 || last)) {
+        if (rc == 0) c->n = done;
+        if (rc == 0 && ((s + 1) % o->eval_every == 0 || last || stop_signal)) {
             last_val = estimate_loss(r->m, r->ds, CG_SPLIT_VAL, o);
             c->val[c->nval] = last_val, c->val_at[c->nval++] = (double)done - 1;
         }
+        if (rc == 0 && o->save_every && (s + 1) % o->save_every == 0 && !last && !stop_signal)
+            save_rc = write_checkpoint(r, s + 1);
         double el = now_s() - t0, tok_s = (double)(done * o->batch * o->block) / el;
-        bool force = last || el - last_print > 10 || (s + 1) % o->eval_every == 0;
+        bool force = last || stop_signal || el - last_print > 10 || (s + 1) % o->eval_every == 0;
         if (force) last_print = el;
         progress(tty, s + 1, o->steps, c->train[done - 1], last_val, tok_s,
                  el / (double)done * (double)(n - done), force);
     }
     if (tty) printf("\n");
+    if (save_rc != 0) return -1;
     if (rc != 0) {
         fprintf(stderr, "chargpt: training failed: %s\n", cg_last_error());
         return -1;
@@ -608,20 +678,17 @@ static int write_svg(const char *path, const losses *c, int64_t step0) {
 /* --------------------------------------------------------------- outputs */
 
 /* OUT.safetensors and, when steps ran, OUT_loss.svg */
-static int save_outputs(const options *o, const run *r, const losses *c, double t0) {
-    char ckpt[1024], svg[1024];
-    snprintf(ckpt, sizeof ckpt, "%s.safetensors", o->out);
-    snprintf(svg, sizeof svg, "%s_loss.svg", o->out);
-    if (save_checkpoint(ckpt, r, r->step0 + c->n) != 0) {
-        fprintf(stderr, "chargpt: cannot write %s: %s\n", ckpt, cg_last_error());
+static int save_outputs(const run *r, const losses *c, double t0) {
+    if (write_checkpoint(r, r->step0 + c->n) != 0) return -1;
+    if (c->n > 0 && write_svg(r->svg, c, r->step0) != 0) {
+        fprintf(stderr, "chargpt: cannot write %s\n", r->svg);
         return -1;
     }
-    if (c->n > 0 && write_svg(svg, c, r->step0) != 0) {
-        fprintf(stderr, "chargpt: cannot write %s\n", svg);
-        return -1;
-    }
-    printf("chargpt: %.1f s; checkpoint %s%s%s\n", now_s() - t0, ckpt,
-           c->n > 0 ? ", loss curve " : "", c->n > 0 ? svg : "");
+    printf("chargpt: %.1f s; checkpoint %s%s%s\n", now_s() - t0, r->ckpt,
+           c->n > 0 ? ", loss curve " : "", c->n > 0 ? r->svg : "");
+    if (stop_signal)
+        printf("chargpt: stopped by signal %d after step %" PRId64 "; --resume %s continues\n",
+               (int)stop_signal, r->step0 + c->n, r->ckpt);
     return 0;
 }
 
@@ -651,11 +718,12 @@ int main(int argc, char **argv) {
     run r = {0};
     losses c = {0};
     int status = 1;
-    if (setup(&o, &r) == 0) {
+    if (check_out(&o, &r) == 0 && setup(&o, &r) == 0) {
         double t0 = now_s();
-        if (train(&o, &r, &c) == 0 && save_outputs(&o, &r, &c, t0) == 0) {
-            if (o.sample > 0) sample(r.m, r.tok, &o);
-            status = 0;
+        catch_signals();
+        if (train(&o, &r, &c) == 0 && save_outputs(&r, &c, t0) == 0) {
+            if (o.sample > 0 && !stop_signal) sample(r.m, r.tok, &o);
+            status = stop_signal ? 128 + stop_signal : 0; /* as a shell reports a signal */
         }
     }
     free(c.train);

@@ -1,24 +1,34 @@
 /* The main job, examples/chargpt, as a user runs it: a checkpoint resumes
  * training exactly (3 steps + 3 resumed steps == 6 steps, bit for bit), the
- * loss curve and samples appear, and bad flags or files get clear errors. */
-#define _POSIX_C_SOURCE 200809L /* popen, mkdtemp */
+ * loss curve and samples appear, it keeps its work (checkpoints every
+ * --save-every steps, on SIGINT, and never over another run's), and bad flags
+ * or files get clear errors. */
+#define _POSIX_C_SOURCE 200809L /* popen, mkdtemp, kill */
 #include "test.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64];
 
-/* runs chargpt (built beside this test: ../examples/chargpt) with args;
- * returns its exit status, its output in out (if any) */
-static int chargpt(const char *args, char *out, size_t n) {
-    char self[1024], cmd[4096];
+/* the path of chargpt, built beside this test: ../examples/chargpt */
+static int chargpt_path(char *path, size_t n) {
+    char self[1024];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) return -1;
     self[len] = '\0';
     char *slash = strrchr(self, '/');
     if (slash) *slash = '\0';
-    snprintf(cmd, sizeof cmd, "%s/../examples/chargpt %s 2>&1", self, args);
+    snprintf(path, n, "%s/../examples/chargpt", self);
+    return 0;
+}
+
+/* runs chargpt with args; returns its exit status, its output in out (if any) */
+static int chargpt(const char *args, char *out, size_t n) {
+    char exe[1100], cmd[4096];
+    if (chargpt_path(exe, sizeof exe) < 0) return -1;
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t k = 0;
@@ -90,6 +100,102 @@ TEST(resume_is_exact) {
     ASSERT(strstr(out, "<svg") && strstr(out, "<polyline") && strstr(out, "</svg>"));
 }
 
+/* starts chargpt with args (split at spaces), its stdout and stderr into *fd */
+static pid_t spawn(const char *args, int *fd) {
+    static char exe[1100], copy[2048];
+    char *argv[64] = {exe};
+    int argc = 1, p[2];
+    if (chargpt_path(exe, sizeof exe) < 0 || pipe(p) != 0) return -1;
+    snprintf(copy, sizeof copy, "%s", args);
+    for (char *t = strtok(copy, " "); t && argc < 63; t = strtok(NULL, " ")) argv[argc++] = t;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *fd = p[0];
+    return pid;
+}
+
+/* reads fd until its output holds want (1) or ends (0) */
+static int wait_for(int fd, const char *want, char *out, size_t n) {
+    size_t k = 0;
+    ssize_t got;
+    while (k + 1 < n && (got = read(fd, out + k, n - 1 - k)) > 0) {
+        out[k += (size_t)got] = '\0';
+        if (strstr(out, want)) return 1;
+    }
+    return 0;
+}
+
+/* the step a checkpoint records, -1 if none */
+static long checkpoint_step(const char *path) {
+    cg_state_dict *d = cg_load_safetensors(path);
+    const char *s = d ? cg_state_dict_metadata(d, "step") : NULL;
+    long step = s ? strtol(s, NULL, 10) : -1;
+    cg_state_dict_free(d);
+    return step;
+}
+
+TEST(keeps_its_work) {
+    char data[128], args[1024], out[16384], want[512], path[256];
+    snprintf(data, sizeof data, "%s/text.txt", dir);
+    /* --out's directory is checked before training */
+    snprintf(args, sizeof args, "%s --data %s --out %s/none/x", TINY, data, dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "chargpt: cannot write to the directory %s/none of --out %s/none/x: No such file or "
+             "directory\n",
+             dir, dir);
+    ASSERT_STR_EQ(out, want);
+    /* another run's checkpoint is kept unless --force */
+    snprintf(args, sizeof args, "%s --data %s --steps 1 --sample 0 --out %s/a", TINY, data, dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "chargpt: %s/a.safetensors exists (another run's checkpoint?): --resume it to "
+             "continue that run, or --force to overwrite it\n",
+             dir);
+    ASSERT_STR_EQ(out, want);
+    snprintf(path, sizeof path, "%s/a.safetensors", dir);
+    ASSERT_EQ(checkpoint_step(path), 6);
+    snprintf(args, sizeof args, "%s --data %s --steps 1 --sample 0 --out %s/f --force", TINY, data,
+             dir);
+    ASSERT_EQ(chargpt(args, NULL, 0), 0);
+    /* a checkpoint every --save-every steps: SIGKILL after step 4 finds step >= 4 */
+    int fd;
+    snprintf(args, sizeof args, "%s --data %s --steps 100000 --save-every 2 --sample 0 --out %s/k",
+             TINY, data, dir);
+    pid_t pid = spawn(args, &fd);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(wait_for(fd, "step      4/", out, sizeof out), 1);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(fd);
+    snprintf(path, sizeof path, "%s/k.safetensors", dir);
+    long step = checkpoint_step(path);
+    ASSERT(step >= 4 && step % 2 == 0);
+    /* SIGINT saves after the current step and exits 128 + SIGINT */
+    snprintf(args, sizeof args, "%s --data %s --steps 100000 --save-every 0 --sample 0 --out %s/i",
+             TINY, data, dir);
+    pid = spawn(args, &fd);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(wait_for(fd, "step      2/", out, sizeof out), 1);
+    kill(pid, SIGINT);
+    wait_for(fd, "\1", out, sizeof out); /* to the end */
+    int st;
+    waitpid(pid, &st, 0);
+    close(fd);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 128 + SIGINT);
+    ASSERT_NOT_NULL(strstr(out, "stopped by signal 2 after step"));
+    snprintf(path, sizeof path, "%s/i.safetensors", dir);
+    ASSERT_GE(checkpoint_step(path), 2);
+}
+
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
@@ -99,12 +205,13 @@ TEST(bad_flags_and_files) {
     ASSERT_STR_EQ(out, "chargpt: unknown option '--frobnicate' (see chargpt --help)\n");
     ASSERT_EQ(chargpt("--embd 30 --heads 4", out, sizeof out), 2);
     ASSERT_STR_EQ(out, "chargpt: --embd 30 is not a multiple of --heads 4\n");
-    ASSERT_EQ(chargpt("--data /nonexistent/text.txt", out, sizeof out), 1);
+    ASSERT_EQ(chargpt("--data /nonexistent/text.txt --out /tmp/cgrad_none", out, sizeof out), 1);
     ASSERT_STR_EQ(out,
                   "chargpt: cannot open \"/nonexistent/text.txt\": No such file or directory\n");
     char args[512], data[128];
     snprintf(data, sizeof data, "%s/text.txt", dir);
-    snprintf(args, sizeof args, "--data %s --resume %s/none.safetensors", data, dir);
+    snprintf(args, sizeof args, "--data %s --resume %s/none.safetensors --out %s/n", data, dir,
+             dir);
     ASSERT_EQ(chargpt(args, out, sizeof out), 1);
     char want[256];
     snprintf(want, sizeof want,
@@ -113,7 +220,8 @@ TEST(bad_flags_and_files) {
     /* a checkpoint of another vocabulary */
     snprintf(args, sizeof args, "rm -f %s/other.txt; echo xyz > %s/other.txt", dir, dir);
     ASSERT_EQ(system(args), 0);
-    snprintf(args, sizeof args, "%s --data %s/other.txt --resume %s/a.safetensors", TINY, dir, dir);
+    snprintf(args, sizeof args, "%s --data %s/other.txt --resume %s/a.safetensors --out %s/o", TINY,
+             dir, dir, dir);
     ASSERT_EQ(chargpt(args, out, sizeof out), 1);
     snprintf(want, sizeof want,
              "chargpt: %s/a.safetensors was trained on another vocabulary than %s/other.txt's\n",
@@ -125,4 +233,4 @@ TEST(bad_flags_and_files) {
     ASSERT_EQ(system(args), 0);
 }
 
-TEST_MAIN(resume_is_exact, bad_flags_and_files)
+TEST_MAIN(resume_is_exact, keeps_its_work, bad_flags_and_files)

@@ -277,8 +277,40 @@ static const char *CONFIG_KEYS[] = {"vocab_size", "block_size", "n_embd", "n_lay
  * (which as in cg_optimizer_state) */
 static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
 
-/* weights, AdamW's state, and in the metadata the configuration, the step,
- * the generator and the vocabulary */
+/* the vocabulary as a tensor of its code points, in id order (V) */
+static const char *VOCAB = "chargpt.vocab";
+
+static int add_vocab(cg_state_dict *d, const cg_char_tokenizer *tok) {
+    int64_t n = cg_char_tokenizer_vocab_size(tok);
+    int64_t *cps = malloc(sizeof *cps * (size_t)(n ? n : 1));
+    if (!cps) return -1;
+    for (int64_t i = 0; i < n; i++) cps[i] = cg_char_tokenizer_char(tok, i);
+    cg_scope_begin();
+    int rc = cg_state_dict_add(d, VOCAB, cg_from_data(cps, CG_SHAPE(n), CG_INT64));
+    cg_scope_end();
+    free(cps);
+    return rc;
+}
+
+/* whether ck was trained on tok's vocabulary, compared exactly (checkpoints
+ * before chargpt.vocab: the "vocab" metadata, with its length) */
+static bool same_vocab(const cg_state_dict *ck, const cg_char_tokenizer *tok) {
+    int64_t n = cg_char_tokenizer_vocab_size(tok);
+    cg_tensor *t = cg_state_dict_get(ck, VOCAB);
+    if (!t) {
+        size_t len;
+        const char *mine = cg_char_tokenizer_vocab(tok, &len),
+                   *v = cg_state_dict_metadata(ck, "vocab");
+        return v && strlen(v) == len && memcmp(v, mine, len) == 0;
+    }
+    if (cg_dtype_of(t) != CG_INT64 || cg_ndim(t) != 1 || cg_numel(t) != n) return false;
+    for (int64_t i = 0; i < n; i++)
+        if ((int64_t)cg_get(t, (int64_t[]){i}) != cg_char_tokenizer_char(tok, i)) return false;
+    return true;
+}
+
+/* weights, AdamW's state, the vocabulary, and in the metadata the
+ * configuration, the step and the generator */
 static int save_checkpoint(const char *path, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
     cg_params *p = cg_gpt_params(r->m);
@@ -310,8 +342,7 @@ static int save_checkpoint(const char *path, const run *r, int64_t step) {
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
     snprintf(val, sizeof val, "%.17g", r->cfg.dropout);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "dropout", val);
-    if (rc == 0)
-        rc |= cg_state_dict_set_metadata(d, "vocab", cg_char_tokenizer_vocab(r->tok, NULL));
+    if (rc == 0) rc |= add_vocab(d, r->tok);
     if (rc == 0) rc = cg_save_safetensors(path, d);
     cg_state_dict_free(d);
     return rc;
@@ -346,8 +377,7 @@ static int read_config(const cg_state_dict *ck, const char *path, const char *da
     for (int k = 0; k < 5; k++)
         if (meta_int(ck, CONFIG_KEYS[k], &v[k]) < 0) return -1;
     if (meta_int(ck, "step", &r->step0) < 0) return -1;
-    const char *vocab = cg_state_dict_metadata(ck, "vocab");
-    if (!vocab || strcmp(vocab, cg_char_tokenizer_vocab(r->tok, NULL)) != 0) {
+    if (v[0] != cg_char_tokenizer_vocab_size(r->tok) || !same_vocab(ck, r->tok)) {
         fprintf(stderr, "chargpt: %s was trained on another vocabulary than %s's\n", path, data);
         return -1;
     }

@@ -196,6 +196,42 @@ TEST(keeps_its_work) {
     ASSERT_GE(checkpoint_step(path), 2);
 }
 
+/* writes 60 lines of `line` (n bytes, NULs allowed) to dir/name */
+static int write_bytes(const char *name, const char *line, size_t n) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    for (int i = 0; i < 60; i++) fwrite(line, 1, n, f);
+    return fclose(f);
+}
+
+TEST(vocabulary_is_exact) {
+    /* a text with a NUL byte resumes; another text with a NUL byte does not */
+    static const char one[] = "a NUL \0 in the quick brown fox\n", two[] = "\0xyz\n";
+    ASSERT_EQ(write_bytes("nul.txt", one, sizeof one - 1), 0);
+    ASSERT_EQ(write_bytes("nul2.txt", two, sizeof two - 1), 0);
+    char args[1024], out[8192], want[512];
+    snprintf(args, sizeof args, "%s --data %s/nul.txt --steps 2 --sample 0 --out %s/nul", TINY, dir,
+             dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 0);
+    snprintf(args, sizeof args,
+             "%s --data %s/nul.txt --steps 3 --sample 0 --resume %s/nul.safetensors --out %s/nul",
+             TINY, dir, dir, dir);
+    int rc = chargpt(args, out, sizeof out);
+    if (rc != 0) fprintf(stderr, "%s\n", out);
+    ASSERT_EQ(rc, 0);
+    ASSERT_NOT_NULL(strstr(out, "resuming"));
+    snprintf(args, sizeof args,
+             "%s --data %s/nul2.txt --steps 3 --sample 0 --resume %s/nul.safetensors --out %s/n2",
+             TINY, dir, dir, dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "chargpt: %s/nul.safetensors was trained on another vocabulary than %s/nul2.txt's\n",
+             dir, dir);
+    ASSERT_STR_EQ(out, want);
+}
+
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
@@ -233,4 +269,4 @@ TEST(bad_flags_and_files) {
     ASSERT_EQ(system(args), 0);
 }
 
-TEST_MAIN(resume_is_exact, keeps_its_work, bad_flags_and_files)
+TEST_MAIN(resume_is_exact, keeps_its_work, vocabulary_is_exact, bad_flags_and_files)

@@ -28,7 +28,8 @@
 typedef struct {
     const char *data, *resume, *out;
     int64_t steps, stop_after, save_every, block, batch, embd;
-    bool force; /* overwrite another run's checkpoint */
+    bool force;     /* overwrite another run's checkpoint */
+    bool allow_nan; /* train on after a non-finite loss */
     int layers, heads, threads, sample, top_k, eval_every, eval_iters;
     double lr, temperature, dropout;
     uint64_t seed;
@@ -57,6 +58,8 @@ static void usage(FILE *f) {
             "  --save-every N     also write the checkpoint every N steps (default 100; 0: only\n"
             "                     at the end); Ctrl-C (SIGINT) or SIGTERM writes it and stops\n"
             "                     after the current step\n"
+            "  --allow-nan        train on when the loss is not finite (default: stop with an\n"
+            "                     error)\n"
             "  --force            overwrite an existing PREFIX.safetensors that --resume does\n"
             "                     not name (another run's checkpoint)\n"
             "  --eval-every N     estimate the val loss every N steps (default 100)\n"
@@ -125,10 +128,6 @@ static int parse(int argc, char **argv, options *o) {
         int64_t n;
         int rc = 0;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
-        if (!strcmp(f, "--force")) {
-            o->force = true;
-            continue;
-        }
 #define INT(name, field, lo, hi)                                                                   \
     else if (!strcmp(f, name)) {                                                                   \
         rc = parse_int(f, v, lo, hi, &n);                                                          \
@@ -140,12 +139,15 @@ static int parse(int argc, char **argv, options *o) {
         rc = parse_double(f, v, lo, hi, &o->field);                                                \
         i++;                                                                                       \
     }
+#define FLAG(name, field) else if (!strcmp(f, name)) o->field = true;
 #define STR(name, field)                                                                           \
     else if (!strcmp(f, name)) {                                                                   \
         if (!v) return bad(f, v, "a value");                                                       \
         o->field = v;                                                                              \
         i++;                                                                                       \
     }
+        FLAG("--force", force)
+        FLAG("--allow-nan", allow_nan)
         STR("--data", data)
         STR("--resume", resume)
         STR("--out", out)
@@ -176,6 +178,7 @@ static int parse(int argc, char **argv, options *o) {
 #undef INT
 #undef DBL
 #undef STR
+#undef FLAG
         if (rc) return -1;
     }
     if (o->embd % o->heads) {
@@ -496,24 +499,41 @@ static void fmt_time(char *buf, size_t n, double s) {
     snprintf(buf, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
 }
 
+/* what the progress line shows */
+typedef struct {
+    int64_t step, total;
+    double loss, val, tok_s, eta;
+    bool has_val; /* val was estimated ("-" until then) */
+    bool force;   /* print it even when not on a terminal */
+} progress_line;
+
+/* a loss as text, NaN as "nan" whatever its sign */
+static void fmt_loss(char *buf, size_t n, double x) {
+    if (isnan(x))
+        snprintf(buf, n, "nan");
+    else
+        snprintf(buf, n, "%.4f", x);
+}
+
 /* the progress line: on a terminal it redraws itself, elsewhere it is
  * printed every so often */
-static void progress(bool tty, int64_t step, int64_t total, double loss, double val, double tok_s,
-                     double eta, bool force) {
-    char e[32], v[32] = "  -   ";
-    fmt_time(e, sizeof e, eta);
-    if (!isnan(val)) snprintf(v, sizeof v, "%.4f", val);
+static void progress(bool tty, const progress_line *pl) {
+    char e[32], v[32] = "  -   ", l[32];
+    int64_t step = pl->step, total = pl->total;
+    fmt_time(e, sizeof e, pl->eta);
+    fmt_loss(l, sizeof l, pl->loss);
+    if (pl->has_val) fmt_loss(v, sizeof v, pl->val);
     int width = 24, done = total ? (int)((double)step * width / (double)total) : width;
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < done ? '#' : i == done ? '>' : '.';
     bar[width] = '\0';
     if (tty) {
-        printf("\rstep %6" PRId64 "/%-6" PRId64 " [%s] loss %.4f | val %s | %6.0f tok/s | ETA %s ",
-               step, total, bar, loss, v, tok_s, e);
+        printf("\rstep %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s | ETA %s ",
+               step, total, bar, l, v, pl->tok_s, e);
         fflush(stdout);
-    } else if (force) {
-        printf("step %6" PRId64 "/%-6" PRId64 " [%s] loss %.4f | val %s | %6.0f tok/s | ETA %s\n",
-               step, total, bar, loss, v, tok_s, e);
+    } else if (pl->force) {
+        printf("step %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s | ETA %s\n",
+               step, total, bar, l, v, pl->tok_s, e);
         fflush(stdout);
     }
 }
@@ -536,12 +556,17 @@ static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
     cg_optimizer_zero_grad(r->opt, true);
     if (cg_text_dataset_batch(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, &x, &y) == 0)
         cg_gpt_forward(r->m, x, y, &loss);
-    if (!loss || cg_backward(loss, NULL, false) != 0)
+    if (loss) *loss_out = cg_item(loss);
+    if (loss && !isfinite(*loss_out) && !o->allow_nan) {
+        char l[32];
+        fmt_loss(l, sizeof l, *loss_out);
+        cg_error_in("chargpt", "loss is %s at step %" PRId64 " (--allow-nan trains on)", l, s + 1);
         rc = -1;
-    else {
+    } else if (!loss || cg_backward(loss, NULL, false) != 0) {
+        rc = -1;
+    } else {
         cg_clip_grad_norm(cg_params_count(p), cg_params_tensors(p), 1.0, 2);
         rc = cg_optimizer_step(r->opt);
-        *loss_out = cg_item(loss);
     }
     cg_scope_end();
     return rc;
@@ -583,8 +608,14 @@ static int train(const options *o, run *r, losses *c) {
         double el = now_s() - t0, tok_s = (double)(done * o->batch * o->block) / el;
         bool force = last || stop_signal || el - last_print > 10 || (s + 1) % o->eval_every == 0;
         if (force) last_print = el;
-        progress(tty, s + 1, o->steps, c->train[done - 1], last_val, tok_s,
-                 el / (double)done * (double)(n - done), force);
+        progress(tty, &(progress_line){.step = s + 1,
+                                       .total = o->steps,
+                                       .loss = c->train[done - 1],
+                                       .val = last_val,
+                                       .has_val = c->nval > 0,
+                                       .tok_s = tok_s,
+                                       .eta = el / (double)done * (double)(n - done),
+                                       .force = force});
     }
     if (tty) printf("\n");
     if (save_rc != 0) return -1;

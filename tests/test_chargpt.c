@@ -232,6 +232,32 @@ TEST(vocabulary_is_exact) {
     ASSERT_STR_EQ(out, want);
 }
 
+TEST(nan_loss_is_refused) {
+    /* a checkpoint with a NaN weight: training stops unless --allow-nan */
+    char path[128], args[1024], out[8192], want[512];
+    snprintf(path, sizeof path, "%s/a.safetensors", dir);
+    cg_state_dict *d = cg_load_safetensors(path);
+    ASSERT_NOT_NULL(d);
+    cg_fill_(cg_state_dict_get(d, "transformer.ln_f.bias"), NAN);
+    snprintf(path, sizeof path, "%s/nan.safetensors", dir);
+    ASSERT_EQ(cg_save_safetensors(path, d), 0);
+    cg_state_dict_free(d);
+    snprintf(args, sizeof args,
+             "%s --data %s/text.txt --steps 8 --sample 0 --resume %s --out %s/nn", TINY, dir, path,
+             dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "chargpt: training failed: loss is nan at step 7 (--allow-nan trains on)\n");
+    ASSERT_NOT_NULL(strstr(out, want));
+    snprintf(args, sizeof args,
+             "%s --data %s/text.txt --steps 8 --sample 0 --resume %s --out %s/nn --allow-nan", TINY,
+             dir, path, dir);
+    int rc = chargpt(args, out, sizeof out);
+    if (rc != 0) fprintf(stderr, "%s\n", out);
+    ASSERT_EQ(rc, 0);
+    ASSERT_NOT_NULL(strstr(out, "loss nan | val nan"));
+}
+
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
@@ -269,4 +295,5 @@ TEST(bad_flags_and_files) {
     ASSERT_EQ(system(args), 0);
 }
 
-TEST_MAIN(resume_is_exact, keeps_its_work, vocabulary_is_exact, bad_flags_and_files)
+TEST_MAIN(resume_is_exact, keeps_its_work, vocabulary_is_exact, nan_loss_is_refused,
+          bad_flags_and_files)

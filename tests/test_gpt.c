@@ -124,6 +124,16 @@ TEST(gpt_checks_and_generates) {
     }
     cg_tensor *a = cg_gpt_generate(m, start, 10, 0, 0), *b = cg_gpt_generate(m, start, 10, 0, 0);
     ASSERT(a && b && cg_equal(a, b)); /* greedy is deterministic */
+    /* a NaN or negative temperature, or NaN logits, are refused */
+    ASSERT_ERROR(cg_gpt_generate(m, start, 3, NAN, 0),
+                 "temperature must be a finite number >= 0, but got nan");
+    ASSERT_ERROR(cg_gpt_generate(m, start, 3, -1, 0),
+                 "temperature must be a finite number >= 0, but got -1");
+    CG_NO_GRAD { cg_fill_(cg_params_find(cg_gpt_params(m), "transformer.ln_f.bias"), NAN); }
+    ASSERT_ERROR(cg_gpt_generate(m, start, 3, 1.0, 0),
+                 "the logits are nan (are the model's weights finite?)");
+    ASSERT_ERROR(cg_gpt_generate(m, start, 3, 0, 5),
+                 "the logits are nan (are the model's weights finite?)");
     cg_gpt_free(m);
 }
 

@@ -147,11 +147,32 @@ static int by_value(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* 0, or -1 with the error set when logits (V) have a NaN or no finite maximum */
+static int check_logits(const float *logits, int64_t V) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < V; i++) {
+        if (isnan(logits[i])) {
+            cg_error_in("cg_gpt_generate", "the logits are nan (are the model's weights finite?)");
+            return -1;
+        }
+        if (logits[i] > mx) mx = logits[i];
+    }
+    if (!isfinite(mx)) {
+        cg_error_in("cg_gpt_generate", "the logits have no finite maximum (%g)", (double)mx);
+        return -1;
+    }
+    return 0;
+}
+
 /* next token from logits (V) of the last position: temperature, top-k, then
- * a draw from the softmax with the global generator */
+ * a draw from the softmax with the global generator; -1 with the error set */
 static int64_t sample(const float *logits, int64_t V, double temperature, int top_k) {
+    if (check_logits(logits, V) < 0) return -1;
     double *p = malloc((size_t)V * sizeof *p);
-    if (!p) return -1;
+    if (!p) {
+        cg_error_in("cg_gpt_generate", "out of memory");
+        return -1;
+    }
     double mx = -INFINITY;
     for (int64_t i = 0; i < V; i++) {
         p[i] = logits[i] / (temperature > 0 ? temperature : 1);
@@ -161,6 +182,7 @@ static int64_t sample(const float *logits, int64_t V, double temperature, int to
         double *sorted = malloc((size_t)V * sizeof *sorted);
         if (!sorted) {
             free(p);
+            cg_error_in("cg_gpt_generate", "out of memory");
             return -1;
         }
         memcpy(sorted, p, (size_t)V * sizeof *sorted);
@@ -194,6 +216,11 @@ cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double
     if (cg_ndim(idx) != 2 || cg_size(idx, 0) != 1 || cg_dtype_of(idx) != CG_INT64 ||
         max_new_tokens < 0) {
         cg_error_in("cg_gpt_generate", "idx must be a (1, T) int64 tensor and max_new_tokens >= 0");
+        return NULL;
+    }
+    if (!(temperature >= 0 && temperature < INFINITY)) {
+        cg_error_in("cg_gpt_generate", "temperature must be a finite number >= 0, but got %g",
+                    temperature);
         return NULL;
     }
     int64_t T0 = cg_size(idx, 1), n = T0 + max_new_tokens, V = m->cfg.vocab_size;

@@ -77,30 +77,45 @@ static int bad(const char *flag, const char *value, const char *want) {
     return -1;
 }
 
-static int parse_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out) {
+/* the limits of a flag, and of the checkpoint field it becomes */
+typedef struct {
+    int64_t lo, hi;
+} range;
+static const range STEPS = {0, 100000000}, LAYERS = {1, 64}, HEADS = {1, 64},
+                   WIDTH = {1, 65536}; /* --embd, --block, --batch */
+static const double DROPOUT_MAX = 0.99;
+
+/* v as an integer in r (the whole of a non-empty v, no overflow); 0 or -1 */
+static int to_int(const char *v, range r, int64_t *out) {
     char *end;
     errno = 0;
     long long x = v ? strtoll(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || x < lo || x > hi) {
-        char want[96];
-        snprintf(want, sizeof want, "an integer in [%" PRId64 ", %" PRId64 "]", lo, hi);
-        return bad(flag, v, want);
-    }
+    if (!v || errno || *end || end == v || x < r.lo || x > r.hi) return -1;
     *out = x;
     return 0;
 }
 
-static int parse_double(const char *flag, const char *v, double lo, double hi, double *out) {
+static int to_double(const char *v, double lo, double hi, double *out) {
     char *end;
     errno = 0;
     double x = v ? strtod(v, &end) : 0;
-    if (!v || errno || *end || end == v || !(x >= lo && x <= hi)) {
-        char want[96];
-        snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
-        return bad(flag, v, want);
-    }
+    if (!v || errno || *end || end == v || !(x >= lo && x <= hi)) return -1;
     *out = x;
     return 0;
+}
+
+static int parse_int(const char *flag, const char *v, range r, int64_t *out) {
+    if (to_int(v, r, out) == 0) return 0;
+    char want[96];
+    snprintf(want, sizeof want, "an integer in [%" PRId64 ", %" PRId64 "]", r.lo, r.hi);
+    return bad(flag, v, want);
+}
+
+static int parse_double(const char *flag, const char *v, double lo, double hi, double *out) {
+    if (to_double(v, lo, hi, out) == 0) return 0;
+    char want[96];
+    snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
+    return bad(flag, v, want);
 }
 
 /* 0: run; 1: --help; -1: a bad flag (message printed) */
@@ -130,7 +145,7 @@ static int parse(int argc, char **argv, options *o) {
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
 #define INT(name, field, lo, hi)                                                                   \
     else if (!strcmp(f, name)) {                                                                   \
-        rc = parse_int(f, v, lo, hi, &n);                                                          \
+        rc = parse_int(f, v, (range){lo, hi}, &n);                                                 \
         o->field = n;                                                                              \
         i++;                                                                                       \
     }
@@ -151,23 +166,23 @@ static int parse(int argc, char **argv, options *o) {
         STR("--data", data)
         STR("--resume", resume)
         STR("--out", out)
-        INT("--steps", steps, 0, 100000000)
-        INT("--stop-after", stop_after, 1, 100000000)
-        INT("--save-every", save_every, 0, 100000000)
-        INT("--layers", layers, 1, 64)
-        INT("--heads", heads, 1, 64)
-        INT("--embd", embd, 1, 65536)
-        INT("--block", block, 1, 65536)
-        INT("--batch", batch, 1, 65536)
+        INT("--steps", steps, STEPS.lo, STEPS.hi)
+        INT("--stop-after", stop_after, 1, STEPS.hi)
+        INT("--save-every", save_every, 0, STEPS.hi)
+        INT("--layers", layers, LAYERS.lo, LAYERS.hi)
+        INT("--heads", heads, HEADS.lo, HEADS.hi)
+        INT("--embd", embd, WIDTH.lo, WIDTH.hi)
+        INT("--block", block, WIDTH.lo, WIDTH.hi)
+        INT("--batch", batch, WIDTH.lo, WIDTH.hi)
         INT("--eval-every", eval_every, 1, 100000000)
         INT("--sample", sample, 0, 100000000)
         INT("--top-k", top_k, 0, 1000000)
         INT("--threads", threads, 1, 1024)
         DBL("--lr", lr, 0, 10)
-        DBL("--dropout", dropout, 0, 0.99)
+        DBL("--dropout", dropout, 0, DROPOUT_MAX)
         DBL("--temperature", temperature, 0, 100)
         else if (!strcmp(f, "--seed")) {
-            rc = parse_int(f, v, 0, INT64_MAX, &n);
+            rc = parse_int(f, v, (range){0, INT64_MAX}, &n);
             o->seed = (uint64_t)n;
             i++;
         }
@@ -351,14 +366,18 @@ static int save_checkpoint(const char *path, const run *r, int64_t step) {
     return rc;
 }
 
-static int meta_int(const cg_state_dict *d, const char *key, int64_t *out) {
+/* the metadata key of d as an integer in r, with the flags' limits */
+static int meta_int(const cg_state_dict *d, const char *key, range r, int64_t *out) {
     const char *v = cg_state_dict_metadata(d, key);
-    char *end;
-    if (!v || (*out = strtoll(v, &end, 10), *end)) {
-        fprintf(stderr, "chargpt: the checkpoint has no valid '%s'\n", key);
-        return -1;
-    }
-    return 0;
+    if (to_int(v, r, out) == 0) return 0;
+    if (!v)
+        fprintf(stderr, "chargpt: the checkpoint has no '%s'\n", key);
+    else
+        fprintf(stderr,
+                "chargpt: the checkpoint's %s \"%.40s\" is not an integer in [%" PRId64 ", %" PRId64
+                "]\n",
+                key, v, r.lo, r.hi);
+    return -1;
 }
 
 /* copies src into dst (same shape) without recording a graph */
@@ -376,10 +395,18 @@ static int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
 /* the configuration and the step ck records into r (its model replaces the
  * flags'); ck must have been trained on data's vocabulary */
 static int read_config(const cg_state_dict *ck, const char *path, const char *data, run *r) {
+    const range limits[5] = {{1, INT64_MAX}, WIDTH, WIDTH, LAYERS, HEADS}; /* as CONFIG_KEYS */
     int64_t v[5];
     for (int k = 0; k < 5; k++)
-        if (meta_int(ck, CONFIG_KEYS[k], &v[k]) < 0) return -1;
-    if (meta_int(ck, "step", &r->step0) < 0) return -1;
+        if (meta_int(ck, CONFIG_KEYS[k], limits[k], &v[k]) < 0) return -1;
+    if (meta_int(ck, "step", STEPS, &r->step0) < 0) return -1;
+    if (v[2] % v[4]) {
+        fprintf(stderr,
+                "chargpt: the checkpoint's n_embd %" PRId64 " is not a multiple of its "
+                "n_head %" PRId64 "\n",
+                v[2], v[4]);
+        return -1;
+    }
     if (v[0] != cg_char_tokenizer_vocab_size(r->tok) || !same_vocab(ck, r->tok)) {
         fprintf(stderr, "chargpt: %s was trained on another vocabulary than %s's\n", path, data);
         return -1;
@@ -387,7 +414,11 @@ static int read_config(const cg_state_dict *ck, const char *path, const char *da
     r->cfg.vocab_size = v[0], r->cfg.block_size = v[1], r->cfg.n_embd = v[2];
     r->cfg.n_layer = (int)v[3], r->cfg.n_head = (int)v[4];
     const char *dp = cg_state_dict_metadata(ck, "dropout");
-    if (dp) r->cfg.dropout = strtod(dp, NULL);
+    if (dp && to_double(dp, 0, DROPOUT_MAX, &r->cfg.dropout) < 0) {
+        fprintf(stderr, "chargpt: the checkpoint's dropout \"%.40s\" is not a number in [0, %g]\n",
+                dp, DROPOUT_MAX);
+        return -1;
+    }
     return 0;
 }
 
@@ -408,7 +439,7 @@ static int restore_state(const cg_state_dict *ck, const char *path, run *r) {
     const char *rng = cg_state_dict_metadata(ck, "rng");
     uint64_t st[4];
     int64_t osteps;
-    if (rc || meta_int(ck, "optim.steps", &osteps) < 0 || !rng || strlen(rng) != 64 ||
+    if (rc || meta_int(ck, "optim.steps", STEPS, &osteps) < 0 || !rng || strlen(rng) != 64 ||
         sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
                &st[3]) != 4) {
         fprintf(stderr, "chargpt: %s is not a complete chargpt checkpoint%s%s\n", path,

@@ -258,6 +258,49 @@ TEST(nan_loss_is_refused) {
     ASSERT_NOT_NULL(strstr(out, "loss nan | val nan"));
 }
 
+/* resumes a.safetensors with metadata key set to value; chargpt's output */
+static int resume_with(const char *key, const char *value, char *out, size_t n) {
+    char path[128], args[1024];
+    snprintf(path, sizeof path, "%s/a.safetensors", dir);
+    cg_state_dict *d = cg_load_safetensors(path);
+    if (!d || cg_state_dict_set_metadata(d, key, value) != 0) return -1;
+    snprintf(path, sizeof path, "%s/hostile.safetensors", dir);
+    int rc = cg_save_safetensors(path, d);
+    cg_state_dict_free(d);
+    if (rc != 0) return -1;
+    snprintf(args, sizeof args, "%s --data %s/text.txt --steps 8 --sample 0 --resume %s --out %s/h",
+             TINY, dir, path, dir);
+    return chargpt(args, out, n);
+}
+
+TEST(hostile_metadata) {
+    /* each field has the limits of its flag; overflow and empty values are refused */
+    static const struct {
+        const char *key, *value, *want;
+    } cases[] = {
+        {"n_layer", "4294967297", "n_layer \"4294967297\" is not an integer in [1, 64]"},
+        {"n_layer", "16000", "n_layer \"16000\" is not an integer in [1, 64]"},
+        {"step", "-100", "step \"-100\" is not an integer in [0, 100000000]"},
+        {"step", "", "step \"\" is not an integer in [0, 100000000]"},
+        {"n_embd", "16x", "n_embd \"16x\" is not an integer in [1, 65536]"},
+        {"n_head", "0", "n_head \"0\" is not an integer in [1, 64]"},
+        {"block_size", "65537", "block_size \"65537\" is not an integer in [1, 65536]"},
+        {"vocab_size", "99999999999999999999",
+         "vocab_size \"99999999999999999999\" is not an integer in [1, 9223372036854775807]"},
+        {"optim.steps", "-1", "optim.steps \"-1\" is not an integer in [0, 100000000]"},
+        {"dropout", "2", "dropout \"2\" is not a number in [0, 0.99]"},
+        {"n_head", "3", "n_embd 16 is not a multiple of its n_head 3"},
+    };
+    char out[4096], want[512];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ASSERT_EQ(resume_with(cases[i].key, cases[i].value, out, sizeof out), 1);
+        snprintf(want, sizeof want, "chargpt: the checkpoint's %s\n", cases[i].want);
+        if (!strstr(out, want)) FAIL_("%s=\"%s\": got %s", cases[i].key, cases[i].value, out);
+    }
+    ASSERT_EQ(resume_with("vocab_size", "3", out, sizeof out), 1);
+    ASSERT_NOT_NULL(strstr(out, "was trained on another vocabulary"));
+}
+
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
@@ -296,4 +339,4 @@ TEST(bad_flags_and_files) {
 }
 
 TEST_MAIN(resume_is_exact, keeps_its_work, vocabulary_is_exact, nan_loss_is_refused,
-          bad_flags_and_files)
+          hostile_metadata, bad_flags_and_files)

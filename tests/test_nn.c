@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #define ONES(...) cg_ones(CG_SHAPE(__VA_ARGS__), 0)
 #define ONES_D(dt, ...) cg_ones(CG_SHAPE(__VA_ARGS__), (dt))
@@ -587,7 +588,38 @@ TEST(test_nn_null) {
     ASSERT_NULL(cg_last_error()); /* a NULL argument leaves the message alone */
 }
 
-TEST_MAIN(test_softmax_errors, test_softmax_stable, test_dropout_errors, test_dropout_deterministic,
-          test_dropout_random, test_embedding_errors, test_embedding_accumulates,
-          test_layer_norm_errors, test_addmm_linear_errors, test_linear_graphs, test_sdpa_errors,
-          test_sdpa_masks, test_nn_null)
+/* registering n parameters is linear: 100000 take well under 2 s (a linear
+ * search per add took minutes for a 16000-layer GPT) */
+TEST(test_params_linear) {
+    enum { N = 100000 };
+    cg_params *p = cg_params_new();
+    ASSERT_NOT_NULL(p);
+    char name[32];
+    clock_t t0 = clock();
+    cg_scope_begin();
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "h.%d.weight", i);
+        ASSERT_NOT_NULL(cg_params_add(p, name, cg_zeros(CG_SHAPE(1), 0)));
+    }
+    cg_scope_end();
+    for (int i = 0; i < N; i += 997) {
+        snprintf(name, sizeof name, "h.%d.weight", i);
+        const char *got;
+        ASSERT(cg_params_find(p, name) == cg_params_get(p, i, &got));
+        ASSERT_STR_EQ(got, name);
+    }
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    ASSERT(secs < 2.0);
+    ASSERT_EQ(cg_params_count(p), N);
+    ASSERT_NULL(cg_params_find(p, "h.100000.weight"));
+    ASSERT_ERROR(cg_params_add(p, "h.5.weight", cg_params_get(p, 7, NULL)),
+                 "attribute 'h.5.weight' already exists");
+    ASSERT_ERROR(cg_params_add(p, "tied", cg_params_get(p, 7, NULL)),
+                 "'tied' is already registered as 'h.7.weight'");
+    cg_params_free(p);
+}
+
+TEST_MAIN(test_params_linear, test_softmax_errors, test_softmax_stable, test_dropout_errors,
+          test_dropout_deterministic, test_dropout_random, test_embedding_errors,
+          test_embedding_accumulates, test_layer_norm_errors, test_addmm_linear_errors,
+          test_linear_graphs, test_sdpa_errors, test_sdpa_masks, test_nn_null)

@@ -27,7 +27,7 @@
 
 typedef struct {
     const char *data, *resume, *out;
-    int64_t steps, stop_after, save_every, block, batch, embd;
+    int64_t steps, stop_after, save_every, block, batch, embd, max_data;
     bool force;     /* overwrite another run's checkpoint */
     bool allow_nan; /* train on after a non-finite loss */
     int layers, heads, threads, sample, top_k, eval_every, eval_iters;
@@ -41,6 +41,7 @@ static void usage(FILE *f) {
             "Trains a character-level GPT on a UTF-8 text, then samples from it.\n\n"
             "  --data FILE        text to train on (default: cgrad's own sources and docs,\n"
             "                     %s)\n"
+            "  --max-data N       refuse a --data file over N MiB (default 1024)\n"
             "  --steps N          optimizer steps in all (default 500)\n"
             "  --layers N         transformer blocks (default 4)\n"
             "  --heads N          attention heads per block (default 4)\n"
@@ -118,26 +119,32 @@ static int parse_double(const char *flag, const char *v, double lo, double hi, d
     return bad(flag, v, want);
 }
 
+/* the flags' defaults */
+static options defaults(void) {
+    return (options){.data = CG_DEFAULT_CORPUS,
+                     .out = "chargpt",
+                     .steps = 500,
+                     .save_every = 100,
+                     .max_data = 1024,
+                     .block = 64,
+                     .batch = 16,
+                     .embd = 128,
+                     .layers = 4,
+                     .heads = 4,
+                     .threads = 2,
+                     .sample = 400,
+                     .top_k = 20,
+                     .eval_every = 100,
+                     .eval_iters = 10,
+                     .lr = 2e-3,
+                     .temperature = 0.8,
+                     .dropout = 0,
+                     .seed = 1337};
+}
+
 /* 0: run; 1: --help; -1: a bad flag (message printed) */
 static int parse(int argc, char **argv, options *o) {
-    *o = (options){.data = CG_DEFAULT_CORPUS,
-                   .out = "chargpt",
-                   .steps = 500,
-                   .save_every = 100,
-                   .block = 64,
-                   .batch = 16,
-                   .embd = 128,
-                   .layers = 4,
-                   .heads = 4,
-                   .threads = 2,
-                   .sample = 400,
-                   .top_k = 20,
-                   .eval_every = 100,
-                   .eval_iters = 10,
-                   .lr = 2e-3,
-                   .temperature = 0.8,
-                   .dropout = 0,
-                   .seed = 1337};
+    *o = defaults();
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
@@ -169,6 +176,7 @@ static int parse(int argc, char **argv, options *o) {
         INT("--steps", steps, STEPS.lo, STEPS.hi)
         INT("--stop-after", stop_after, 1, STEPS.hi)
         INT("--save-every", save_every, 0, STEPS.hi)
+        INT("--max-data", max_data, 1, 1 << 20)
         INT("--layers", layers, LAYERS.lo, LAYERS.hi)
         INT("--heads", heads, HEADS.lo, HEADS.hi)
         INT("--embd", embd, WIDTH.lo, WIDTH.hi)
@@ -220,6 +228,7 @@ typedef struct {
     cg_gpt *m;
     cg_optimizer *opt;
     int64_t step0;              /* the steps already taken: 0, or the checkpoint's */
+    bool val_ok;                /* the val split is longer than a block: val is estimated */
     char ckpt[4096], svg[4096]; /* --out's PREFIX.safetensors and PREFIX_loss.svg */
 } run;
 
@@ -469,7 +478,7 @@ static int load_checkpoint(const char *path, const char *data, double lr, run *r
 
 /* the data, then the model: the flags' new one, or --resume's */
 static int setup(options *o, run *r) {
-    if (!(r->ds = cg_text_dataset_load(o->data))) {
+    if (!(r->ds = cg_text_dataset_load_limit(o->data, (size_t)o->max_data << 20))) {
         fprintf(stderr, "chargpt: %s\n", cg_last_error());
         return -1;
     }
@@ -495,6 +504,12 @@ static int setup(options *o, run *r) {
            c->vocab_size, c->n_layer, c->n_head, c->n_embd, c->block_size,
            cg_params_numel(cg_gpt_params(r->m)), o->batch, o->threads);
     if (r->step0) printf("chargpt: resuming %s at step %" PRId64 "\n", o->resume, r->step0);
+    int64_t nval = cg_text_dataset_len(r->ds, CG_SPLIT_VAL);
+    r->val_ok = nval > o->block;
+    if (!r->val_ok)
+        printf("chargpt: the val split (the last 10%%) has %" PRId64
+               " characters, too few for a block of %" PRId64 ": the val loss is skipped\n",
+               nval, o->block);
     return 0;
 }
 
@@ -630,7 +645,7 @@ static int train(const options *o, run *r, losses *c) {
         bool last = s + 1 == end;
         rc = train_step(o, r, s, &c->train[done - 1]);
         if (rc == 0) c->n = done;
-        if (rc == 0 && ((s + 1) % o->eval_every == 0 || last || stop_signal)) {
+        if (rc == 0 && r->val_ok && ((s + 1) % o->eval_every == 0 || last || stop_signal)) {
             last_val = estimate_loss(r->m, r->ds, CG_SPLIT_VAL, o);
             c->val[c->nval] = last_val, c->val_at[c->nval++] = (double)done - 1;
         }

@@ -794,6 +794,7 @@ typedef enum cg_data_split { CG_SPLIT_TRAIN = 0, CG_SPLIT_VAL = 1 } cg_data_spli
 /* Reads a whole UTF-8 file (a missing or empty file is an error naming the
  * path); everything is train until cg_text_dataset_split. */
 cg_text_dataset *cg_text_dataset_load(const char *path);
+cg_text_dataset *cg_text_dataset_load_limit(const char *path, size_t max_bytes); /* load: 1 GiB */
 cg_text_dataset *cg_text_dataset_from_text(const char *text, size_t len);
 void cg_text_dataset_free(cg_text_dataset *ds);
 const cg_char_tokenizer *cg_text_dataset_tokenizer(const cg_text_dataset *ds); /* owned by ds */

@@ -301,6 +301,24 @@ TEST(hostile_metadata) {
     ASSERT_NOT_NULL(strstr(out, "was trained on another vocabulary"));
 }
 
+TEST(bounded_inputs) {
+    char args[1024], out[8192];
+    snprintf(args, sizeof args, "--data /dev/zero --max-data 1 --out %s/z", dir);
+    ASSERT_EQ(chargpt(args, out, sizeof out), 1);
+    ASSERT_STR_EQ(out, "chargpt: \"/dev/zero\" is larger than the limit of 1048576 bytes\n");
+    /* a val split shorter than a block is said to be skipped */
+    static const char line[] = "a short\n"; /* 60 lines: 480 characters, val 48 */
+    ASSERT_EQ(write_bytes("short.txt", line, sizeof line - 1), 0);
+    snprintf(args, sizeof args, "%s --data %s/short.txt --block 64 --steps 2 --sample 0 --out %s/s",
+             TINY, dir, dir);
+    int rc = chargpt(args, out, sizeof out);
+    if (rc != 0) fprintf(stderr, "%s\n", out);
+    ASSERT_EQ(rc, 0);
+    ASSERT_NOT_NULL(strstr(out, "chargpt: the val split (the last 10%) has 48 characters, too few "
+                                "for a block of 64: the val loss is skipped\n"));
+    ASSERT_NOT_NULL(strstr(out, "| val   -    |"));
+}
+
 TEST(bad_flags_and_files) {
     char out[4096];
     ASSERT_EQ(chargpt("--steps ten", out, sizeof out), 2);
@@ -339,4 +357,4 @@ TEST(bad_flags_and_files) {
 }
 
 TEST_MAIN(resume_is_exact, keeps_its_work, vocabulary_is_exact, nan_loss_is_refused,
-          hostile_metadata, bad_flags_and_files)
+          hostile_metadata, bounded_inputs, bad_flags_and_files)

@@ -306,5 +306,24 @@ TEST(test_dataset_errors) {
     cg_text_dataset_free(ds);
 }
 
-TEST_MAIN(test_tokenizer_ascii, test_tokenizer_chinese, test_tokenizer_errors,
-          test_dataset_from_file, test_dataset_ascii_from_text, test_dataset_errors)
+/* a size limit: /dev/zero is refused at the limit, not read until memory runs out */
+TEST(test_dataset_size_limit) {
+    ASSERT_ERROR(cg_text_dataset_load_limit("/dev/zero", 1 << 20),
+                 "\"/dev/zero\" is larger than the limit of 1048576 bytes");
+    char path[512], msg[1200];
+    ASSERT_EQ(cg_test_temp_path(path, sizeof path, "text_limit"), 0);
+    ASSERT_EQ(cg_test_write_file(path, "abcdef", 6), 0);
+    snprintf(msg, sizeof msg, "\"%s\" is larger than the limit of 5 bytes", path);
+    ASSERT_ERROR(cg_text_dataset_load_limit(path, 5), msg);
+    snprintf(msg, sizeof msg, "\"%s\" is larger than the limit of 0 bytes", path);
+    ASSERT_ERROR(cg_text_dataset_load_limit(path, 0), msg);
+    cg_text_dataset *ds = cg_text_dataset_load_limit(path, 6); /* exactly the limit */
+    ASSERT_NOT_NULL(ds);
+    ASSERT_EQ(cg_text_dataset_len(ds, CG_SPLIT_TRAIN), 6);
+    cg_text_dataset_free(ds);
+    remove(path);
+}
+
+TEST_MAIN(test_dataset_size_limit, test_tokenizer_ascii, test_tokenizer_chinese,
+          test_tokenizer_errors, test_dataset_from_file, test_dataset_ascii_from_text,
+          test_dataset_errors)

@@ -232,7 +232,31 @@ cg_text_dataset *cg_text_dataset_from_text(const char *text, size_t len) {
                        len);
 }
 
+#define LOAD_LIMIT ((size_t)1 << 30) /* cg_text_dataset_load's: 1 GiB */
+
 cg_text_dataset *cg_text_dataset_load(const char *path) {
+    return cg_text_dataset_load_limit(path, LOAD_LIMIT);
+}
+
+/* f's bytes into *buf (malloc'ed), at most max + 1 of them: their count, or
+ * with *buf NULL when out of memory */
+static size_t read_upto(FILE *f, size_t max, unsigned char **buf) {
+    size_t limit = max < SIZE_MAX ? max + 1 : max; /* one more byte tells a file over max */
+    size_t n = 0, cap = limit < ((size_t)1 << 16) ? limit : (size_t)1 << 16;
+    unsigned char *b = malloc(cap ? cap : 1); /* (cap) the file's bytes, n read so far */
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap || cap == limit) break;
+        size_t c = cap <= limit / 2 ? cap * 2 : limit;
+        unsigned char *grown = realloc(b, c);
+        if (!grown) free(b);
+        b = grown, cap = c;
+    }
+    *buf = b;
+    return n;
+}
+
+cg_text_dataset *cg_text_dataset_load_limit(const char *path, size_t max_bytes) {
     static const char *fn = "cg_text_dataset_load";
     if (!path) return NULL;
     FILE *f = fopen(path, "rb");
@@ -240,15 +264,8 @@ cg_text_dataset *cg_text_dataset_load(const char *path) {
         cg__error(fn, "cannot open \"%s\": %s", path, strerror(errno));
         return NULL;
     }
-    size_t n = 0, cap = 1 << 16;
-    unsigned char *buf = malloc(cap); /* (cap) the file's bytes, n read so far */
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *b = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
-        if (!b) free(buf);
-        buf = b;
-    }
+    unsigned char *buf;
+    size_t n = read_upto(f, max_bytes, &buf);
     bool err = ferror(f);
     int e = errno;
     fclose(f);
@@ -256,6 +273,8 @@ cg_text_dataset *cg_text_dataset_load(const char *path) {
     cg_text_dataset *ds = NULL;
     if (err) {
         cg__error(fn, "cannot read \"%s\": %s", path, strerror(e));
+    } else if (n > max_bytes) {
+        cg__error(fn, "\"%s\" is larger than the limit of %zu bytes", path, max_bytes);
     } else {
         char where[1024];
         snprintf(where, sizeof where, "\"%s\"", path);

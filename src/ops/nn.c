@@ -15,8 +15,11 @@
 
 /* ------------------------------------------------------- rows on threads */
 
-/* below this many elements a row kernel runs on one thread */
+/* Below this many elements a row kernel runs on one thread: a thread team
+ * costs more than it saves. softmax's backward does a third of the work of
+ * the others per element, so it waits for four times as many. */
 #define NN_PARALLEL_MIN 32768
+#define NN_PARALLEL_MIN_LIGHT (4 * NN_PARALLEL_MIN)
 
 /* One row-kernel call over contiguous (rows, len) arrays: each range of rows
  * reads and writes its own rows; what a kernel does not use is NULL. */
@@ -25,21 +28,21 @@ typedef struct rows_job {
     int64_t len;               /* elements per row (layer_norm: D) */
     const void *x, *g, *w, *b; /* (rows, len), (rows, len), (len), (len) */
     void *y, *mean, *rstd;     /* (rows, len), (rows), (rows) */
-    double *acc, eps;          /* layer_norm backward: (threads, 2, len) dw, db sums */
+    double *acc, eps;          /* layer_norm backward: dw, db sums per thread (ln_acc_stride) */
     bool log_, want_dw, want_db;
 } rows_job;
 
 typedef void (*rows_fn)(const rows_job *j, int64_t lo, int64_t hi, int thread);
 
-/* How many threads split rows of len elements: 1 below NN_PARALLEL_MIN. */
-static int rows_threads(int64_t rows, int64_t len) {
+/* How many threads split rows of len elements: 1 below min elements. */
+static int rows_threads(int64_t rows, int64_t len, int64_t min) {
 #ifdef CG_HAVE_OPENMP
-    if (rows > 1 && rows * len >= NN_PARALLEL_MIN) {
+    if (rows > 1 && rows * len >= min) {
         int nt = omp_get_max_threads();
         return rows < nt ? (int)rows : nt;
     }
 #else
-    CG_UNUSED(rows), CG_UNUSED(len);
+    CG_UNUSED(rows), CG_UNUSED(len), CG_UNUSED(min);
 #endif
     return 1;
 }
@@ -126,7 +129,7 @@ static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *ou
                       .x = cg__ptr(x),
                       .y = cg__ptr(out),
                       .log_ = log_};
-        rows_run(softmax_range, &j, rows, rows_threads(rows, len));
+        rows_run(softmax_range, &j, rows, rows_threads(rows, len, NN_PARALLEL_MIN));
         return;
     }
     int64_t rest[CG_MAX_DIMS], idx[CG_MAX_DIMS] = {0};
@@ -202,7 +205,7 @@ static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool
                   .g = cg__ptr(g),
                   .y = cg__ptr(out),
                   .log_ = log_};
-    rows_run(softmax_bw_range, &j, rows, rows_threads(rows, len));
+    rows_run(softmax_bw_range, &j, rows, rows_threads(rows, len, NN_PARALLEL_MIN_LIGHT));
     return out;
 }
 
@@ -574,17 +577,21 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
                   .mean = mean ? cg__ptr(mean) : NULL,
                   .rstd = rstd ? cg__ptr(rstd) : NULL,
                   .eps = eps};
-    rows_run(layer_norm_range, &j, M, rows_threads(M, N));
+    rows_run(layer_norm_range, &j, M, rows_threads(M, N, NN_PARALLEL_MIN));
     cg_tensor *in[3] = {a, weight, bias};
     return layer_norm_record(out, in, mean, rstd, n_normalized, eps) < 0 ? NULL : out;
 }
+
+/* The doubles between two threads' dw, db sums (2 D) in the backward's acc:
+ * a cache line or more apart, so that no two threads write one line */
+static int64_t ln_acc_stride(int64_t D) { return (2 * D + 15) & ~(int64_t)7; }
 
 /* The layer_norm backward of rows [lo, hi) by the kernel table: dx where
  * wanted, and this thread's sums of the weight's and bias's gradients. */
 static void layer_norm_bw_range(const rows_job *j, int64_t lo, int64_t hi, int thread) {
     const cg__kernels *k = cg__kern();
     int64_t D = j->len, o = lo * D;
-    double *acc = j->acc ? j->acc + 2 * D * thread : NULL;
+    double *acc = j->acc ? j->acc + ln_acc_stride(D) * thread : NULL;
     double *dw = j->want_dw ? acc : NULL, *db = j->want_db ? acc + D : NULL;
     if (j->dtype == CG_FLOAT32)
         k->layer_norm_bw_f32(hi - lo, D, (const float *)j->x + o, (const float *)j->mean + lo,
@@ -596,12 +603,12 @@ static void layer_norm_bw_range(const rows_job *j, int64_t lo, int64_t hi, int t
                              ROWS_AT(double, j->y, o), dw, db);
 }
 
-/* out (D elements) = the threads' sums at acc[t][which], added in thread
- * order in double, then rounded to out's dtype */
+/* out (D elements) = the threads' sums (dw: which 0, db: 1), added in
+ * thread order in double, then rounded to out's dtype */
 static void fold_sums(const double *acc, int nt, int64_t D, int which, cg_tensor *out) {
     for (int64_t i = 0; i < D; i++) {
         double s = 0;
-        for (int t = 0; t < nt; t++) s += acc[(2 * t + which) * D + i];
+        for (int t = 0; t < nt; t++) s += acc[ln_acc_stride(D) * t + which * D + i];
         if (out->dtype == CG_FLOAT32)
             ((float *)cg__ptr(out))[i] = (float)s;
         else
@@ -628,13 +635,13 @@ static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *
         return -1;
     const int64_t *ns = x->shape + nd - nn; /* the normalized shape: weight's and bias's */
     int64_t D = cg__numel(nn, ns), rows = cg__numel(nd - nn, x->shape);
-    int nt = rows_threads(rows, D);
+    int nt = rows_threads(rows, D, NN_PARALLEL_MIN);
     cg_tensor *xc = cg__as_contiguous(x), *gc = cg__as_contiguous(g);
     cg_tensor *wc = w ? cg__as_contiguous(w) : NULL, *dx, *dw, *db;
     if (!xc || !gc || (w && !wc) || !ln_grad_new(n, 0, x, nd, x->shape, &dx) ||
         !ln_grad_new(n, 1, x, nn, ns, &dw) || !ln_grad_new(n, 2, x, nn, ns, &db))
         return -1;
-    double *acc = dw || db ? calloc((size_t)(2 * nt * D + 1), sizeof(double)) : NULL;
+    double *acc = dw || db ? calloc((size_t)(ln_acc_stride(D) * nt), sizeof(double)) : NULL;
     if ((dw || db) && !acc) return -1;
     rows_job j = {.dtype = x->dtype,
                   .len = D,

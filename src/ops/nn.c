@@ -4,8 +4,63 @@
  * gradients). */
 #include "ops.h"
 
+#include "../kernels/kernels.h"
+
 #include <math.h>
 #include <stdio.h>
+
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* ------------------------------------------------------- rows on threads */
+
+/* Below this many elements a row kernel runs on one thread: a thread team
+ * costs more than it saves. softmax's backward does a third of the work of
+ * the others per element, so it waits for four times as many. */
+#define NN_PARALLEL_MIN 32768
+#define NN_PARALLEL_MIN_LIGHT (4 * NN_PARALLEL_MIN)
+
+/* One row-kernel call over contiguous (rows, len) arrays: each range of rows
+ * reads and writes its own rows; what a kernel does not use is NULL. */
+typedef struct rows_job {
+    cg_dtype dtype;
+    int64_t len;               /* elements per row (layer_norm: D) */
+    const void *x, *g, *w, *b; /* (rows, len), (rows, len), (len), (len) */
+    void *y, *mean, *rstd;     /* (rows, len), (rows), (rows) */
+    double *acc, eps;          /* layer_norm backward: dw, db sums per thread (ln_acc_stride) */
+    bool log_, want_dw, want_db;
+} rows_job;
+
+typedef void (*rows_fn)(const rows_job *j, int64_t lo, int64_t hi, int thread);
+
+/* How many threads split rows of len elements: 1 below min elements. */
+static int rows_threads(int64_t rows, int64_t len, int64_t min) {
+#ifdef CG_HAVE_OPENMP
+    if (rows > 1 && rows * len >= min) {
+        int nt = omp_get_max_threads();
+        return rows < nt ? (int)rows : nt;
+    }
+#else
+    CG_UNUSED(rows), CG_UNUSED(len), CG_UNUSED(min);
+#endif
+    return 1;
+}
+
+/* f over rows [0, rows), in nt ranges (thread t takes range t), as cg__dense */
+static void rows_run(rows_fn f, const rows_job *j, int64_t rows, int nt) {
+#ifdef CG_HAVE_OPENMP
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        {
+            int n = omp_get_num_threads(), t = omp_get_thread_num();
+            f(j, rows * t / n, rows * (t + 1) / n, t);
+        }
+        return;
+    }
+#endif
+    f(j, 0, rows, 0);
+}
 
 /* ------------------------------------------------------ softmax, log_softmax */
 
@@ -37,12 +92,49 @@ enum { SOFTMAX_DIM, SOFTMAX_N_IV }; /* n->iv */
         }                                                                                          \
     } while (0)
 
+/* softmax (or log_softmax) of rows [lo, hi) by the kernel table */
+static void softmax_range(const rows_job *j, int64_t lo, int64_t hi, int thread) {
+    const cg__kernels *k = cg__kern();
+    int64_t o = lo * j->len;
+    CG_UNUSED(thread);
+    if (j->dtype == CG_FLOAT32)
+        k->softmax_f32(hi - lo, j->len, (const float *)j->x + o, (float *)j->y + o, j->log_);
+    else
+        k->softmax_f64(hi - lo, j->len, (const double *)j->x + o, (double *)j->y + o, j->log_);
+}
+
+/* the backward of rows [lo, hi): j->x the forward's output, j->g the
+ * gradient, j->y the input's gradient */
+static void softmax_bw_range(const rows_job *j, int64_t lo, int64_t hi, int thread) {
+    const cg__kernels *k = cg__kern();
+    int64_t o = lo * j->len;
+    CG_UNUSED(thread);
+    if (j->dtype == CG_FLOAT32)
+        k->softmax_bw_f32(hi - lo, j->len, (const float *)j->x + o, (const float *)j->g + o,
+                          (float *)j->y + o, j->log_);
+    else
+        k->softmax_bw_f64(hi - lo, j->len, (const double *)j->x + o, (const double *)j->g + o,
+                          (double *)j->y + o, j->log_);
+}
+
+/* A contiguous x along its last dim takes the kernel table's rows; any
+ * other dim or layout the strided SOFTMAX_ROWS. */
 static void softmax_kernel(const cg_tensor *x, int dim, bool log_, cg_tensor *out) {
     int nd = x->ndim;
+    int64_t len = nd ? x->shape[dim] : 1, numel = cg__numel(nd, x->shape);
+    if ((nd == 0 || dim == nd - 1) && cg__is_contiguous(x)) {
+        int64_t rows = numel ? numel / len : 0;
+        rows_job j = {.dtype = x->dtype,
+                      .len = len,
+                      .x = cg__ptr(x),
+                      .y = cg__ptr(out),
+                      .log_ = log_};
+        rows_run(softmax_range, &j, rows, rows_threads(rows, len, NN_PARALLEL_MIN));
+        return;
+    }
     int64_t rest[CG_MAX_DIMS], idx[CG_MAX_DIMS] = {0};
     memcpy(rest, x->shape, sizeof rest);
-    int64_t len = nd ? x->shape[dim] : 1, xs = nd ? x->strides[dim] : 0;
-    int64_t os = nd ? out->strides[dim] : 0;
+    int64_t xs = nd ? x->strides[dim] : 0, os = nd ? out->strides[dim] : 0;
     if (nd) rest[dim] = 1;
     int64_t rows = cg__numel(nd, rest);
     if (x->dtype == CG_FLOAT32)
@@ -88,9 +180,11 @@ cg_tensor *cg_log_softmax(cg_tensor *a, int dim) {
 
 /* NOTE [ Fused backward ]
  * A plain backward (grad mode off) of softmax, log_softmax and layer_norm
- * runs one fused kernel over rows of the last dim; a create_graph backward
- * builds the same formula from cgrad ops, so it can be differentiated again.
- * rows_of gives contiguous (rows, len) views, or false to take the ops. */
+ * runs the kernel table's fused backward over contiguous rows (softmax's
+ * dim when it is the last, layer_norm's normalized dims), split across
+ * threads when there are many; a create_graph backward builds the same
+ * formula from cgrad ops, so it can be differentiated again. rows_of gives
+ * softmax's contiguous (rows, len) views, or false to take the ops. */
 static bool rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
     if (cg__grad_enabled || (*t)->ndim == 0 || dim != (*t)->ndim - 1) return false;
     if (!cg__is_contiguous(*t) && !(*t = cg_contiguous(*t))) return false;
@@ -99,30 +193,19 @@ static bool rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
     return true;
 }
 
-/* gi = y * (g - sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax */
-#define SOFTMAX_BW(T, EXP)                                                                         \
-    do {                                                                                           \
-        const T *yp = cg__ptr(y), *gp = cg__ptr(g);                                                \
-        T *op = cg__ptr(out);                                                                      \
-        for (int64_t r = 0; r < rows; r++, yp += len, gp += len, op += len) {                      \
-            double s = 0;                                                                          \
-            for (int64_t i = 0; i < len; i++) s += log_ ? gp[i] : gp[i] * yp[i];                   \
-            T ts = (T)s;                                                                           \
-            for (int64_t i = 0; i < len; i++)                                                      \
-                op[i] = log_ ? gp[i] - EXP(yp[i]) * ts : yp[i] * (gp[i] - ts);                     \
-        }                                                                                          \
-    } while (0)
-
 static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool log_) {
     int64_t rows, len, rows2, len2;
     if (y->dtype != g->dtype || !rows_of(&y, d, &rows, &len) || !rows_of(&g, d, &rows2, &len2))
         return NULL;
     cg_tensor *out = cg__tensor_new(y->dtype, y->ndim, y->shape);
     if (!out) return NULL;
-    if (y->dtype == CG_FLOAT32)
-        SOFTMAX_BW(float, cg__expf);
-    else
-        SOFTMAX_BW(double, exp);
+    rows_job j = {.dtype = y->dtype,
+                  .len = len,
+                  .x = cg__ptr(y),
+                  .g = cg__ptr(g),
+                  .y = cg__ptr(out),
+                  .log_ = log_};
+    rows_run(softmax_bw_range, &j, rows, rows_threads(rows, len, NN_PARALLEL_MIN_LIGHT));
     return out;
 }
 
@@ -402,33 +485,73 @@ static int check_layer_norm(const char *fn, const cg_tensor *a, int nn, const in
     return 0;
 }
 
-/* out = (x - mean) / sqrt(var + eps) * w + b over rows of N elements: the
- * moments in double (the biased variance, two passes), then PyTorch's CPU
- * formula in the tensor's type, fma((x * scale + bias), w, b) with
- * scale = rstd, bias = -rstd * mean, fused as its build fuses them (so a row
- * of one element gives its rounding residue, as PyTorch's does). */
-#define LAYER_NORM_ROWS(T, FMA)                                                                    \
-    do {                                                                                           \
-        const T *xp = cg__ptr(x), *wp = w ? (const T *)cg__ptr(w) : NULL;                          \
-        const T *bp = b ? (const T *)cg__ptr(b) : NULL;                                            \
-        T *op = cg__ptr(out);                                                                      \
-        for (int64_t r = 0; r < M; r++) {                                                          \
-            const T *row = xp + r * N;                                                             \
-            double mean = 0, var = 0;                                                              \
-            for (int64_t j = 0; j < N; j++) mean += row[j];                                        \
-            mean /= (double)N;                                                                     \
-            for (int64_t j = 0; j < N; j++) var += (row[j] - mean) * (row[j] - mean);              \
-            T scale = (T)1 / (T)sqrt((T)(var / (double)N) + (T)eps);                               \
-            T bias = -scale * (T)mean;                                                             \
-            for (int64_t j = 0; j < N; j++)                                                        \
-                op[r * N + j] = FMA(FMA(row[j], scale, bias), wp ? wp[j] : (T)1,                   \
-                                    bp ? bp[j] : (T)0);                                            \
-        }                                                                                          \
-    } while (0)
+enum {
+    LAYER_NORM_INPUT,
+    LAYER_NORM_WEIGHT,
+    LAYER_NORM_BIAS,
+    LAYER_NORM_MEAN,
+    LAYER_NORM_RSTD,
+    LAYER_NORM_N_SAVED
+};                       /* saved */
+enum { LAYER_NORM_EPS }; /* n->sc */
+enum {
+    LAYER_NORM_N_NORMALIZED,
+    LAYER_NORM_HAS_WEIGHT,
+    LAYER_NORM_HAS_BIAS,
+    LAYER_NORM_N_IV
+}; /* n->iv */
 
-enum { LAYER_NORM_INPUT, LAYER_NORM_WEIGHT };                             /* saved */
-enum { LAYER_NORM_EPS };                                                  /* n->sc */
-enum { LAYER_NORM_N_NORMALIZED, LAYER_NORM_HAS_WEIGHT, LAYER_NORM_N_IV }; /* n->iv */
+#define ROWS_AT(T, p, i) ((p) ? (T *)(p) + (i) : NULL) /* row i of an optional array */
+
+/* layer_norm of rows [lo, hi) by the kernel table: the output, and each row's
+ * mean and rstd where wanted. The kernel computes PyTorch's CPU formula:
+ * moments in double, then fma(fma(x, rstd, -rstd mean), w, b) in T. */
+static void layer_norm_range(const rows_job *j, int64_t lo, int64_t hi, int thread) {
+    const cg__kernels *k = cg__kern();
+    int64_t o = lo * j->len;
+    CG_UNUSED(thread);
+    if (j->dtype == CG_FLOAT32)
+        k->layer_norm_f32(hi - lo, j->len, (const float *)j->x + o, j->w, j->b, j->eps,
+                          (float *)j->y + o, ROWS_AT(float, j->mean, lo),
+                          ROWS_AT(float, j->rstd, lo));
+    else
+        k->layer_norm_f64(hi - lo, j->len, (const double *)j->x + o, j->w, j->b, j->eps,
+                          (double *)j->y + o, ROWS_AT(double, j->mean, lo),
+                          ROWS_AT(double, j->rstd, lo));
+}
+
+/* A per-row statistic in PyTorch's shape (*, 1...): a's leading dims, then
+ * a 1 for each normalized dim. */
+static cg_tensor *row_stat_new(const cg_tensor *a, int nn) {
+    int64_t shape[CG_MAX_DIMS];
+    memcpy(shape, a->shape, sizeof(int64_t) * (size_t)a->ndim);
+    for (int i = a->ndim - nn; i < a->ndim; i++) shape[i] = 1;
+    return cg__tensor_new(a->dtype, a->ndim, shape);
+}
+
+/* Records NativeLayerNormBackward0 with what PyTorch saves: the input, weight,
+ * bias and each row's mean and rstd (not the output). 0, or -1. */
+static int layer_norm_record(cg_tensor *out, cg_tensor *const in[3], cg_tensor *mean,
+                             cg_tensor *rstd, int nn, double eps) {
+    cg_node *n = cg__record(CG_OP_NATIVE_LAYER_NORM, out, 3, in);
+    if (!n) return 0;
+    n->sc[LAYER_NORM_EPS] = eps;
+    n->iv[LAYER_NORM_N_NORMALIZED] = nn;
+    n->iv[LAYER_NORM_HAS_WEIGHT] = in[1] != NULL;
+    n->iv[LAYER_NORM_HAS_BIAS] = in[2] != NULL;
+    n->n_iv = LAYER_NORM_N_IV;
+    if (cg__node_reserve_saved(n, LAYER_NORM_N_SAVED) < 0) {
+        cg__oom("cg_layer_norm");
+        return -1;
+    }
+    if (cg__save(n, LAYER_NORM_INPUT, in[0], false) < 0 ||
+        cg__save(n, LAYER_NORM_WEIGHT, in[1], false) < 0 ||
+        cg__save(n, LAYER_NORM_BIAS, in[2], false) < 0 ||
+        cg__save(n, LAYER_NORM_MEAN, mean, false) < 0 ||
+        cg__save(n, LAYER_NORM_RSTD, rstd, false) < 0)
+        return -1;
+    return 0;
+}
 
 cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normalized_shape,
                          cg_tensor *weight, cg_tensor *bias, double eps) {
@@ -440,90 +563,115 @@ cg_tensor *cg_layer_norm(cg_tensor *a, int n_normalized, const int64_t *normaliz
     cg_tensor *x = cg__as_contiguous(a), *w = weight ? cg__as_contiguous(weight) : NULL;
     cg_tensor *b = bias ? cg__as_contiguous(bias) : NULL;
     cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape); /* a's shape: (M, N) rows */
-    if (!x || !out || (weight && !w) || (bias && !b)) return NULL;
-    if (a->dtype == CG_FLOAT32)
-        LAYER_NORM_ROWS(float, fmaf);
-    else
-        LAYER_NORM_ROWS(double, fma);
+    /* each row's mean and rstd, for a backward (none without grad mode) */
+    bool stats = cg__grad_enabled;
+    cg_tensor *mean = stats ? row_stat_new(a, n_normalized) : NULL;
+    cg_tensor *rstd = stats ? row_stat_new(a, n_normalized) : NULL;
+    if (!x || !out || (weight && !w) || (bias && !b) || (stats && (!mean || !rstd))) return NULL;
+    rows_job j = {.dtype = a->dtype,
+                  .len = N,
+                  .x = cg__ptr(x),
+                  .w = w ? cg__ptr(w) : NULL,
+                  .b = b ? cg__ptr(b) : NULL,
+                  .y = cg__ptr(out),
+                  .mean = mean ? cg__ptr(mean) : NULL,
+                  .rstd = rstd ? cg__ptr(rstd) : NULL,
+                  .eps = eps};
+    rows_run(layer_norm_range, &j, M, rows_threads(M, N, NN_PARALLEL_MIN));
     cg_tensor *in[3] = {a, weight, bias};
-    cg_node *n = cg__record(CG_OP_NATIVE_LAYER_NORM, out, 3, in);
-    if (n) {
-        n->sc[LAYER_NORM_EPS] = eps;
-        n->iv[LAYER_NORM_N_NORMALIZED] = n_normalized;
-        n->iv[LAYER_NORM_HAS_WEIGHT] = weight != NULL;
-        n->n_iv = LAYER_NORM_N_IV;
-        /* x for the gradients of x and weight; weight for x's */
-        bool want_x = CG_WANT(n, 0), want_w = CG_WANT(n, 1);
-        if (cg__save(n, LAYER_NORM_INPUT, want_x || want_w ? a : NULL, false) < 0 ||
-            cg__save(n, LAYER_NORM_WEIGHT, want_x ? weight : NULL, false) < 0)
-            return NULL;
-    }
-    return out;
+    return layer_norm_record(out, in, mean, rstd, n_normalized, eps) < 0 ? NULL : out;
 }
 
-/* The fused layer_norm backward over the last dim (NOTE [ Fused backward ]):
- * per row, xhat and rstd from x, then gx = g w, dx = rstd (gx - mean(gx) -
- * xhat mean(gx xhat)); weight's gradient is g xhat (summed by the engine).
- * -1 when it does not apply (the op formula runs instead). */
-#define LN_BW(T)                                                                                   \
-    do {                                                                                           \
-        const T *xp = cg__ptr(x), *gp = cg__ptr(g), *wp = w ? (const T *)cg__ptr(w) : NULL;        \
-        T *dx = gx_out ? (T *)cg__ptr(gx_out) : NULL, *dw = gw_out ? (T *)cg__ptr(gw_out) : NULL;  \
-        for (int64_t r = 0; r < rows; r++) {                                                       \
-            const T *xr = xp + r * len, *gr = gp + r * len;                                        \
-            double mean = 0, var = 0;                                                              \
-            for (int64_t i = 0; i < len; i++) mean += xr[i];                                       \
-            mean /= (double)len;                                                                   \
-            for (int64_t i = 0; i < len; i++) var += (xr[i] - mean) * (xr[i] - mean);              \
-            double rstd = 1 / sqrt(var / (double)len + eps), m1 = 0, m2 = 0;                       \
-            for (int64_t i = 0; i < len; i++) {                                                    \
-                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];               \
-                m1 += gxi, m2 += gxi * xh;                                                         \
-                if (dw) dw[r * len + i] = (T)(gr[i] * xh);                                         \
-            }                                                                                      \
-            m1 /= (double)len, m2 /= (double)len;                                                  \
-            for (int64_t i = 0; dx && i < len; i++) {                                              \
-                double xh = (xr[i] - mean) * rstd, gxi = wp ? gr[i] * wp[i] : gr[i];               \
-                dx[r * len + i] = (T)(rstd * (gxi - m1 - xh * m2));                                \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
+/* The doubles between two threads' dw, db sums (2 D) in the backward's acc:
+ * a cache line or more apart, so that no two threads write one line */
+static int64_t ln_acc_stride(int64_t D) { return (2 * D + 15) & ~(int64_t)7; }
 
-static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *g,
-                                     int nn, double eps, cg_tensor **gi) {
-    int64_t rows, len, rows2, len2;
-    if (nn != 1 || x->dtype != g->dtype || !rows_of(&x, x->ndim - 1, &rows, &len) ||
-        !rows_of(&g, g->ndim - 1, &rows2, &len2) || rows != rows2 || len != len2)
-        return -1;
-    if (w && (w->dtype != x->dtype || !(w = cg_contiguous(w)))) return -1;
-    cg_tensor *gx_out = CG_WANT(n, 0) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
-    cg_tensor *gw_out = CG_WANT(n, 1) ? cg__tensor_new(x->dtype, x->ndim, x->shape) : NULL;
-    if ((CG_WANT(n, 0) && !gx_out) || (CG_WANT(n, 1) && !gw_out)) return -1;
-    if (x->dtype == CG_FLOAT32)
-        LN_BW(float);
+/* The layer_norm backward of rows [lo, hi) by the kernel table: dx where
+ * wanted, and this thread's sums of the weight's and bias's gradients. */
+static void layer_norm_bw_range(const rows_job *j, int64_t lo, int64_t hi, int thread) {
+    const cg__kernels *k = cg__kern();
+    int64_t D = j->len, o = lo * D;
+    double *acc = j->acc ? j->acc + ln_acc_stride(D) * thread : NULL;
+    double *dw = j->want_dw ? acc : NULL, *db = j->want_db ? acc + D : NULL;
+    if (j->dtype == CG_FLOAT32)
+        k->layer_norm_bw_f32(hi - lo, D, (const float *)j->x + o, (const float *)j->mean + lo,
+                             (const float *)j->rstd + lo, j->w, (const float *)j->g + o,
+                             ROWS_AT(float, j->y, o), dw, db);
     else
-        LN_BW(double);
-    gi[0] = gx_out, gi[1] = gw_out;
+        k->layer_norm_bw_f64(hi - lo, D, (const double *)j->x + o, (const double *)j->mean + lo,
+                             (const double *)j->rstd + lo, j->w, (const double *)j->g + o,
+                             ROWS_AT(double, j->y, o), dw, db);
+}
+
+/* out (D elements) = the threads' sums (dw: which 0, db: 1), added in
+ * thread order in double, then rounded to out's dtype */
+static void fold_sums(const double *acc, int nt, int64_t D, int which, cg_tensor *out) {
+    for (int64_t i = 0; i < D; i++) {
+        double s = 0;
+        for (int t = 0; t < nt; t++) s += acc[ln_acc_stride(D) * t + which * D + i];
+        if (out->dtype == CG_FLOAT32)
+            ((float *)cg__ptr(out))[i] = (float)s;
+        else
+            ((double *)cg__ptr(out))[i] = s;
+    }
+}
+
+/* A gradient of input i, or NULL when it is not wanted; false when it is
+ * wanted and cannot be allocated. */
+static bool ln_grad_new(const cg_node *n, int i, const cg_tensor *like, int nd,
+                        const int64_t *shape, cg_tensor **out) {
+    *out = CG_WANT(n, i) ? cg__tensor_new(like->dtype, nd, shape) : NULL;
+    return !CG_WANT(n, i) || *out;
+}
+/* The fused layer_norm backward (NOTE [ Fused backward ]) from the forward's
+ * mean and rstd: dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g w;
+ * the weight's gradient sums g xhat over the rows and the bias's g, in
+ * double, then rounds. -1 when it does not apply (the op formula runs). */
+static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *mean,
+                                     cg_tensor *rstd, cg_tensor *g, cg_tensor **gi) {
+    int nn = (int)n->iv[LAYER_NORM_N_NORMALIZED], nd = x->ndim;
+    if (cg__grad_enabled || x->dtype != g->dtype ||
+        !cg__same_shape(nd, x->shape, g->ndim, g->shape))
+        return -1;
+    const int64_t *ns = x->shape + nd - nn; /* the normalized shape: weight's and bias's */
+    int64_t D = cg__numel(nn, ns), rows = cg__numel(nd - nn, x->shape);
+    int nt = rows_threads(rows, D, NN_PARALLEL_MIN);
+    cg_tensor *xc = cg__as_contiguous(x), *gc = cg__as_contiguous(g);
+    cg_tensor *wc = w ? cg__as_contiguous(w) : NULL, *dx, *dw, *db;
+    if (!xc || !gc || (w && !wc) || !ln_grad_new(n, 0, x, nd, x->shape, &dx) ||
+        !ln_grad_new(n, 1, x, nn, ns, &dw) || !ln_grad_new(n, 2, x, nn, ns, &db))
+        return -1;
+    double *acc = dw || db ? calloc((size_t)(ln_acc_stride(D) * nt), sizeof(double)) : NULL;
+    if ((dw || db) && !acc) return -1;
+    rows_job j = {.dtype = x->dtype,
+                  .len = D,
+                  .x = cg__ptr(xc),
+                  .g = cg__ptr(gc),
+                  .w = wc ? cg__ptr(wc) : NULL,
+                  .y = dx ? cg__ptr(dx) : NULL,
+                  .mean = cg__ptr(mean),
+                  .rstd = cg__ptr(rstd),
+                  .acc = acc,
+                  .want_dw = dw != NULL,
+                  .want_db = db != NULL};
+    rows_run(layer_norm_bw_range, &j, rows, nt);
+    if (dw) fold_sums(acc, nt, D, 0, dw);
+    if (db) fold_sums(acc, nt, D, 1, db);
+    free(acc);
+    gi[0] = dx, gi[1] = dw, gi[2] = db;
     return 0;
 }
 
-int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+/* The backward in cgrad ops, so that a create_graph backward records it:
+ * xhat and rstd recomputed from x, then the fused kernel's formula. */
+static int layer_norm_backward_ops(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *g,
+                                   cg_tensor **gi) {
     int nn = (int)n->iv[LAYER_NORM_N_NORMALIZED], dims[CG_MAX_DIMS];
-    bool has_weight = n->iv[LAYER_NORM_HAS_WEIGHT];
     double eps = n->sc[LAYER_NORM_EPS];
-    cg_tensor *g = go[0];
     if (CG_WANT(n, 2)) gi[2] = g; /* d out / d bias = 1 */
     if (!CG_WANT(n, 0) && !CG_WANT(n, 1)) return 0;
-    /* x for both gradients; weight only matters for x's */
-    cg_tensor *x = cg__unpack(n, LAYER_NORM_INPUT);
-    if (!x) return -1;
-    bool need_w = has_weight && CG_WANT(n, 0);
-    cg_tensor *w = need_w ? cg__unpack(n, LAYER_NORM_WEIGHT) : NULL;
-    if (need_w && !w) return -1;
-    if (layer_norm_backward_fused(n, x, w, g, nn, eps, gi) == 0) return 0;
     for (int i = 0; i < nn; i++) dims[i] = i - nn; /* the normalized dims, -nn .. -1 */
-    /* xhat = (x - mean) * rstd, rstd = (var + eps)^-1/2, recomputed from x with
-     * cgrad ops so that a create_graph backward differentiates it too */
+    /* xhat = (x - mean) * rstd, rstd = (var + eps)^-1/2 */
     cg_tensor *xc = cg_sub(x, cg_mean_dims(x, nn, dims, true));
     cg_tensor *rstd =
         cg_pow_scalar(cg_add_scalar(cg_mean_dims(cg_mul(xc, xc), nn, dims, true), eps), -0.5);
@@ -541,6 +689,19 @@ int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         if (!(gi[0] = cg_mul(rstd, cg_sub(cg_sub(gx, m1), cg_mul(xhat, m2))))) return -1;
     }
     return 0;
+}
+
+int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    bool has_weight = n->iv[LAYER_NORM_HAS_WEIGHT], has_bias = n->iv[LAYER_NORM_HAS_BIAS];
+    /* every saved tensor is unpacked, as PyTorch's node does: an in-place
+     * change to any of them (the bias too) is an error */
+    cg_tensor *x = cg__unpack(n, LAYER_NORM_INPUT), *w = NULL, *mean = NULL, *rstd = NULL;
+    if (!x || (has_weight && !(w = cg__unpack(n, LAYER_NORM_WEIGHT))) ||
+        (has_bias && !cg__unpack(n, LAYER_NORM_BIAS)) || !(mean = cg__unpack(n, LAYER_NORM_MEAN)) ||
+        !(rstd = cg__unpack(n, LAYER_NORM_RSTD)))
+        return -1;
+    if (layer_norm_backward_fused(n, x, w, mean, rstd, go[0], gi) == 0) return 0;
+    return layer_norm_backward_ops(n, x, w, go[0], gi);
 }
 
 /* ------------------------------------------------------------ addmm, linear */

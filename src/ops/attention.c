@@ -1,12 +1,23 @@
 /* scaled_dot_product_attention. PyTorch 1.13 has no such function; this is
  * the math that torch 2.x documents for F.scaled_dot_product_attention
- * (without dropout and scale arguments), composed from cgrad ops, so its
- * graph is theirs: MmBackward0/BmmBackward0 ... MulBackward0, WhereBackward0
- * (bool masks) or AddBackward0 (float masks), SoftmaxBackward0, and the
- * second matmul. No node kind of its own. */
+ * (without dropout and scale arguments).
+ *
+ * Two paths, as torch 2.x's CPU dispatch has:
+ *  - the fused one (float32/float64, no mask or is_causal, q, k, v at least
+ *    3-D with the same batch dims): a flash-attention kernel, one node
+ *    ScaledDotProductFlashAttentionForCpuBackward0 saving q, k, v, the output
+ *    and the per-row log-sum-exp, never the (L, S) probabilities;
+ *  - otherwise the composition of cgrad ops, whose graph is theirs:
+ *    MmBackward0/BmmBackward0 ... MulBackward0, WhereBackward0 (bool masks)
+ *    or AddBackward0 (float masks), SoftmaxBackward0, the second matmul. */
 #include "ops.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 /* dtype names as torch 2.x prints a TypeMeta in these messages */
 static const char *type_meta_name(cg_dtype d) {
@@ -24,10 +35,336 @@ static cg_tensor *causal_mask(int64_t L, int64_t S) {
     return m;
 }
 
-/* torch 2.x's checks (validate_sdpa_input), then the math:
+/* The composed path:
  *   s = q @ k^T * (1 / sqrt(E))
  *   s = where(mask, s, -inf)  (bool mask or is_causal)  |  s + mask  (float mask)
  *   out = softmax(s, -1) @ v */
+static cg_tensor *sdpa_composed(cg_tensor *q, cg_tensor *k, cg_tensor *v, cg_tensor *attn_mask,
+                                bool is_causal) {
+    int64_t E = q->shape[q->ndim - 1], L = q->shape[q->ndim - 2], S = k->shape[k->ndim - 2];
+    cg_tensor *s = cg_mul_scalar(cg_matmul(q, cg_transpose(k, -2, -1)), 1.0 / sqrt((double)E));
+    if (!s) return NULL;
+    cg_tensor *mask = is_causal ? causal_mask(L, S) : attn_mask;
+    if (mask && mask->dtype == CG_BOOL) /* masked out (false): -inf, weight 0 after softmax */
+        s = cg_where(mask, s, cg_scalar(-INFINITY, CG_FLOAT32));
+    else if (mask)
+        s = cg_add(s, mask);
+    return cg_matmul(cg_softmax(s, -1), v);
+}
+
+/* ------------------------------------------------------ the fused path
+ *
+ * NOTE [ Flash attention ]
+ * Per (batch, head) and block of FLASH_BQ query rows, the key blocks of
+ * FLASH_BK rows in turn (those wholly above the diagonal skipped when causal)
+ * with an online softmax: the running row max m and sum l (in double, as
+ * softmax sums), the accumulator rescaled by exp(m_old - m_new) when the max
+ * grows; out = acc / l, lse = m + log(l). Every product is an axpy over a
+ * contiguous row (k's block transposed first), so the loops vectorise.
+ * The backward recomputes p = exp(s - lse) block by block:
+ *   D_i = sum_e dO_ie O_ie,  dS = p (dO v^T - D),
+ *   dq = scale dS k,  dk = scale dS^T q,  dv = p^T dO. */
+#define FLASH_BQ 32
+#define FLASH_BK 64
+
+typedef struct flash_dims {
+    int64_t BH, L, S, E, Ev; /* batch * heads; rows of q, of k and v; q's, v's last dims */
+    bool causal;
+    double scale;
+} flash_dims;
+
+/* keys of row i in the block at j0 of nk keys: all, or those j <= i (may be <= 0) */
+static inline int64_t flash_keys(const flash_dims *d, int64_t i, int64_t j0, int64_t nk) {
+    return d->causal && i - j0 + 1 < nk ? i - j0 + 1 : nk;
+}
+
+/* one past the last key a block of query rows ending before i1 sees */
+static inline int64_t flash_key_end(const flash_dims *d, int64_t i1) {
+    return d->causal && i1 < d->S ? i1 : d->S;
+}
+
+/* kt (cols x nk) = rows j0 .. j0 + nk of x (rows of cols), transposed */
+#define FLASH_TRANSPOSE(T, kt, x, j0, nk, cols)                                                    \
+    for (int64_t c = 0; c < (nk); c++)                                                             \
+        for (int64_t e = 0; e < (cols); e++) (kt)[e * FLASH_BK + c] = (x)[((j0) + c) * (cols) + e]
+
+/* sr[c] = scale * (qr . k_{j0+c}), c < nk, from the transposed block kt */
+#define FLASH_SCORES(T, sr, qr, kt, nk, E, scale)                                                  \
+    do {                                                                                           \
+        for (int64_t c = 0; c < (nk); c++) (sr)[c] = 0;                                            \
+        for (int64_t e = 0; e < (E); e++) {                                                        \
+            T qe_ = (qr)[e];                                                                       \
+            const T *ke_ = (kt) + e * FLASH_BK;                                                    \
+            for (int64_t c = 0; c < (nk); c++) (sr)[c] += qe_ * ke_[c];                            \
+        }                                                                                          \
+        for (int64_t c = 0; c < (nk); c++) (sr)[c] *= (scale);                                     \
+    } while (0)
+
+/* One row's online-softmax step over the block's nk scores sr (made its p). */
+#define FLASH_ROW_STEP(T, EXP, sr, nk, vb, Ev, accr, mr, lr)                                       \
+    do {                                                                                           \
+        T mx_ = *(mr);                                                                             \
+        for (int64_t c = 0; c < (nk); c++) mx_ = (sr)[c] > mx_ ? (sr)[c] : mx_;                    \
+        if (mx_ != *(mr)) {                                                                        \
+            T alpha_ = EXP(*(mr)-mx_);                                                             \
+            *(lr) *= alpha_;                                                                       \
+            for (int64_t e = 0; e < (Ev); e++) (accr)[e] *= alpha_;                                \
+            *(mr) = mx_;                                                                           \
+        }                                                                                          \
+        double sum_ = 0;                                                                           \
+        for (int64_t c = 0; c < (nk); c++) sum_ += (sr)[c] = EXP((sr)[c] - mx_);                   \
+        *(lr) += sum_;                                                                             \
+        for (int64_t c = 0; c < (nk); c++) {                                                       \
+            T p_ = (sr)[c];                                                                        \
+            const T *vr_ = (vb) + c * (Ev);                                                        \
+            for (int64_t e = 0; e < (Ev); e++) (accr)[e] += p_ * vr_[e];                           \
+        }                                                                                          \
+    } while (0)
+
+/* The forward of query rows i0 .. i0 + FLASH_BQ of head bh; w: scratch of
+ * flash_scratch elements (T) and FLASH_BQ doubles. */
+#define FLASH_FWD_BLOCK(T, EXP, SUF)                                                               \
+    static void flash_fwd_block_##SUF(const flash_dims *d, const T *q, const T *k, const T *v,     \
+                                      T *o, T *lse, int64_t bh, int64_t i0, T *w, double *l) {     \
+        int64_t E = d->E, Ev = d->Ev, i1 = i0 + FLASH_BQ < d->L ? i0 + FLASH_BQ : d->L;            \
+        T *kt = w, *s = kt + E * FLASH_BK, *acc = s + FLASH_BK, *m = acc + FLASH_BQ * Ev;          \
+        q += (bh * d->L + i0) * E, k += bh * d->S * E, v += bh * d->S * Ev;                        \
+        for (int64_t r = 0; r < i1 - i0; r++) m[r] = -(T)INFINITY, l[r] = 0;                       \
+        for (int64_t x = 0; x < (i1 - i0) * Ev; x++) acc[x] = 0;                                   \
+        for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {             \
+            int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                              \
+            FLASH_TRANSPOSE(T, kt, k, j0, nk, E);                                                  \
+            for (int64_t r = 0; r < i1 - i0; r++) {                                                \
+                int64_t nr = flash_keys(d, i0 + r, j0, nk);                                        \
+                if (nr <= 0) continue;                                                             \
+                FLASH_SCORES(T, s, q + r * E, kt, nr, E, (T)d->scale);                             \
+                FLASH_ROW_STEP(T, EXP, s, nr, v + j0 * Ev, Ev, acc + r * Ev, m + r, l + r);        \
+            }                                                                                      \
+        }                                                                                          \
+        for (int64_t r = 0; r < i1 - i0; r++) {                                                    \
+            T *orow = o + (bh * d->L + i0 + r) * Ev, inv = (T)(1 / l[r]);                          \
+            for (int64_t e = 0; e < Ev; e++) orow[e] = acc[r * Ev + e] * inv;                      \
+            lse[bh * d->L + i0 + r] = (T)(m[r] + log(l[r]));                                       \
+        }                                                                                          \
+    }
+FLASH_FWD_BLOCK(float, cg__expf, f32)
+FLASH_FWD_BLOCK(double, exp, f64)
+
+/* scratch elements per thread: a transposed key (and value) block, a row of
+ * scores (and of dP), the accumulator, the row maxima */
+static int64_t flash_scratch(const flash_dims *d) {
+    return (d->E + d->Ev) * FLASH_BK + 2 * FLASH_BK + FLASH_BQ * d->Ev + FLASH_BQ;
+}
+
+/* Runs body(task, w, l) for task < n over OpenMP threads, each with its own
+ * scratch w (esize * flash_scratch bytes) and FLASH_BQ doubles l; -1 when
+ * the scratch cannot be had. */
+#define FLASH_PARALLEL(n, esize, d, BODY)                                                          \
+    do {                                                                                           \
+        int failed_ = 0;                                                                           \
+        FLASH_OMP_PRAGMA {                                                                         \
+            void *w_ = malloc((size_t)flash_scratch(d) * (esize));                                 \
+            double *l_ = malloc(FLASH_BQ * sizeof(double));                                        \
+            if (!w_ || !l_) failed_ = 1;                                                           \
+            FLASH_OMP_FOR                                                                          \
+            for (int64_t task = 0; task < (n); task++)                                             \
+                if (w_ && l_) BODY;                                                                \
+            free(w_), free(l_);                                                                    \
+        }                                                                                          \
+        if (failed_) return -1;                                                                    \
+    } while (0)
+#ifdef CG_HAVE_OPENMP
+#define FLASH_OMP_PRAGMA _Pragma("omp parallel if (work > 65536)")
+#define FLASH_OMP_FOR _Pragma("omp for schedule(dynamic, 1)")
+#else
+#define FLASH_OMP_PRAGMA
+#define FLASH_OMP_FOR
+#endif
+
+static int flash_forward(const flash_dims *d, cg_tensor *q, cg_tensor *k, cg_tensor *v,
+                         cg_tensor *o, cg_tensor *lse) {
+    int64_t nb = (d->L + FLASH_BQ - 1) / FLASH_BQ, n = d->BH * nb;
+    int64_t work = d->BH * d->L * d->S * (d->E + d->Ev);
+    CG_UNUSED(work);
+    if (q->dtype == CG_FLOAT32)
+        FLASH_PARALLEL(n, sizeof(float), d,
+                       flash_fwd_block_f32(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
+                                           cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_, l_));
+    else
+        FLASH_PARALLEL(n, sizeof(double), d,
+                       flash_fwd_block_f64(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
+                                           cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_, l_));
+    return 0;
+}
+/* the backward's pointers: inputs, the output, lse and its gradient g; the
+ * gradients written */
+typedef struct flash_io {
+    const void *q, *k, *v, *o, *lse, *g;
+    void *dq, *dk, *dv;
+} flash_io;
+
+/* dq, dk, dv of head bh (zeroed here), query block by query block */
+#define FLASH_BWD_HEAD(T, EXP, SUF)                                                                \
+    static void flash_bwd_head_##SUF(const flash_dims *d, const flash_io *io, int64_t bh, T *w,    \
+                                     double *D) {                                                  \
+        int64_t L = d->L, S = d->S, E = d->E, Ev = d->Ev;                                          \
+        const T *q = (const T *)io->q + bh * L * E, *k = (const T *)io->k + bh * S * E;            \
+        const T *v = (const T *)io->v + bh * S * Ev, *o = (const T *)io->o + bh * L * Ev;          \
+        const T *g = (const T *)io->g + bh * L * Ev, *lse = (const T *)io->lse + bh * L;           \
+        T *dq = (T *)io->dq + bh * L * E, *dk = (T *)io->dk + bh * S * E;                          \
+        T *dv = (T *)io->dv + bh * S * Ev, sc = (T)d->scale;                                       \
+        T *kt = w, *vt = kt + E * FLASH_BK, *p = vt + Ev * FLASH_BK, *dp = p + FLASH_BK;           \
+        for (int64_t x = 0; x < L * E; x++) dq[x] = 0;                                             \
+        for (int64_t x = 0; x < S * E; x++) dk[x] = 0;                                             \
+        for (int64_t x = 0; x < S * Ev; x++) dv[x] = 0;                                            \
+        for (int64_t i0 = 0; i0 < L; i0 += FLASH_BQ) {                                             \
+            int64_t i1 = i0 + FLASH_BQ < L ? i0 + FLASH_BQ : L;                                    \
+            for (int64_t i = i0; i < i1; i++) {                                                    \
+                D[i - i0] = 0;                                                                     \
+                for (int64_t e = 0; e < Ev; e++)                                                   \
+                    D[i - i0] += (double)g[i * Ev + e] * o[i * Ev + e];                            \
+            }                                                                                      \
+            for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {         \
+                int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                          \
+                FLASH_TRANSPOSE(T, kt, k, j0, nk, E);                                              \
+                FLASH_TRANSPOSE(T, vt, v, j0, nk, Ev);                                             \
+                for (int64_t i = i0; i < i1; i++) {                                                \
+                    int64_t nr = flash_keys(d, i, j0, nk);                                         \
+                    if (nr <= 0) continue;                                                         \
+                    FLASH_SCORES(T, p, q + i * E, kt, nr, E, sc);                                  \
+                    for (int64_t c = 0; c < nr; c++) p[c] = EXP(p[c] - lse[i]);                    \
+                    FLASH_SCORES(T, dp, g + i * Ev, vt, nr, Ev, (T)1);                             \
+                    for (int64_t c = 0; c < nr; c++) dp[c] = p[c] * (dp[c] - (T)D[i - i0]) * sc;   \
+                    FLASH_ROW_GRADS(T, nr, q + i * E, g + i * Ev, k + j0 * E, dq + i * E,          \
+                                    dk + j0 * E, dv + j0 * Ev);                                    \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* one row i's share: dq_i += dS_i k, dk_j += dS_ij q_i, dv_j += p_ij dO_i */
+#define FLASH_ROW_GRADS(T, nr, qr, gr, kb, dqr, dkb, dvb)                                          \
+    for (int64_t c = 0; c < (nr); c++) {                                                           \
+        T ds_ = dp[c], p_ = p[c];                                                                  \
+        const T *kr_ = (kb) + c * E;                                                               \
+        T *dkr_ = (dkb) + c * E, *dvr_ = (dvb) + c * Ev;                                           \
+        for (int64_t e = 0; e < E; e++) (dqr)[e] += ds_ * kr_[e], dkr_[e] += ds_ * (qr)[e];        \
+        for (int64_t e = 0; e < Ev; e++) dvr_[e] += p_ * (gr)[e];                                  \
+    }
+FLASH_BWD_HEAD(float, cg__expf, f32)
+FLASH_BWD_HEAD(double, exp, f64)
+
+static int flash_backward(const flash_dims *d, const flash_io *io, cg_dtype dt) {
+    int64_t work = d->BH * d->L * d->S * (d->E + d->Ev);
+    CG_UNUSED(work);
+    if (dt == CG_FLOAT32)
+        FLASH_PARALLEL(d->BH, sizeof(float), d, flash_bwd_head_f32(d, io, task, w_, l_));
+    else
+        FLASH_PARALLEL(d->BH, sizeof(double), d, flash_bwd_head_f64(d, io, task, w_, l_));
+    return 0;
+}
+
+enum { SDPA_QUERY, SDPA_KEY, SDPA_VALUE, SDPA_OUTPUT, SDPA_LOGSUMEXP, SDPA_N_SAVED }; /* saved */
+enum { SDPA_IS_CAUSAL, SDPA_N_IV };                                                   /* n->iv */
+
+/* The fused path's dims, or false when it does not apply: float32/float64,
+ * no mask, q, k, v of the same rank >= 3 with the same batch dims (nothing
+ * broadcast), matching E and S, nothing empty. */
+static bool flash_applies(const cg_tensor *q, const cg_tensor *k, const cg_tensor *v,
+                          const cg_tensor *mask, bool causal, flash_dims *d) {
+    int nd = q->ndim;
+    if (mask || !cg_dtype_is_floating(q->dtype) || nd < 3 || k->ndim != nd || v->ndim != nd)
+        return false;
+    for (int i = 0; i < nd - 2; i++)
+        if (k->shape[i] != q->shape[i] || v->shape[i] != q->shape[i]) return false;
+    *d = (flash_dims){.BH = cg__numel(nd - 2, q->shape),
+                      .L = q->shape[nd - 2],
+                      .S = k->shape[nd - 2],
+                      .E = q->shape[nd - 1],
+                      .Ev = v->shape[nd - 1],
+                      .causal = causal};
+    d->scale = 1.0 / sqrt((double)d->E);
+    return k->shape[nd - 1] == d->E && v->shape[nd - 2] == d->S && d->BH > 0 && d->L > 0 &&
+           d->S > 0 && d->E > 0 && d->Ev > 0;
+}
+
+static cg_tensor *sdpa_flash(cg_tensor *q, cg_tensor *k, cg_tensor *v, const flash_dims *d) {
+    int nd = q->ndim;
+    int64_t shape[CG_MAX_DIMS];
+    memcpy(shape, q->shape, sizeof(int64_t) * (size_t)nd);
+    shape[nd - 1] = d->Ev;
+    cg_tensor *qc = cg__as_contiguous(q), *kc = cg__as_contiguous(k), *vc = cg__as_contiguous(v);
+    cg_tensor *out = cg__tensor_new(q->dtype, nd, shape);
+    cg_tensor *lse = cg__tensor_new(q->dtype, nd - 1, shape); /* (..., L) */
+    if (!qc || !kc || !vc || !out || !lse || flash_forward(d, qc, kc, vc, out, lse) < 0)
+        return NULL;
+    cg_tensor *in[3] = {q, k, v};
+    cg_node *n = cg__record(CG_OP_SCALED_DOT_PRODUCT_FLASH_ATTENTION, out, 3, in);
+    if (n) {
+        n->iv[SDPA_IS_CAUSAL] = d->causal;
+        n->n_iv = SDPA_N_IV;
+        if (cg__node_reserve_saved(n, SDPA_N_SAVED) < 0 || cg__save(n, SDPA_QUERY, q, false) < 0 ||
+            cg__save(n, SDPA_KEY, k, false) < 0 || cg__save(n, SDPA_VALUE, v, false) < 0 ||
+            cg__save(n, SDPA_OUTPUT, out, true) < 0 || cg__save(n, SDPA_LOGSUMEXP, lse, false) < 0)
+            return NULL;
+    }
+    return out;
+}
+
+/* The plain backward: the flash kernel; -1 when it does not apply (g of
+ * another dtype) or fails. */
+static int sdpa_flash_backward(cg_node *n, cg_tensor *q, cg_tensor *k, cg_tensor *v, cg_tensor *g,
+                               cg_tensor **gi) {
+    flash_dims d;
+    cg_tensor *o = cg__unpack(n, SDPA_OUTPUT), *lse = cg__unpack(n, SDPA_LOGSUMEXP);
+    if (!o || !lse || g->dtype != q->dtype ||
+        !flash_applies(q, k, v, NULL, n->iv[SDPA_IS_CAUSAL], &d))
+        return -1;
+    cg_tensor *dq = cg__tensor_new(q->dtype, q->ndim, q->shape);
+    cg_tensor *dk = cg__tensor_new(k->dtype, k->ndim, k->shape);
+    cg_tensor *dv = cg__tensor_new(v->dtype, v->ndim, v->shape);
+    cg_tensor *qc = cg__as_contiguous(q), *kc = cg__as_contiguous(k), *vc = cg__as_contiguous(v);
+    cg_tensor *oc = cg__as_contiguous(o), *gc = cg__as_contiguous(g);
+    if (!dq || !dk || !dv || !qc || !kc || !vc || !oc || !gc) return -1;
+    flash_io io = {cg__ptr(qc), cg__ptr(kc), cg__ptr(vc), cg__ptr(oc), cg__ptr(lse),
+                   cg__ptr(gc), cg__ptr(dq), cg__ptr(dk), cg__ptr(dv)};
+    if (flash_backward(&d, &io, q->dtype) < 0) return -1;
+    cg_tensor *grads[3] = {dq, dk, dv};
+    for (int i = 0; i < 3; i++) gi[i] = CG_WANT(n, i) ? grads[i] : NULL;
+    return 0;
+}
+
+/* The create_graph backward, composed of cgrad ops (differentiable again):
+ * p = softmax(s) recomputed, dv = p^T g, dP = g v^T, dS = p (dP - sum(p dP)),
+ * dq = scale dS k, dk = scale dS^T q. */
+static int sdpa_composed_backward(cg_node *n, cg_tensor *q, cg_tensor *k, cg_tensor *v,
+                                  cg_tensor *g, cg_tensor **gi) {
+    int64_t E = q->shape[q->ndim - 1], L = q->shape[q->ndim - 2], S = k->shape[k->ndim - 2];
+    double scale = 1.0 / sqrt((double)E);
+    cg_tensor *s = cg_mul_scalar(cg_matmul(q, cg_transpose(k, -2, -1)), scale);
+    if (s && n->iv[SDPA_IS_CAUSAL])
+        s = cg_where(causal_mask(L, S), s, cg_scalar(-INFINITY, CG_FLOAT32));
+    cg_tensor *p = cg_softmax(s, -1);
+    cg_tensor *dp = cg_matmul(g, cg_transpose(v, -2, -1));
+    cg_tensor *ds = cg_mul(p, cg_sub(dp, cg_sum_dims(cg_mul(p, dp), 1, (int[]){-1}, true)));
+    if (!ds) return -1;
+    if (CG_WANT(n, 0) && !(gi[0] = cg_mul_scalar(cg_matmul(ds, k), scale))) return -1;
+    if (CG_WANT(n, 1) && !(gi[1] = cg_mul_scalar(cg_matmul(cg_transpose(ds, -2, -1), q), scale)))
+        return -1;
+    if (CG_WANT(n, 2) && !(gi[2] = cg_matmul(cg_transpose(p, -2, -1), g))) return -1;
+    return 0;
+}
+
+int cg__bw_sdpa_flash(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *q = cg__unpack(n, SDPA_QUERY), *k = cg__unpack(n, SDPA_KEY);
+    cg_tensor *v = cg__unpack(n, SDPA_VALUE);
+    if (!q || !k || !v) return -1;
+    if (!cg__grad_enabled && sdpa_flash_backward(n, q, k, v, go[0], gi) == 0) return 0;
+    return sdpa_composed_backward(n, q, k, v, go[0], gi);
+}
+
+/* torch 2.x's checks (validate_sdpa_input), then the fused path where it
+ * applies, else the composed one */
 cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor *v,
                                            cg_tensor *attn_mask, bool is_causal) {
     if (!q || !k || !v) return NULL;
@@ -59,13 +396,7 @@ cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor
                       "is_causal=True");
         return NULL;
     }
-    int64_t E = q->shape[q->ndim - 1], L = q->shape[q->ndim - 2], S = k->shape[k->ndim - 2];
-    cg_tensor *s = cg_mul_scalar(cg_matmul(q, cg_transpose(k, -2, -1)), 1.0 / sqrt((double)E));
-    if (!s) return NULL;
-    cg_tensor *mask = is_causal ? causal_mask(L, S) : attn_mask;
-    if (mask && mask->dtype == CG_BOOL) /* masked out (false): -inf, weight 0 after softmax */
-        s = cg_where(mask, s, cg_scalar(-INFINITY, CG_FLOAT32));
-    else if (mask)
-        s = cg_add(s, mask);
-    return cg_matmul(cg_softmax(s, -1), v);
+    flash_dims d;
+    if (flash_applies(q, k, v, attn_mask, is_causal, &d)) return sdpa_flash(q, k, v, &d);
+    return sdpa_composed(q, k, v, attn_mask, is_causal);
 }

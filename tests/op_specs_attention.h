@@ -12,17 +12,18 @@
 
 #define SPEC_SCALED_DOT_PRODUCT_FLASH_ATTENTION                                                    \
     SPEC(SCALED_DOT_PRODUCT_FLASH_ATTENTION, "ScaledDotProductFlashAttentionForCpuBackward0", 'L', \
-         VAR(SDPA_FLASH_("torch.matmul(torch.softmax(" SDPA_SCORES_ ", -1), c)", "a, b, c"), p_sdpa, "RRR",                \
+         VAR(SDPA_FLASH_("torch.matmul(torch.softmax(" SDPA_SCORES_ ", -1), c)", "a, b, c"),       \
+             p_sdpa, "RRR",                                                                        \
              SHAPES("2,3,4|2,5,4|2,5,3", "2,2,3,4|2,2,5,4|2,2,5,4", "2,3,3|2,5,3|2,5,2",           \
                     "1,1,1|1,1,1|1,1,1", "1,40,3|1,70,3|1,70,2")),                                 \
-         VAR(SDPA_FLASH_("torch.matmul(torch.softmax(torch.where(" SDPA_CAUSAL_ ", " SDPA_SCORES_ \
+         VAR(SDPA_FLASH_("torch.matmul(torch.softmax(torch.where(" SDPA_CAUSAL_ ", " SDPA_SCORES_  \
                          ", " SDPA_NEG_INF_ "), -1), c)",                                          \
-                         "a, b, c"),                                                      \
+                         "a, b, c"),                                                               \
              p_sdpa_causal, "RRR",                                                                 \
              SHAPES("2,4,4|2,4,4|2,4,3", "2,3,4|2,5,4|2,5,2", "2,5,4|2,3,4|2,3,2",                 \
                     "1,70,2|1,70,2|1,70,3")),                                                      \
          VAR(SDPA_FLASH_("torch.matmul(torch.softmax(" SDPA_SCORES_ ", -1), c)",                   \
-                         "a.transpose(-2, -1), b, c"),                                                \
+                         "a.transpose(-2, -1), b, c"),                                             \
              p_sdpa_qt, "RRR", SHAPES("2,4,3|2,5,4|2,5,2")))
 
 #endif

@@ -15,6 +15,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#ifdef CG_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
 #ifdef CG_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -59,8 +63,8 @@ static cg_tensor *sdpa_composed(cg_tensor *q, cg_tensor *k, cg_tensor *v, cg_ten
  * FLASH_BK rows in turn (those wholly above the diagonal skipped when causal)
  * with an online softmax: the running row max m and sum l (in double, as
  * softmax sums), the accumulator rescaled by exp(m_old - m_new) when the max
- * grows; out = acc / l, lse = m + log(l). Every product is an axpy over a
- * contiguous row (k's block transposed first), so the loops vectorise.
+ * grows; out = acc / l, lse = m + log(l). The block products are GEMMs
+ * (BLAS where the build has it).
  * The backward recomputes p = exp(s - lse) block by block:
  *   D_i = sum_e dO_ie O_ie,  dS = p (dO v^T - D),
  *   dq = scale dS k,  dk = scale dS^T q,  dv = p^T dO. */
@@ -83,28 +87,44 @@ static inline int64_t flash_key_end(const flash_dims *d, int64_t i1) {
     return d->causal && i1 < d->S ? i1 : d->S;
 }
 
-/* kt (cols x nk) = rows j0 .. j0 + nk of x (rows of cols), transposed */
-#define FLASH_TRANSPOSE(T, kt, x, j0, nk, cols)                                                    \
-    for (int64_t c = 0; c < (nk); c++)                                                             \
-        for (int64_t e = 0; e < (cols); e++) (kt)[e * FLASH_BK + c] = (x)[((j0) + c) * (cols) + e]
-
-/* sr[c] = scale * (qr . k_{j0+c}), c < nk, from the transposed block kt */
-#define FLASH_SCORES(T, sr, qr, kt, nk, E, scale)                                                  \
-    do {                                                                                           \
-        for (int64_t c = 0; c < (nk); c++) (sr)[c] = 0;                                            \
-        for (int64_t e = 0; e < (E); e++) {                                                        \
-            T qe_ = (qr)[e];                                                                       \
-            const T *ke_ = (kt) + e * FLASH_BK;                                                    \
-            for (int64_t c = 0; c < (nk); c++) (sr)[c] += qe_ * ke_[c];                            \
+/* c (n x m, ldc) = alpha a b + beta c, a (n x k) or a^T, b (k x m) or b^T,
+ * row-major with leading dims: BLAS when the build has it, else a loop */
+#define FLASH_GEMM_LOOP(T)                                                                         \
+    static void flash_gemm_loop_##T(bool ta, bool tb, int64_t n, int64_t m, int64_t k, T alpha,    \
+                                    const T *a, int64_t lda, const T *b, int64_t ldb, T beta,      \
+                                    T *c, int64_t ldc) {                                           \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            T *cr = c + i * ldc;                                                                   \
+            for (int64_t j = 0; j < m; j++) cr[j] = beta == 0 ? 0 : cr[j] * beta;                  \
+            for (int64_t p = 0; p < k; p++) {                                                      \
+                T av = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);                             \
+                if (tb)                                                                            \
+                    for (int64_t j = 0; j < m; j++) cr[j] += av * b[j * ldb + p];                  \
+                else                                                                               \
+                    for (int64_t j = 0; j < m; j++) cr[j] += av * b[p * ldb + j];                  \
+            }                                                                                      \
         }                                                                                          \
-        for (int64_t c = 0; c < (nk); c++) (sr)[c] *= (scale);                                     \
-    } while (0)
+    }
+#ifdef CG_HAVE_CBLAS
+#define FLASH_GEMM_float(ta, tb, n, m, k, al, a, lda, b, ldb, be, c, ldc)                          \
+    cblas_sgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans, (tb) ? CblasTrans : CblasNoTrans, \
+                (int)(n), (int)(m), (int)(k), al, a, (int)(lda), b, (int)(ldb), be, c, (int)(ldc))
+#define FLASH_GEMM_double(ta, tb, n, m, k, al, a, lda, b, ldb, be, c, ldc)                         \
+    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans, (tb) ? CblasTrans : CblasNoTrans, \
+                (int)(n), (int)(m), (int)(k), al, a, (int)(lda), b, (int)(ldb), be, c, (int)(ldc))
+#else
+FLASH_GEMM_LOOP(float)
+FLASH_GEMM_LOOP(double)
+#define FLASH_GEMM_float flash_gemm_loop_float
+#define FLASH_GEMM_double flash_gemm_loop_double
+#endif
 
-/* One row's online-softmax step over the block's nk scores sr (made its p). */
-#define FLASH_ROW_STEP(T, EXP, sr, nk, vb, Ev, accr, mr, lr)                                       \
+/* One row's online-softmax step over its nr valid scores sr (of nk; made its
+ * p, 0 past nr); the accumulator row rescaled when the max grows. */
+#define FLASH_ROW_STEP(T, EXP, sr, nr, nk, accr, Ev, mr, lr)                                       \
     do {                                                                                           \
         T mx_ = *(mr);                                                                             \
-        for (int64_t c = 0; c < (nk); c++) mx_ = (sr)[c] > mx_ ? (sr)[c] : mx_;                    \
+        for (int64_t c = 0; c < (nr); c++) mx_ = (sr)[c] > mx_ ? (sr)[c] : mx_;                    \
         if (mx_ != *(mr)) {                                                                        \
             T alpha_ = EXP(*(mr)-mx_);                                                             \
             *(lr) *= alpha_;                                                                       \
@@ -112,53 +132,51 @@ static inline int64_t flash_key_end(const flash_dims *d, int64_t i1) {
             *(mr) = mx_;                                                                           \
         }                                                                                          \
         double sum_ = 0;                                                                           \
-        for (int64_t c = 0; c < (nk); c++) sum_ += (sr)[c] = EXP((sr)[c] - mx_);                   \
+        for (int64_t c = 0; c < (nr); c++) sum_ += (sr)[c] = EXP((sr)[c] - mx_);                   \
+        for (int64_t c = (nr) > 0 ? (nr) : 0; c < (nk); c++) (sr)[c] = 0;                          \
         *(lr) += sum_;                                                                             \
-        for (int64_t c = 0; c < (nk); c++) {                                                       \
-            T p_ = (sr)[c];                                                                        \
-            const T *vr_ = (vb) + c * (Ev);                                                        \
-            for (int64_t e = 0; e < (Ev); e++) (accr)[e] += p_ * vr_[e];                           \
-        }                                                                                          \
     } while (0)
 
 /* The forward of query rows i0 .. i0 + FLASH_BQ of head bh; w: scratch of
- * flash_scratch elements (T) and FLASH_BQ doubles. */
-#define FLASH_FWD_BLOCK(T, EXP, SUF)                                                               \
-    static void flash_fwd_block_##SUF(const flash_dims *d, const T *q, const T *k, const T *v,     \
-                                      T *o, T *lse, int64_t bh, int64_t i0, T *w, double *l) {     \
+ * flash_scratch elements (T), l: FLASH_BQ doubles. Per key block:
+ * s = scale q k^T, the online step per row, acc += p v. */
+#define FLASH_FWD_BLOCK(T, EXP)                                                                    \
+    static void flash_fwd_block_##T(const flash_dims *d, const T *q, const T *k, const T *v, T *o, \
+                                    T *lse, int64_t bh, int64_t i0, T *w, double *l) {             \
         int64_t E = d->E, Ev = d->Ev, i1 = i0 + FLASH_BQ < d->L ? i0 + FLASH_BQ : d->L;            \
-        T *kt = w, *s = kt + E * FLASH_BK, *acc = s + FLASH_BK, *m = acc + FLASH_BQ * Ev;          \
+        int64_t nq = i1 - i0;                                                                      \
+        T *s = w, *acc = s + FLASH_BQ * FLASH_BK, *m = acc + FLASH_BQ * Ev;                        \
         q += (bh * d->L + i0) * E, k += bh * d->S * E, v += bh * d->S * Ev;                        \
-        for (int64_t r = 0; r < i1 - i0; r++) m[r] = -(T)INFINITY, l[r] = 0;                       \
-        for (int64_t x = 0; x < (i1 - i0) * Ev; x++) acc[x] = 0;                                   \
+        for (int64_t r = 0; r < nq; r++) m[r] = -(T)INFINITY, l[r] = 0;                            \
+        for (int64_t x = 0; x < nq * Ev; x++) acc[x] = 0;                                          \
         for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {             \
             int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                              \
-            FLASH_TRANSPOSE(T, kt, k, j0, nk, E);                                                  \
-            for (int64_t r = 0; r < i1 - i0; r++) {                                                \
-                int64_t nr = flash_keys(d, i0 + r, j0, nk);                                        \
-                if (nr <= 0) continue;                                                             \
-                FLASH_SCORES(T, s, q + r * E, kt, nr, E, (T)d->scale);                             \
-                FLASH_ROW_STEP(T, EXP, s, nr, v + j0 * Ev, Ev, acc + r * Ev, m + r, l + r);        \
-            }                                                                                      \
+            FLASH_GEMM_##T(false, true, nq, nk, E, (T)d->scale, q, E, k + j0 * E, E, (T)0, s,      \
+                           FLASH_BK);                                                              \
+            for (int64_t r = 0; r < nq; r++)                                                       \
+                FLASH_ROW_STEP(T, EXP, s + r * FLASH_BK, flash_keys(d, i0 + r, j0, nk), nk,        \
+                               acc + r * Ev, Ev, m + r, l + r);                                    \
+            FLASH_GEMM_##T(false, false, nq, Ev, nk, (T)1, s, FLASH_BK, v + j0 * Ev, Ev, (T)1,     \
+                           acc, Ev);                                                               \
         }                                                                                          \
-        for (int64_t r = 0; r < i1 - i0; r++) {                                                    \
+        for (int64_t r = 0; r < nq; r++) {                                                         \
             T *orow = o + (bh * d->L + i0 + r) * Ev, inv = (T)(1 / l[r]);                          \
             for (int64_t e = 0; e < Ev; e++) orow[e] = acc[r * Ev + e] * inv;                      \
             lse[bh * d->L + i0 + r] = (T)(m[r] + log(l[r]));                                       \
         }                                                                                          \
     }
-FLASH_FWD_BLOCK(float, cg__expf, f32)
-FLASH_FWD_BLOCK(double, exp, f64)
+FLASH_FWD_BLOCK(float, cg__expf)
+FLASH_FWD_BLOCK(double, exp)
 
-/* scratch elements per thread: a transposed key (and value) block, a row of
- * scores (and of dP), the accumulator, the row maxima */
+/* scratch elements per thread: two (FLASH_BQ, FLASH_BK) blocks (scores or p,
+ * and dP), the accumulator, the row maxima */
 static int64_t flash_scratch(const flash_dims *d) {
-    return (d->E + d->Ev) * FLASH_BK + 2 * FLASH_BK + FLASH_BQ * d->Ev + FLASH_BQ;
+    return 2 * FLASH_BQ * FLASH_BK + FLASH_BQ * d->Ev + FLASH_BQ;
 }
 
-/* Runs body(task, w, l) for task < n over OpenMP threads, each with its own
- * scratch w (esize * flash_scratch bytes) and FLASH_BQ doubles l; -1 when
- * the scratch cannot be had. */
+/* Runs BODY (in task, w_, l_) for task < n over OpenMP threads, each with its
+ * own scratch w_ (esize * flash_scratch bytes) and FLASH_BQ doubles l_;
+ * returns -1 when the scratch cannot be had. */
 #define FLASH_PARALLEL(n, esize, d, BODY)                                                          \
     do {                                                                                           \
         int failed_ = 0;                                                                           \
@@ -188,14 +206,17 @@ static int flash_forward(const flash_dims *d, cg_tensor *q, cg_tensor *k, cg_ten
     CG_UNUSED(work);
     if (q->dtype == CG_FLOAT32)
         FLASH_PARALLEL(n, sizeof(float), d,
-                       flash_fwd_block_f32(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
-                                           cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_, l_));
+                       flash_fwd_block_float(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
+                                             cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_,
+                                             l_));
     else
         FLASH_PARALLEL(n, sizeof(double), d,
-                       flash_fwd_block_f64(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
-                                           cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_, l_));
+                       flash_fwd_block_double(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
+                                              cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_,
+                                              l_));
     return 0;
 }
+
 /* the backward's pointers: inputs, the output, lse and its gradient g; the
  * gradients written */
 typedef struct flash_io {
@@ -203,64 +224,65 @@ typedef struct flash_io {
     void *dq, *dk, *dv;
 } flash_io;
 
-/* dq, dk, dv of head bh (zeroed here), query block by query block */
-#define FLASH_BWD_HEAD(T, EXP, SUF)                                                                \
-    static void flash_bwd_head_##SUF(const flash_dims *d, const flash_io *io, int64_t bh, T *w,    \
-                                     double *D) {                                                  \
+/* p = exp(scale q k^T - lse) (0 where masked), then dS = scale p (dP - D)
+ * in dp, for the rows of a query block against a key block */
+#define FLASH_BWD_P_DS(T, EXP)                                                                     \
+    for (int64_t r = 0; r < nq; r++) {                                                             \
+        T *pr = p + r * FLASH_BK, *dpr = dp + r * FLASH_BK, Dr = (T)D[r];                          \
+        int64_t nr = flash_keys(d, i0 + r, j0, nk);                                                \
+        for (int64_t c = 0; c < nk; c++) {                                                         \
+            pr[c] = c < nr ? EXP(pr[c] - lse[i0 + r]) : 0;                                         \
+            dpr[c] = pr[c] * (dpr[c] - Dr) * sc;                                                   \
+        }                                                                                          \
+    }
+
+/* dq, dk, dv of head bh (zeroed here), block pair by block pair:
+ * dq += dS k, dk += dS^T q, dv += p^T dO */
+#define FLASH_BWD_HEAD(T, EXP)                                                                     \
+    static void flash_bwd_head_##T(const flash_dims *d, const flash_io *io, int64_t bh, T *w,      \
+                                   double *D) {                                                    \
         int64_t L = d->L, S = d->S, E = d->E, Ev = d->Ev;                                          \
         const T *q = (const T *)io->q + bh * L * E, *k = (const T *)io->k + bh * S * E;            \
         const T *v = (const T *)io->v + bh * S * Ev, *o = (const T *)io->o + bh * L * Ev;          \
         const T *g = (const T *)io->g + bh * L * Ev, *lse = (const T *)io->lse + bh * L;           \
         T *dq = (T *)io->dq + bh * L * E, *dk = (T *)io->dk + bh * S * E;                          \
-        T *dv = (T *)io->dv + bh * S * Ev, sc = (T)d->scale;                                       \
-        T *kt = w, *vt = kt + E * FLASH_BK, *p = vt + Ev * FLASH_BK, *dp = p + FLASH_BK;           \
+        T *dv = (T *)io->dv + bh * S * Ev, sc = (T)d->scale, *p = w,                               \
+          *dp = p + FLASH_BQ * FLASH_BK;                                                           \
         for (int64_t x = 0; x < L * E; x++) dq[x] = 0;                                             \
         for (int64_t x = 0; x < S * E; x++) dk[x] = 0;                                             \
         for (int64_t x = 0; x < S * Ev; x++) dv[x] = 0;                                            \
         for (int64_t i0 = 0; i0 < L; i0 += FLASH_BQ) {                                             \
-            int64_t i1 = i0 + FLASH_BQ < L ? i0 + FLASH_BQ : L;                                    \
-            for (int64_t i = i0; i < i1; i++) {                                                    \
-                D[i - i0] = 0;                                                                     \
+            int64_t i1 = i0 + FLASH_BQ < L ? i0 + FLASH_BQ : L, nq = i1 - i0;                      \
+            for (int64_t r = 0; r < nq; r++) {                                                     \
+                D[r] = 0;                                                                          \
                 for (int64_t e = 0; e < Ev; e++)                                                   \
-                    D[i - i0] += (double)g[i * Ev + e] * o[i * Ev + e];                            \
+                    D[r] += (double)g[(i0 + r) * Ev + e] * o[(i0 + r) * Ev + e];                   \
             }                                                                                      \
             for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {         \
                 int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                          \
-                FLASH_TRANSPOSE(T, kt, k, j0, nk, E);                                              \
-                FLASH_TRANSPOSE(T, vt, v, j0, nk, Ev);                                             \
-                for (int64_t i = i0; i < i1; i++) {                                                \
-                    int64_t nr = flash_keys(d, i, j0, nk);                                         \
-                    if (nr <= 0) continue;                                                         \
-                    FLASH_SCORES(T, p, q + i * E, kt, nr, E, sc);                                  \
-                    for (int64_t c = 0; c < nr; c++) p[c] = EXP(p[c] - lse[i]);                    \
-                    FLASH_SCORES(T, dp, g + i * Ev, vt, nr, Ev, (T)1);                             \
-                    for (int64_t c = 0; c < nr; c++) dp[c] = p[c] * (dp[c] - (T)D[i - i0]) * sc;   \
-                    FLASH_ROW_GRADS(T, nr, q + i * E, g + i * Ev, k + j0 * E, dq + i * E,          \
-                                    dk + j0 * E, dv + j0 * Ev);                                    \
-                }                                                                                  \
+                const T *qb = q + i0 * E, *kb = k + j0 * E, *vb = v + j0 * Ev, *gb = g + i0 * Ev;  \
+                FLASH_GEMM_##T(false, true, nq, nk, E, sc, qb, E, kb, E, (T)0, p, FLASH_BK);       \
+                FLASH_GEMM_##T(false, true, nq, nk, Ev, (T)1, gb, Ev, vb, Ev, (T)0, dp, FLASH_BK); \
+                FLASH_BWD_P_DS(T, EXP)                                                             \
+                FLASH_GEMM_##T(false, false, nq, E, nk, (T)1, dp, FLASH_BK, kb, E, (T)1,           \
+                               dq + i0 * E, E);                                                    \
+                FLASH_GEMM_##T(true, false, nk, E, nq, (T)1, dp, FLASH_BK, qb, E, (T)1,            \
+                               dk + j0 * E, E);                                                    \
+                FLASH_GEMM_##T(true, false, nk, Ev, nq, (T)1, p, FLASH_BK, gb, Ev, (T)1,           \
+                               dv + j0 * Ev, Ev);                                                  \
             }                                                                                      \
         }                                                                                          \
     }
-
-/* one row i's share: dq_i += dS_i k, dk_j += dS_ij q_i, dv_j += p_ij dO_i */
-#define FLASH_ROW_GRADS(T, nr, qr, gr, kb, dqr, dkb, dvb)                                          \
-    for (int64_t c = 0; c < (nr); c++) {                                                           \
-        T ds_ = dp[c], p_ = p[c];                                                                  \
-        const T *kr_ = (kb) + c * E;                                                               \
-        T *dkr_ = (dkb) + c * E, *dvr_ = (dvb) + c * Ev;                                           \
-        for (int64_t e = 0; e < E; e++) (dqr)[e] += ds_ * kr_[e], dkr_[e] += ds_ * (qr)[e];        \
-        for (int64_t e = 0; e < Ev; e++) dvr_[e] += p_ * (gr)[e];                                  \
-    }
-FLASH_BWD_HEAD(float, cg__expf, f32)
-FLASH_BWD_HEAD(double, exp, f64)
+FLASH_BWD_HEAD(float, cg__expf)
+FLASH_BWD_HEAD(double, exp)
 
 static int flash_backward(const flash_dims *d, const flash_io *io, cg_dtype dt) {
     int64_t work = d->BH * d->L * d->S * (d->E + d->Ev);
     CG_UNUSED(work);
     if (dt == CG_FLOAT32)
-        FLASH_PARALLEL(d->BH, sizeof(float), d, flash_bwd_head_f32(d, io, task, w_, l_));
+        FLASH_PARALLEL(d->BH, sizeof(float), d, flash_bwd_head_float(d, io, task, w_, l_));
     else
-        FLASH_PARALLEL(d->BH, sizeof(double), d, flash_bwd_head_f64(d, io, task, w_, l_));
+        FLASH_PARALLEL(d->BH, sizeof(double), d, flash_bwd_head_double(d, io, task, w_, l_));
     return 0;
 }
 

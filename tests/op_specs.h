@@ -670,6 +670,7 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_index.h"
 #include "op_specs_reduce_dim.h"
 #include "op_specs_nn.h"
+#include "op_specs_attention.h"
 #include "op_specs_loss.h"
 #include "op_specs_inplace.h"
 #undef A

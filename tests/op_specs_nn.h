@@ -1,9 +1,11 @@
 /* Test specs for the nn rows of the op table (src/ops/nn.def);
  * the format is described in tests/op_specs.h, which includes this file.
  *
- * scaled_dot_product_attention has no node kind of its own: its variants sit
- * under SOFTMAX (SoftmaxBackward0 is in every graph it records), their py
- * the same composition in torch 1.13 (torch 2.x's documented math).
+ * scaled_dot_product_attention's composed path (a mask, 2-D inputs, or batch
+ * dims broadcast) records no node kind of its own: its variants sit under
+ * SOFTMAX (SoftmaxBackward0 is in every graph it records), their py the same
+ * composition in torch 1.13 (torch 2.x's documented math); its fused path's
+ * are in op_specs_attention.h.
  * Dropout records MulBackward0 (torch 1.13 on CPU: input * noise) and F.linear
  * records addmm, mm or matmul + add; their other graphs and the random
  * dropout are tested in tests/test_nn.c. */
@@ -106,15 +108,14 @@ PROBE(p_linear) {
          VAR("torch.softmax(a.transpose(0, 1), 0)", p_softmax_t, "R", SHAPES("3,4"),               \
              IV(0)), /* scaled_dot_product_attention */                                            \
          VAR("torch.matmul(torch.softmax(" SDPA_SCORES_ ", -1), c)", p_sdpa, "RRR",                \
-             SHAPES("3,4|5,4|5,2", "2,3,4|2,5,4|2,5,3", "2,2,3,4|2,2,5,4|2,2,5,4",                 \
-                    "1,3,4|2,5,4|5,3", "1,4|1,4|1,1", "2,3,3|2,5,3|2,5,2")),                       \
+             SHAPES("3,4|5,4|5,2", "1,3,4|2,5,4|5,3", "1,4|1,4|1,1", "2,3,4|5,4|2,5,3")),          \
          VAR("torch.matmul(torch.softmax(torch.where(" SDPA_CAUSAL_ ", " SDPA_SCORES_              \
              ", " SDPA_NEG_INF_ "), -1), c)",                                                      \
              p_sdpa_causal, "RRR",                                                                 \
-             SHAPES("3,4|5,4|5,2", "5,4|3,4|3,2", "2,4,4|2,4,4|2,4,3", "1,4|1,4|1,2")),            \
+             SHAPES("3,4|5,4|5,2", "5,4|3,4|3,2", "2,4,4|4,4|2,4,3", "1,4|1,4|1,2")),              \
          VAR("torch.matmul(torch.softmax(torch.matmul(a.transpose(-2, -1), b.transpose(-2, -1)) "  \
              "* (1 / a.shape[-2] ** 0.5), -1), c)",                                                \
-             p_sdpa_qt, "RRR", SHAPES("2,4,3|2,5,4|2,5,2", "4,3|5,4|5,2")),                        \
+             p_sdpa_qt, "RRR", SHAPES("4,3|5,4|5,2", "2,4,3|2,5,4|5,2")),                          \
          VAR("torch.matmul(torch.softmax(torch.where(c, " SDPA_SCORES_ ", " SDPA_NEG_INF_          \
              "), -1), b)",                                                                         \
              p_sdpa_mask, "RRC", SHAPES("3,4|6,4|3,6", "2,3,4|2,6,4|6")),                          \

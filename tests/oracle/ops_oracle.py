@@ -51,6 +51,24 @@ def main(argv):
             x, out0 = ctx.saved_tensors
             return g0 * out0 + g1, g0 * torch.exp(x) + g1
 
+    class ScaledDotProductFlashAttentionForCpu(torch.autograd.Function):
+        """torch 2.x's fused CPU attention node, which torch 1.13 lacks:
+        apply(f, q, k, v) runs f, the math composed, as one node named as 2.x
+        names it; its backward differentiates f."""
+        @staticmethod
+        def forward(ctx, f, *xs):
+            ctx.f = f
+            ctx.save_for_backward(*xs)
+            return f(*xs)
+
+        @staticmethod
+        def backward(ctx, g):
+            xs = [x.detach().requires_grad_(True) for x in ctx.saved_tensors]
+            with torch.enable_grad():
+                return (None,) + torch.autograd.grad(ctx.f(*xs), xs, g)
+    ScaledDotProductFlashAttentionForCpu._backward_cls.__name__ = \
+        "ScaledDotProductFlashAttentionForCpuBackward0"
+
     dtypes = {"float32": torch.float32, "float64": torch.float64,
               "int64": torch.int64, "bool": torch.bool}
     names = {v: k for k, v in dtypes.items()}
@@ -118,7 +136,8 @@ def main(argv):
                 leaves.append(t)
             a = leaves[0] if nin > 0 else None
             odt = torch.float32 if a is not None and a.dtype == torch.float64 else torch.float64
-            env = {"torch": torch, "CgExpMul": CgExpMul, "a": a, "b": leaves[1] if nin > 1 else None,
+            env = {"torch": torch, "CgExpMul": CgExpMul,
+                   "CgFlashAttention": ScaledDotProductFlashAttentionForCpu, "a": a, "b": leaves[1] if nin > 1 else None,
                    "c": leaves[2] if nin > 2 else None, "odt": odt}
             with torch.set_grad_enabled(mode == "G"):
                 out = eval(expr, env)  # noqa: S307 - expressions come from our own spec table

@@ -652,7 +652,7 @@ static gemm_case gemm_with_ld(gemm_case g, int64_t pad) {
 }
 
 /* every transpose form, m and n over the awkward sizes, k over them too
- * (k = 257 crosses a packed slice, m = 257 a packed A block); padded
+ * (k = 257 crosses a packed slice at the AVX levels, m = 257 a packed A block); padded
  * leading dimensions and alpha/beta other than 1/0 on every other case */
 TEST(gemm_against_double) {
     for (int trans = 0; trans < 4; trans++)
@@ -670,7 +670,7 @@ TEST(gemm_against_double) {
             }
 }
 
-/* blocks: m past two A blocks, k past a slice, n past a B block */
+/* blocks: m past two A blocks, k past a slice at every level, n past a B block */
 TEST(gemm_large_blocks) {
     for (int trans = 0; trans < 4; trans++) {
         gemm_case big = gemm_with_ld((gemm_case){trans, 257, 100, 600, .alpha = 1, .beta = 1}, 1);

@@ -29,7 +29,8 @@
 #define GEMM_VB 16
 #define GEMM_MR 4 /* 16 registers, no FMA: a product needs a scratch one */
 #endif
-#define GEMM_KC 256  /* depth of a packed slice */
+/* depth of a packed slice: a B panel (KC, NR) is 16 KiB, half of L1 */
+#define GEMM_KC (8192 / GEMM_VB)
 #define GEMM_MC 120  /* rows of a packed A block (a multiple of MR) */
 #define GEMM_NC 2048 /* columns of a packed B block (a multiple of NR) */
 #define GEMM_ALIGN 64
@@ -109,33 +110,49 @@ __attribute__((noinline)) static void SFX(gemm_micro)(int64_t kc, const T *restr
     }
 }
 
+/* one A panel ap (kc, MR) = A[0:rows, 0:kc]^T; a full panel's copies have
+ * constant lengths (moves, not calls) */
+static void SFX(gemm_pack_a1)(SFX(gemm_mat) A, int rows, int64_t kc, T *restrict ap) {
+    const T *restrict a = A.p;
+    if (rows < GEMM_MR) {
+        memset(ap, 0, sizeof(T) * (size_t)(GEMM_MR * kc));
+        for (int64_t p = 0; p < kc; p++)
+            for (int i = 0; i < rows; i++) ap[p * GEMM_MR + i] = a[i * A.rs + p * A.cs];
+    } else if (A.rs == 1) /* op(A)'s columns contiguous */
+        for (int64_t p = 0; p < kc; p++)
+            memcpy(ap + p * GEMM_MR, a + p * A.cs, sizeof(T) * GEMM_MR);
+    else
+        for (int64_t p = 0; p < kc; p++)
+            for (int i = 0; i < GEMM_MR; i++) ap[p * GEMM_MR + i] = a[i * A.rs + p * A.cs];
+}
+
 /* ap (ceil(mc / MR) panels of (kc, MR)) = A[0:mc, 0:kc], zero-padded */
 static void SFX(gemm_pack_a)(SFX(gemm_mat) A, int64_t mc, int64_t kc, T *restrict ap) {
     for (int64_t ir = 0; ir < mc; ir += GEMM_MR, ap += GEMM_MR * kc) {
-        int rows = mc - ir < GEMM_MR ? (int)(mc - ir) : GEMM_MR;
-        const T *a = A.p + ir * A.rs;
-        if (rows < GEMM_MR) memset(ap, 0, sizeof(T) * (size_t)(GEMM_MR * kc));
-        if (A.cs == 1) /* rows contiguous: read along them */
-            for (int i = 0; i < rows; i++)
-                for (int64_t p = 0; p < kc; p++) ap[p * GEMM_MR + i] = a[i * A.rs + p];
-        else
-            for (int64_t p = 0; p < kc; p++)
-                for (int i = 0; i < rows; i++) ap[p * GEMM_MR + i] = a[i * A.rs + p * A.cs];
+        SFX(gemm_mat) Ai = {A.p + ir * A.rs, A.rs, A.cs};
+        SFX(gemm_pack_a1)(Ai, mc - ir < GEMM_MR ? (int)(mc - ir) : GEMM_MR, kc, ap);
     }
+}
+
+/* one B panel bp (kc, NR) = B[0:kc, 0:cols] */
+static void SFX(gemm_pack_b1)(SFX(gemm_mat) B, int cols, int64_t kc, T *restrict bp) {
+    const T *restrict b = B.p;
+    if (cols < G_NR) {
+        memset(bp, 0, sizeof(T) * (size_t)(G_NR * kc));
+        for (int64_t p = 0; p < kc; p++)
+            for (int j = 0; j < cols; j++) bp[p * G_NR + j] = b[p * B.rs + j * B.cs];
+    } else if (B.cs == 1) /* op(B)'s rows contiguous */
+        for (int64_t p = 0; p < kc; p++) memcpy(bp + p * G_NR, b + p * B.rs, sizeof(T) * G_NR);
+    else
+        for (int j = 0; j < G_NR; j++)
+            for (int64_t p = 0; p < kc; p++) bp[p * G_NR + j] = b[p * B.rs + j * B.cs];
 }
 
 /* bp (ceil(nc / NR) panels of (kc, NR)) = B[0:kc, 0:nc], zero-padded */
 static void SFX(gemm_pack_b)(SFX(gemm_mat) B, int64_t kc, int64_t nc, T *restrict bp) {
     for (int64_t jr = 0; jr < nc; jr += G_NR, bp += G_NR * kc) {
-        int cols = nc - jr < G_NR ? (int)(nc - jr) : G_NR;
-        const T *b = B.p + jr * B.cs;
-        if (cols < G_NR) memset(bp, 0, sizeof(T) * (size_t)(G_NR * kc));
-        if (B.cs == 1) /* rows contiguous: read along them */
-            for (int64_t p = 0; p < kc; p++)
-                for (int j = 0; j < cols; j++) bp[p * G_NR + j] = b[p * B.rs + j];
-        else
-            for (int j = 0; j < cols; j++)
-                for (int64_t p = 0; p < kc; p++) bp[p * G_NR + j] = b[p * B.rs + j * B.cs];
+        SFX(gemm_mat) Bj = {B.p + jr * B.cs, B.rs, B.cs};
+        SFX(gemm_pack_b1)(Bj, nc - jr < G_NR ? (int)(nc - jr) : G_NR, kc, bp);
     }
 }
 

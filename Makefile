@@ -106,7 +106,7 @@ configure:
 build: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
 
-# `make demo` wants OpenBLAS for matmul (the faster GEMM, a little ahead of cgrad's):
+# `make demo` prefers OpenBLAS for matmul (cgrad's portable GEMM is the fallback):
 # as root it installs libopenblas-dev when that is missing; otherwise, or when
 # apt-get fails (no network), it says so and goes on with the portable GEMM.
 # A build dir that did not find OpenBLAS looks for it again.

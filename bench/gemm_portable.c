@@ -56,7 +56,7 @@ static int run_job(void *p) {
 
 /* GFLOPS of one kernel on one shape (result in j->c) */
 static double gflops(job *j) {
-    double us = bench_run(run_job, j, bench_iters(100));
+    double us = bench_run(run_job, j, bench_iters(50));
     return 2.0 * (double)(j->s->m * j->s->n * j->s->k) / (us * 1e3);
 }
 

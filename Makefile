@@ -2,7 +2,8 @@
 #
 #   make / make build   Release build in build/
 #   make demo           the main job: train a character-level GPT on cgrad's own
-#                       sources (~3 minutes), then sample from it (DEMO_FLAGS adds flags)
+#                       sources (~3 minutes), then sample from it (DEMO_FLAGS adds flags);
+#                       installs OpenBLAS first when it is missing and we are root
 #   make tour           the seed walkthrough: build and run examples/seed_tour.c
 #   make test           every check: the format check, Release ctest (gcc),
 #                       ASan+UBSan ctest (clang), both compiling everything
@@ -85,7 +86,7 @@ export VALGRIND_SUPP
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build configure demo tour test test-deps test-release test-asan \
+.PHONY: all build configure demo demo-blas tour test test-deps test-release test-asan \
         test-valgrind check-install test-fuzz fuzz bench install clean help \
         format format-check
 
@@ -106,9 +107,44 @@ configure:
 build: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
 
-demo: configure
+# `make demo` prefers OpenBLAS for matmul (cgrad's portable GEMM is the fallback):
+# as root it installs libopenblas-dev when that is missing; otherwise, or when
+# apt-get fails (no network), it says so and goes on with the portable GEMM.
+# A build dir that did not find OpenBLAS looks for it again.
+demo:
+	@$(MAKE) demo-blas
+	@$(MAKE) configure
+	@cache=$(BUILD_DIR)/CMakeCache.txt; \
+	if grep -q '^CGRAD_OPENBLAS_LIB:FILEPATH=.*NOTFOUND' $$cache && \
+	   ! grep -qi '^CGRAD_WITH_BLAS:BOOL=OFF' $$cache; then \
+	  $(CMAKE) -S . -B $(BUILD_DIR) >/dev/null; fi; \
+	if grep -q '^CGRAD_OPENBLAS_LIB:FILEPATH=.*NOTFOUND' $$cache || \
+	   grep -qi '^CGRAD_WITH_BLAS:BOOL=OFF' $$cache; then \
+	  echo "make demo: matmul uses cgrad's portable GEMM"; \
+	else echo "make demo: matmul uses OpenBLAS"; fi
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target chargpt
 	./$(BUILD_DIR)/examples/chargpt --out $(BUILD_DIR)/chargpt --force $(DEMO_FLAGS)
+
+# OpenBLAS for the demo: present (dpkg's libopenblas-dev, else ldconfig's
+# libopenblas.so), installed (root, apt-get), or a note; never fails
+OPENBLAS_PKG ?= libopenblas-dev
+demo-blas:
+	@if command -v dpkg-query >/dev/null 2>&1; then \
+	  dpkg-query -W -f='$${Status}' $(OPENBLAS_PKG) 2>/dev/null | grep -q 'ok installed' && exit 0; \
+	else ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && exit 0; fi; \
+	if grep -qsi '^CGRAD_WITH_BLAS:BOOL=OFF' $(BUILD_DIR)/CMakeCache.txt; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make demo: OpenBLAS is missing; installing $(OPENBLAS_PKG) with apt-get"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  opts="-y -q --no-install-recommends -o Acquire::Retries=0"; \
+	  if apt-get install $$opts $(OPENBLAS_PKG) || \
+	     { apt-get update -q -o Acquire::Retries=0 && apt-get install $$opts $(OPENBLAS_PKG); }; then \
+	    echo "make demo: installed $(OPENBLAS_PKG)"; \
+	  else echo "make demo: could not install $(OPENBLAS_PKG); going on with the portable GEMM"; fi; \
+	else \
+	  echo "make demo: OpenBLAS is missing, so matmul uses cgrad's portable GEMM;"; \
+	  echo "           install it with: sudo apt-get install -y $(OPENBLAS_PKG)"; \
+	fi
 
 tour: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour

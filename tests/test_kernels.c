@@ -2,7 +2,8 @@
  * this CPU runs, against a plain double reference on random inputs of
  * awkward lengths (0, 1, 7, 8, 15, 16, 17, 1000, 4099), within float
  * tolerances; NaN and inf where the ops define them; no write past an
- * output's end; and the level choice (CGRAD_CPU_CAPABILITY's rules). */
+ * output's end; GEMM in every transpose form on awkward sizes; and the level
+ * choice (CGRAD_CPU_CAPABILITY's rules). */
 #include "test.h"
 
 #include "kernels/kernels.h"
@@ -568,6 +569,139 @@ TEST(adamw_step) {
     }
 }
 
+/* ------------------------------------------------------------------- gemm */
+
+static const int64_t GEMM_SIZES[] = {1, 7, 17, 33, 100, 257};
+#define NGEMM (int)(sizeof GEMM_SIZES / sizeof GEMM_SIZES[0])
+
+typedef struct {
+    int trans; /* CG__GEMM_TA | CG__GEMM_TB */
+    int64_t m, n, k;
+    int64_t lda, ldb, ldc; /* the stored rows' lengths, or more */
+    double alpha, beta;
+} gemm_case;
+
+static bool gemm_ta(const gemm_case *g) { return g->trans & CG__GEMM_TA; }
+static bool gemm_tb(const gemm_case *g) { return g->trans & CG__GEMM_TB; }
+/* elements of the stored A, B and C: rows x leading dimension */
+static int64_t gemm_na(const gemm_case *g) { return (gemm_ta(g) ? g->k : g->m) * g->lda; }
+static int64_t gemm_nb(const gemm_case *g) { return (gemm_tb(g) ? g->n : g->k) * g->ldb; }
+static int64_t gemm_nc(const gemm_case *g) { return g->m * g->ldc; }
+
+/* ref (m, ldc) = alpha op(A) op(B) + beta C0 in double, scale the terms'
+ * magnitudes; C0's padding columns stay, with scale 0 (bit-exact) */
+static void gemm_ref(const gemm_case *g, const double *a, const double *b, const double *c0,
+                     double *ref, double *scale) {
+    for (int64_t i = 0; i < gemm_nc(g); i++) ref[i] = c0[i], scale[i] = 0;
+    for (int64_t i = 0; i < g->m; i++)
+        for (int64_t j = 0; j < g->n; j++) {
+            double s = 0, mag = 0;
+            for (int64_t p = 0; p < g->k; p++) {
+                double x = (gemm_ta(g) ? a[p * g->lda + i] : a[i * g->lda + p]) *
+                           (gemm_tb(g) ? b[j * g->ldb + p] : b[p * g->ldb + j]);
+                s += x, mag += fabs(x);
+            }
+            double cb = g->beta == 0 ? 0 : g->beta * c0[i * g->ldc + j];
+            ref[i * g->ldc + j] = g->alpha * s + cb;
+            scale[i * g->ldc + j] = fabs(g->alpha) * mag + fabs(cb);
+        }
+}
+
+static double *widen(int64_t n, const float *x) { /* n + GUARD, as x */
+    double *p = malloc(sizeof(double) * (size_t)(n + GUARD));
+    for (int64_t i = 0; i < n + GUARD; i++) p[i] = x[i];
+    return p;
+}
+
+/* gemm_f32 and gemm_f64 at every level against the double reference, within
+ * the worst-case rounding bound (k + 2) eps of the terms' magnitudes */
+static int check_gemm(const gemm_case *g) {
+    float *a = rand_f32(gemm_na(g), -1, 1), *b = rand_f32(gemm_nb(g), -1, 1);
+    float *c0 = rand_f32(gemm_nc(g), -1, 1), *c = fill_f32(gemm_nc(g));
+    double *ad = widen(gemm_na(g), a), *bd = widen(gemm_nb(g), b), *cd0 = widen(gemm_nc(g), c0);
+    double *cd = fill_f64(gemm_nc(g)), *ref = fill_f64(gemm_nc(g)), *scale = fill_f64(gemm_nc(g));
+    gemm_ref(g, ad, bd, cd0, ref, scale);
+    char what[96];
+    snprintf(what, sizeof what, "gemm %c%c m=%lld n=%lld k=%lld alpha=%g beta=%g",
+             gemm_ta(g) ? 'T' : 'N', gemm_tb(g) ? 'T' : 'N', (long long)g->m, (long long)g->n,
+             (long long)g->k, g->alpha, g->beta);
+    int rc = 0;
+    FOR_LEVELS(k) {
+        memcpy(c, c0, sizeof(float) * (size_t)gemm_nc(g));
+        memcpy(cd, cd0, sizeof(double) * (size_t)gemm_nc(g));
+        k->gemm_f32(g->trans, g->m, g->n, g->k, (float)g->alpha, a, g->lda, b, g->ldb,
+                    (float)g->beta, c, g->ldc);
+        k->gemm_f64(g->trans, g->m, g->n, g->k, g->alpha, ad, g->lda, bd, g->ldb, g->beta, cd,
+                    g->ldc);
+        double n = (double)g->k + 2;
+        if (check(what, k->name, gemm_nc(g), c, NULL, ref, scale, n * FLT_EPSILON) < 0 ||
+            check(what, k->name, gemm_nc(g), NULL, cd, ref, scale, n * DBL_EPSILON) < 0)
+            rc = -1;
+    }
+    free(a), free(b), free(c0), free(c), free(ad), free(bd), free(cd0), free(cd), free(ref);
+    free(scale);
+    return rc;
+}
+
+/* g with its leading dimensions: the stored rows' lengths plus pad */
+static gemm_case gemm_with_ld(gemm_case g, int64_t pad) {
+    g.lda = (gemm_ta(&g) ? g.m : g.k) + pad;
+    g.ldb = (gemm_tb(&g) ? g.k : g.n) + 2 * pad;
+    g.ldc = g.n + 3 * pad;
+    return g;
+}
+
+/* every transpose form, m and n over the awkward sizes, k over them too
+ * (k = 257 crosses a packed slice at the AVX levels, m = 257 a packed A block); padded
+ * leading dimensions and alpha/beta other than 1/0 on every other case */
+TEST(gemm_against_double) {
+    for (int trans = 0; trans < 4; trans++)
+        for (int im = 0; im < NGEMM; im++)
+            for (int in = 0; in < NGEMM; in++) {
+                int odd = (im + in) % 2;
+                gemm_case g = {trans,
+                               GEMM_SIZES[im],
+                               GEMM_SIZES[in],
+                               GEMM_SIZES[(im + 2 * in) % NGEMM],
+                               .alpha = odd ? -0.75 : 1,
+                               .beta = odd ? 0.5 : 0};
+                g = gemm_with_ld(g, odd ? 3 : 0);
+                ASSERT(check_gemm(&g) == 0);
+            }
+}
+
+/* blocks: m past two A blocks, k past a slice at every level, n past a B block */
+TEST(gemm_large_blocks) {
+    for (int trans = 0; trans < 4; trans++) {
+        gemm_case big = gemm_with_ld((gemm_case){trans, 257, 100, 600, .alpha = 1, .beta = 1}, 1);
+        gemm_case wide = gemm_with_ld((gemm_case){trans, 3, 2100, 5, .alpha = 2, .beta = 0}, 0);
+        ASSERT(check_gemm(&big) == 0);
+        ASSERT(check_gemm(&wide) == 0);
+    }
+}
+
+/* beta 0 does not read C (NaN there stays out); k 0 or alpha 0 only scales C */
+TEST(gemm_beta_zero_and_empty) {
+    float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, c[4];
+    double ad[4] = {1, 2, 3, 4}, bd[4] = {5, 6, 7, 8}, cd[4];
+    FOR_LEVELS(k) {
+        for (int i = 0; i < 4; i++) c[i] = NAN, cd[i] = NAN;
+        k->gemm_f32(0, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+        k->gemm_f64(CG__GEMM_TA | CG__GEMM_TB, 2, 2, 2, 1.0, ad, 2, bd, 2, 0.0, cd, 2);
+        ASSERT_EQ(c[0], 19.0f);
+        ASSERT_EQ(c[3], 50.0f);
+        ASSERT_EQ(cd[0], 23.0);
+        ASSERT_EQ(cd[3], 46.0);                                /* A^T B^T */
+        k->gemm_f32(0, 2, 2, 0, 1.0f, a, 2, b, 2, 0.5f, c, 2); /* k 0: C = beta C */
+        ASSERT_EQ(c[0], 9.5f);
+        ASSERT_EQ(c[3], 25.0f);
+        k->gemm_f64(0, 2, 2, 2, 0.0, ad, 2, bd, 2, 0.0, cd, 2); /* alpha 0, beta 0: zeros */
+        ASSERT_EQ(cd[0], 0.0);
+        ASSERT_EQ(cd[3], 0.0);
+        k->gemm_f32(0, 0, 2, 2, 1.0f, a, 2, b, 2, 0.0f, NULL, 2); /* m 0: nothing */
+    }
+}
+
 /* --------------------------------------------------------------- in place */
 
 /* out(a, b, y) then the same into a copy of b (in place); equal bits? */
@@ -659,6 +793,7 @@ TEST(every_table_is_complete) {
         ASSERT(k->layer_norm_f32 && k->layer_norm_f64);
         ASSERT(k->layer_norm_bw_f32 && k->layer_norm_bw_f64);
         ASSERT(k->adamw_f32 && k->adamw_f64);
+        ASSERT(k->gemm_f32 && k->gemm_f64);
     }
 }
 
@@ -666,4 +801,4 @@ TEST_MAIN(dispatch_levels, every_table_is_complete, elementwise_f32_against_libm
           elementwise_f32_special_values, elementwise_f32_in_place, gelu_f32_both_forms,
           gelu_f32_special_values, gelu_f64_both_forms, softmax_rows_and_backward,
           softmax_nan_and_inf_rows, layer_norm_forward, layer_norm_backward, adamw_step,
-          in_place_calls_match)
+          gemm_against_double, gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)

@@ -124,7 +124,7 @@ static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
         dx[i] = g[i] * (approx_tanh ? dgelu_tanh_f64(x[i]) : dgelu_erf_f64(x[i]));
 }
 
-/* ------------------------------------------ rows: softmax, layer_norm, adamw */
+/* ---------------------------------- rows: softmax, layer_norm, adamw; gemm */
 
 /* float: float32 arithmetic, vmath's exp; a * b + c rounded once (FMA, else
  * the exact double product plus c, rounded twice: a rare 1-ulp difference) */
@@ -138,6 +138,7 @@ static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
 #define FMA_T(a, b, c) ((float)((double)(a) * (double)(b) + (double)(c)))
 #endif
 #include "kern_rows.h"
+#include "kern_gemm.h"
 #undef T
 #undef SFX
 #undef EXP_T
@@ -151,6 +152,7 @@ static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
 #define SQRT_T sqrt
 #define FMA_T(a, b, c) fma(a, b, c)
 #include "kern_rows.h"
+#include "kern_gemm.h"
 #undef T
 #undef SFX
 #undef EXP_T
@@ -178,4 +180,6 @@ const cg__kernels CG_KERN_TABLE = {
     .layer_norm_bw_f64 = layer_norm_bw_f64,
     .adamw_f32 = adamw_f32,
     .adamw_f64 = adamw_f64,
+    .gemm_f32 = gemm_f32,
+    .gemm_f64 = gemm_f64,
 };

@@ -14,7 +14,7 @@
  * Outputs do not overlap inputs, except exactly, where noted "in place":
  * y == x for the elementwise kernels, gelu and layer_norm, dx == g for the
  * backwards (never softmax's forward). Each call is serial: callers split
- * rows or ranges across threads. Internal: not installed. */
+ * rows or ranges across threads (gemm: blocks of C). Internal: not installed. */
 #ifndef CG_KERNELS_H
 #define CG_KERNELS_H
 
@@ -29,6 +29,9 @@ typedef struct cg__adamw_hp {
     double bias_correction2; /* 1 - beta2^step */
     bool decoupled;          /* true: AdamW (p *= 1 - lr wd first); false: Adam (g += wd p) */
 } cg__adamw_hp;
+
+/* gemm's trans flags: op(A) = A^T, op(B) = B^T */
+enum { CG__GEMM_TA = 1, CG__GEMM_TB = 2 };
 
 typedef struct cg__kernels {
     const char *name; /* "default", "avx2" or "avx512" */
@@ -84,6 +87,17 @@ typedef struct cg__kernels {
                       const cg__adamw_hp *hp);
     void (*adamw_f64)(int64_t n, double *p, const double *g, double *m, double *v,
                       const cg__adamw_hp *hp);
+
+    /* C = alpha op(A) op(B) + beta C, as cblas_?gemm(CblasRowMajor, ...):
+     * C (m, n), op(A) (m, k), op(B) (k, n), all row-major with leading
+     * dimensions lda, ldb, ldc; A is stored (k, m) when trans has CG__GEMM_TA,
+     * B (n, k) with CG__GEMM_TB. beta 0 does not read C; k 0 or alpha 0 only
+     * scales C. C overlaps neither A nor B. */
+    void (*gemm_f32)(int trans, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+    void (*gemm_f64)(int trans, int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                     int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                     int64_t ldc);
 } cg__kernels;
 
 typedef enum cg__cpu_level {

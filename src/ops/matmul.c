@@ -1,10 +1,16 @@
 /* Matrix products — mm, mv, dot, bmm and torch.matmul's dispatch over them —
  * forward beside backward. GEMM goes to OpenBLAS when the build found it,
- * else to a portable loop. */
+ * else to the kernel layer's (src/kernels/kern_gemm.h); operands no BLAS
+ * layout fits (and int64) to a plain loop. */
 #include "ops.h"
+
+#include "../kernels/kernels.h"
 
 #ifdef CG_HAVE_CBLAS
 #include <cblas.h>
+#endif
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
 #endif
 
 /* kernel: PyTorch's kernel name in its "not implemented for 'Bool'" error */
@@ -28,43 +34,100 @@ typedef struct {
     int64_t rs, cs;
 } mat;
 
-#ifdef CG_HAVE_CBLAS
-/* BLAS takes a matrix as is or transposed, with a leading dimension. */
-static bool blas_layout(mat m, int64_t rows, int64_t cols, enum CBLAS_TRANSPOSE *tr, int64_t *ld) {
+/* BLAS takes a matrix as is or transposed (tr), with a leading dimension. */
+static bool blas_layout(mat m, int64_t rows, int64_t cols, bool *tr, int64_t *ld) {
     if (m.cs == 1 && m.rs >= (cols > 1 ? cols : 1)) {
-        *tr = CblasNoTrans;
+        *tr = false;
         *ld = m.rs;
         return true;
     }
     if (m.rs == 1 && m.cs >= (rows > 1 ? rows : 1)) {
-        *tr = CblasTrans;
+        *tr = true;
         *ld = m.cs;
         return true;
     }
     return false;
 }
+
+/* C (n, m, contiguous) = op(A) (n, k) op(B) (k, m), in BLAS's layout */
+typedef struct {
+    cg_dtype d;
+    int trans; /* CG__GEMM_TA | CG__GEMM_TB */
+    int64_t n, m, k, lda, ldb;
+    mat a, b;
+    char *c;
+} gemm_job;
+
+#ifdef CG_HAVE_CBLAS
+static void blas_gemm(const gemm_job *g) {
+    enum CBLAS_TRANSPOSE ta = g->trans & CG__GEMM_TA ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = g->trans & CG__GEMM_TB ? CblasTrans : CblasNoTrans;
+    int n = (int)g->n, m = (int)g->m, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb;
+    if (g->d == CG_FLOAT32)
+        cblas_sgemm(CblasRowMajor, ta, tb, n, m, k, 1.0f, (const float *)g->a.p, lda,
+                    (const float *)g->b.p, ldb, 0.0f, (float *)g->c, m);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, n, m, k, 1.0, (const double *)g->a.p, lda,
+                    (const double *)g->b.p, ldb, 0.0, (double *)g->c, m);
+}
+#else
+/* below this many multiply-adds one thread does the whole product */
+#define GEMM_PARALLEL_MIN (1 << 20)
+
+/* thread t of nt: the kernel layer's GEMM on its block of C's rows (or
+ * columns, when C is wider than tall); blocks are whole cache lines */
+static void kern_gemm_part(const gemm_job *g, int t, int nt) {
+    bool rows = g->n >= g->m;
+    int64_t len = rows ? g->n : g->m, es = (int64_t)cg__esize(g->d);
+    int64_t step = ((len + nt - 1) / nt + 31) / 32 * 32;
+    int64_t lo = t * step, hi = lo + step < len ? lo + step : len;
+    if (lo >= hi) return;
+    const char *a = g->a.p + (rows ? lo * g->a.rs * es : 0);
+    const char *b = g->b.p + (rows ? 0 : lo * g->b.cs * es);
+    char *c = g->c + (rows ? lo * g->m : lo) * es;
+    int64_t n = rows ? hi - lo : g->n, m = rows ? g->m : hi - lo;
+    const cg__kernels *kern = cg__kern();
+    if (g->d == CG_FLOAT32)
+        kern->gemm_f32(g->trans, n, m, g->k, 1.0f, (const float *)a, g->lda, (const float *)b,
+                       g->ldb, 0.0f, (float *)c, g->m);
+    else
+        kern->gemm_f64(g->trans, n, m, g->k, 1.0, (const double *)a, g->lda, (const double *)b,
+                       g->ldb, 0.0, (double *)c, g->m);
+}
+
+/* the kernel layer's GEMM, on threads over blocks of C when large */
+static void kern_gemm(const gemm_job *g) {
+#ifdef CG_HAVE_OPENMP
+    if ((double)g->n * (double)g->m * (double)g->k >= GEMM_PARALLEL_MIN &&
+        omp_get_max_threads() > 1) {
+#pragma omp parallel
+        kern_gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+        return;
+    }
+#endif
+    kern_gemm_part(g, 0, 1);
+}
 #endif
 
-/* c (n x m, contiguous) = a (n x k) @ b (k x m) */
+/* c (n x m, contiguous) = a (n x k) @ b (k x m) with strides: BLAS (or the
+ * kernel layer's GEMM without it) where the layouts allow, else a loop */
 static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c) {
     if (n == 0 || m == 0) return;
     if (k == 0) {
         memset(c, 0, (size_t)(n * m) * cg__esize(d));
         return;
     }
+    gemm_job g = {.d = d, .n = n, .m = m, .k = k, .a = a, .b = b, .c = c};
+    bool ta, tb;
+    if (d != CG_INT64 && blas_layout(a, n, k, &ta, &g.lda) && blas_layout(b, k, m, &tb, &g.ldb)) {
+        g.trans = (ta ? CG__GEMM_TA : 0) | (tb ? CG__GEMM_TB : 0);
 #ifdef CG_HAVE_CBLAS
-    enum CBLAS_TRANSPOSE ta, tb;
-    int64_t lda, ldb;
-    if (d != CG_INT64 && blas_layout(a, n, k, &ta, &lda) && blas_layout(b, k, m, &tb, &ldb)) {
-        if (d == CG_FLOAT32)
-            cblas_sgemm(CblasRowMajor, ta, tb, (int)n, (int)m, (int)k, 1.0f, (const float *)a.p,
-                        (int)lda, (const float *)b.p, (int)ldb, 0.0f, c, (int)m);
-        else
-            cblas_dgemm(CblasRowMajor, ta, tb, (int)n, (int)m, (int)k, 1.0, (const double *)a.p,
-                        (int)lda, (const double *)b.p, (int)ldb, 0.0, c, (int)m);
+        blas_gemm(&g);
+#else
+        kern_gemm(&g);
+#endif
         return;
     }
-#endif
 #define GEMM_LOOP(T)                                                                               \
     do {                                                                                           \
         const T *A = (const T *)a.p, *B = (const T *)b.p;                                          \

@@ -52,7 +52,7 @@ DEMO_FLAGS  ?=
 TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
 # clang (with its sanitizer runtime and OpenMP) builds the ASan+UBSan phase.
-TEST_PACKAGES := python3-torch valgrind libopenblas-dev pkg-config graphviz clang \
+TEST_PACKAGES := python3-torch valgrind libopenblas-dev libopenblas-openmp-dev pkg-config graphviz clang \
                  libclang-rt-14-dev libomp-14-dev clang-format
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
@@ -125,9 +125,10 @@ demo:
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target chargpt
 	./$(BUILD_DIR)/examples/chargpt --out $(BUILD_DIR)/chargpt --force $(DEMO_FLAGS)
 
-# OpenBLAS for the demo: present (dpkg's libopenblas-dev, else ldconfig's
-# libopenblas.so), installed (root, apt-get), or a note; never fails
-OPENBLAS_PKG ?= libopenblas-dev
+# OpenBLAS for the demo: present (dpkg's package, else ldconfig's
+# libopenblas.so), installed (root, apt-get), or a note; never fails. The
+# OpenMP build: its threads are cgrad's OpenMP team (one pool).
+OPENBLAS_PKG ?= libopenblas-openmp-dev
 demo-blas:
 	@if command -v dpkg-query >/dev/null 2>&1; then \
 	  dpkg-query -W -f='$${Status}' $(OPENBLAS_PKG) 2>/dev/null | grep -q 'ok installed' && exit 0; \
@@ -183,6 +184,9 @@ test-deps:
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libopenblas-dev"; fi; \
+	if command -v dpkg-query >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='$${Status}' libopenblas-openmp-dev 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing libopenblas-openmp-dev"; fi; \
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libclang-rt-14-dev"; fi; \

@@ -228,6 +228,15 @@ static inline double cg__load(const void *p, cg_dtype dt, int64_t i) {
     }
     return NAN;
 }
+/* Element i of a buffer of dtype dt = v (cast as a C cast, bool: v != 0). */
+static inline void cg__store(void *p, cg_dtype dt, int64_t i, double v) {
+    switch (dt) {
+    case CG_FLOAT32: ((float *)p)[i] = (float)v; break;
+    case CG_FLOAT64: ((double *)p)[i] = v; break;
+    case CG_INT64: ((int64_t *)p)[i] = (int64_t)v; break;
+    case CG_BOOL: ((bool *)p)[i] = v != 0; break;
+    }
+}
 /* The storage offset of t[index] (t->ndim indices, negatives wrap); -1 with
  * PyTorch's error. */
 int64_t cg__index_offset(const char *fn, const cg_tensor *t, const int64_t *index);

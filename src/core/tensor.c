@@ -264,13 +264,7 @@ static double read_at(const cg_tensor *t, int64_t off) {
 }
 
 void cg__write_at(cg_tensor *t, int64_t off, double v) {
-    char *p = (char *)t->storage->data;
-    switch (t->dtype) {
-    case CG_FLOAT32: ((float *)p)[off] = (float)v; break;
-    case CG_FLOAT64: ((double *)p)[off] = v; break;
-    case CG_INT64: ((int64_t *)p)[off] = (int64_t)v; break;
-    case CG_BOOL: ((bool *)p)[off] = v != 0; break;
-    }
+    cg__store(t->storage->data, t->dtype, off, v);
 }
 
 double cg__read_linear(const cg_tensor *t, int64_t i) {

@@ -42,12 +42,7 @@ static inline double get(const cg_tensor *t, int64_t i) {
 }
 
 /* writes element i of a contiguous floating tensor */
-static inline void put(cg_tensor *t, int64_t i, double v) {
-    if (t->dtype == CG_FLOAT32)
-        ((float *)cg__ptr(t))[i] = (float)v;
-    else
-        ((double *)cg__ptr(t))[i] = v;
-}
+static inline void put(cg_tensor *t, int64_t i, double v) { cg__store(cg__ptr(t), t->dtype, i, v); }
 
 static cg_tensor *scalar_of(double v, cg_dtype d) {
     cg_tensor *t = cg__tensor_new(d, 0, NULL);

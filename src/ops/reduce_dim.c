@@ -75,12 +75,7 @@ static inline void walker_step(walker *w) {
 }
 
 /* writes a double result to element o of a contiguous floating tensor */
-static inline void wr(cg_tensor *t, int64_t o, double v) {
-    if (t->dtype == CG_FLOAT32)
-        ((float *)cg__ptr(t))[o] = (float)v;
-    else
-        ((double *)cg__ptr(t))[o] = v;
-}
+static inline void wr(cg_tensor *t, int64_t o, double v) { cg__store(cg__ptr(t), t->dtype, o, v); }
 
 /* The output of a reduction of t over mask (dtype dt) and a walker over its
  * slices. */

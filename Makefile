@@ -53,7 +53,7 @@ TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
 # clang (with its sanitizer runtime and OpenMP) builds the ASan+UBSan phase.
 TEST_PACKAGES := python3-torch valgrind libopenblas-dev libopenblas-openmp-dev pkg-config graphviz clang \
-                 libclang-rt-14-dev libomp-14-dev clang-format
+                 libclang-rt-14-dev libomp-14-dev clang-format libopenmpi-dev openmpi-bin
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
 # object addresses aside (checked by test-valgrind when the file is there).
@@ -181,6 +181,10 @@ test-deps:
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
 	command -v $(CLANG_FORMAT) >/dev/null 2>&1 || missing="$$missing clang-format"; \
+	command -v mpiexec >/dev/null 2>&1 || missing="$$missing openmpi-bin"; \
+	if command -v dpkg-query >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='$${Status}' libopenmpi-dev 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing libopenmpi-dev"; fi; \
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libopenblas-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libopenblas-dev"; fi; \

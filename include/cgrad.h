@@ -810,6 +810,111 @@ cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split
 int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
                           int64_t block, cg_tensor **x, cg_tensor **y);
 
+/* ------------------------------------------------- distributed training */
+/* Data parallelism over MPI, as torch.distributed and DistributedDataParallel
+ * do it: every process (rank) holds the whole model, trains on its own part
+ * of each batch, and the gradients are averaged across ranks during backward.
+ * Start N processes with `mpirun -np N prog`. Built without MPI, or run
+ * without a launcher, the world is one process and every collective is the
+ * identity.
+ *
+ *     cg_dist_init(&argc, &argv);
+ *     cg_ddp *ddp = cg_ddp_new(cg_gpt_params(m), NULL); // rank 0's weights everywhere
+ *     cg_ddp_adamw(ddp, 1e-3, 0.9, 0.999, 1e-8, 0.01);
+ *     for (int step = 0; step < n; step++) {
+ *         cg_scope_begin();
+ *         cg_text_dataset_batch_rank(ds, CG_SPLIT_TRAIN, b, block, cg_dist_rank(),
+ *                                    cg_dist_world_size(), &x, &y);
+ *         cg_gpt_forward(m, x, y, &loss);
+ *         cg_backward(loss, NULL, false);  // buckets all-reduce as gradients arrive
+ *         cg_ddp_step(ddp, 1.0);           // wait, average, clip, AdamW
+ *         cg_scope_end();
+ *     }
+ *     cg_ddp_free(ddp);
+ *     cg_dist_finalize();
+ *
+ * MPI calls come from the thread that called cg_dist_init. A failing rank
+ * should call cg_dist_abort, which ends every process of the job. */
+int cg_dist_init(int *argc, char ***argv); /* 0, or -1 (e.g. N > 1 without MPI) */
+int cg_dist_finalize(void);                /* 0 or -1 */
+bool cg_dist_has_mpi(void);                /* cgrad was built with MPI */
+int cg_dist_rank(void);                    /* 0 .. world size - 1 (0 before init) */
+int cg_dist_world_size(void);              /* 1 before init and without MPI */
+int cg_dist_barrier(void);                 /* 0 or -1 */
+typedef enum cg_reduce_op { CG_REDUCE_SUM = 0, CG_REDUCE_MEAN = 1 } cg_reduce_op;
+/* dist.all_reduce: t (contiguous float32/float64/int64; int64 only with SUM)
+ * becomes the sum or mean over ranks, in place. 0 or -1. */
+int cg_dist_all_reduce(cg_tensor *t, cg_reduce_op op);
+int cg_dist_broadcast(cg_tensor *t, int root); /* t = root's t, in place; 0 or -1 */
+/* Every parameter of p becomes rank 0's (same names, shapes and dtypes on
+ * every rank, else an error). 0 or -1. */
+int cg_dist_broadcast_params(cg_params *p);
+/* Prints "rank R: message" on stderr and ends the whole job (MPI_Abort); a
+ * single process exits with code. */
+_Noreturn void cg_dist_abort(int code, const char *fmt, ...);
+
+/* DistributedDataParallel over a parameter set. Post-accumulate gradient
+ * hooks copy each gradient into a bucket (parameters in reverse registration
+ * order, as backward produces them; the first bucket small, the others up to
+ * bucket_cap_bytes); a full bucket starts an MPI_Iallreduce while backward
+ * goes on. cg_ddp_finish waits for them and writes the mean into .grad. */
+typedef struct cg_ddp cg_ddp;
+typedef enum cg_ddp_flags {
+    /* find_unused_parameters: a parameter no rank's backward reached keeps
+     * .grad None (costs one small all-reduce per step); without it, it gets
+     * a zero gradient. A parameter some ranks did not reach counts as zero
+     * there either way: no deadlock. */
+    CG_DDP_FIND_UNUSED = 1 << 0,
+    /* ZeRO stage 1: each rank keeps the optimizer's state for its shard
+     * (1/N of the parameters) only; gradients are reduce-scattered, each rank
+     * updates its shard, and the parameters are all-gathered. */
+    CG_DDP_ZERO1 = 1 << 1,
+} cg_ddp_flags;
+typedef struct cg_ddp_options {
+    size_t bucket_cap_bytes;   /* 0: 25 MiB (bucket_cap_mb=25) */
+    size_t first_bucket_bytes; /* 0: 1 MiB, so communication starts early */
+    int flags;                 /* cg_ddp_flags */
+} cg_ddp_options;
+/* Broadcasts rank 0's parameters, then hooks p's floating leaves (which must
+ * stay alive and registered while the cg_ddp lives). opts may be NULL. */
+cg_ddp *cg_ddp_new(cg_params *p, const cg_ddp_options *opts);
+void cg_ddp_free(cg_ddp *d); /* removes the hooks */
+/* no_sync: false keeps the gradients local (accumulated over micro-batches);
+ * the first backward after setting it back to true all-reduces the sum.
+ * Returns the previous setting. */
+bool cg_ddp_set_sync(cg_ddp *d, bool sync);
+/* Waits for the buckets and writes the mean gradient into each .grad (in
+ * ZeRO-1 mode into this rank's shard only). 0 or -1. */
+int cg_ddp_finish(cg_ddp *d);
+/* The optimizer cg_ddp_step runs: AdamW as cg_adamw (over this rank's shard
+ * with CG_DDP_ZERO1). 0 or -1. */
+int cg_ddp_adamw(cg_ddp *d, double lr, double beta1, double beta2, double eps,
+                 double weight_decay);
+cg_optimizer *cg_ddp_optimizer(cg_ddp *d); /* its optimizer (set_lr, state), or NULL */
+/* cg_ddp_finish, clipping to the global gradient norm max_norm (<= 0: none;
+ * *norm, if not NULL, gets the norm before), the optimizer's step and in
+ * ZeRO-1 mode the all-gather. 0 or -1. */
+int cg_ddp_step(cg_ddp *d, double max_norm, double *norm);
+void cg_ddp_zero_grad(cg_ddp *d); /* every .grad = None */
+/* What a step cost on this rank, summed since the last reset. */
+typedef struct cg_ddp_stats {
+    int64_t steps, buckets, bytes; /* bytes all-reduced (or reduce-scattered) */
+    double wait_s;                 /* in cg_ddp_finish waiting for communication */
+    double optim_state_bytes;      /* this rank's optimizer state now */
+} cg_ddp_stats;
+cg_ddp_stats cg_ddp_get_stats(const cg_ddp *d);
+void cg_ddp_reset_stats(cg_ddp *d);
+int cg_ddp_num_buckets(const cg_ddp *d);
+
+/* cg_text_dataset_batch for one rank of world: the batch the whole world
+ * draws together (batch * world rows from the generator, which every rank
+ * seeds alike) is split, rank taking rows [rank * batch, (rank + 1) * batch).
+ * The ranks' rows are disjoint draws, the generator stays the same on every
+ * rank (so one checkpoint resumes them all), and world 1 is
+ * cg_text_dataset_batch. 0 or -1. */
+int cg_text_dataset_batch_rank(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
+                               int64_t block, int rank, int world, cg_tensor **x, cg_tensor **y);
+
 #ifdef __cplusplus
 }
 #endif

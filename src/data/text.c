@@ -341,10 +341,16 @@ static uint64_t rand_below(uint64_t n) {             /* uniform in [0, n), n > 0
     return r % n;
 }
 
-int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
-                          int64_t block, cg_tensor **x, cg_tensor **y) {
-    static const char *fn = "cg_text_dataset_batch";
+/* rank's rows of the batch * world rows drawn in turn (see
+ * cg_text_dataset_batch_rank); rank 0 of 1 is cg_text_dataset_batch */
+static int draw_batch(const char *fn, const cg_text_dataset *ds, cg_data_split split, int64_t batch,
+                      int64_t block, int rank, int world, cg_tensor **x, cg_tensor **y) {
     if (!ds || !x || !y) return -1;
+    if (world < 1 || rank < 0 || rank >= world || batch > INT64_MAX / world) {
+        cg__error(fn, "rank %d is not a rank of a world of %d (batch %lld)", rank, world,
+                  (long long)batch);
+        return -1;
+    }
     if (check_split(fn, split) < 0) return -1;
     if (batch <= 0 || block <= 0) {
         cg__error(fn, "batch size and block size must be positive, but got %lld and %lld",
@@ -367,12 +373,23 @@ int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_
     cg_tensor *ty = tx ? cg__tensor_new(CG_INT64, 2, shape) : NULL; /* (batch, block) targets */
     if (!ty) return -1;
     int64_t *px = cg__ptr(tx), *py = cg__ptr(ty);
-    for (int64_t b = 0; b < batch; b++) {
-        int64_t i = (int64_t)rand_below((uint64_t)(n - block));
+    for (int64_t r = 0; r < batch * world; r++) {
+        int64_t i = (int64_t)rand_below((uint64_t)(n - block)), b = r - rank * batch;
+        if (b < 0 || b >= batch) continue; /* another rank's row */
         memcpy(px + b * block, ids + i, sizeof *ids * (size_t)block);
         memcpy(py + b * block, ids + i + 1, sizeof *ids * (size_t)block);
     }
     *x = tx;
     *y = ty;
     return 0;
+}
+
+int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
+                          int64_t block, cg_tensor **x, cg_tensor **y) {
+    return draw_batch("cg_text_dataset_batch", ds, split, batch, block, 0, 1, x, y);
+}
+
+int cg_text_dataset_batch_rank(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
+                               int64_t block, int rank, int world, cg_tensor **x, cg_tensor **y) {
+    return draw_batch("cg_text_dataset_batch_rank", ds, split, batch, block, rank, world, x, y);
 }

@@ -1,6 +1,8 @@
 /* chargpt: train a character-level GPT on any UTF-8 text, then sample from it.
  *
  *     chargpt [--data FILE] [--steps N] ... (chargpt --help lists the flags)
+ *     mpirun -np 4 chargpt ...    (data-parallel: each rank trains on --batch
+ *                                  sequences of each step, gradients averaged)
  *
  * Shows a progress bar (step, train loss, val loss, tokens/s, ETA), writes a
  * checkpoint (OUT.safetensors: the weights, AdamW's state, the step, the
@@ -31,6 +33,7 @@ typedef struct {
     bool force;     /* overwrite another run's checkpoint */
     bool allow_nan; /* train on after a non-finite loss */
     int layers, heads, threads, sample, top_k, eval_every, eval_iters;
+    int64_t accum; /* micro-batches per step (gradient accumulation) */
     double lr, temperature, dropout;
     uint64_t seed;
 } options;
@@ -47,7 +50,10 @@ static void usage(FILE *f) {
             "  --heads N          attention heads per block (default 4)\n"
             "  --embd N           embedding width, a multiple of --heads (default 128)\n"
             "  --block N          context length in characters (default 64)\n"
-            "  --batch N          sequences per step (default 16)\n"
+            "  --batch N          sequences per step and rank (default 16)\n"
+            "  --accum N          micro-batches of --batch per step and rank, their gradients\n"
+            "                     accumulated (default 1); under mpirun -np R a step trains\n"
+            "                     on batch x accum x R sequences\n"
             "  --lr X             peak learning rate of AdamW (default 0.002; linear warm-up,\n"
             "                     then cosine decay to lr/10)\n"
             "  --dropout X        dropout probability (default 0)\n"
@@ -128,6 +134,7 @@ static options defaults(void) {
                      .max_data = 1024,
                      .block = 64,
                      .batch = 16,
+                     .accum = 1,
                      .embd = 128,
                      .layers = 4,
                      .heads = 4,
@@ -182,6 +189,7 @@ static int parse(int argc, char **argv, options *o) {
         INT("--embd", embd, WIDTH.lo, WIDTH.hi)
         INT("--block", block, WIDTH.lo, WIDTH.hi)
         INT("--batch", batch, WIDTH.lo, WIDTH.hi)
+        INT("--accum", accum, 1, 4096)
         INT("--eval-every", eval_every, 1, 100000000)
         INT("--sample", sample, 0, 100000000)
         INT("--top-k", top_k, 0, 1000000)
@@ -226,7 +234,8 @@ typedef struct {
     const cg_char_tokenizer *tok; /* owned by ds */
     cg_gpt_config cfg;
     cg_gpt *m;
-    cg_optimizer *opt;
+    cg_optimizer *opt;          /* owned by ddp */
+    cg_ddp *ddp;                /* data parallelism (one process: a world of one) */
     int64_t step0;              /* the steps already taken: 0, or the checkpoint's */
     bool val_ok;                /* the val split is longer than a block: val is estimated */
     char ckpt[4096], svg[4096]; /* --out's PREFIX.safetensors and PREFIX_loss.svg */
@@ -277,9 +286,92 @@ static int check_out(const options *o, run *r) {
 }
 
 static void run_free(run *r) {
-    cg_optimizer_free(r->opt);
+    cg_ddp_free(r->ddp); /* and its optimizer, r->opt */
     cg_gpt_free(r->m);
     cg_text_dataset_free(r->ds);
+}
+
+/* ------------------------------------------------------------ distributed */
+/* Data parallelism (mpirun -np N chargpt): every rank holds the model and the
+ * same generator; each step rank r trains on its own rows of the step's
+ * batches (cg_text_dataset_batch_rank), DDP averages the gradients, and rank
+ * 0 alone prints, writes the checkpoint and the loss curve, and samples. One
+ * process is a world of one. */
+
+static bool rank0(void) { return cg_dist_rank() == 0; }
+
+/* a signal seen by this rank, made every rank's stop_signal at the next step */
+static volatile sig_atomic_t pending_signal;
+
+static void on_signal_pending(int sig) { pending_signal = sig; }
+
+/* MPI started; the other ranks' stdout silenced (their errors still show) */
+static int dist_start(int *argc, char ***argv) {
+    if (!cg_dist_launched()) return 0; /* no mpirun: one process, no MPI start-up */
+    if (cg_dist_init(argc, argv) != 0) {
+        fprintf(stderr, "chargpt: %s\n", cg_last_error());
+        return -1;
+    }
+    if (!rank0() && !freopen("/dev/null", "w", stdout)) return -1;
+    return 0;
+}
+
+/* with several ranks a signal waits for the ranks to agree (dist_agree), so
+ * that all stop after the same step */
+static void dist_catch_signals(void) {
+    if (cg_dist_world_size() == 1) return;
+    struct sigaction sa = {.sa_handler = on_signal_pending, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* the end of the job: a failing rank, its message printed, ends every rank
+ * (none waits for it in a collective); else MPI is closed */
+static void dist_end(int status) {
+    if (status != 0 && status < 128 && cg_dist_world_size() > 1)
+        cg_dist_abort(status, "chargpt failed (its message is above): ending every rank");
+    cg_dist_finalize();
+}
+
+/* r->m wrapped for data parallelism (rank 0's weights on every rank) with AdamW */
+static int dist_wrap(run *r, double lr) {
+    r->ddp = cg_ddp_new(cg_gpt_params(r->m), NULL);
+    if (!r->ddp || cg_ddp_adamw(r->ddp, lr, 0.9, 0.99, 1e-8, 0.1) != 0) return -1;
+    r->opt = cg_ddp_optimizer(r->ddp);
+    return 0;
+}
+
+/* *loss (this rank's) becomes the mean over the ranks, and a pending signal
+ * on any rank every rank's stop_signal */
+static int dist_agree(double *loss) {
+    double v[2] = {*loss, pending_signal ? 1 : 0};
+    cg_tensor *t = cg_from_data(v, CG_SHAPE(2), CG_FLOAT64);
+    if (!t || cg_dist_all_reduce(t, CG_REDUCE_MEAN) != 0) return -1;
+    *loss = cg_get(t, (int64_t[]){0});
+    if (cg_get(t, (int64_t[]){1}) > 0 && !stop_signal)
+        stop_signal = pending_signal ? pending_signal : SIGINT;
+    return 0;
+}
+
+/* --accum micro-batches of this rank's rows: the gradients accumulate
+ * locally (no_sync) but the last backward's, which all-reduces; *loss: their
+ * mean over micro-batches and ranks. 0 or -1 */
+static int dist_forward_backward(const options *o, run *r, double *loss) {
+    int rank = cg_dist_rank(), world = cg_dist_world_size();
+    double sum = 0;
+    for (int64_t k = 0; k < o->accum; k++) {
+        cg_tensor *x, *y, *l = NULL;
+        cg_ddp_set_sync(r->ddp, k == o->accum - 1);
+        if (cg_text_dataset_batch_rank(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, rank, world, &x,
+                                       &y) != 0 ||
+            !cg_gpt_forward(r->m, x, y, &l) || !l)
+            return -1;
+        sum += cg_item(l);
+        if (cg_backward(cg_div_scalar(l, (double)o->accum), NULL, false) != 0) return -1;
+    }
+    *loss = sum / (double)o->accum;
+    return cg_dist_world_size() > 1 ? dist_agree(loss) : 0;
 }
 
 /* the model r->cfg describes, drawn from the generator, and its AdamW */
@@ -288,9 +380,7 @@ static int new_model(run *r, double lr) {
         fprintf(stderr, "chargpt: %s\n", cg_last_error());
         return -1;
     }
-    cg_params *p = cg_gpt_params(r->m);
-    r->opt = cg_adamw(cg_params_count(p), cg_params_tensors(p), lr, 0.9, 0.99, 1e-8, 0.1);
-    if (!r->opt) {
+    if (dist_wrap(r, lr) != 0) {
         fprintf(stderr, "chargpt: %s\n", cg_last_error());
         return -1;
     }
@@ -548,6 +638,7 @@ static void fmt_time(char *buf, size_t n, double s) {
 /* what the progress line shows */
 typedef struct {
     int64_t step, total;
+    int world; /* ranks (tok_s counts them all) */
     double loss, val, tok_s, eta;
     bool has_val; /* val was estimated ("-" until then) */
     bool force;   /* print it even when not on a terminal */
@@ -570,16 +661,17 @@ static void progress(bool tty, const progress_line *pl) {
     fmt_loss(l, sizeof l, pl->loss);
     if (pl->has_val) fmt_loss(v, sizeof v, pl->val);
     int width = 24, done = total ? (int)((double)step * width / (double)total) : width;
-    char bar[64];
+    char bar[64], ranks[32] = "";
+    if (pl->world > 1) snprintf(ranks, sizeof ranks, " on %d ranks", pl->world);
     for (int i = 0; i < width; i++) bar[i] = i < done ? '#' : i == done ? '>' : '.';
     bar[width] = '\0';
     if (tty) {
-        printf("\rstep %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s | ETA %s ",
-               step, total, bar, l, v, pl->tok_s, e);
+        printf("\rstep %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s%s | ETA %s ",
+               step, total, bar, l, v, pl->tok_s, ranks, e);
         fflush(stdout);
     } else if (pl->force) {
-        printf("step %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s | ETA %s\n",
-               step, total, bar, l, v, pl->tok_s, e);
+        printf("step %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s%s | ETA %s\n",
+               step, total, bar, l, v, pl->tok_s, ranks, e);
         fflush(stdout);
     }
 }
@@ -593,26 +685,18 @@ typedef struct {
 
 /* step s (from 0) of o->steps: one batch, one AdamW step; its loss in *loss_out */
 static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
-    cg_params *p = cg_gpt_params(r->m);
     int64_t warmup = o->steps / 20 + 1;
     cg_optimizer_set_lr(r->opt, cg_lr_warmup_cosine(o->lr, o->lr / 10, s, warmup, o->steps));
     cg_scope_begin();
-    cg_tensor *x, *y, *loss = NULL;
-    int rc = 0;
-    cg_optimizer_zero_grad(r->opt, true);
-    if (cg_text_dataset_batch(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, &x, &y) == 0)
-        cg_gpt_forward(r->m, x, y, &loss);
-    if (loss) *loss_out = cg_item(loss);
-    if (loss && !isfinite(*loss_out) && !o->allow_nan) {
+    cg_ddp_zero_grad(r->ddp);
+    int rc = dist_forward_backward(o, r, loss_out);
+    if (rc == 0 && !isfinite(*loss_out) && !o->allow_nan) {
         char l[32];
         fmt_loss(l, sizeof l, *loss_out);
         cg_error_in("chargpt", "loss is %s at step %" PRId64 " (--allow-nan trains on)", l, s + 1);
         rc = -1;
-    } else if (!loss || cg_backward(loss, NULL, false) != 0) {
-        rc = -1;
-    } else {
-        cg_clip_grad_norm(cg_params_count(p), cg_params_tensors(p), 1.0, 2);
-        rc = cg_optimizer_step(r->opt);
+    } else if (rc == 0) {
+        rc = cg_ddp_step(r->ddp, 1.0, NULL); /* wait, average, clip to norm 1, AdamW */
     }
     cg_scope_end();
     return rc;
@@ -620,6 +704,7 @@ static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
 
 /* writes r's checkpoint at step (message on failure) */
 static int write_checkpoint(const run *r, int64_t step) {
+    if (!rank0()) return 0;
     if (save_checkpoint(r->ckpt, r, step) == 0) return 0;
     fprintf(stderr, "chargpt: cannot write %s: %s\n", r->ckpt, cg_last_error());
     return -1;
@@ -651,10 +736,12 @@ static int train(const options *o, run *r, losses *c) {
         }
         if (rc == 0 && o->save_every && (s + 1) % o->save_every == 0 && !last && !stop_signal)
             save_rc = write_checkpoint(r, s + 1);
-        double el = now_s() - t0, tok_s = (double)(done * o->batch * o->block) / el;
+        double el = now_s() - t0,
+               tok_s = (double)(done * o->batch * o->block * o->accum * cg_dist_world_size()) / el;
         bool force = last || stop_signal || el - last_print > 10 || (s + 1) % o->eval_every == 0;
         if (force) last_print = el;
         progress(tty, &(progress_line){.step = s + 1,
+                                       .world = cg_dist_world_size(),
                                        .total = o->steps,
                                        .loss = c->train[done - 1],
                                        .val = last_val,
@@ -784,10 +871,19 @@ static int write_svg(const char *path, const losses *c, int64_t step0) {
 
 /* --------------------------------------------------------------- outputs */
 
+/* the loss curve written beside path, then renamed over it (atomic) */
+static int dist_write_svg(const char *path, const losses *c, int64_t step0) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    if (write_svg(tmp, c, step0) == 0 && rename(tmp, path) == 0) return 0;
+    remove(tmp);
+    return -1;
+}
+
 /* OUT.safetensors and, when steps ran, OUT_loss.svg */
 static int save_outputs(const run *r, const losses *c, double t0) {
     if (write_checkpoint(r, r->step0 + c->n) != 0) return -1;
-    if (c->n > 0 && write_svg(r->svg, c, r->step0) != 0) {
+    if (c->n > 0 && dist_write_svg(r->svg, c, r->step0) != 0) {
         fprintf(stderr, "chargpt: cannot write %s\n", r->svg);
         return -1;
     }
@@ -817,9 +913,10 @@ static void sample(cg_gpt *m, const cg_char_tokenizer *tok, const options *o) {
 
 int main(int argc, char **argv) {
     options o;
+    if (dist_start(&argc, &argv) != 0) return 1;
     int pr = parse(argc, argv, &o);
     if (pr > 0) usage(stdout);
-    if (pr) return pr > 0 ? 0 : 2;
+    if (pr) return dist_end(pr > 0 ? 0 : 2), pr > 0 ? 0 : 2;
     cg_set_num_threads(o.threads);
     cg_manual_seed(o.seed);
     run r = {0};
@@ -828,8 +925,9 @@ int main(int argc, char **argv) {
     if (check_out(&o, &r) == 0 && setup(&o, &r) == 0) {
         double t0 = now_s();
         catch_signals();
-        if (train(&o, &r, &c) == 0 && save_outputs(&r, &c, t0) == 0) {
-            if (o.sample > 0 && !stop_signal) sample(r.m, r.tok, &o);
+        dist_catch_signals();
+        if (train(&o, &r, &c) == 0 && (!rank0() || save_outputs(&r, &c, t0) == 0)) {
+            if (o.sample > 0 && !stop_signal && rank0()) sample(r.m, r.tok, &o);
             status = stop_signal ? 128 + stop_signal : 0; /* as a shell reports a signal */
         }
     }
@@ -838,5 +936,6 @@ int main(int argc, char **argv) {
     free(c.val_at);
     run_free(&r);
     cg_root_scope_drain();
+    dist_end(status);
     return status;
 }

@@ -838,6 +838,10 @@ int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_
 int cg_dist_init(int *argc, char ***argv); /* 0, or -1 (e.g. N > 1 without MPI) */
 int cg_dist_finalize(void);                /* 0 or -1 */
 bool cg_dist_has_mpi(void);                /* cgrad was built with MPI */
+/* The job size when an MPI launcher (mpirun, mpiexec, srun) started this
+ * process, else 0: a program may skip cg_dist_init (MPI's singleton start
+ * takes a while) when it is 0. */
+int cg_dist_launched(void);
 int cg_dist_rank(void);                    /* 0 .. world size - 1 (0 before init) */
 int cg_dist_world_size(void);              /* 1 before init and without MPI */
 int cg_dist_barrier(void);                 /* 0 or -1 */

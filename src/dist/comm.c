@@ -8,6 +8,19 @@
 
 static bool ready;
 
+int cg__comm_launched(const char **var) {
+    /* what Open MPI, MPICH/Hydra, PMIx and Slurm tell a process they start */
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atoi(v) > 0) {
+            if (var) *var = vars[i];
+            return atoi(v);
+        }
+    }
+    return 0;
+}
+
 bool cg__comm_ready(void) { return ready; }
 
 #ifdef CG_HAVE_MPI
@@ -144,17 +157,14 @@ _Noreturn void cg__comm_abort(int code) {
 int cg__comm_init(int *argc, char ***argv) {
     CG_UNUSED(argc);
     CG_UNUSED(argv);
-    /* launched as one of several processes by an MPI launcher */
-    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"};
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && atoi(v) > 1) {
-            cg__error("cg_dist_init",
-                      "cgrad was built without MPI, so it cannot run as one of %d processes "
-                      "(%s=%s); rebuild it with MPI (libopenmpi-dev) or run one process",
-                      atoi(v), vars[i], v);
-            return -1;
-        }
+    const char *var;
+    int n = cg__comm_launched(&var);
+    if (n > 1) {
+        cg__error("cg_dist_init",
+                  "cgrad was built without MPI, so it cannot run as one of %d processes "
+                  "(%s=%s); rebuild it with MPI (libopenmpi-dev) or run one process",
+                  n, var, getenv(var));
+        return -1;
     }
     ready = true;
     return 0;

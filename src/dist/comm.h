@@ -17,6 +17,9 @@ typedef int cg__req;
 typedef enum { CG__COMM_SUM, CG__COMM_MAX } cg__comm_op;
 
 int cg__comm_init(int *argc, char ***argv); /* 0 or -1 */
+/* the job size an MPI launcher gave this process (its variable in *var), 0
+ * when none started it */
+int cg__comm_launched(const char **var);
 int cg__comm_finalize(void);
 bool cg__comm_ready(void); /* after init, before finalize */
 int cg__comm_rank(void);

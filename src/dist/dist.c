@@ -11,6 +11,8 @@ int cg_dist_rank(void) { return cg__comm_rank(); }
 int cg_dist_world_size(void) { return cg__comm_size(); }
 int cg_dist_barrier(void) { return cg__comm_barrier(); }
 
+int cg_dist_launched(void) { return cg__comm_launched(NULL); }
+
 bool cg_dist_has_mpi(void) {
 #ifdef CG_HAVE_MPI
     return true;

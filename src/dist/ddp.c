@@ -212,12 +212,18 @@ static int fill_unused(cg_ddp *d) {
     return launch_ready(d);
 }
 
+/* buf[0, n) /= w: the sum of the ranks' gradients to their mean */
+static void divide(void *buf, cg_dtype dt, int64_t n, int w) {
+    if (dt == CG_FLOAT32)
+        for (float *p = buf, *e = p + n; p < e; p++) *p /= (float)w;
+    else
+        for (double *p = buf, *e = p + n; p < e; p++) *p /= (double)w;
+}
+
 /* the mean of bucket b into its parameters' .grad (None made zeros); a
  * parameter no rank used keeps None with CG_DDP_FIND_UNUSED */
 static int write_back(cg_ddp *d, cg__bucket *b) {
-    double w = d->world;
-    for (int64_t k = 0; k < b->numel; k++)
-        cg__store(b->buf, b->dtype, k, cg__load(b->buf, b->dtype, k) / w);
+    divide(b->buf, b->dtype, b->numel, d->world);
     for (int k = 0; k < b->count; k++) {
         int i = d->order[b->first + k];
         cg_tensor *t = d->t[i];
@@ -256,9 +262,7 @@ int cg_ddp_finish(cg_ddp *d) {
         cg__bucket *b = &d->b[j];
         if (d->flags & CG_DDP_ZERO1) {
             cg_tensor *g = b->shard->grad;
-            int64_t m = cg__numel(g->ndim, g->shape);
-            for (int64_t k = 0; k < m; k++)
-                cg__store(cg__ptr(g), g->dtype, k, cg__load(cg__ptr(g), g->dtype, k) / d->world);
+            divide(cg__ptr(g), g->dtype, cg__numel(g->ndim, g->shape), d->world);
         } else {
             rc = write_back(d, b);
         }

@@ -1,6 +1,6 @@
 /* Benchmark: data-parallel training over MPI at 2 ranks on one machine
  * (loopback / shared memory), chargpt's GPT (4 layers, 4 heads, 128 wide,
- * block 64, vocabulary 65), 16 sequences per rank, AdamW.
+ * block 64, vocabulary 65), 4 sequences per rank, AdamW.
  *
  *   ddp_compute         one rank's step alone (no communication)
  *   ddp_step            a DDP step, buckets as cg_ddp's defaults (1 MiB
@@ -33,7 +33,7 @@
 #endif
 #endif
 
-enum { PER_RANK = 16, STEPS = 12 };
+enum { PER_RANK = 4, STEPS = 30 };
 
 /* a DDP training step, with the moments each call's backward ended and its
  * gradients were averaged (CLOCK_MONOTONIC: one clock for all the ranks of

@@ -1,6 +1,6 @@
 """Benchmark: bench/ddp_step.c in PyTorch — torch's DistributedDataParallel
 over gloo, 2 processes on loopback (tcp://127.0.0.1), nanoGPT's model at
-chargpt's size (4 layers, 4 heads, 128 wide, block 64, vocabulary 65), 16
+chargpt's size (4 layers, 4 heads, 128 wide, block 64, vocabulary 65), 4
 sequences per rank, AdamW, one thread per process.
 Prints "torch ddp_compute", "torch ddp_step" (DDP's default 25 MiB buckets),
 "torch ddp_allreduce" (a gloo all-reduce of all the gradients, alone) in
@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from bench_util import bench_run
 from gpt_bench import GPT
 
-STEPS, PER_RANK = 12, 16
+STEPS, PER_RANK = 30, 4
 SIZES = [(64 << 10, "64KiB"), (1 << 20, "1MiB"), (4 << 20, "4MiB"), (16 << 20, "16MiB")]
 
 

@@ -871,7 +871,8 @@ typedef enum cg_ddp_flags {
     CG_DDP_FIND_UNUSED = 1 << 0,
     /* ZeRO stage 1: each rank keeps the optimizer's state for its shard
      * (1/N of the parameters) only; gradients are reduce-scattered, each rank
-     * updates its shard, and the parameters are all-gathered. */
+     * updates its shard, and the parameters are all-gathered. A parameter
+     * no rank used is updated as one with a zero gradient. */
     CG_DDP_ZERO1 = 1 << 1,
 } cg_ddp_flags;
 typedef struct cg_ddp_options {

@@ -842,9 +842,9 @@ bool cg_dist_has_mpi(void);                /* cgrad was built with MPI */
  * process, else 0: a program may skip cg_dist_init (MPI's singleton start
  * takes a while) when it is 0. */
 int cg_dist_launched(void);
-int cg_dist_rank(void);                    /* 0 .. world size - 1 (0 before init) */
-int cg_dist_world_size(void);              /* 1 before init and without MPI */
-int cg_dist_barrier(void);                 /* 0 or -1 */
+int cg_dist_rank(void);       /* 0 .. world size - 1 (0 before init) */
+int cg_dist_world_size(void); /* 1 before init and without MPI */
+int cg_dist_barrier(void);    /* 0 or -1 */
 typedef enum cg_reduce_op { CG_REDUCE_SUM = 0, CG_REDUCE_MEAN = 1 } cg_reduce_op;
 /* dist.all_reduce: t (contiguous float32/float64/int64; int64 only with SUM)
  * becomes the sum or mean over ranks, in place. 0 or -1. */
@@ -893,8 +893,7 @@ bool cg_ddp_set_sync(cg_ddp *d, bool sync);
 int cg_ddp_finish(cg_ddp *d);
 /* The optimizer cg_ddp_step runs: AdamW as cg_adamw (over this rank's shard
  * with CG_DDP_ZERO1). 0 or -1. */
-int cg_ddp_adamw(cg_ddp *d, double lr, double beta1, double beta2, double eps,
-                 double weight_decay);
+int cg_ddp_adamw(cg_ddp *d, double lr, double beta1, double beta2, double eps, double weight_decay);
 cg_optimizer *cg_ddp_optimizer(cg_ddp *d); /* its optimizer (set_lr, state), or NULL */
 /* cg_ddp_finish, clipping to the global gradient norm max_norm (<= 0: none;
  * *norm, if not NULL, gets the norm before), the optimizer's step and in

@@ -7,6 +7,9 @@
  *                       first, then 25 MiB)
  *   ddp_step_small      buckets of 256 KiB: more, earlier all-reduces
  *   ddp_step_one        one all-reduce of every gradient after backward
+ *   ddp_step_zero1      a ZeRO-1 step (reduce-scatter, AdamW on this rank's
+ *                       shard, all-gather); ddp_optim_state(_zero1): AdamW's
+ *                       state on one rank, in kB
  *   ddp_allreduce       a blocking all-reduce of all the gradients, alone
  *   ddp_exposed_*       the communication left after backward: from the
  *                       end of the last rank's backward to the averaged
@@ -42,7 +45,9 @@ enum { CALLS = STEPS + 1 }; /* bench_run's warm-up, then STEPS */
 typedef struct {
     gpt_bench g;
     cg_ddp *ddp;
+    bool zero; /* ZeRO-1: cg_ddp_step, no exposure timed */
     int calls;
+    double state_bytes; /* AdamW's state on this rank */
     double bwd_end[CALLS], synced[CALLS];
 } ddp_bench;
 
@@ -53,10 +58,14 @@ static int ddp_step(void *p) {
     cg_tensor *loss = NULL;
     cg_gpt_forward(b->g.model, b->g.x, b->g.y, &loss);
     int rc = loss ? cg_backward(loss, NULL, false) : -1;
-    double t = now_s();
-    rc = rc == 0 ? cg_ddp_finish(b->ddp) : -1;
-    if (b->calls < CALLS) b->bwd_end[b->calls] = t, b->synced[b->calls++] = now_s();
-    rc = rc == 0 ? cg_optimizer_step(cg_ddp_optimizer(b->ddp)) : -1;
+    if (b->zero) { /* reduce-scatter, AdamW on the shard, all-gather */
+        rc = rc == 0 ? cg_ddp_step(b->ddp, 0, NULL) : -1;
+    } else {
+        double t = now_s();
+        rc = rc == 0 ? cg_ddp_finish(b->ddp) : -1;
+        if (b->calls < CALLS) b->bwd_end[b->calls] = t, b->synced[b->calls++] = now_s();
+        rc = rc == 0 ? cg_optimizer_step(cg_ddp_optimizer(b->ddp)) : -1;
+    }
     cg_scope_end();
     return rc;
 }
@@ -81,16 +90,18 @@ static double exposed_us(ddp_bench *b) {
     return e[0] > 0 ? e[0] : 0;
 }
 
-/* the median time of STEPS DDP steps (every rank runs the same number:
- * bench_run's short form) and the exposed communication per step */
-static double time_ddp(ddp_bench *b, size_t first, size_t cap, double *exposed) {
-    b->ddp = cg_ddp_new(cg_gpt_params(b->g.model),
-                        &(cg_ddp_options){.first_bucket_bytes = first, .bucket_cap_bytes = cap});
+/* the median time of STEPS DDP steps with options o (every rank runs the
+ * same number: bench_run's short form); the exposed communication per step
+ * (without ZeRO-1) and AdamW's state on this rank */
+static double time_ddp(ddp_bench *b, cg_ddp_options o, double *exposed) {
+    b->ddp = cg_ddp_new(cg_gpt_params(b->g.model), &o);
     if (!b->ddp || cg_ddp_adamw(b->ddp, 1e-3, 0.9, 0.99, 1e-8, 0.1) != 0) return -1;
     cg_dist_barrier();
     b->calls = 0;
+    b->zero = o.flags & CG_DDP_ZERO1;
     double us = bench_run(ddp_step, b, STEPS);
-    *exposed = exposed_us(b);
+    *exposed = b->zero ? 0 : exposed_us(b);
+    b->state_bytes = cg_ddp_get_stats(b->ddp).optim_state_bytes;
     cg_ddp_free(b->ddp);
     b->ddp = NULL;
     return us;
@@ -176,13 +187,17 @@ int main(int argc, char **argv) {
     if (gpt_bench_init(&b.g, cfg, PER_RANK) < 0) goto error;
     cg_dist_barrier();
     double compute = bench_run(gpt_bench_step, &b.g, STEPS), w_def, w_small, w_one;
-    double def = time_ddp(&b, 0, 0, &w_def), small = time_ddp(&b, 256 << 10, 256 << 10, &w_small);
-    double one = time_ddp(&b, (size_t)1 << 30, (size_t)1 << 30, &w_one);
+    const size_t small_b = 256 << 10, all = (size_t)1 << 30;
+    double def = time_ddp(&b, (cg_ddp_options){0}, &w_def);
+    double small = time_ddp(&b, (cg_ddp_options){small_b, small_b, 0}, &w_small);
+    double one = time_ddp(&b, (cg_ddp_options){all, all, 0}, &w_one), state = b.state_bytes, w0;
+    double zero = time_ddp(&b, (cg_ddp_options){.flags = CG_DDP_ZERO1}, &w0),
+           zero_state = b.state_bytes;
     int64_t n = cg_params_numel(cg_gpt_params(b.g.model));
     cg_scope_begin();
     double ar = best_us(cg_sum_all, cg_zeros(CG_SHAPE(n), CG_FLOAT32), 10);
     cg_scope_end();
-    if (compute < 0 || def < 0 || small < 0 || one < 0 || ar < 0) goto error;
+    if (compute < 0 || def < 0 || small < 0 || one < 0 || zero < 0 || ar < 0) goto error;
     if (rank0) {
         printf("ddp_step: %d ranks, %lld parameters (%.2f MB of gradients), %d sequences of %lld "
                "per rank\n",
@@ -192,6 +207,9 @@ int main(int argc, char **argv) {
         printf("cgrad ddp_step: %.0f us/iter\n", def);
         printf("cgrad ddp_step_small: %.0f us/iter\n", small);
         printf("cgrad ddp_step_one: %.0f us/iter\n", one);
+        printf("cgrad ddp_step_zero1: %.0f us/iter\n", zero);
+        printf("cgrad ddp_optim_state: %.0f kB\n", state / 1024);
+        printf("cgrad ddp_optim_state_zero1: %.0f kB\n", zero_state / 1024);
         printf("cgrad ddp_allreduce: %.0f us/iter\n", ar);
         printf("cgrad ddp_exposed_default: %.0f us/iter\n", w_def);
         printf("cgrad ddp_exposed_small: %.0f us/iter\n", w_small);

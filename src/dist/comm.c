@@ -155,8 +155,7 @@ _Noreturn void cg__comm_abort(int code) {
 #else /* a world of one process */
 
 int cg__comm_init(int *argc, char ***argv) {
-    CG_UNUSED(argc);
-    CG_UNUSED(argv);
+    (void)argc, (void)argv;
     const char *var;
     int n = cg__comm_launched(&var);
     if (n > 1) {
@@ -180,25 +179,17 @@ int cg__comm_size(void) { return 1; }
 int cg__comm_barrier(void) { return 0; }
 
 int cg__comm_allreduce(void *buf, int64_t n, cg_dtype dt, cg__comm_op op) {
-    CG_UNUSED(buf);
-    CG_UNUSED(n);
-    CG_UNUSED(dt);
-    CG_UNUSED(op);
+    (void)buf, (void)n, (void)dt, (void)op;
     return 0;
 }
 
 int cg__comm_bcast(void *buf, int64_t n, cg_dtype dt, int root) {
-    CG_UNUSED(buf);
-    CG_UNUSED(n);
-    CG_UNUSED(dt);
-    CG_UNUSED(root);
+    (void)buf, (void)n, (void)dt, (void)root;
     return 0;
 }
 
 int cg__comm_iallreduce_sum(void *buf, int64_t n, cg_dtype dt, cg__req *r) {
-    CG_UNUSED(buf);
-    CG_UNUSED(n);
-    CG_UNUSED(dt);
+    (void)buf, (void)n, (void)dt;
     *r = 0;
     return 0;
 }
@@ -211,15 +202,13 @@ int cg__comm_ireduce_scatter_sum(const void *send, void *recv, int64_t chunk, cg
 }
 
 int cg__comm_iallgather(void *buf, int64_t chunk, cg_dtype dt, cg__req *r) {
-    CG_UNUSED(buf);
-    CG_UNUSED(chunk);
-    CG_UNUSED(dt);
+    (void)buf, (void)chunk, (void)dt;
     *r = 0;
     return 0;
 }
 
 int cg__comm_wait(cg__req *r) {
-    CG_UNUSED(r);
+    (void)r;
     return 0;
 }
 

@@ -8,6 +8,7 @@
  * merges of the surrogateescape pieces (reference.js says how). decode of
  * encode gives back the bytes. Malformed tokenizer files are clear errors. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, symlink */
+#include "core/internal.h"      /* cg__utf8_put */
 #include "io/json.h"
 #include "test.h"
 
@@ -102,8 +103,10 @@ static void show(const char *what, const char *t, size_t n) {
     fprintf(stderr, "    %s (%zu bytes): \"", what, n);
     for (size_t i = 0; i < n && i < 120; i++) {
         unsigned char ch = (unsigned char)t[i];
-        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') fputc(ch, stderr);
-        else fprintf(stderr, "\\x%02x", ch);
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+            fputc(ch, stderr);
+        else
+            fprintf(stderr, "\\x%02x", ch);
     }
     fprintf(stderr, "%s\"\n", n > 120 ? "..." : "");
 }
@@ -183,7 +186,9 @@ TEST(test_bpe_texts) {
     add_str(&c, "The quick brown fox jumps over the lazy dog. It's 4:30pm; we'll see, they'd say, "
                 "I'm sure you're right and we've won't (can't) -- isn't it?");
     add_str(&c, "'s 't 're 've 'm 'll 'd 'S 'T 'RE O'Neil's rock'n'roll '' ''' 'x");
-    add_str(&c, "int main(int argc, char **argv) {\n    for (int i = 0; i < argc; i++)\n\t\tputs(argv[i]);\n    return 0x1F & ~0u;\n}\n");
+    add_str(
+        &c,
+        "int main(int argc, char **argv) {\n    for (int i = 0; i < argc; i++)\n\t\tputs(argv[i]);\n    return 0x1F & ~0u;\n}\n");
     add_str(&c, "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n");
     add_str(&c, "日本語のテキスト、한국어 텍스트, русский текст, ελληνικά, عربي, हिन्दी");
     add_str(&c, "emoji 🤗🚀👩‍👩‍👧‍👦 🇫🇷 ❤️ 👍🏽 done");
@@ -192,26 +197,44 @@ TEST(test_bpe_texts) {
                 "                      end");
     add_str(&c, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n");
     add_str(&c, "3.14159 2024-01-02 1,000,000 007 42nd ½ ² ① ٣ 10^9 -5e-3 $19.99");
-    add_str(&c, "\xC2\xA0nbsp\xE3\x80\x80ideographic\xE2\x80\x83" "em\xE2\x80\xA8ls\xE2\x80\xA9ps");
+    add_str(&c, "\xC2\xA0nbsp\xE3\x80\x80ideographic\xE2\x80\x83"
+                "em\xE2\x80\xA8ls\xE2\x80\xA9ps");
     add_str(&c, "a<|endoftext|>b <|endoftext|> <|endoftext|><|endoftext|>");
     ADD_LIT(&c, "a<|endoftext|>b <|endoftext|> <|endoftext|><|endoftext|>", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "<|endoftext|>", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "<|endoftext|", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "no special here", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "nul\0byte", 0);
-    ADD_LIT(&c, "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
+    ADD_LIT(&c,
+            "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
             CG_BPE_ALLOW_SPECIAL);
-    ADD_LIT(&c, "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe", 0);
+    ADD_LIT(&c,
+            "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
+            0);
     ADD_LIT(&c, "hello\xffworld \xff\xfe!! 12\xc3", 0);
-    CHECK_CASES(c, 14);
+    /* long pieces (merged through a heap): letters, digits, spaces, symbols */
+    char *big = malloc(1601);
+    rng_state = 0x5eed0003;
+    for (int kind = 0; kind < 4; kind++) {
+        for (int i = 0; i < 1600; i++)
+            big[i] = kind == 0   ? "ACGTacgtthe"[rnd(11)]
+                     : kind == 1 ? (char)('0' + rnd(10))
+                     : kind == 2 ? " \t"[rnd(8) == 0]
+                                 : "!?-=+*/<>[](){}"[rnd(15)];
+        add(&c, big, 1600, 0);
+    }
+    free(big);
+    CHECK_CASES(c, 18);
 }
 
 /* Long texts: the repository's docs and sources, Debian's license texts. */
 TEST(test_bpe_documents) {
     if (!reference_ready()) return;
-    static const char *files[] = {CG_SOURCE_DIR "/README.md", CG_SOURCE_DIR "/docs/design.md",
+    static const char *files[] = {CG_SOURCE_DIR "/README.md",
+                                  CG_SOURCE_DIR "/docs/design.md",
                                   CG_SOURCE_DIR "/src/data/bpe_encode.c",
-                                  CG_SOURCE_DIR "/src/io/json.c", CG_SOURCE_DIR "/include/cgrad.h",
+                                  CG_SOURCE_DIR "/src/io/json.c",
+                                  CG_SOURCE_DIR "/include/cgrad.h",
                                   "/usr/share/common-licenses/GPL-3",
                                   "/usr/share/common-licenses/Apache-2.0"};
     cases c = {0};
@@ -229,31 +252,22 @@ TEST(test_bpe_documents) {
 /* Code points from scripts, symbols and spaces whose classes (letter,
  * number, space, other) PCRE2's and node's Unicode tables agree on. */
 static uint32_t random_char(void) {
-    static const uint32_t ranges[][2] = {
-        {0x20, 0x7e},       {0x20, 0x20},       {0x30, 0x39},       {0x09, 0x0d},
-        {0xa0, 0xff},       {0x100, 0x24f},     {0x370, 0x3ff},     {0x400, 0x4ff},
-        {0x5d0, 0x5ea},     {0x620, 0x64a},     {0x660, 0x669},     {0x900, 0x97f},
-        {0xe00, 0xe5b},     {0x1100, 0x11ff},   {0x2000, 0x200a},   {0x2010, 0x2027},
-        {0x2028, 0x2029},   {0x2030, 0x205e},   {0x2070, 0x209c},   {0x20a0, 0x20bf},
-        {0x2150, 0x218b},   {0x2190, 0x23ff},   {0x2460, 0x24ff},   {0x2500, 0x27bf},
-        {0x3000, 0x303f},   {0x3041, 0x3096},   {0x30a0, 0x30ff},   {0x4e00, 0x9fa5},
-        {0xac00, 0xd7a3},   {0xff01, 0xff5e},   {0x1f300, 0x1f5ff}, {0x1f600, 0x1f64f},
-        {0x1f680, 0x1f6c5}, {0x1d400, 0x1d4ff}, {0x1f1e6, 0x1f1ff}, {0x1680, 0x1680},
-        {0x202f, 0x202f},   {0x205f, 0x205f},   {0xfe00, 0xfe0f},   {0x300, 0x36f}};
+    static const uint32_t ranges[][2] = {{0x20, 0x7e},       {0x20, 0x20},       {0x30, 0x39},
+                                         {0x09, 0x0d},       {0xa0, 0xff},       {0x100, 0x24f},
+                                         {0x370, 0x3ff},     {0x400, 0x4ff},     {0x5d0, 0x5ea},
+                                         {0x620, 0x64a},     {0x660, 0x669},     {0x900, 0x97f},
+                                         {0xe00, 0xe5b},     {0x1100, 0x11ff},   {0x2000, 0x200a},
+                                         {0x2010, 0x2027},   {0x2028, 0x2029},   {0x2030, 0x205e},
+                                         {0x2070, 0x209c},   {0x20a0, 0x20bf},   {0x2150, 0x218b},
+                                         {0x2190, 0x23ff},   {0x2460, 0x24ff},   {0x2500, 0x27bf},
+                                         {0x3000, 0x303f},   {0x3041, 0x3096},   {0x30a0, 0x30ff},
+                                         {0x4e00, 0x9fa5},   {0xac00, 0xd7a3},   {0xff01, 0xff5e},
+                                         {0x1f300, 0x1f5ff}, {0x1f600, 0x1f64f}, {0x1f680, 0x1f6c5},
+                                         {0x1d400, 0x1d4ff}, {0x1f1e6, 0x1f1ff}, {0x1680, 0x1680},
+                                         {0x202f, 0x202f},   {0x205f, 0x205f},   {0xfe00, 0xfe0f},
+                                         {0x300, 0x36f}};
     size_t k = rnd(sizeof ranges / sizeof *ranges);
     return ranges[k][0] + rnd(ranges[k][1] - ranges[k][0] + 1);
-}
-
-static size_t put_utf8(uint32_t cp, char *o) {
-    if (cp < 0x80) return o[0] = (char)cp, 1;
-    if (cp < 0x800) return o[0] = (char)(0xc0 | cp >> 6), o[1] = (char)(0x80 | (cp & 0x3f)), 2;
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12), o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        return o[2] = (char)(0x80 | (cp & 0x3f)), 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18), o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 TEST(test_bpe_random_unicode) {
@@ -270,7 +284,7 @@ TEST(test_bpe_random_unicode) {
                 memcpy(buf + n, s, strlen(s));
                 n += strlen(s);
             } else {
-                n += put_utf8(random_char(), buf + n);
+                n += cg__utf8_put(random_char(), buf + n);
             }
             if (n > 64 * 4) break;
         }
@@ -289,10 +303,14 @@ TEST(test_bpe_random_bytes) {
         size_t n = 0, len = rnd(48);
         for (size_t k = 0; k < len; k++) {
             uint32_t kind = rnd(4);
-            if (kind == 0) buf[n++] = (char)rnd(256);
-            else if (kind == 1) buf[n++] = " a1!'\n"[rnd(6)];
-            else if (kind == 2) buf[n++] = (char)(0x80 + rnd(128));
-            else n += put_utf8(random_char(), buf + n);
+            if (kind == 0)
+                buf[n++] = (char)rnd(256);
+            else if (kind == 1)
+                buf[n++] = " a1!'\n"[rnd(6)];
+            else if (kind == 2)
+                buf[n++] = (char)(0x80 + rnd(128));
+            else
+                n += cg__utf8_put(random_char(), buf + n);
         }
         add(&c, buf, n, i % 5 == 4 ? CG_BPE_ALLOW_SPECIAL : 0);
     }
@@ -377,24 +395,34 @@ static void malformed(void) {
     snprintf(m, sizeof m, "%s/merges.txt", tmpdir);
     char want[512];
 #define AT(path, rest) (snprintf(want, sizeof want, "%s: " rest, path), want)
-    BAD_FILES("{\"a\": 0,}", "a b\n", AT(v, "invalid JSON at byte 8 (line 1, column 9): expected a string key"));
+    BAD_FILES("{\"a\": 0,}", "a b\n",
+              AT(v, "invalid JSON at byte 8 (line 1, column 9): expected a string key"));
     BAD_FILES("[1, 2]", "a b\n", AT(v, "expected an object of token -> id, got array"));
     BAD_FILES("{}", "a b\n", AT(v, "expected an object of token -> id, got an empty object"));
-    BAD_FILES("{\"a\": 0, \"b\": 1.5}", "a b\n", AT(v, "the id of \"b\" must be an integer in [0, 2), got a number out of range"));
-    BAD_FILES("{\"a\": 0, \"b\": \"1\"}", "a b\n", AT(v, "the id of \"b\" must be an integer in [0, 2), got string"));
+    BAD_FILES("{\"a\": 0, \"b\": 1.5}", "a b\n",
+              AT(v, "the id of \"b\" must be an integer in [0, 2), got a number out of range"));
+    BAD_FILES("{\"a\": 0, \"b\": \"1\"}", "a b\n",
+              AT(v, "the id of \"b\" must be an integer in [0, 2), got string"));
     BAD_FILES("{\"a\": 0, \"b\": 0}", "a b\n", AT(v, "duplicate id 0 (\"a\" and \"b\")"));
     BAD_FILES("{\"a\": 0, \"b\": 1}", "a b\n", AT(v, "no token for byte 0x00 (\"\xC4\x80\")"));
-    BAD_FILES("{\"\\u4e2d\": 0}", "a b\n", AT(v, "token 0 \"\xE4\xB8\xAD\" holds a character that is not one of GPT-2's 256 byte characters"));
+    BAD_FILES(
+        "{\"\\u4e2d\": 0}", "a b\n",
+        AT(v,
+           "token 0 \"\xE4\xB8\xAD\" holds a character that is not one of GPT-2's 256 byte characters"));
     BAD_FILES("{\"\": 0}", "a b\n", AT(v, "token 0 is empty or holds a NUL"));
     char *good = byte_vocab("\"ab\": 256, \"<|endoftext|>\": 257");
     BAD_FILES(good, "", AT(m, "no merges"));
     BAD_FILES(good, "#version: 0.2\n", AT(m, "no merges"));
-    BAD_FILES(good, "#version: 0.2\nab\n", AT(m, "line 2: expected two tokens separated by one space, got \"ab\""));
-    BAD_FILES(good, "a b c\n", AT(m, "line 1: expected two tokens separated by one space, got \"a b c\""));
-    BAD_FILES(good, "a  b\n", AT(m, "line 1: expected two tokens separated by one space, got \"a  b\""));
+    BAD_FILES(good, "#version: 0.2\nab\n",
+              AT(m, "line 2: expected two tokens separated by one space, got \"ab\""));
+    BAD_FILES(good, "a b c\n",
+              AT(m, "line 1: expected two tokens separated by one space, got \"a b c\""));
+    BAD_FILES(good, "a  b\n",
+              AT(m, "line 1: expected two tokens separated by one space, got \"a  b\""));
     BAD_FILES(good, "a b\n\na b\n", AT(m, "line 2: empty line"));
     BAD_FILES(good, "a zz\n", AT(m, "line 1: \"zz\" is not in the vocabulary"));
-    BAD_FILES(good, "a c\n", AT(m, "line 1: the merge of \"a\" and \"c\" is not in the vocabulary"));
+    BAD_FILES(good, "a c\n",
+              AT(m, "line 1: the merge of \"a\" and \"c\" is not in the vocabulary"));
     BAD_FILES(good, "a b\na b\n", AT(m, "line 2: duplicate merge \"a b\" (rank 0 before)"));
     write_file("merges.txt", "#version: 0.2\r\na b\r\n");
     cg_bpe *b = cg_bpe_load_dir(tmpdir);

@@ -46,7 +46,8 @@ static int cache_init(bpe_cache *c) {
 
 /* Remembers piece -> ids (arenas of fixed size: the cache empties when full,
  * so the keys it points at never move). */
-static void cache_put(bpe_cache *c, const unsigned char *p, size_t n, const int32_t *ids, size_t k) {
+static void cache_put(bpe_cache *c, const unsigned char *p, size_t n, const int32_t *ids,
+                      size_t k) {
     if (c->text_len + n > c->text_cap || c->ids_len + k + 1 > c->ids_cap ||
         c->map.n + 1 >= CACHE_ENTRIES)
         cache_clear(c);
@@ -120,6 +121,74 @@ static size_t merge(const cg_bpe *b, const unsigned char *p, size_t n, int32_t *
     return m;
 }
 
+/* A pair in merge_long's heap: lowest rank first, then leftmost. */
+typedef struct heap_pair {
+    int32_t rank;
+    uint32_t pos;        /* the left symbol's first byte */
+    int32_t left, right; /* the ids it was made for (stale when they changed) */
+} heap_pair;
+
+static int heap_less(const heap_pair *a, const heap_pair *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void heap_push(heap_pair *h, size_t *n, heap_pair e) {
+    size_t i = (*n)++;
+    for (; i && heap_less(&e, &h[(i - 1) / 2]); i = (i - 1) / 2) h[i] = h[(i - 1) / 2];
+    h[i] = e;
+}
+
+static heap_pair heap_pop(heap_pair *h, size_t *n) {
+    heap_pair top = h[0], last = h[--*n];
+    size_t i = 0, c;
+    while ((c = 2 * i + 1) < *n) {
+        if (c + 1 < *n && heap_less(&h[c + 1], &h[c])) c++;
+        if (!heap_less(&h[c], &last)) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+/* The pair starting at symbol i (its right neighbour nx[i]) into the heap,
+ * when it merges. */
+static void push_pair(const cg_bpe *b, heap_pair *h, size_t *nh, const int32_t *id,
+                      const uint32_t *nx, uint32_t i, uint32_t end) {
+    if (nx[i] == end) return;
+    int32_t r = pair_rank(b, id[i], id[nx[i]]);
+    if (r != INT32_MAX) heap_push(h, nh, (heap_pair){r, i, id[i], id[nx[i]]});
+}
+
+/* merge() for long pieces in O(n log n): the same merges, as pairs of a
+ * heap over a linked list of symbols (by rank, then position, is GPT-2's
+ * order: a merge never makes a pair of the rank being merged). sym (n) gets
+ * the ids; -1 out of memory. */
+static int64_t merge_long(const cg_bpe *b, const unsigned char *p, size_t n, int32_t *sym) {
+    int32_t *id = malloc(n * sizeof *id);
+    uint32_t *nx = malloc(n * sizeof *nx), *pv = malloc(n * sizeof *pv), end = (uint32_t)n;
+    heap_pair *h = malloc(3 * n * sizeof *h); /* n - 1 pairs, and 2 more a merge */
+    size_t nh = 0, m = 0;
+    int64_t rc = -1;
+    if (!id || !nx || !pv || !h) goto out;
+    for (uint32_t i = 0; i < end; i++) id[i] = b->byte_id[p[i]], nx[i] = i + 1, pv[i] = i - 1;
+    for (uint32_t i = 0; i + 1 < end; i++) push_pair(b, h, &nh, id, nx, i, end);
+    while (nh) {
+        heap_pair e = heap_pop(h, &nh);
+        uint32_t i = e.pos, r = nx[i];
+        if (id[i] != e.left || r == end || id[r] != e.right) continue; /* stale */
+        id[i] = cg__bpe_merge_find(b, e.left, e.right)->merged, id[r] = -1;
+        nx[i] = nx[r];
+        if (nx[r] != end) pv[nx[r]] = i;
+        if (i != 0) push_pair(b, h, &nh, id, nx, pv[i], end);
+        push_pair(b, h, &nh, id, nx, i, end);
+    }
+    for (uint32_t i = 0; i != end; i = nx[i]) sym[m++] = id[i];
+    rc = (int64_t)m;
+out:
+    free(id), free(nx), free(pv), free(h);
+    return rc;
+}
+
 /* One piece's ids, appended to out. */
 static int encode_piece(cg_bpe *b, const unsigned char *p, size_t n, ids_vec *out) {
     if (n == 1) return push(out, &b->byte_id[p[0]], 1);
@@ -128,18 +197,17 @@ static int encode_piece(cg_bpe *b, const unsigned char *p, size_t n, ids_vec *ou
         int32_t at = cg__strmap_get(&c->map, (const char *)p, n);
         if (at >= 0) return push(out, c->ids + at + 1, (size_t)c->ids[at]);
     }
-    int32_t sym_s[CACHE_PIECE], rank_s[CACHE_PIECE];
-    int32_t *sym = n <= CACHE_PIECE ? sym_s : malloc(n * sizeof *sym);
-    int32_t *rank = n <= CACHE_PIECE ? rank_s : malloc(n * sizeof *rank);
-    int rc = -1;
-    if (sym && rank) {
-        size_t m = merge(b, p, n, sym, rank);
-        rc = push(out, sym, m);
-        if (n <= CACHE_PIECE) cache_put(c, p, n, sym, m);
+    if (n > CACHE_PIECE) {
+        int32_t *sym = n < UINT32_MAX ? malloc(n * sizeof *sym) : NULL;
+        int64_t m = sym ? merge_long(b, p, n, sym) : -1;
+        int rc = m < 0 ? -1 : push(out, sym, (size_t)m);
+        free(sym);
+        return rc;
     }
-    if (sym != sym_s) free(sym);
-    if (rank != rank_s) free(rank);
-    return rc;
+    int32_t sym[CACHE_PIECE], rank[CACHE_PIECE];
+    size_t m = merge(b, p, n, sym, rank);
+    cache_put(c, p, n, sym, m);
+    return push(out, sym, m);
 }
 
 /* --------------------------------------------------------- pre-tokenizer */

@@ -41,8 +41,11 @@ typedef struct corpus {
 static int valid_utf8(const unsigned char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                              : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        size_t k = c < 0x80                 ? 1
+                   : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                            : 0;
         if (!k || k > n - i) return 0;
         for (size_t j = 1; j < k; j++)
             if ((s[i + j] & 0xc0) != 0x80) return 0;
@@ -92,8 +95,10 @@ static size_t chunks(const corpus *c, size_t **starts) {
             const char *nl = NULL;
             for (size_t k = end; k > pos + CHUNK / 2 && !nl; k--)
                 if (c->text[k - 1] == '\n') nl = c->text + k;
-            if (nl) end = (size_t)(nl - c->text);
-            else while (end > pos + 1 && (c->text[end] & 0xc0) == 0x80) end--; /* whole characters */
+            if (nl)
+                end = (size_t)(nl - c->text);
+            else
+                while (end > pos + 1 && (c->text[end] & 0xc0) == 0x80) end--; /* whole characters */
         }
         pos = end;
     }
@@ -142,7 +147,8 @@ static void run(cg_bpe *b, const char *name, const corpus *c, const char *root) 
     printf("cgrad bpe_encode_%s: %.0f tokens/s\n", name, mine);
     char in[] = "/tmp/cgrad_bpe_bench_XXXXXX", cmd[1024], line[256];
     int fd = mkstemp(in);
-    if (fd < 0 || write_records(in, c, st, n)) return (void)fprintf(stderr, "cannot write %s\n", in);
+    if (fd < 0 || write_records(in, c, st, n))
+        return (void)fprintf(stderr, "cannot write %s\n", in);
     snprintf(cmd, sizeof cmd, "node %s/tests/bpe/reference.js bench %s", root, in);
     FILE *p = popen(cmd, "r");
     while (p && fgets(line, sizeof line, p)) {
@@ -154,8 +160,7 @@ static void run(cg_bpe *b, const char *name, const corpus *c, const char *root) 
         printf("RATIO bpe_encode_%s cgrad/%s %.3g\n", name, who, mine / (tok / sec));
     }
     if (!p || pclose(p) != 0)
-        fprintf(stderr, "bpe_encode: `%s` failed: `make test-deps` installs the references\n",
-                cmd);
+        fprintf(stderr, "bpe_encode: `%s` failed: `make test-deps` installs the references\n", cmd);
     remove(in);
     free(st);
 }
@@ -178,7 +183,7 @@ int main(void) {
     snprintf(pat, sizeof pat, "%s/*.md", root), gather(&en, pat);
     snprintf(pat, sizeof pat, "%s/docs/*.md", root), gather(&en, pat);
     gather(&en, "/usr/share/doc/*/copyright");
-    static const char *code_dirs[] = {"src/*/*.c", "src/*/*.h", "include/*.h", "tests/*.c",
+    static const char *code_dirs[] = {"src/*/*.c", "src/*/*.h",    "include/*.h", "tests/*.c",
                                       "tests/*.h", "examples/*.c", "bench/*.c"};
     for (size_t i = 0; i < sizeof code_dirs / sizeof *code_dirs; i++)
         snprintf(pat, sizeof pat, "%s/%s", root, code_dirs[i]), gather(&code, pat);

@@ -5,8 +5,11 @@
  * tests/bpe/node_modules). Ids must equal both references' on prose, code,
  * Chinese, emoji, whitespace runs, numbers, contractions, special tokens and
  * seeded random Unicode; on invalid UTF-8 they must equal js-tiktoken's
- * merges of the surrogateescape pieces (reference.js says how). decode of
- * encode gives back the bytes. Malformed tokenizer files are clear errors. */
+ * merges of the surrogateescape pieces (reference.js says how). Where
+ * JavaScript's \s is not Unicode's (U+0085, U+FEFF), the pieces are those of
+ * encoder.py's own splitter, Python's regex module (encoder_py_split.py).
+ * decode of encode gives back the bytes. Malformed tokenizer files are clear
+ * errors. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, symlink */
 #include "core/internal.h"      /* cg__utf8_put */
 #include "io/json.h"
@@ -76,8 +79,27 @@ static int reference_ready(void) {
     return 0;
 }
 
-/* Runs the references on every case; their answers as JSON, or NULL. */
-static cg__json *run_reference(const cases *c) {
+/* 1 when cgrad has GPT-2's tokenizer; without PCRE2, checks that loading
+ * says so. */
+static int have_tokenizer(void) {
+    cg_bpe *b = cg_bpe_load(GPT2_VOCAB, GPT2_MERGES);
+    if (b) return cg_bpe_free(b), 1;
+    const char *e = cg_last_error();
+    if (e && strcmp(e, "cgrad was built without PCRE2 (libpcre2-dev), which GPT-2's tokenizer "
+                       "needs") == 0) {
+        printf("  cgrad was built without PCRE2: checked that loading says so\n");
+        return 0;
+    }
+    FAIL_("cg_bpe_load failed: %s", e ? e : "no error");
+    return 0;
+}
+
+#define READY()                                                                                    \
+    if (!reference_ready() || !have_tokenizer()) return
+
+/* Runs `TOOL IN OUT` on the cases (IN: records of a u32 length, a u8 of
+ * flags, the bytes); OUT's JSON, or NULL. */
+static cg__json *run_tool(const char *tool, const cases *c) {
     char dir[] = "/tmp/cgrad_bpe_XXXXXX", in[64], out[64], cmd[512];
     if (!mkdtemp(dir)) return NULL;
     snprintf(in, sizeof in, "%s/in", dir);
@@ -91,12 +113,17 @@ static cg__json *run_reference(const cases *c) {
         fwrite(c->text[i], 1, c->len[i], f);
     }
     if (f) fclose(f);
-    snprintf(cmd, sizeof cmd, "node %s/reference.js encode %s %s", REF_DIR, in, out);
+    snprintf(cmd, sizeof cmd, "%s %s %s", tool, in, out);
     int rc = system(cmd);
     cg__json *v = rc == 0 ? cg__json_parse_file("test", out) : NULL;
     if (rc) fprintf(stderr, "  `%s` failed (status %d)\n", cmd, rc);
     remove(in), remove(out), rmdir(dir);
     return v;
+}
+
+/* The references' ids for every case (reference.js says how). */
+static cg__json *run_reference(const cases *c) {
+    return run_tool("node " REF_DIR "/reference.js encode", c);
 }
 
 static void show(const char *what, const char *t, size_t n) {
@@ -179,7 +206,7 @@ static int check_cases(const cases *c, int *compared) {
 /* ------------------------------------------------------------------ tests */
 
 TEST(test_bpe_texts) {
-    if (!reference_ready()) return;
+    READY();
     cases c = {0};
     add_str(&c, "");
     add_str(&c, "Hello world");
@@ -229,7 +256,7 @@ TEST(test_bpe_texts) {
 
 /* Long texts: the repository's docs and sources, Debian's license texts. */
 TEST(test_bpe_documents) {
-    if (!reference_ready()) return;
+    READY();
     static const char *files[] = {CG_SOURCE_DIR "/README.md",
                                   CG_SOURCE_DIR "/docs/design.md",
                                   CG_SOURCE_DIR "/src/data/bpe_encode.c",
@@ -271,7 +298,7 @@ static uint32_t random_char(void) {
 }
 
 TEST(test_bpe_random_unicode) {
-    if (!reference_ready()) return;
+    READY();
     rng_state = 0x5eed0001;
     cases c = {0};
     char buf[64 * 4 + 16];
@@ -295,7 +322,7 @@ TEST(test_bpe_random_unicode) {
 
 /* Random bytes: ASCII, stray and truncated multi-byte sequences. */
 TEST(test_bpe_random_bytes) {
-    if (!reference_ready()) return;
+    READY();
     rng_state = 0x5eed0002;
     cases c = {0};
     char buf[64 * 4];
@@ -317,10 +344,74 @@ TEST(test_bpe_random_bytes) {
     CHECK_CASES(c, 0);
 }
 
+/* U+0085, U+FEFF and their kin, where JavaScript's \s is not Unicode's
+ * White_Space: the pieces of OpenAI's encoder.py (Python's regex module,
+ * tests/bpe/encoder_py_split.py), each merged by js-tiktoken alone. */
+TEST(test_bpe_white_space) {
+    READY();
+    if (system(CG_PYTHON " -c 'import regex' 2>/dev/null") != 0) {
+        FAIL_("the reference is missing: Python's regex module for " CG_PYTHON
+              " (apt-get install python3-regex)");
+        return;
+    }
+    static const char *bits[] = {"\xC2\x85",
+                                 "\xEF\xBB\xBF",
+                                 "\xE1\xA0\x8E",
+                                 "\x1C",
+                                 "\x1F",
+                                 "\xC2\xA0",
+                                 "\xE2\x80\xA8",
+                                 " ",
+                                 "\n",
+                                 "a",
+                                 "1",
+                                 "!",
+                                 "'s",
+                                 "Z"};
+    rng_state = 0x5eed0004;
+    cases texts = {0}, pieces = {0};
+    char buf[64];
+    for (int i = 0; i < 400; i++) {
+        size_t n = 0, len = 1 + rnd(10);
+        for (size_t k = 0; k < len; k++) {
+            const char *b = bits[rnd(sizeof bits / sizeof *bits)];
+            memcpy(buf + n, b, strlen(b)), n += strlen(b);
+        }
+        add(&texts, buf, n, 0);
+    }
+    cg__json *split = run_tool(CG_PYTHON " " REF_DIR "/encoder_py_split.py", &texts);
+    const cg__json *pc = cg__json_get(split, "pieces");
+    for (size_t i = 0; pc && i < pc->n; i++)
+        for (size_t k = 0; k < pc->items[i].n; k++)
+            add(&pieces, pc->items[i].items[k].str, pc->items[i].items[k].len, 2);
+    cg__json *ref = pc ? run_reference(&pieces) : NULL;
+    const cg__json *t = cg__json_get(ref, "tiktoken");
+    cg_bpe *b = cg_bpe_load(GPT2_VOCAB, GPT2_MERGES);
+    int bad = !t || t->n != pieces.n || !b || pc->n != texts.n, spaces = 0;
+    for (size_t i = 0, at = 0; !bad && i < texts.n; i++) {
+        int32_t *ids = NULL;
+        int64_t n = cg_bpe_encode(b, texts.text[i], texts.len[i], 0, &ids), k = 0;
+        for (size_t p = 0; p < pc->items[i].n; p++, at++)
+            for (size_t j = 0; j < t->items[at].n; j++, k++)
+                if (k >= n || ids[k] != t->items[at].items[j].integer) bad = 1;
+        if (bad || k != n) show("case differs", texts.text[i], texts.len[i]), bad = 1;
+        spaces += strstr(texts.text[i], "\xC2\x85") || strstr(texts.text[i], "\xEF\xBB\xBF");
+        free(ids);
+    }
+    printf("  %zu texts (%d with U+0085 or U+FEFF), %zu pieces\n", texts.n, spaces, pieces.n);
+    cg_bpe_free(b);
+    cg__json_free(ref);
+    cg__json_free(split);
+    free_cases(&texts);
+    free_cases(&pieces);
+    ASSERT_EQ(bad, 0);
+    ASSERT_GT(spaces, 100);
+}
+
 /* ------------------------------------------------ files, errors, the API */
 
 TEST(test_bpe_api) {
-    if (!reference_ready()) return;
+    READY();
     cg_bpe *b = cg_bpe_load_dir(GPT2_DIR);
     ASSERT_NOT_NULL(b);
     ASSERT_EQ(cg_bpe_vocab_size(b), 50257);
@@ -442,7 +533,7 @@ static void malformed(void) {
 }
 
 TEST(test_bpe_malformed_files) {
-    if (!reference_ready()) return;
+    READY();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/cgrad_bpe_files_XXXXXX");
     ASSERT_NOT_NULL(mkdtemp(tmpdir));
     malformed();
@@ -450,4 +541,4 @@ TEST(test_bpe_malformed_files) {
 }
 
 TEST_MAIN(test_bpe_texts, test_bpe_documents, test_bpe_random_unicode, test_bpe_random_bytes,
-          test_bpe_api, test_bpe_malformed_files)
+          test_bpe_white_space, test_bpe_api, test_bpe_malformed_files)

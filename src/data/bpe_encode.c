@@ -16,10 +16,6 @@
 #include <pcre2.h>
 #endif
 
-/* GPT-2's pre-tokenizer pattern (openai/gpt-2, src/encoder.py) */
-static const char PATTERN[] =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
 enum {
     CACHE_PIECE = 64,        /* longest piece cached (bytes) */
     CACHE_TEXT = 1 << 20,    /* bytes of cached pieces before the cache is cleared */
@@ -266,37 +262,38 @@ static const unsigned char *piece_bytes(const subject *S, size_t a, size_t e, si
     return S->raw;
 }
 
+/* The end of the piece that starts at pos of the n bytes at s (the
+ * pattern's leftmost match there). 0 or -1 with an error. */
+static int next_piece(cg_bpe *b, const unsigned char *s, size_t n, size_t pos, size_t *end) {
 #ifdef CG_HAVE_PCRE2
+    pcre2_match_data *md = b->match_data;
+    int rc = pcre2_match(b->regex, s, n, pos, PCRE2_NO_UTF_CHECK, md, b->match_ctx);
+    if (rc < 0) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(rc, msg, sizeof msg);
+        cg__error("cg_bpe_encode", "pre-tokenizer failed at byte %zu: %s", pos, (const char *)msg);
+        return -1;
+    }
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    *end = ov[1] > pos ? ov[1] : pos + 1; /* every character matches: never pos */
+    return 0;
+#else
+    (void)b, (void)s, (void)n, (void)pos, (void)end;
+    cg__error("cg_bpe_encode", "cgrad was built without PCRE2 (libpcre2-dev)");
+    return -1;
+#endif
+}
+
 /* The pieces of [a, e) of the subject, encoded into out. */
 static int encode_ordinary(cg_bpe *b, const subject *S, size_t a, size_t e, ids_vec *out) {
-    static const char *fn = "cg_bpe_encode";
-    pcre2_code *re = b->regex;
-    pcre2_match_data *md = b->match_data;
-    size_t pos = 0, n = e - a;
-    while (pos < n) {
-        int rc = pcre2_match(re, S->s + a, n, pos, PCRE2_NO_UTF_CHECK, md, b->match_ctx);
-        if (rc < 0) {
-            PCRE2_UCHAR msg[160];
-            pcre2_get_error_message(rc, msg, sizeof msg);
-            cg__error(fn, "pre-tokenizer failed at byte %zu: %s", a + pos, (const char *)msg);
-            return -1;
-        }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        size_t st = ov[0], en = ov[1], k;
-        if (en <= pos) en = st = pos + 1; /* never: every character matches */
-        const unsigned char *p = piece_bytes(S, a + pos, a + en, &k);
-        if (encode_piece(b, p, k, out)) return cg__oom(fn), -1;
-        pos = en;
+    for (size_t pos = a, end, k; pos < e; pos = end) {
+        if (next_piece(b, S->s + a, e - a, pos - a, &end)) return -1;
+        end += a;
+        const unsigned char *p = piece_bytes(S, pos, end, &k);
+        if (encode_piece(b, p, k, out)) return cg__oom("cg_bpe_encode"), -1;
     }
     return 0;
 }
-#else
-static int encode_ordinary(cg_bpe *b, const subject *S, size_t a, size_t e, ids_vec *out) {
-    (void)b, (void)S, (void)a, (void)e, (void)out;
-    cg__error("cg_bpe_encode", "cgrad was built without PCRE2 (libpcre2-dev)");
-    return -1;
-}
-#endif
 
 /* The first special token at or after `from` (the longest where several
  * start together): its position, or n. */
@@ -342,8 +339,16 @@ int64_t cg_bpe_encode(cg_bpe *b, const char *text, size_t len, int flags, int32_
 
 /* ------------------------------------------------------------- lifecycle */
 
-int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
+static int regex_init(cg_bpe *b, const char *fn) {
 #ifdef CG_HAVE_PCRE2
+    /* GPT-2's pre-tokenizer pattern (openai/gpt-2, src/encoder.py), its \s
+     * spelt out as Unicode's White_Space, which encoder.py's regex module
+     * uses (PCRE2's \s also holds U+180E) */
+#define WS                                                                                         \
+    "\\t\\n\\x0b\\f\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+    static const char PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS
+                                  "\\p{L}\\p{N}]+|[" WS "]+(?![^" WS "])|[" WS "]+";
+#undef WS
     int err;
     PCRE2_SIZE off;
     b->regex = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
@@ -353,8 +358,7 @@ int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
     b->match_data = pcre2_match_data_create_from_pattern(b->regex, NULL);
     b->match_ctx = pcre2_match_context_create(NULL);
     b->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
-    if (!b->match_data || !b->match_ctx || !b->jit_stack || cache_init(&b->cache))
-        return cg__oom(fn), -1;
+    if (!b->match_data || !b->match_ctx || !b->jit_stack) return cg__oom(fn), -1;
     pcre2_jit_stack_assign(b->match_ctx, NULL, b->jit_stack);
     return 0;
 #else
@@ -362,6 +366,11 @@ int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
     cg__error(fn, "cgrad was built without PCRE2 (libpcre2-dev), which GPT-2's tokenizer needs");
     return -1;
 #endif
+}
+
+int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
+    if (cache_init(&b->cache)) return cg__oom(fn), -1;
+    return regex_init(b, fn);
 }
 
 void cg__bpe_encoder_free(cg_bpe *b) {

@@ -6,7 +6,8 @@
 //   node reference.js bench IN        the time each reference takes on IN
 //
 // IN holds records: a u32 (little-endian) byte count, a u8 of flags (1: the
-// special token is allowed), the bytes. OUT is {"versions": {...},
+// special token is allowed; 2: the text is one piece, merged without the
+// pattern), the bytes. OUT is {"versions": {...},
 // "gpt3": [ids or null], "tiktoken": [ids]}. gpt-3-encoder sees JS strings
 // and knows no special token: it answers null for invalid UTF-8 and for
 // flag 1. js-tiktoken sees texts as Python's surrogateescape decodes them
@@ -89,12 +90,16 @@ function encodeAll(inFile, outFile) {
     const plain = new Tiktoken(gpt2Ranks);
     const escaped = new Tiktoken(gpt2Ranks);
     escaped.textEncoder = escapeEncoder;
+    const whole = new Tiktoken({ ...gpt2Ranks, pat_str: "[\\s\\S]+" }); // the text is one piece
     const out = { versions: { node: process.version, "gpt-3-encoder": version("gpt-3-encoder"),
                               "js-tiktoken": version("js-tiktoken") }, gpt3: [], tiktoken: [] };
     for (const c of readCases(inFile)) {
         const valid = isValid(c.bytes);
         const special = c.flags & 1 ? "all" : [];
-        if (valid) {
+        if (c.flags & 2) { // one piece: js-tiktoken's merges alone
+            out.gpt3.push(null);
+            out.tiktoken.push(whole.encode(c.bytes.toString("utf8"), [], []));
+        } else if (valid) {
             const s = c.bytes.toString("utf8");
             out.gpt3.push(c.flags & 1 ? null : gpt3.encode(s));
             out.tiktoken.push(plain.encode(s, special, []));

@@ -526,6 +526,11 @@ static void malformed(void) {
     ASSERT_EQ(ids[2], 257);
     free(ids);
     cg_bpe_free(b);
+    remove(m);
+    snprintf(want, sizeof want, "cannot open \"%s\": No such file or directory", m);
+    ASSERT_ERROR(cg_bpe_load(v, m), want);
+    snprintf(want, sizeof want, "\"%s\" has vocab.json but no merges.txt", tmpdir);
+    ASSERT_ERROR(cg_bpe_load_dir(tmpdir), want);
     remove(v);
     snprintf(want, sizeof want, "cannot open \"%s\": No such file or directory", v);
     ASSERT_ERROR(cg_bpe_load(v, m), want);

@@ -239,13 +239,22 @@ static int is_file(const char *dir, const char *name, char *out, size_t cap) {
 }
 
 cg_bpe *cg_bpe_load_dir(const char *dir) {
-    if (!dir) return cg__error("cg_bpe_load_dir", "dir is NULL"), NULL;
+    static const char *fn = "cg_bpe_load_dir";
+    if (!dir) return cg__error(fn, "dir is NULL"), NULL;
+    static const char *pairs[2][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};
     char v[4096], m[4096];
-    if (is_file(dir, "vocab.json", v, sizeof v) && is_file(dir, "merges.txt", m, sizeof m))
-        return cg_bpe_load(v, m);
-    if (is_file(dir, "encoder.json", v, sizeof v) && is_file(dir, "vocab.bpe", m, sizeof m))
-        return cg_bpe_load(v, m);
-    cg__error("cg_bpe_load_dir",
+    for (int k = 0; k < 2; k++)
+        if (is_file(dir, pairs[k][0], v, sizeof v) && is_file(dir, pairs[k][1], m, sizeof m))
+            return cg_bpe_load(v, m);
+    for (int k = 0; k < 2; k++) { /* half a pair */
+        int hv = is_file(dir, pairs[k][0], v, sizeof v);
+        if (hv || is_file(dir, pairs[k][1], m, sizeof m)) {
+            cg__error(fn, "\"%s\" has %s but no %s", dir, pairs[k][hv ? 0 : 1],
+                      pairs[k][hv ? 1 : 0]);
+            return NULL;
+        }
+    }
+    cg__error(fn,
               "\"%s\" holds neither vocab.json + merges.txt (Hugging Face) nor encoder.json + "
               "vocab.bpe (OpenAI)",
               dir);

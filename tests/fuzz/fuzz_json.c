@@ -21,8 +21,10 @@ static void walk(const cg__json *v) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cg__json *v = cg__json_parse("fuzz", "doc", (const char *)data, size);
-    if (v) walk(v);
-    else if (!cg_last_error() || !strstr(cg_last_error(), "invalid JSON at byte")) abort();
+    if (v)
+        walk(v);
+    else if (!cg_last_error() || !strstr(cg_last_error(), "invalid JSON at byte"))
+        abort();
     cg__json_free(v);
     cg_clear_error();
     return 0;

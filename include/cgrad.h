@@ -918,6 +918,7 @@ int cg_ddp_num_buckets(const cg_ddp *d);
  * cg_text_dataset_batch. 0 or -1. */
 int cg_text_dataset_batch_rank(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
                                int64_t block, int rank, int world, cg_tensor **x, cg_tensor **y);
+
 /* ----------------------------------------------- GPT-2's tokenizer (BPE) */
 
 /* GPT-2's byte-level BPE, as OpenAI's encoder.py and tiktoken's "gpt2":

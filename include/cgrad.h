@@ -325,7 +325,9 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2);
 /* F.linear: x @ w^T + b; w (out, in), b (out) or NULL. */
 cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b);
 /* F.scaled_dot_product_attention: softmax(q k^T / sqrt(E) + mask) v, torch 2.x's math;
- * attn_mask NULL, bool (true: attend) or float. */
+ * attn_mask NULL, bool (true: attend) or float. Without a mask a 4-D (B, H, L, E)
+ * result is stored as (B, L, H, E), as torch's CPU flash kernel stores it: its
+ * transpose(1, 2) is contiguous, the result itself is not. */
 cg_tensor *cg_scaled_dot_product_attention(cg_tensor *q, cg_tensor *k, cg_tensor *v,
                                            cg_tensor *attn_mask, bool is_causal);
 

@@ -8,6 +8,14 @@
 #ifndef CG_OP_SPECS_ATTENTION_H
 #define CG_OP_SPECS_ATTENTION_H
 
+/* heads split by views, as the GPT's: a, b, c hold (B, L, H, E), attention
+ * runs on their (B, H, L, E) transposes, read in place (causal) */
+PROBE(p_sdpa_heads) {
+    (void)v;
+    return cg_scaled_dot_product_attention(cg_transpose(A, 1, 2), cg_transpose(B, 1, 2),
+                                           cg_transpose(C, 1, 2), NULL, true);
+}
+
 #define SDPA_FLASH_(F, IN) "CgFlashAttention.apply(lambda a, b, c: " F ", " IN ")"
 
 #define SPEC_SCALED_DOT_PRODUCT_FLASH_ATTENTION                                                    \
@@ -24,6 +32,11 @@
                     "1,70,2|1,70,2|1,70,3")),                                                      \
          VAR(SDPA_FLASH_("torch.matmul(torch.softmax(" SDPA_SCORES_ ", -1), c)",                   \
                          "a.transpose(-2, -1), b, c"),                                             \
-             p_sdpa_qt, "RRR", SHAPES("2,4,3|2,5,4|2,5,2")))
+             p_sdpa_qt, "RRR", SHAPES("2,4,3|2,5,4|2,5,2")),                                       \
+         VAR(SDPA_FLASH_("torch.matmul(torch.softmax(torch.where(" SDPA_CAUSAL_ ", " SDPA_SCORES_  \
+                         ", " SDPA_NEG_INF_ "), -1), c)",                                          \
+                         "a.transpose(1, 2), b.transpose(1, 2), c.transpose(1, 2)"),               \
+             p_sdpa_heads, "RRR",                                                                  \
+             SHAPES("2,40,3,4|2,40,3,4|2,40,3,2", "1,5,2,3|1,5,2,3|1,5,2,3")))
 
 #endif

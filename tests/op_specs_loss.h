@@ -106,6 +106,28 @@ PROBE(p_bce_wpw) {
          VAR(LOSS_F_ "cross_entropy(a.t(), b)", p_ce_t, "RI", SHAPES("3,4|4"), IV(1, -100),        \
              .ihi = 3))
 
+/* cross_entropy's own log_softmax node (NOTE [ Fused cross_entropy ] in
+ * src/ops/loss.c): its class-index cases of 1-D and 2-D input, many classes
+ * (the kernels' vector body and tail) and every option */
+#define SPEC_CE_LOG_SOFTMAX                                                                        \
+    SPEC(CE_LOG_SOFTMAX, "LogSoftmaxBackward0", 'B',                                               \
+         VAR(LOSS_F_ "cross_entropy(a, b)", p_ce, "RI", SHAPES("6,37|6", "37|()", "0,5|0"),        \
+             IV(1, -100), .ihi = 37),                                                              \
+         VAR(LOSS_F_ "cross_entropy(a, b, reduction='sum')", p_ce, "RI", SHAPES("5,19|5"),         \
+             IV(2, -100), .ihi = 19),                                                              \
+         VAR(LOSS_F_ "cross_entropy(a, b, reduction='none')", p_ce, "RI",                          \
+             SHAPES("6,21|6", "21|()"), IV(0, -100), .ihi = 21),                                   \
+         VAR(LOSS_F_ "cross_entropy(a, " LOSS_IG_ ", weight=" LOSS_W_ ", reduction='none')",       \
+             p_ce_ig_w, "RII", SHAPES("8,3|8|3"), IV(0, -100), .ihi = 3),                          \
+         VAR(LOSS_F_ "cross_entropy(a, " LOSS_IG_ ")", p_ce_ig, "RI", SHAPES("8,3|8"),             \
+             IV(1, -100), .ihi = 3),                                                               \
+         VAR(LOSS_F_ "cross_entropy(a, b, ignore_index=2, reduction='sum')", p_ce, "RI",           \
+             SHAPES("8,3|8"), IV(2, 2), .ihi = 3),                                                 \
+         VAR(LOSS_F_ "cross_entropy(a, b, weight=" LOSS_W_ ")", p_ce_w, "RII",                     \
+             SHAPES("7,17|7|17", "17|()|17"), IV(1, -100), .ihi = 17),                             \
+         VAR(LOSS_F_ "cross_entropy(a.t(), b)", p_ce_t, "RI", SHAPES("3,4|4"), IV(1, -100),        \
+             .ihi = 3))
+
 /* nll_loss(a.transpose(1, 2), b) is 3-D only: a non-contiguous 4-D input fails in
  * torch 1.13's nll_loss2d backward ("grad_input must be contiguous"); cgrad makes the
  * input contiguous, then views it. */

@@ -322,6 +322,74 @@ TEST(softmax_rows_and_backward) {
     }
 }
 
+/* cross_entropy's backward, dx = c (exp(y) - onehot(t)), on log_softmax rows
+ * (a target per row, or none: -1 and past the end), against double */
+static int check_ce_bw(const cg__kernels *k, int64_t rows, int64_t len, bool f64) {
+    int64_t n = rows * len, tgt[3] = {len / 2, -1, len};
+    double *x = rand_f64(n, -15, 15), *c = rand_f64(rows, -2, 2), *ref = fill_f64(n);
+    double *y64 = fill_f64(n), *dx64 = fill_f64(n);
+    float *y = fill_f32(n), *c32 = fill_f32(rows), *dx = fill_f32(n);
+    for (int64_t r = 0; r < rows; r++) {
+        double m = -INFINITY, s = 0;
+        for (int64_t i = 0; i < len; i++) m = fmax(m, x[r * len + i]);
+        for (int64_t i = 0; i < len; i++) s += exp(x[r * len + i] - m);
+        for (int64_t i = 0; i < len; i++) y64[r * len + i] = x[r * len + i] - m - log(s);
+        for (int64_t i = 0; i < len; i++) y[r * len + i] = (float)y64[r * len + i];
+        c32[r] = (float)c[r];
+        for (int64_t i = 0; i < len; i++)
+            ref[r * len + i] = (f64 ? c[r] : c32[r]) *
+                               (exp(f64 ? y64[r * len + i] : y[r * len + i]) - (i == tgt[r]));
+    }
+    if (f64)
+        k->ce_bw_f64(rows, len, y64, tgt, c, dx64);
+    else
+        k->ce_bw_f32(rows, len, y, tgt, c32, dx);
+    /* the error scales with c, not with the (small) difference at the target */
+    double *sc = fill_f64(n);
+    for (int64_t i = 0; i < n; i++) sc[i] = fabs(c[i / (len ? len : 1)]);
+    int rc = check("ce_bw", k->name, n, f64 ? NULL : dx, f64 ? dx64 : NULL, ref, sc,
+                   f64 ? F64_TOL : F32_TOL);
+    free(x), free(c), free(ref), free(y64), free(dx64), free(y), free(c32), free(dx), free(sc);
+    return rc;
+}
+
+TEST(cross_entropy_backward_rows) {
+    FOR_LEVELS(k) for (int p = 0; p < 2; p++) for (int li = 0; li < NLENS; li++) {
+        ASSERT(check_ce_bw(k, 3, LENS[li], p) == 0);
+    }
+}
+
+/* embedding's backward: repeated and scattered rows accumulate in order, as
+ * a plain loop adds them (bit for bit) */
+TEST(scatter_add_rows) {
+    enum { V = 5, N = 9 };
+    const int64_t idx[N] = {3, 0, 3, 4, 3, 1, 0, 4, 2};
+    FOR_LEVELS(k) for (int li = 0; li < NLENS; li++) {
+        int64_t D = LENS[li];
+        double *src = rand_f64(N * D, -3, 3), *dst64 = rand_f64(V * D, -1, 1);
+        double *ref = fill_f64(V * D);
+        float *src32 = fill_f32(N * D), *dst = fill_f32(V * D);
+        for (int64_t i = 0; i < N * D; i++) src32[i] = (float)src[i];
+        for (int64_t i = 0; i < V * D; i++) dst[i] = (float)dst64[i];
+        for (int p = 0; p < 2; p++) {
+            for (int64_t i = 0; i < V * D; i++) ref[i] = p ? dst64[i] : dst[i];
+            for (int64_t r = 0; r < N; r++)
+                for (int64_t j = 0; j < D; j++)
+                    if (p)
+                        ref[idx[r] * D + j] += src[r * D + j];
+                    else
+                        ref[idx[r] * D + j] = (float)(ref[idx[r] * D + j] + src32[r * D + j]);
+            if (p)
+                k->scatter_add_rows_f64(N, D, idx, src, dst64);
+            else
+                k->scatter_add_rows_f32(N, D, idx, src32, dst);
+            ASSERT(check("scatter_add_rows", k->name, V * D, p ? NULL : dst, p ? dst64 : NULL, ref,
+                         NULL, 0) == 0);
+        }
+        free(src), free(dst64), free(ref), free(src32), free(dst);
+    }
+}
+
 /* a NaN, +inf, or only -inf in a row makes the row NaN; -inf elements of
  * an otherwise finite row give 0 (log_softmax: -inf) */
 TEST(softmax_nan_and_inf_rows) {
@@ -790,6 +858,7 @@ TEST(every_table_is_complete) {
         ASSERT(k->exp_f32 && k->tanh_f32 && k->sigmoid_f32 && k->erf_f32 && k->normcdf_f32);
         ASSERT(k->gelu_f32 && k->gelu_f64 && k->gelu_bw_f32 && k->gelu_bw_f64);
         ASSERT(k->softmax_f32 && k->softmax_f64 && k->softmax_bw_f32 && k->softmax_bw_f64);
+        ASSERT(k->ce_bw_f32 && k->ce_bw_f64 && k->scatter_add_rows_f32 && k->scatter_add_rows_f64);
         ASSERT(k->layer_norm_f32 && k->layer_norm_f64);
         ASSERT(k->layer_norm_bw_f32 && k->layer_norm_bw_f64);
         ASSERT(k->adamw_f32 && k->adamw_f64);
@@ -800,5 +869,6 @@ TEST(every_table_is_complete) {
 TEST_MAIN(dispatch_levels, every_table_is_complete, elementwise_f32_against_libm,
           elementwise_f32_special_values, elementwise_f32_in_place, gelu_f32_both_forms,
           gelu_f32_special_values, gelu_f64_both_forms, softmax_rows_and_backward,
-          softmax_nan_and_inf_rows, layer_norm_forward, layer_norm_backward, adamw_step,
-          gemm_against_double, gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)
+          softmax_nan_and_inf_rows, cross_entropy_backward_rows, scatter_add_rows,
+          layer_norm_forward, layer_norm_backward, adamw_step, gemm_against_double,
+          gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)

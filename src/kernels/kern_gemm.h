@@ -110,49 +110,37 @@ __attribute__((noinline)) static void SFX(gemm_micro)(int64_t kc, const T *restr
     }
 }
 
-/* one A panel ap (kc, MR) = A[0:rows, 0:kc]^T; a full panel's copies have
- * constant lengths (moves, not calls) */
-static void SFX(gemm_pack_a1)(SFX(gemm_mat) A, int rows, int64_t kc, T *restrict ap) {
-    const T *restrict a = A.p;
-    if (rows < GEMM_MR) {
-        memset(ap, 0, sizeof(T) * (size_t)(GEMM_MR * kc));
+/* one panel out (kc, W) = M[0:kc, 0:w], zero-padded to W columns: a B panel
+ * is B's (W = NR), an A panel A^T's (W = MR). Inlined, so that a full
+ * panel's row copies have the constant length W (moves, not calls); a
+ * strided M is read down its columns. */
+static inline __attribute__((always_inline)) void SFX(gemm_pack1)(SFX(gemm_mat) M, int w, int W,
+                                                                  int64_t kc, T *restrict out) {
+    const T *restrict m = M.p;
+    if (w < W) {
+        memset(out, 0, sizeof(T) * (size_t)(W * kc));
         for (int64_t p = 0; p < kc; p++)
-            for (int i = 0; i < rows; i++) ap[p * GEMM_MR + i] = a[i * A.rs + p * A.cs];
-    } else if (A.rs == 1) /* op(A)'s columns contiguous */
-        for (int64_t p = 0; p < kc; p++)
-            memcpy(ap + p * GEMM_MR, a + p * A.cs, sizeof(T) * GEMM_MR);
+            for (int j = 0; j < w; j++) out[p * W + j] = m[p * M.rs + j * M.cs];
+    } else if (M.cs == 1) /* M's rows contiguous */
+        for (int64_t p = 0; p < kc; p++) memcpy(out + p * W, m + p * M.rs, sizeof(T) * (size_t)W);
     else
-        for (int64_t p = 0; p < kc; p++)
-            for (int i = 0; i < GEMM_MR; i++) ap[p * GEMM_MR + i] = a[i * A.rs + p * A.cs];
+        for (int j = 0; j < W; j++)
+            for (int64_t p = 0; p < kc; p++) out[p * W + j] = m[p * M.rs + j * M.cs];
 }
 
 /* ap (ceil(mc / MR) panels of (kc, MR)) = A[0:mc, 0:kc], zero-padded */
 static void SFX(gemm_pack_a)(SFX(gemm_mat) A, int64_t mc, int64_t kc, T *restrict ap) {
     for (int64_t ir = 0; ir < mc; ir += GEMM_MR, ap += GEMM_MR * kc) {
-        SFX(gemm_mat) Ai = {A.p + ir * A.rs, A.rs, A.cs};
-        SFX(gemm_pack_a1)(Ai, mc - ir < GEMM_MR ? (int)(mc - ir) : GEMM_MR, kc, ap);
+        SFX(gemm_mat) At = {A.p + ir * A.rs, A.cs, A.rs}; /* A^T's rows ir .. ir + MR */
+        SFX(gemm_pack1)(At, mc - ir < GEMM_MR ? (int)(mc - ir) : GEMM_MR, GEMM_MR, kc, ap);
     }
-}
-
-/* one B panel bp (kc, NR) = B[0:kc, 0:cols] */
-static void SFX(gemm_pack_b1)(SFX(gemm_mat) B, int cols, int64_t kc, T *restrict bp) {
-    const T *restrict b = B.p;
-    if (cols < G_NR) {
-        memset(bp, 0, sizeof(T) * (size_t)(G_NR * kc));
-        for (int64_t p = 0; p < kc; p++)
-            for (int j = 0; j < cols; j++) bp[p * G_NR + j] = b[p * B.rs + j * B.cs];
-    } else if (B.cs == 1) /* op(B)'s rows contiguous */
-        for (int64_t p = 0; p < kc; p++) memcpy(bp + p * G_NR, b + p * B.rs, sizeof(T) * G_NR);
-    else
-        for (int j = 0; j < G_NR; j++)
-            for (int64_t p = 0; p < kc; p++) bp[p * G_NR + j] = b[p * B.rs + j * B.cs];
 }
 
 /* bp (ceil(nc / NR) panels of (kc, NR)) = B[0:kc, 0:nc], zero-padded */
 static void SFX(gemm_pack_b)(SFX(gemm_mat) B, int64_t kc, int64_t nc, T *restrict bp) {
     for (int64_t jr = 0; jr < nc; jr += G_NR, bp += G_NR * kc) {
         SFX(gemm_mat) Bj = {B.p + jr * B.cs, B.rs, B.cs};
-        SFX(gemm_pack_b1)(Bj, nc - jr < G_NR ? (int)(nc - jr) : G_NR, kc, bp);
+        SFX(gemm_pack1)(Bj, nc - jr < G_NR ? (int)(nc - jr) : G_NR, G_NR, kc, bp);
     }
 }
 

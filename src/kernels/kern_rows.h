@@ -90,6 +90,28 @@ static void SFX(softmax_bw)(int64_t rows, int64_t len, const T *y, const T *g, T
         SFX(softmax_bw_row)(len, y + r * len, g + r * len, dx + r * len, log_);
 }
 
+/* cross_entropy: dx = c (exp(y) - onehot(t)), written in one pass; exp(y) c
+ * rounds as the log_softmax backward's g - exp(y) sum(g) does with g = -c
+ * onehot(t) */
+static void SFX(ce_bw)(int64_t rows, int64_t len, const T *y, const int64_t *target, const T *coef,
+                       T *dx) {
+    for (int64_t r = 0; r < rows; r++) {
+        const T *restrict yr = y + r * len;
+        T *restrict dr = dx + r * len, c = coef[r];
+        CG__SIMD for (int64_t i = 0; i < len; i++) dr[i] = EXP_T(yr[i]) * c;
+        if (target[r] >= 0 && target[r] < len) dr[target[r]] -= c;
+    }
+}
+
+/* embedding's backward: rows of src added into the rows of dst idx names */
+static void SFX(scatter_add_rows)(int64_t n, int64_t D, const int64_t *idx, const T *src, T *dst) {
+    for (int64_t k = 0; k < n; k++) {
+        T *restrict d = dst + idx[k] * D;
+        const T *restrict s = src + k * D;
+        CG__SIMD for (int64_t j = 0; j < D; j++) d[j] += s[j];
+    }
+}
+
 /* --------------------------------------------------------------- layer_norm */
 
 /* y = (x scale + bias) w + b, each a * b + c rounded once; a missing w or b

@@ -62,6 +62,21 @@ typedef struct cg__kernels {
     void (*softmax_bw_f64)(int64_t rows, int64_t len, const double *y, const double *g, double *dx,
                            bool log);
 
+    /* cross_entropy's backward: y (the log_softmax output), dx: (rows, len);
+     * dx = c (exp(y) - onehot(t)) per row, c = coef[r], t = target[r] (no
+     * onehot when t is outside [0, len)). */
+    void (*ce_bw_f32)(int64_t rows, int64_t len, const float *y, const int64_t *target,
+                      const float *coef, float *dx);
+    void (*ce_bw_f64)(int64_t rows, int64_t len, const double *y, const int64_t *target,
+                      const double *coef, double *dx);
+
+    /* embedding's backward: dst[idx[k], :] += src[k, :] for k < n in turn;
+     * src (n, D), dst (rows, D), every idx[k] a row of dst */
+    void (*scatter_add_rows_f32)(int64_t n, int64_t D, const int64_t *idx, const float *src,
+                                 float *dst);
+    void (*scatter_add_rows_f64)(int64_t n, int64_t D, const int64_t *idx, const double *src,
+                                 double *dst);
+
     /* x, y: (rows, D); w, b: (D) or NULL; mean, rstd: (rows) or NULL.
      * Per row the mean and biased variance in double (two passes), then
      * rstd = 1 / sqrt(var + eps) and y = (x rstd - mean rstd) w + b, fused as

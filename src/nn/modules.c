@@ -129,9 +129,11 @@ cg_tensor *cg_self_attention_forward(const cg_self_attention *a, cg_tensor *x, b
     }
     int64_t B = cg_size(x, 0), T = cg_size(x, 1), C = a->c_attn.in, nh = a->n_head, hs = C / nh;
     cg_tensor *qkv = cg_linear_forward(&a->c_attn, x); /* (B,T,3C) */
-    cg_tensor *h[3];
-    for (int k = 0; k < 3; k++) /* q, k, v: (B,T,C) -> (B,nh,T,hs) */
-        h[k] = cg_transpose(cg_view(cg_narrow(qkv, 2, k * C, C), CG_SHAPE(B, T, nh, hs)), 1, 2);
+    cg_tensor *h[3] = {NULL, NULL, NULL}; /* q, k, v: views of qkv, as nanoGPT's split */
+    int n_split = 3;                      /* room in h */
+    if (!qkv || cg_split(qkv, C, 2, &n_split, h) < 0) return NULL;
+    for (int k = 0; k < 3; k++) /* (B,T,C) -> (B,nh,T,hs), still views */
+        h[k] = cg_transpose(cg_view(h[k], CG_SHAPE(B, T, nh, hs)), 1, 2);
     cg_tensor *y = cg_scaled_dot_product_attention(h[0], h[1], h[2], NULL, true); /* (B,nh,T,hs) */
     y = cg_view(cg_contiguous(cg_transpose(y, 1, 2)), CG_SHAPE(B, T, C));
     return cg_dropout(cg_linear_forward(&a->c_proj, y), a->dropout, training);

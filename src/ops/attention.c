@@ -75,7 +75,59 @@ typedef struct flash_dims {
     int64_t BH, L, S, E, Ev; /* batch * heads; rows of q, of k and v; q's, v's last dims */
     bool causal;
     double scale;
+    int nb;                      /* batch dims */
+    int64_t bshape[CG_MAX_DIMS]; /* (nb) */
 } flash_dims;
+
+/* One operand as the kernels read or write it: matrix bh starts at p +
+ * flash_at(m, bh) elements, its rows ld apart, its columns adjacent. The
+ * GPT's heads, views of one (B, T, 3C) buffer, are read in place so. */
+typedef struct flash_mat {
+    void *p;
+    int64_t ld;
+    int64_t bst[CG_MAX_DIMS]; /* (nb) the batch dims' strides */
+} flash_mat;
+
+static int64_t flash_at(const flash_dims *d, const flash_mat *m, int64_t bh) {
+    int64_t off = 0;
+    for (int i = d->nb - 1; i >= 0; i--) {
+        off += bh % d->bshape[i] * m->bst[i];
+        bh /= d->bshape[i];
+    }
+    return off;
+}
+
+/* t's layout, or false when its last dim is not adjacent or its rows overlap */
+static bool flash_mat_of(const cg_tensor *t, flash_mat *m) {
+    int nd = t->ndim;
+    *m = (flash_mat){.p = cg__ptr(t), .ld = t->strides[nd - 2]};
+    memcpy(m->bst, t->strides, sizeof(int64_t) * (size_t)(nd - 2));
+    return (t->strides[nd - 1] == 1 || t->shape[nd - 1] == 1) && m->ld >= t->shape[nd - 1];
+}
+
+/* t itself when the kernels read its layout, else a contiguous copy (NULL
+ * when that fails) */
+static cg_tensor *flash_readable(cg_tensor *t, flash_mat *m) {
+    if (flash_mat_of(t, m)) return t;
+    cg_tensor *c = cg__as_contiguous(t);
+    return c && flash_mat_of(c, m) ? c : NULL;
+}
+
+/* A new tensor of the given shape for the kernels to write: of 4-D shape
+ * (B, H, L, E) laid out as (B, L, H, E), as torch's CPU flash kernel lays
+ * out its output, so that the GPT's transpose back to (B, L, H * E) is a
+ * view; else contiguous. */
+static cg_tensor *flash_new(cg_dtype dt, int nd, const int64_t *shape, flash_mat *m) {
+    if (nd != 4) {
+        cg_tensor *t = cg__tensor_new(dt, nd, shape);
+        return t && flash_mat_of(t, m) ? t : NULL;
+    }
+    int64_t mem[4] = {shape[0], shape[2], shape[1], shape[3]};
+    int64_t st[4] = {shape[1] * shape[2] * shape[3], shape[3], shape[1] * shape[3], 1};
+    cg_tensor *base = cg__tensor_new(dt, 4, mem);
+    cg_tensor *t = base ? cg__tensor_view(base, 4, shape, st, base->offset) : NULL;
+    return t && flash_mat_of(t, m) ? t : NULL;
+}
 
 /* keys of row i in the block at j0 of nk keys: all, or those j <= i (may be <= 0) */
 static inline int64_t flash_keys(const flash_dims *d, int64_t i, int64_t j0, int64_t nk) {
@@ -137,32 +189,43 @@ FLASH_GEMM_LOOP(double)
         *(lr) += sum_;                                                                             \
     } while (0)
 
+/* The operands of the kernels: q, k, v, the output o and lse (its rows
+ * contiguous); the backward's g (o's gradient) and the gradients written */
+typedef struct flash_io {
+    flash_mat q, k, v, o, g, dq, dk, dv;
+    void *lse;
+} flash_io;
+
 /* The forward of query rows i0 .. i0 + FLASH_BQ of head bh; w: scratch of
  * flash_scratch elements (T), l: FLASH_BQ doubles. Per key block:
  * s = scale q k^T, the online step per row, acc += p v. */
 #define FLASH_FWD_BLOCK(T, EXP)                                                                    \
-    static void flash_fwd_block_##T(const flash_dims *d, const T *q, const T *k, const T *v, T *o, \
-                                    T *lse, int64_t bh, int64_t i0, T *w, double *l) {             \
-        int64_t E = d->E, Ev = d->Ev, i1 = i0 + FLASH_BQ < d->L ? i0 + FLASH_BQ : d->L;            \
-        int64_t nq = i1 - i0;                                                                      \
+    static void flash_fwd_block_##T(const flash_dims *d, const flash_io *io, int64_t bh,           \
+                                    int64_t i0, T *w, double *l) {                                 \
+        int64_t Ev = d->Ev, i1 = i0 + FLASH_BQ < d->L ? i0 + FLASH_BQ : d->L, nq = i1 - i0;        \
+        int64_t lq = io->q.ld, lk = io->k.ld, lv = io->v.ld, lo = io->o.ld;                        \
         T *s = w, *acc = s + FLASH_BQ * FLASH_BK, *m = acc + FLASH_BQ * Ev;                        \
-        q += (bh * d->L + i0) * E, k += bh * d->S * E, v += bh * d->S * Ev;                        \
+        const T *q = (const T *)io->q.p + flash_at(d, &io->q, bh) + i0 * lq;                       \
+        const T *k = (const T *)io->k.p + flash_at(d, &io->k, bh);                                 \
+        const T *v = (const T *)io->v.p + flash_at(d, &io->v, bh);                                 \
+        T *o = (T *)io->o.p + flash_at(d, &io->o, bh) + i0 * lo;                                   \
+        T *lse = (T *)io->lse + bh * d->L + i0;                                                    \
         for (int64_t r = 0; r < nq; r++) m[r] = -(T)INFINITY, l[r] = 0;                            \
         for (int64_t x = 0; x < nq * Ev; x++) acc[x] = 0;                                          \
         for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {             \
             int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                              \
-            FLASH_GEMM_##T(false, true, nq, nk, E, (T)d->scale, q, E, k + j0 * E, E, (T)0, s,      \
-                           FLASH_BK);                                                              \
+            FLASH_GEMM_##T(false, true, nq, nk, d->E, (T)d->scale, q, lq, k + j0 * lk, lk, (T)0,   \
+                           s, FLASH_BK);                                                           \
             for (int64_t r = 0; r < nq; r++)                                                       \
                 FLASH_ROW_STEP(T, EXP, s + r * FLASH_BK, flash_keys(d, i0 + r, j0, nk), nk,        \
                                acc + r * Ev, Ev, m + r, l + r);                                    \
-            FLASH_GEMM_##T(false, false, nq, Ev, nk, (T)1, s, FLASH_BK, v + j0 * Ev, Ev, (T)1,     \
+            FLASH_GEMM_##T(false, false, nq, Ev, nk, (T)1, s, FLASH_BK, v + j0 * lv, lv, (T)1,     \
                            acc, Ev);                                                               \
         }                                                                                          \
         for (int64_t r = 0; r < nq; r++) {                                                         \
-            T *orow = o + (bh * d->L + i0 + r) * Ev, inv = (T)(1 / l[r]);                          \
-            for (int64_t e = 0; e < Ev; e++) orow[e] = acc[r * Ev + e] * inv;                      \
-            lse[bh * d->L + i0 + r] = (T)(m[r] + log(l[r]));                                       \
+            T inv = (T)(1 / l[r]);                                                                 \
+            for (int64_t e = 0; e < Ev; e++) o[r * lo + e] = acc[r * Ev + e] * inv;                \
+            lse[r] = (T)(m[r] + log(l[r]));                                                        \
         }                                                                                          \
     }
 FLASH_FWD_BLOCK(float, cg__expf)
@@ -199,30 +262,18 @@ static int64_t flash_scratch(const flash_dims *d) {
 #define FLASH_OMP_FOR
 #endif
 
-static int flash_forward(const flash_dims *d, cg_tensor *q, cg_tensor *k, cg_tensor *v,
-                         cg_tensor *o, cg_tensor *lse) {
+static int flash_forward(const flash_dims *d, const flash_io *io, cg_dtype dt) {
     int64_t nb = (d->L + FLASH_BQ - 1) / FLASH_BQ, n = d->BH * nb;
     int64_t work = d->BH * d->L * d->S * (d->E + d->Ev);
     CG_UNUSED(work);
-    if (q->dtype == CG_FLOAT32)
+    if (dt == CG_FLOAT32)
         FLASH_PARALLEL(n, sizeof(float), d,
-                       flash_fwd_block_float(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
-                                             cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_,
-                                             l_));
+                       flash_fwd_block_float(d, io, task / nb, task % nb * FLASH_BQ, w_, l_));
     else
         FLASH_PARALLEL(n, sizeof(double), d,
-                       flash_fwd_block_double(d, cg__ptr(q), cg__ptr(k), cg__ptr(v), cg__ptr(o),
-                                              cg__ptr(lse), task / nb, task % nb * FLASH_BQ, w_,
-                                              l_));
+                       flash_fwd_block_double(d, io, task / nb, task % nb * FLASH_BQ, w_, l_));
     return 0;
 }
-
-/* the backward's pointers: inputs, the output, lse and its gradient g; the
- * gradients written */
-typedef struct flash_io {
-    const void *q, *k, *v, *o, *lse, *g;
-    void *dq, *dk, *dv;
-} flash_io;
 
 /* p = exp(scale q k^T - lse) (0 where masked), then dS = scale p (dP - D)
  * in dp, for the rows of a query block against a key block */
@@ -236,40 +287,56 @@ typedef struct flash_io {
         }                                                                                          \
     }
 
+/* rows x cols of m (rows ld apart) = 0 */
+#define FLASH_ZERO(m, rows, cols, ld)                                                              \
+    for (int64_t r_ = 0; r_ < (rows); r_++)                                                        \
+        for (int64_t c_ = 0; c_ < (cols); c_++) (m)[r_ * (ld) + c_] = 0;
+
+/* D_r = sum_e dO_re O_re for the nq rows of a query block */
+#define FLASH_BWD_D(T)                                                                             \
+    for (int64_t r = 0; r < nq; r++) {                                                             \
+        D[r] = 0;                                                                                  \
+        for (int64_t e = 0; e < Ev; e++)                                                           \
+            D[r] += (double)g[(i0 + r) * lg + e] * o[(i0 + r) * lo + e];                           \
+    }
+
 /* dq, dk, dv of head bh (zeroed here), block pair by block pair:
  * dq += dS k, dk += dS^T q, dv += p^T dO */
 #define FLASH_BWD_HEAD(T, EXP)                                                                     \
     static void flash_bwd_head_##T(const flash_dims *d, const flash_io *io, int64_t bh, T *w,      \
                                    double *D) {                                                    \
         int64_t L = d->L, S = d->S, E = d->E, Ev = d->Ev;                                          \
-        const T *q = (const T *)io->q + bh * L * E, *k = (const T *)io->k + bh * S * E;            \
-        const T *v = (const T *)io->v + bh * S * Ev, *o = (const T *)io->o + bh * L * Ev;          \
-        const T *g = (const T *)io->g + bh * L * Ev, *lse = (const T *)io->lse + bh * L;           \
-        T *dq = (T *)io->dq + bh * L * E, *dk = (T *)io->dk + bh * S * E;                          \
-        T *dv = (T *)io->dv + bh * S * Ev, sc = (T)d->scale, *p = w,                               \
+        int64_t lq = io->q.ld, lk = io->k.ld, lv = io->v.ld, lo = io->o.ld, lg = io->g.ld;         \
+        int64_t ldq = io->dq.ld, ldk = io->dk.ld, ldv = io->dv.ld;                                 \
+        const T *q = (const T *)io->q.p + flash_at(d, &io->q, bh);                                 \
+        const T *k = (const T *)io->k.p + flash_at(d, &io->k, bh);                                 \
+        const T *v = (const T *)io->v.p + flash_at(d, &io->v, bh);                                 \
+        const T *o = (const T *)io->o.p + flash_at(d, &io->o, bh);                                 \
+        const T *g = (const T *)io->g.p + flash_at(d, &io->g, bh);                                 \
+        const T *lse = (const T *)io->lse + bh * L;                                                \
+        T *dq = (T *)io->dq.p + flash_at(d, &io->dq, bh);                                          \
+        T *dk = (T *)io->dk.p + flash_at(d, &io->dk, bh);                                          \
+        T *dv = (T *)io->dv.p + flash_at(d, &io->dv, bh), sc = (T)d->scale, *p = w,                \
           *dp = p + FLASH_BQ * FLASH_BK;                                                           \
-        for (int64_t x = 0; x < L * E; x++) dq[x] = 0;                                             \
-        for (int64_t x = 0; x < S * E; x++) dk[x] = 0;                                             \
-        for (int64_t x = 0; x < S * Ev; x++) dv[x] = 0;                                            \
+        FLASH_ZERO(dq, L, E, ldq)                                                                  \
+        FLASH_ZERO(dk, S, E, ldk)                                                                  \
+        FLASH_ZERO(dv, S, Ev, ldv)                                                                 \
         for (int64_t i0 = 0; i0 < L; i0 += FLASH_BQ) {                                             \
             int64_t i1 = i0 + FLASH_BQ < L ? i0 + FLASH_BQ : L, nq = i1 - i0;                      \
-            for (int64_t r = 0; r < nq; r++) {                                                     \
-                D[r] = 0;                                                                          \
-                for (int64_t e = 0; e < Ev; e++)                                                   \
-                    D[r] += (double)g[(i0 + r) * Ev + e] * o[(i0 + r) * Ev + e];                   \
-            }                                                                                      \
+            FLASH_BWD_D(T)                                                                         \
             for (int64_t j0 = 0, jend = flash_key_end(d, i1); j0 < jend; j0 += FLASH_BK) {         \
                 int64_t nk = jend - j0 < FLASH_BK ? jend - j0 : FLASH_BK;                          \
-                const T *qb = q + i0 * E, *kb = k + j0 * E, *vb = v + j0 * Ev, *gb = g + i0 * Ev;  \
-                FLASH_GEMM_##T(false, true, nq, nk, E, sc, qb, E, kb, E, (T)0, p, FLASH_BK);       \
-                FLASH_GEMM_##T(false, true, nq, nk, Ev, (T)1, gb, Ev, vb, Ev, (T)0, dp, FLASH_BK); \
+                const T *qb = q + i0 * lq, *kb = k + j0 * lk, *vb = v + j0 * lv;                   \
+                const T *gb = g + i0 * lg;                                                         \
+                FLASH_GEMM_##T(false, true, nq, nk, E, sc, qb, lq, kb, lk, (T)0, p, FLASH_BK);     \
+                FLASH_GEMM_##T(false, true, nq, nk, Ev, (T)1, gb, lg, vb, lv, (T)0, dp, FLASH_BK); \
                 FLASH_BWD_P_DS(T, EXP)                                                             \
-                FLASH_GEMM_##T(false, false, nq, E, nk, (T)1, dp, FLASH_BK, kb, E, (T)1,           \
-                               dq + i0 * E, E);                                                    \
-                FLASH_GEMM_##T(true, false, nk, E, nq, (T)1, dp, FLASH_BK, qb, E, (T)1,            \
-                               dk + j0 * E, E);                                                    \
-                FLASH_GEMM_##T(true, false, nk, Ev, nq, (T)1, p, FLASH_BK, gb, Ev, (T)1,           \
-                               dv + j0 * Ev, Ev);                                                  \
+                FLASH_GEMM_##T(false, false, nq, E, nk, (T)1, dp, FLASH_BK, kb, lk, (T)1,          \
+                               dq + i0 * ldq, ldq);                                                \
+                FLASH_GEMM_##T(true, false, nk, E, nq, (T)1, dp, FLASH_BK, qb, lq, (T)1,           \
+                               dk + j0 * ldk, ldk);                                                \
+                FLASH_GEMM_##T(true, false, nk, Ev, nq, (T)1, p, FLASH_BK, gb, lg, (T)1,           \
+                               dv + j0 * ldv, ldv);                                                \
             }                                                                                      \
         }                                                                                          \
     }
@@ -304,7 +371,9 @@ static bool flash_applies(const cg_tensor *q, const cg_tensor *k, const cg_tenso
                       .S = k->shape[nd - 2],
                       .E = q->shape[nd - 1],
                       .Ev = v->shape[nd - 1],
-                      .causal = causal};
+                      .causal = causal,
+                      .nb = nd - 2};
+    memcpy(d->bshape, q->shape, sizeof(int64_t) * (size_t)(nd - 2));
     d->scale = 1.0 / sqrt((double)d->E);
     return k->shape[nd - 1] == d->E && v->shape[nd - 2] == d->S && d->BH > 0 && d->L > 0 &&
            d->S > 0 && d->E > 0 && d->Ev > 0;
@@ -315,11 +384,14 @@ static cg_tensor *sdpa_flash(cg_tensor *q, cg_tensor *k, cg_tensor *v, const fla
     int64_t shape[CG_MAX_DIMS];
     memcpy(shape, q->shape, sizeof(int64_t) * (size_t)nd);
     shape[nd - 1] = d->Ev;
-    cg_tensor *qc = cg__as_contiguous(q), *kc = cg__as_contiguous(k), *vc = cg__as_contiguous(v);
-    cg_tensor *out = cg__tensor_new(q->dtype, nd, shape);
+    flash_io io;
+    cg_tensor *out = flash_new(q->dtype, nd, shape, &io.o);
     cg_tensor *lse = cg__tensor_new(q->dtype, nd - 1, shape); /* (..., L) */
-    if (!qc || !kc || !vc || !out || !lse || flash_forward(d, qc, kc, vc, out, lse) < 0)
+    if (!out || !lse || !flash_readable(q, &io.q) || !flash_readable(k, &io.k) ||
+        !flash_readable(v, &io.v))
         return NULL;
+    io.lse = cg__ptr(lse);
+    if (flash_forward(d, &io, q->dtype) < 0) return NULL;
     cg_tensor *in[3] = {q, k, v};
     cg_node *n = cg__record(CG_OP_SCALED_DOT_PRODUCT_FLASH_ATTENTION, out, 3, in);
     if (n) {
@@ -333,23 +405,24 @@ static cg_tensor *sdpa_flash(cg_tensor *q, cg_tensor *k, cg_tensor *v, const fla
     return out;
 }
 
-/* The plain backward: the flash kernel; -1 when it does not apply (g of
- * another dtype) or fails. */
+/* The plain backward: the flash kernel, reading every operand in place
+ * where its layout allows; -1 when it does not apply (g of another dtype)
+ * or fails. */
 static int sdpa_flash_backward(cg_node *n, cg_tensor *q, cg_tensor *k, cg_tensor *v, cg_tensor *g,
                                cg_tensor **gi) {
     flash_dims d;
+    flash_io io;
     cg_tensor *o = cg__unpack(n, SDPA_OUTPUT), *lse = cg__unpack(n, SDPA_LOGSUMEXP);
     if (!o || !lse || g->dtype != q->dtype ||
         !flash_applies(q, k, v, NULL, n->iv[SDPA_IS_CAUSAL], &d))
         return -1;
-    cg_tensor *dq = cg__tensor_new(q->dtype, q->ndim, q->shape);
-    cg_tensor *dk = cg__tensor_new(k->dtype, k->ndim, k->shape);
-    cg_tensor *dv = cg__tensor_new(v->dtype, v->ndim, v->shape);
-    cg_tensor *qc = cg__as_contiguous(q), *kc = cg__as_contiguous(k), *vc = cg__as_contiguous(v);
-    cg_tensor *oc = cg__as_contiguous(o), *gc = cg__as_contiguous(g);
-    if (!dq || !dk || !dv || !qc || !kc || !vc || !oc || !gc) return -1;
-    flash_io io = {cg__ptr(qc), cg__ptr(kc), cg__ptr(vc), cg__ptr(oc), cg__ptr(lse),
-                   cg__ptr(gc), cg__ptr(dq), cg__ptr(dk), cg__ptr(dv)};
+    cg_tensor *dq = flash_new(q->dtype, q->ndim, q->shape, &io.dq);
+    cg_tensor *dk = flash_new(k->dtype, k->ndim, k->shape, &io.dk);
+    cg_tensor *dv = flash_new(v->dtype, v->ndim, v->shape, &io.dv);
+    if (!dq || !dk || !dv || !flash_readable(q, &io.q) || !flash_readable(k, &io.k) ||
+        !flash_readable(v, &io.v) || !flash_readable(o, &io.o) || !flash_readable(g, &io.g))
+        return -1;
+    io.lse = cg__ptr(lse);
     if (flash_backward(&d, &io, q->dtype) < 0) return -1;
     cg_tensor *grads[3] = {dq, dk, dv};
     for (int i = 0; i < 3; i++) gi[i] = CG_WANT(n, i) ? grads[i] : NULL;

@@ -9,8 +9,11 @@
  * twice (create_graph). */
 #include "ops.h"
 
+#include "../kernels/kernels.h"
+
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -52,9 +55,10 @@ static cg_tensor *scalar_of(double v, cg_dtype d) {
 
 /* ---------------------------------------------------------------- nll_loss */
 
-enum { NLL_TARGET, NLL_WEIGHT };                                    /* saved */
-enum { NLL_TOTAL_WEIGHT };                                          /* n->sc */
-enum { NLL_REDUCTION, NLL_IGNORE_INDEX, NLL_HAS_WEIGHT, NLL_N_IV }; /* n->iv */
+enum { NLL_TARGET, NLL_WEIGHT }; /* saved */
+enum { NLL_TOTAL_WEIGHT };       /* n->sc */
+/* n->iv; NLL_FUSED: the input is cross_entropy's own log_softmax */
+enum { NLL_REDUCTION, NLL_IGNORE_INDEX, NLL_HAS_WEIGHT, NLL_FUSED, NLL_N_IV };
 
 /* nll_loss's view of its input: (N, C, K), the target (N, K) */
 typedef struct {
@@ -203,6 +207,7 @@ static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *t
         node->iv[NLL_REDUCTION] = red;
         node->iv[NLL_IGNORE_INDEX] = ignore_index;
         node->iv[NLL_HAS_WEIGHT] = weight != NULL;
+        node->iv[NLL_FUSED] = 0;
         node->n_iv = NLL_N_IV;
         if (cg__save(node, NLL_TARGET, target, false) < 0 ||
             cg__save(node, NLL_WEIGHT, weight, false) < 0)
@@ -260,6 +265,118 @@ cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weigh
     return nll_nd("cg_nll_loss", log_probs, target, weight, ignore_index, reduction);
 }
 
+/* ------------------------------------------- cross_entropy's fused path
+ *
+ * NOTE [ Fused cross_entropy ]
+ * A class-index cross_entropy without label smoothing on a 1-D or 2-D input
+ * records PyTorch's graph, NllLossBackward0 -> LogSoftmaxBackward0, the
+ * second a node kind of its own (CE_LOG_SOFTMAX: log_softmax's name, saved
+ * result and dim, whose backward serves it). Its output is internal to
+ * cross_entropy, so the NLL node is its only consumer. A plain backward of
+ * the NLL node (grad mode off, no hook on the log_softmax node) writes the
+ * input's gradient at once, in one pass over the rows (the kernel table's
+ * ce_bw):
+ *     dx = c_r (exp(y) - onehot(t_r)),  c_r = g_r w[t_r] / total (mean),
+ *                                             g_r w[t_r] (sum, none)
+ * (c_r = 0 for an ignored target), stamps the log_softmax node with the
+ * running backward's id, and that node passes the gradient through. The
+ * values are those of the two backwards run one after the other: c_r is
+ * rounded as nll's g * M is, exp(y) c as log_softmax's g - exp(y) sum(g).
+ * Any other case (create_graph, a hook) runs both plain backwards. */
+
+enum { CE_LSM_RESULT };                              /* saved, as log_softmax's */
+enum { CE_LSM_DIM, CE_LSM_HANDED_RUN, CE_LSM_N_IV }; /* n->iv, the dim as log_softmax's */
+
+int cg__bw_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi);
+
+int cg__bw_ce_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    if (n->iv[CE_LSM_HANDED_RUN] != (int64_t)n->eng_run) return cg__bw_log_softmax(n, go, gi);
+    n->iv[CE_LSM_HANDED_RUN] = -1; /* go[0] is already the input's gradient */
+    gi[0] = go[0];
+    return 0;
+}
+
+/* log_softmax(x) recorded as CE_LOG_SOFTMAX, for cross_entropy */
+static cg_tensor *ce_log_softmax(cg_tensor *x, int dim) {
+    bool prev = cg_set_grad_enabled(false);
+    cg_tensor *y = cg_log_softmax(x, dim);
+    cg_set_grad_enabled(prev);
+    cg_node *n = y ? cg__record(CG_OP_CE_LOG_SOFTMAX, y, 1, &x) : NULL;
+    if (n) {
+        n->iv[CE_LSM_DIM] = dim;
+        n->iv[CE_LSM_HANDED_RUN] = -1;
+        n->n_iv = CE_LSM_N_IV;
+        if (cg__save(n, CE_LSM_RESULT, y, true) < 0) return NULL;
+    }
+    return y;
+}
+
+/* c_r and t_r of each of the N rows (t_r -1: none), as T: the NLL gradient
+ * at the target, g_r * (-w / total), rounded as the plain path rounds it */
+#define CE_COEFS(T)                                                                                \
+    for (int64_t r = 0; r < N; r++) {                                                              \
+        int64_t t = r < nt ? tp[r] : -1;                                                           \
+        if (t == ignore_index || t < 0 || t >= C) t = -1;                                          \
+        T m = (T)(t < 0 ? 0 : -(weight ? cg__read_linear(weight, t) : 1) * scale);                 \
+        ((T *)coef)[r] = -((T)cg__read_linear(g, none ? r : 0) * m);                               \
+        tgt[r] = t;                                                                                \
+    }
+
+/* the kernel table's ce_bw over rows (N, C), on threads when large */
+static void ce_bw_rows(cg_tensor *y, const int64_t *tgt, const void *coef, cg_tensor *dx, int64_t N,
+                       int64_t C) {
+    const cg__kernels *k = cg__kern();
+    bool f32 = y->dtype == CG_FLOAT32;
+    size_t es = cg__esize(y->dtype);
+    const char *yp = cg__ptr(y), *cp = coef;
+    char *dp = cg__ptr(dx);
+#ifdef CG_HAVE_OPENMP
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 16))
+#endif
+    for (int64_t r0 = 0; r0 < N; r0 += 64) {
+        int64_t nr = N - r0 < 64 ? N - r0 : 64;
+        size_t o = (size_t)(r0 * C) * es;
+        if (f32)
+            k->ce_bw_f32(nr, C, (const float *)(yp + o), tgt + r0,
+                         (const float *)(cp + (size_t)r0 * es), (float *)(dp + o));
+        else
+            k->ce_bw_f64(nr, C, (const double *)(yp + o), tgt + r0,
+                         (const double *)(cp + (size_t)r0 * es), (double *)(dp + o));
+    }
+}
+
+/* NLL_FUSED's plain backward (NOTE [ Fused cross_entropy ]); -1 when it does
+ * not apply, having done nothing */
+static int ce_fused_backward(cg_node *n, cg_tensor *target, cg_tensor *weight, cg_tensor *g,
+                             cg_tensor **gi) {
+    cg_node *ls = n->next[0].fn;
+    if (!n->iv[NLL_FUSED] || cg__grad_enabled || !ls || ls->op != CG_OP_CE_LOG_SOFTMAX || ls->hooks)
+        return -1;
+    cg_tensor *y = cg__unpack(ls, CE_LSM_RESULT), *td = cg__as_contiguous(target);
+    if (!y || !td || !cg__is_contiguous(y) || g->dtype != y->dtype) return -1;
+    bool none = (cg_reduction)n->iv[NLL_REDUCTION] == CG_REDUCTION_NONE && y->ndim == 2;
+    int64_t N = y->ndim == 1 ? 1 : y->shape[0], C = y->shape[y->ndim - 1];
+    int64_t ignore_index = n->iv[NLL_IGNORE_INDEX], nt = cg__numel(td->ndim, td->shape);
+    double scale = n->iv[NLL_REDUCTION] == CG_REDUCTION_MEAN ? 1 / n->sc[NLL_TOTAL_WEIGHT] : 1;
+    const int64_t *tp = cg__ptr(td);
+    cg_tensor *dx = cg__tensor_new(y->dtype, y->ndim, y->shape);
+    int64_t *tgt = malloc(sizeof(int64_t) * (size_t)(N ? N : 1));   /* (N) */
+    void *coef = malloc(cg__esize(y->dtype) * (size_t)(N ? N : 1)); /* (N) */
+    if (!dx || !tgt || !coef) {
+        free(tgt), free(coef);
+        return -1;
+    }
+    if (y->dtype == CG_FLOAT32)
+        CE_COEFS(float)
+    else
+        CE_COEFS(double)
+    ce_bw_rows(y, tgt, coef, dx, N, C);
+    free(tgt), free(coef);
+    ls->iv[CE_LSM_HANDED_RUN] = (int64_t)ls->eng_run;
+    gi[0] = dx;
+    return 0;
+}
+
 /* NllLossBackward0 / NllLoss2DBackward0. The loss is linear in the input:
  * d loss / d input[n, t, k] = -weight[t] (over the total weight for a mean)
  * at each counted target t, 0 elsewhere — a constant M, so the gradient is
@@ -272,6 +389,7 @@ int cg__bw_nll_loss(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_reduction red = (cg_reduction)n->iv[NLL_REDUCTION];
     int64_t ignore_index = n->iv[NLL_IGNORE_INDEX];
     if (!target || (has_weight && !weight)) return -1;
+    if (ce_fused_backward(n, target, weight, go[0], gi) == 0) return 0;
     const cg_meta *m = &n->in_meta[0];
     int64_t N = m->ndim == 1 ? 1 : m->shape[0], C = m->shape[m->ndim == 1 ? 0 : 1], K = 1;
     for (int d = 2; d < m->ndim; d++) K *= m->shape[d];
@@ -416,8 +534,13 @@ cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *wei
         }
         return ce_smoothed(fn, logits, target, weight, ignore_index, reduction, label_smoothing);
     }
-    return nll_nd(fn, cg_log_softmax(logits, logits->ndim == 1 ? 0 : 1), target, weight,
-                  ignore_index, reduction);
+    if (logits->ndim > 2 || !cg_dtype_is_floating(logits->dtype))
+        return nll_nd(fn, cg_log_softmax(logits, logits->ndim == 1 ? 0 : 1), target, weight,
+                      ignore_index, reduction);
+    cg_tensor *out = nll_nd(fn, ce_log_softmax(logits, logits->ndim == 1 ? 0 : 1), target, weight,
+                            ignore_index, reduction);
+    if (out && out->grad_fn) out->grad_fn->iv[NLL_FUSED] = 1; /* its input is internal */
+    return out;
 }
 
 /* ---------------------------------------------------------------- mse_loss */

@@ -327,18 +327,11 @@ static cg_tensor *embedding_dense_backward(cg_tensor *g, cg_tensor *indices, int
     cg_tensor *gc = cg__as_contiguous(g), *ic = cg__as_contiguous(indices);
     if (!out || !gc || !ic) return NULL;
     memset(cg__ptr(out), 0, (size_t)(V * D) * cg__esize(g->dtype));
-    const int64_t *ip = cg__ptr(ic);
-    if (g->dtype == CG_FLOAT32) {
-        float *o = cg__ptr(out);
-        const float *s = cg__ptr(gc);
-        for (int64_t k = 0; k < nidx; k++)
-            for (int64_t j = 0; j < D; j++) o[ip[k] * D + j] += s[k * D + j];
-    } else {
-        double *o = cg__ptr(out);
-        const double *s = cg__ptr(gc);
-        for (int64_t k = 0; k < nidx; k++)
-            for (int64_t j = 0; j < D; j++) o[ip[k] * D + j] += s[k * D + j];
-    }
+    const cg__kernels *kern = cg__kern();
+    if (g->dtype == CG_FLOAT32)
+        kern->scatter_add_rows_f32(nidx, D, cg__ptr(ic), cg__ptr(gc), cg__ptr(out));
+    else
+        kern->scatter_add_rows_f64(nidx, D, cg__ptr(ic), cg__ptr(gc), cg__ptr(out));
     cg_node *n = cg__record(CG_OP_EMBEDDING_DENSE_BACKWARD, out, 1, &g);
     if (n) {
         n->iv[EMBEDDING_NUM_WEIGHTS] = V;
@@ -395,10 +388,14 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
     size_t es = cg__esize(weight->dtype);
     const char *w = cg__ptr(weight);
     char *o = cg__ptr(out);
-    for (int64_t k = 0; k < nidx; k++) {
+    for (int64_t k = 0; k < nidx; k++) { /* row ip[k], whole when its elements are adjacent */
         const char *row = w + ip[k] * weight->strides[0] * (int64_t)es;
-        for (int64_t j = 0; j < D; j++)
-            memcpy(o + (k * D + j) * (int64_t)es, row + j * weight->strides[1] * (int64_t)es, es);
+        if (weight->strides[1] == 1)
+            memcpy(o + k * D * (int64_t)es, row, (size_t)D * es);
+        else
+            for (int64_t j = 0; j < D; j++)
+                memcpy(o + (k * D + j) * (int64_t)es, row + j * weight->strides[1] * (int64_t)es,
+                       es);
     }
     /* the indices are not differentiable: one edge, to the weight */
     cg_node *n = cg__record(CG_OP_EMBEDDING, out, 1, &weight);

@@ -196,6 +196,32 @@ cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold);
 cg_tensor *cg_floor(cg_tensor *a); /* torch.floor */
 cg_tensor *cg_ceil(cg_tensor *a);  /* torch.ceil */
 cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
+/* more elementwise math (int64 and bool inputs of the one-input ones compute
+ * in float32; the two-input ones broadcast and promote) */
+cg_tensor *cg_tan(cg_tensor *a);                     /* torch.tan */
+cg_tensor *cg_log2(cg_tensor *a);                    /* torch.log2 */
+cg_tensor *cg_log10(cg_tensor *a);                   /* torch.log10 */
+cg_tensor *cg_exp2(cg_tensor *a);                    /* 2^a (torch.exp2) */
+cg_tensor *cg_maximum(cg_tensor *a, cg_tensor *b);   /* elementwise max, NaN kept (torch.maximum) */
+cg_tensor *cg_minimum(cg_tensor *a, cg_tensor *b);   /* elementwise min (torch.minimum) */
+cg_tensor *cg_atan2(cg_tensor *a, cg_tensor *b);     /* atan(a / b) by quadrant (torch.atan2) */
+cg_tensor *cg_fmod(cg_tensor *a, cg_tensor *b);      /* a - trunc(a / b) b (torch.fmod) */
+cg_tensor *cg_remainder(cg_tensor *a, cg_tensor *b); /* a - floor(a / b) b (torch.remainder) */
+cg_tensor *cg_fmod_scalar(cg_tensor *a, double s);   /* torch.fmod(a, s) */
+cg_tensor *cg_remainder_scalar(cg_tensor *a, double s); /* torch.remainder(a, s) */
+/* start + weight (end - start), one floating dtype for all (torch.lerp) */
+cg_tensor *cg_lerp(cg_tensor *start, cg_tensor *end, double weight);
+cg_tensor *cg_lerp_tensor(cg_tensor *start, cg_tensor *end, cg_tensor *weight);
+/* a + value * t1 * t2 (torch.addcmul), a + value * t1 / t2 (torch.addcdiv) */
+cg_tensor *cg_addcmul(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_addcdiv(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+/* activations (F.hardtanh(a, min, max), F.elu(a, alpha), F.logsigmoid,
+ * F.mish, F.hardswish); all but hardtanh floating only */
+cg_tensor *cg_hardtanh(cg_tensor *a, double min_val, double max_val);
+cg_tensor *cg_elu(cg_tensor *a, double alpha);
+cg_tensor *cg_logsigmoid(cg_tensor *a);
+cg_tensor *cg_mish(cg_tensor *a);
+cg_tensor *cg_hardswish(cg_tensor *a);
 
 /* ------------------------------------------------------------ reductions */
 /* Over all elements: a 0-d result. */

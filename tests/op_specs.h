@@ -673,6 +673,8 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_attention.h"
 #include "op_specs_loss.h"
 #include "op_specs_inplace.h"
+#include "op_specs_math.h"
+#include "op_specs_activation.h"
 #undef A
 #undef B
 #undef C

@@ -264,6 +264,20 @@ cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim); /* torch.prod(a, di
 /* torch.linalg.vector_norm(a, p, dims, keepdim): (sum |x|^p)^(1/p); p may be
  * INFINITY (max |x|), -INFINITY (min |x|) or 0 (count of nonzeros). */
 cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim);
+/* torch.amax / torch.amin(a, dims, keepdim): the extreme over the dims (none:
+ * all), NaN kept; the gradient splits evenly among ties */
+cg_tensor *cg_amax(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_amin(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+/* torch.cumsum / torch.cumprod(a, dim): int64 for int64 and bool input */
+cg_tensor *cg_cumsum(cg_tensor *a, int dim);
+cg_tensor *cg_cumprod(cg_tensor *a, int dim);
+/* torch.sort(a, dim, descending): the values; *indices (int64) when not NULL.
+ * NaN sorts as the largest value; ties keep their order. */
+cg_tensor *cg_sort(cg_tensor *a, int dim, bool descending, cg_tensor **indices);
+cg_tensor *cg_argsort(cg_tensor *a, int dim, bool descending); /* torch.argsort */
+/* torch.topk(a, k, dim, largest, sorted): flags 0 = the largest, sorted */
+typedef enum { CG_TOPK_SMALLEST = 1, CG_TOPK_UNSORTED = 2 } cg_topk_flags;
+cg_tensor *cg_topk(cg_tensor *a, int64_t k, int dim, cg_topk_flags flags, cg_tensor **indices);
 
 /* ---------------------------------------------------------------- matmul */
 
@@ -318,6 +332,15 @@ cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim);
 cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim);
 /* a.repeat(repeats...): ndims >= a's dims; a is tiled repeats[i] times along dim i. */
 cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats);
+/* torch.flip(a, dims) (a copy), torch.roll(a, shifts, dims) (ndims 0: over
+ * the flattened tensor, one shift) */
+cg_tensor *cg_flip(cg_tensor *a, int ndims, const int *dims);
+cg_tensor *cg_roll(cg_tensor *a, int nshifts, const int64_t *shifts, int ndims, const int *dims);
+/* torch.unbind(a, dim): a->shape[dim] views in out, their count in *n_out
+ * (out NULL: only counts; on entry *n_out is out's room) */
+int cg_unbind(cg_tensor *a, int dim, int *n_out, cg_tensor **out);
+/* torch.movedim(a, source, destination) for n dims: a permute */
+cg_tensor *cg_movedim(cg_tensor *a, int n, const int *source, const int *destination);
 
 /* -------------------------------------------------------------- indexing */
 

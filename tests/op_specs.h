@@ -675,6 +675,10 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_inplace.h"
 #include "op_specs_math.h"
 #include "op_specs_activation.h"
+#include "op_specs_extreme.h"
+#include "op_specs_scan.h"
+#include "op_specs_sort.h"
+#include "op_specs_rearrange.h"
 #undef A
 #undef B
 #undef C

@@ -1,5 +1,6 @@
-/* What the elementwise families beyond pointwise.c (math.c, activation.c)
- * share: a kernel macro and one runner over the strided loop. */
+/* What the families added beside pointwise.c (math.c, activation.c, and the
+ * dim-wise scan.c, sort.c, extreme.c) share: a kernel macro, one runner over
+ * the strided loop, the split of a shape around a dim. */
 #ifndef CG_OPS_EWISE_H
 #define CG_OPS_EWISE_H
 
@@ -43,6 +44,16 @@ cg_tensor *cg__ew_map(cg__kernel k, cg_tensor *a, cg_dtype d, const cg__ew_prm *
  * kept, int64 and bool in float32 */
 static inline cg_dtype cg__ew_float_dtype(cg_dtype d) {
     return cg_dtype_is_floating(d) ? d : CG_FLOAT32;
+}
+
+/* shape split around dim d: outer (dims before d), len (d's size), inner
+ * (dims after d); a contiguous tensor's element (o, l, i) is at
+ * (o * len + l) * inner + i */
+static inline void cg__dim_split(int nd, const int64_t *shape, int d, int64_t *outer, int64_t *len,
+                                 int64_t *inner) {
+    *outer = cg__numel(d, shape);
+    *len = nd ? shape[d] : 1;
+    *inner = nd ? cg__numel(nd - d - 1, shape + d + 1) : 1;
 }
 
 #endif

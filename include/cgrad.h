@@ -286,6 +286,13 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b);     /* (n,k) @ (k,m) (torch.mm) */
 cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b);    /* (B,n,k) @ (B,k,m) (torch.bmm) */
 cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v);     /* (n,k) @ (k) (torch.mv) */
 cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) (torch.dot) */
+cg_tensor *cg_outer(cg_tensor *a, cg_tensor *b);  /* (n) x (m) -> (n, m) (torch.outer) */
+/* beta input + alpha (batch1 @ batch2), input broadcast (torch.baddbmm) */
+cg_tensor *cg_baddbmm(cg_tensor *input, cg_tensor *batch1, cg_tensor *batch2, double beta,
+                      double alpha);
+/* torch.einsum(equation, operands...): labels a-zA-Z, "..." and "->";
+ * composed of permute, reshape, sums and bmm, so every order differentiates */
+cg_tensor *cg_einsum(const char *equation, int n, cg_tensor *const *operands);
 
 /* ----------------------------------------------------------------- views */
 /* The result shares a's storage (cg_reshape copies when it must). */

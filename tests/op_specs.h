@@ -679,6 +679,7 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_scan.h"
 #include "op_specs_sort.h"
 #include "op_specs_rearrange.h"
+#include "op_specs_product.h"
 #undef A
 #undef B
 #undef C

@@ -362,6 +362,21 @@ cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value);
 /* a.triu(diagonal) / a.tril(diagonal): the upper / lower triangle of the last two dims. */
 cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
 cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
+/* a.index_add(dim, index, src, alpha=alpha): src's slices added at index */
+cg_tensor *cg_index_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src, double alpha);
+/* a.scatter(dim, index, src) / a.scatter(dim, index, value) (no reduce) */
+cg_tensor *cg_scatter(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src);
+cg_tensor *cg_scatter_value(cg_tensor *a, int dim, cg_tensor *index, double value);
+/* a[indices]: n int64 or bool index tensors for a's leading dims (torch's
+ * a[i, j] advanced indexing; the int64 ones broadcast together) */
+cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices);
+/* a.index_put(indices, values, accumulate): a copy of a with a[indices] =
+ * values (+= with CG_INDEX_PUT_ACCUMULATE; 0: plain) */
+typedef enum { CG_INDEX_PUT_ACCUMULATE = 1 } cg_index_put_flags;
+cg_tensor *cg_index_put(cg_tensor *a, int n, cg_tensor *const *indices, cg_tensor *values,
+                        cg_index_put_flags flags);
+/* a.masked_select(mask): 1-D, the elements where the (broadcast) mask is set */
+cg_tensor *cg_masked_select(cg_tensor *a, cg_tensor *mask);
 
 /* --------------------------------------------------------- nn functions */
 

@@ -680,6 +680,8 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_sort.h"
 #include "op_specs_rearrange.h"
 #include "op_specs_product.h"
+#include "op_specs_scatter.h"
+#include "op_specs_advindex.h"
 #undef A
 #undef B
 #undef C

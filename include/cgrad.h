@@ -453,6 +453,27 @@ cg_tensor *cg_neg_(cg_tensor *a);                    /* a = -a (a.neg_()) */
 cg_tensor *cg_clamp_(cg_tensor *a, double min, double max); /* a = clamp(a), as cg_clamp */
 /* a = value where mask (a.masked_fill_(mask, value)) */
 cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value);
+/* more in-place forms, each as its out-of-place op (a.pow_(b), a.sqrt_(), ...) */
+cg_tensor *cg_pow_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_pow_scalar_(cg_tensor *a, double e);
+cg_tensor *cg_sqrt_(cg_tensor *a);
+cg_tensor *cg_abs_(cg_tensor *a);
+cg_tensor *cg_tan_(cg_tensor *a);
+cg_tensor *cg_log2_(cg_tensor *a);
+cg_tensor *cg_log10_(cg_tensor *a);
+cg_tensor *cg_exp2_(cg_tensor *a);
+cg_tensor *cg_atan2_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_fmod_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_fmod_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_remainder_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_remainder_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_lerp_(cg_tensor *a, cg_tensor *end, double weight);
+cg_tensor *cg_addcmul_(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_addcdiv_(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_hardtanh_(cg_tensor *a, double min_val, double max_val); /* F.hardtanh_ */
+cg_tensor *cg_elu_(cg_tensor *a, double alpha); /* F.elu_: EluBackward1 (saves the result) */
+cg_tensor *cg_hardswish_(cg_tensor *a);         /* F.hardswish(a, inplace=True) */
+cg_tensor *cg_mish_(cg_tensor *a);              /* F.mish(a, inplace=True) */
 
 /* =============================================================== the rest */
 

@@ -48,11 +48,51 @@ PROBE(p_addcmul_t) { return cg_addcmul(cg_transpose(A, 0, 1), B, C, v->s); }
 PROBE(p_addcdiv) { return cg_addcdiv(A, B, C, v->s); }
 PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
 
+/* in place on a non-leaf copy, as (a * 1).tan_() in torch */
+#define A1 cg_mul_scalar(A, 1)
+PROBE(p_tan_ip) {
+    (void)v;
+    return cg_tan_(A1);
+}
+PROBE(p_log2_ip) {
+    (void)v;
+    return cg_log2_(A1);
+}
+PROBE(p_log10_ip) {
+    (void)v;
+    return cg_log10_(A1);
+}
+PROBE(p_exp2_ip) {
+    (void)v;
+    return cg_exp2_(A1);
+}
+PROBE(p_atan2_ip) {
+    (void)v;
+    return cg_atan2_(A1, B);
+}
+PROBE(p_fmod_ip) {
+    (void)v;
+    return cg_fmod_(A1, B);
+}
+PROBE(p_remainder_ip) {
+    (void)v;
+    return cg_remainder_(A1, B);
+}
+PROBE(p_fmod_s_ip) { return cg_fmod_scalar_(A1, v->s); }
+PROBE(p_remainder_s_ip) { return cg_remainder_scalar_(A1, v->s); }
+PROBE(p_lerp_ip) { return cg_lerp_(A1, B, v->s); }
+/* torch's in-place addcmul_ / addcdiv_ fail an internal assert on mixed
+ * dtypes (needs_dynamic_casting), so the operands are cast to a's first */
+#define SAME_DT(t) cg_to(t, cg_dtype_of(A))
+PROBE(p_addcmul_ip) { return cg_addcmul_(A1, SAME_DT(B), SAME_DT(C), v->s); }
+PROBE(p_addcdiv_ip) { return cg_addcdiv_(A1, SAME_DT(B), SAME_DT(C), v->s); }
+
 #define MATH_SHAPES SHAPES("3,4", "()", "2,3,4", "1", "7", "0,3")
 #define MATH_T_SHAPES SHAPES("3,4", "1,5", "2,3,4")
 #define MATH_UNARY(ID, NAME, PY, PROBE, PROBE_T, DOM)                                              \
     SPEC(ID, NAME, 'U', VAR("a." PY "()", PROBE, DOM, MATH_SHAPES),                                \
-         VAR("a.transpose(0, 1)." PY "()", PROBE_T, DOM, MATH_T_SHAPES))
+         VAR("a.transpose(0, 1)." PY "()", PROBE_T, DOM, MATH_T_SHAPES),                           \
+         VAR("(a * 1)." PY "_()", PROBE##_ip, DOM, SHAPES("3,4", "()", "2,3,4")))
 #define SPEC_TAN MATH_UNARY(TAN, "TanBackward0", "tan", p_tan, p_tan_t, "R")
 #define SPEC_LOG2 MATH_UNARY(LOG2, "Log2Backward0", "log2", p_log2, p_log2_t, "P")
 #define SPEC_LOG10 MATH_UNARY(LOG10, "Log10Backward0", "log10", p_log10, p_log10_t, "P")
@@ -63,7 +103,8 @@ PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
     SHAPES("3,4|3,4", "2,3,4|4", "3,1|1,4", "()|2,3", "5|()", "()|()", "2,1,3|4,1", "0,3|3")
 #define MATH_BINARY(ID, NAME, FN, PROBE, PROBE_T, DOM)                                             \
     SPEC(ID, NAME, 'B', VAR("torch." FN "(a, b)", PROBE, DOM, MATH2_SHAPES),                       \
-         VAR("torch." FN "(a.transpose(0, 1), b)", PROBE_T, DOM, SHAPES("3,4|4,3", "4,2|1")))
+         VAR("torch." FN "(a.transpose(0, 1), b)", PROBE_T, DOM, SHAPES("3,4|4,3", "4,2|1")),      \
+         VAR("(a * 1)." FN "_(b)", PROBE##_ip, DOM, SHAPES("3,4|4", "3,4|3,4", "()|()")))
 /* R: no ties between a and b; a with itself ties everywhere (halves) */
 #define SPEC_MAXIMUM                                                                               \
     SPEC(MAXIMUM, "MaximumBackward0", 'B',                                                         \
@@ -71,7 +112,10 @@ PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
          VAR("torch.maximum(a.transpose(0, 1), b)", p_maximum_t, "RR", SHAPES("3,4|4,3")),         \
          VAR("torch.maximum(a, a)", p_maximum_self, "R", SHAPES("3,4", "()")))
 #define SPEC_MINIMUM                                                                               \
-    MATH_BINARY(MINIMUM, "MinimumBackward0", "minimum", p_minimum, p_minimum_t, "RR")
+    SPEC(MINIMUM, "MinimumBackward0", 'B',                                                         \
+         VAR("torch.minimum(a, b)", p_minimum, "RR", MATH2_SHAPES),                                \
+         VAR("torch.minimum(a.transpose(0, 1), b)", p_minimum_t, "RR",                             \
+             SHAPES("3,4|4,3", "4,2|1")))
 #define SPEC_ATAN2 MATH_BINARY(ATAN2, "Atan2Backward0", "atan2", p_atan2, p_atan2_t, "RR")
 /* N: divisors away from zero (int64: +-1, +-2) */
 #define SPEC_FMOD MATH_BINARY(FMOD, "FmodBackward1", "fmod", p_fmod, p_fmod_t, "RN")
@@ -82,7 +126,8 @@ PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
     SPEC(ID, NAME, 'U', VAR("torch." FN "(a, 1.5)", PROBE, "R", MATH_SHAPES, .s = 1.5),            \
          VAR("torch." FN "(a, -0.75)", PROBE, "R", SHAPES("3,4", "()"), .s = -0.75),               \
          VAR("torch." FN "(a, 2)", PROBE, "R", SHAPES("3,4", "()"), .s = 2.0),                     \
-         VAR("torch." FN "(a, -3)", PROBE, "R", SHAPES("2,3,4"), .s = -3.0))
+         VAR("torch." FN "(a, -3)", PROBE, "R", SHAPES("2,3,4"), .s = -3.0),                       \
+         VAR("(a * 1)." FN "_(1.5)", PROBE##_ip, "R", SHAPES("3,4", "()"), .s = 1.5))
 #define SPEC_FMOD_SCALAR MATH_SCALAR(FMOD_SCALAR, "FmodBackward0", "fmod", p_fmod_s)
 #define SPEC_REMAINDER_SCALAR                                                                      \
     MATH_SCALAR(REMAINDER_SCALAR, "RemainderBackward0", "remainder", p_remainder_s)
@@ -92,7 +137,8 @@ PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
     SPEC(LERP, "LerpBackward0", 'B',                                                               \
          VAR("torch.lerp(a, b, 0.3)", p_lerp, "RR", MATH2_SHAPES, .s = 0.3),                       \
          VAR("torch.lerp(a, b, 0.75)", p_lerp, "RR", SHAPES("3,4|3,4", "4|2,4"), .s = 0.75),       \
-         VAR("torch.lerp(a, b, -1.5)", p_lerp, "RR", SHAPES("3,4|1"), .s = -1.5))
+         VAR("torch.lerp(a, b, -1.5)", p_lerp, "RR", SHAPES("3,4|1"), .s = -1.5),                  \
+         VAR("(a * 1).lerp_(b, 0.3)", p_lerp_ip, "RR", SHAPES("3,4|4", "()|()"), .s = 0.3))
 #define MATH3_SHAPES                                                                               \
     SHAPES("3,4|3,4|3,4", "3,4|4|3,1", "()|2,3|2,3", "2,1,3|3|2,1,1", "5|()|()", "()|()|()",       \
            "1,4|3,4|3,1", "0,3|3|1")
@@ -105,11 +151,15 @@ PROBE(p_addcdiv_t) { return cg_addcdiv(cg_transpose(A, 0, 1), B, C, v->s); }
          VAR("torch.addcmul(a, b, c, value=2)", p_addcmul, "RRR", MATH3_SHAPES, .s = 2.0),         \
          VAR("torch.addcmul(a, b, c)", p_addcmul, "RRR", SHAPES("3,4|3,4|4"), .s = 1.0),           \
          VAR("torch.addcmul(a.transpose(0, 1), b, c, value=-0.5)", p_addcmul_t, "RRR",             \
-             SHAPES("4,3|3,4|3,4"), .s = -0.5))
+             SHAPES("4,3|3,4|3,4"), .s = -0.5),                                                    \
+         VAR("(a * 1).addcmul_(b.to(a.dtype), c.to(a.dtype), value=2)", p_addcmul_ip, "RRR",       \
+             SHAPES("3,4|4|3,1", "()|()|()"), .s = 2.0))
 #define SPEC_ADDCDIV                                                                               \
     SPEC(ADDCDIV, "AddcdivBackward0", 'B',                                                         \
          VAR("torch.addcdiv(a, b, c, value=2)", p_addcdiv, "RRN", MATH3_SHAPES, .s = 2.0),         \
          VAR("torch.addcdiv(a, b, c, value=0.5)", p_addcdiv, "RRN", SHAPES("3,4|3,4|4"),           \
              .s = 0.5),                                                                            \
          VAR("torch.addcdiv(a.transpose(0, 1), b, c, value=-1.5)", p_addcdiv_t, "RRN",             \
-             SHAPES("4,3|3,4|3,4"), .s = -1.5))
+             SHAPES("4,3|3,4|3,4"), .s = -1.5),                                                    \
+         VAR("(a * 1).addcdiv_(b.to(a.dtype), c.to(a.dtype), value=0.5)", p_addcdiv_ip, "RRN",     \
+             SHAPES("3,4|4|3,1"), .s = 0.5))

@@ -109,6 +109,27 @@ TEST(test_maximum_ties_and_nan) {
     ASSERT(isnan(cg_get(m, (int64_t[]){0})) && isnan(cg_get(m, (int64_t[]){1})));
 }
 
+TEST(test_inplace_forms) {
+    /* only t2 requires grad: a = zeros(3); a.addcmul_(ones(3) * 2, c, value=1.5);
+     * a.sum().backward() gives c.grad = 3 everywhere, as torch */
+    cg_tensor *c = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD);
+    cg_tensor *a = cg_zeros(CG_SHAPE(3), 0);
+    ASSERT_PTR_EQ(cg_addcmul_(a, cg_full(CG_SHAPE(3), 2, 0), c, 1.5), a);
+    ASSERT_STR_EQ(cg_node_name(cg_grad_fn(a)), "AddcmulBackward0");
+    ASSERT_EQ(cg_backward(cg_sum(a), NULL, false), 0);
+    ASSERT_EQ(cg_get(cg_grad(c), (int64_t[]){1}), 3.0);
+    /* torch.ones(3, dtype=torch.long).atan2_(torch.ones(3)) */
+    ASSERT_ERROR(cg_atan2_(ONES(CG_INT64, 3), ONES(0, 3)),
+                 "result type Float can't be cast to the desired output type Long");
+    /* torch.ones(3, requires_grad=True).tan_() */
+    ASSERT_ERROR(cg_tan_(cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD)),
+                 "a leaf Variable that requires grad is being used in an in-place operation.");
+    /* no graph: written in place, t's storage: torch.tensor([4.]).sqrt_() is [2.] */
+    cg_tensor *t = cg_full(CG_SHAPE(1), 4, 0);
+    ASSERT_PTR_EQ(cg_sqrt_(t), t);
+    ASSERT_EQ(cg_item(t), 2.0);
+}
+
 TEST(test_null_inputs) {
     cg_tensor *a = ONES(0, 3);
     ASSERT_NULL(cg_tan(NULL));
@@ -122,4 +143,4 @@ TEST(test_null_inputs) {
 }
 
 TEST_MAIN(test_err_binary_broadcast, test_err_integer_division, test_err_lerp_dtypes, test_err_addc,
-          test_err_activations, test_maximum_ties_and_nan, test_null_inputs)
+          test_err_activations, test_maximum_ties_and_nan, test_inplace_forms, test_null_inputs)

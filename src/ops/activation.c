@@ -81,6 +81,19 @@ cg_tensor *cg_elu(cg_tensor *a, double alpha) {
     return out;
 }
 
+enum { ELU_RESULT }; /* saved by EluBackward1 */
+
+cg_tensor *cg__elu_result(cg_tensor *a, double alpha) {
+    cg_tensor *out = NULL;
+    CG_NO_GRAD { out = cg_elu(a, alpha); }
+    cg_node *n = out ? cg__record(CG_OP_ELU_RESULT, out, 1, &a) : NULL;
+    if (n) {
+        n->sc[ELU_ALPHA] = alpha;
+        if (cg__save(n, ELU_RESULT, out, true) < 0) return NULL;
+    }
+    return out;
+}
+
 cg_tensor *cg_logsigmoid(cg_tensor *a) {
     cg_node *n;
     return activation(&A_LOGSIGMOID, a, NULL, &n);
@@ -119,6 +132,15 @@ int cg__bw_elu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     /* 1 for a > 0, alpha exp(a) elsewhere */
     cg_tensor *neg = cg_mul(go[0], cg_mul_scalar(cg_exp(a), alpha));
     return (gi[0] = cg_where(cg_gt_scalar(a, 0), go[0], neg)) ? 0 : -1;
+}
+
+int cg__bw_elu_result(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *r = cg__unpack(n, ELU_RESULT);
+    double alpha = n->sc[ELU_ALPHA];
+    if (!r) return -1;
+    /* from the result: 1 where r > 0, alpha exp(a) = r + alpha elsewhere */
+    cg_tensor *neg = cg_mul(go[0], cg_add_scalar(r, alpha));
+    return (gi[0] = cg_where(cg_gt_scalar(r, 0), go[0], neg)) ? 0 : -1;
 }
 
 int cg__bw_logsigmoid(cg_node *n, cg_tensor **go, cg_tensor **gi) {

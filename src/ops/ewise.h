@@ -46,6 +46,10 @@ static inline cg_dtype cg__ew_float_dtype(cg_dtype d) {
     return cg_dtype_is_floating(d) ? d : CG_FLOAT32;
 }
 
+/* F.elu(a, alpha) recorded as EluBackward1, which saves the result (what
+ * elu_ records: activation.c) */
+cg_tensor *cg__elu_result(cg_tensor *a, double alpha);
+
 /* shape split around dim d: outer (dims before d), len (d's size), inner
  * (dims after d); a contiguous tensor's element (o, l, i) is at
  * (o * len + l) * inner + i */

@@ -74,8 +74,8 @@ cg_tensor *cg_sort(cg_tensor *a, int dim, bool descending, cg_tensor **indices) 
     if (!a) return NULL;
     int d = cg__wrap_dim("cg_sort", dim, a->ndim);
     cg_tensor *values, *ix;
-    int64_t len = a->ndim ? a->shape[d] : 1;
-    if (d < 0 || sort_rows(a, d, len, descending, &values, &ix) < 0) return NULL;
+    if (d < 0 || sort_rows(a, d, a->ndim ? a->shape[d] : 1, descending, &values, &ix) < 0)
+        return NULL;
     if (record_sorted(CG_OP_SORT, a, d, values, ix) < 0) return NULL;
     if (indices) *indices = ix;
     return values;

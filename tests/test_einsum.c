@@ -166,9 +166,17 @@ static bool close_to(const cg_tensor *x, const cg_tensor *y, const char *what, i
 
 /* Writes every case, runs the oracle, compares; the number of failures */
 static int compare_all(eresult *res) {
-    char in_path[] = "/tmp/cgrad_einsum_in_XXXXXX", out_path[] = "/tmp/cgrad_einsum_out_XXXXXX";
+    const char *dir = getenv("TMPDIR");
+    char in_path[512], out_path[512];
+    snprintf(in_path, sizeof in_path, "%s/cgrad_einsum_in_XXXXXX", dir && *dir ? dir : "/tmp");
+    snprintf(out_path, sizeof out_path, "%s/cgrad_einsum_out_XXXXXX", dir && *dir ? dir : "/tmp");
     int fi = mkstemp(in_path), fo = mkstemp(out_path);
-    if (fi < 0 || fo < 0) return fprintf(stderr, "  cannot make temporary files\n"), 1;
+    if (fi < 0 || fo < 0) {
+        fprintf(stderr, "  cannot make temporary files in $TMPDIR or /tmp\n");
+        if (fi >= 0) close(fi), unlink(in_path);
+        if (fo >= 0) close(fo), unlink(out_path);
+        return 1;
+    }
     close(fo);
     FILE *f = fdopen(fi, "w");
     for (int k = 0; k < N_ECASES; k++) {

@@ -151,6 +151,24 @@ static int parse(const char *eq, int n, cg_tensor *const *ops, term *ts, int *ou
     return output_labels(eq, p, ts, n, out, nout);
 }
 
+/* torch's error for a label of size s in operand i where size was seen */
+static void label_size_error(const term *ts, int l, int i, int64_t s, int64_t seen) {
+    if (l < ELL) {
+        cg__error(EFN,
+                  "einsum(): subscript %c has size %lld for operand %d which does not broadcast "
+                  "with previously seen size %lld",
+                  label_char(l), (long long)s, i, (long long)seen);
+        return;
+    }
+    int ne = 0; /* operand i's ellipsis dims, counted from its left */
+    for (int d = 0; d < ts[i].nd; d++) ne += ts[i].lab[d] >= ELL;
+    cg__error(EFN,
+              "einsum(): dimension %d covered by ellipsis in operand %dhas size %lld which does "
+              "not broadcast with previously seen ellipsis with size %lld for the respective "
+              "dimension",
+              ne - 1 - (l - ELL), i, (long long)s, (long long)seen);
+}
+
 /* The size of every label (size-1 dims broadcast), or -1 with torch's error */
 static int label_sizes(term *ts, int n, int64_t *size) {
     for (int l = 0; l < N_LABELS; l++) size[l] = -1;
@@ -172,10 +190,7 @@ static int label_sizes(term *ts, int n, int64_t *size) {
         for (int l = 0; l < N_LABELS; l++) {
             if (mine[l] < 0 || mine[l] == size[l] || mine[l] == 1) continue;
             if (size[l] > 1) {
-                cg__error(EFN,
-                          "einsum(): subscript %c has size %lld for operand %d which does not "
-                          "broadcast with previously seen size %lld",
-                          l < ELL ? label_char(l) : '.', (long long)mine[l], i, (long long)size[l]);
+                label_size_error(ts, l, i, mine[l], size[l]);
                 return -1;
             }
             size[l] = mine[l];

@@ -196,6 +196,32 @@ cg_tensor *cg_softplus(cg_tensor *a, double beta, double threshold);
 cg_tensor *cg_floor(cg_tensor *a); /* torch.floor */
 cg_tensor *cg_ceil(cg_tensor *a);  /* torch.ceil */
 cg_tensor *cg_round(cg_tensor *a); /* half to even, as torch.round */
+/* more elementwise math (int64 and bool inputs of the one-input ones compute
+ * in float32; the two-input ones broadcast and promote) */
+cg_tensor *cg_tan(cg_tensor *a);                     /* torch.tan */
+cg_tensor *cg_log2(cg_tensor *a);                    /* torch.log2 */
+cg_tensor *cg_log10(cg_tensor *a);                   /* torch.log10 */
+cg_tensor *cg_exp2(cg_tensor *a);                    /* 2^a (torch.exp2) */
+cg_tensor *cg_maximum(cg_tensor *a, cg_tensor *b);   /* elementwise max, NaN kept (torch.maximum) */
+cg_tensor *cg_minimum(cg_tensor *a, cg_tensor *b);   /* elementwise min (torch.minimum) */
+cg_tensor *cg_atan2(cg_tensor *a, cg_tensor *b);     /* atan(a / b) by quadrant (torch.atan2) */
+cg_tensor *cg_fmod(cg_tensor *a, cg_tensor *b);      /* a - trunc(a / b) b (torch.fmod) */
+cg_tensor *cg_remainder(cg_tensor *a, cg_tensor *b); /* a - floor(a / b) b (torch.remainder) */
+cg_tensor *cg_fmod_scalar(cg_tensor *a, double s);   /* torch.fmod(a, s) */
+cg_tensor *cg_remainder_scalar(cg_tensor *a, double s); /* torch.remainder(a, s) */
+/* start + weight (end - start), one floating dtype for all (torch.lerp) */
+cg_tensor *cg_lerp(cg_tensor *start, cg_tensor *end, double weight);
+cg_tensor *cg_lerp_tensor(cg_tensor *start, cg_tensor *end, cg_tensor *weight);
+/* a + value * t1 * t2 (torch.addcmul), a + value * t1 / t2 (torch.addcdiv) */
+cg_tensor *cg_addcmul(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_addcdiv(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+/* activations (F.hardtanh(a, min, max), F.elu(a, alpha), F.logsigmoid,
+ * F.mish, F.hardswish); all but hardtanh floating only */
+cg_tensor *cg_hardtanh(cg_tensor *a, double min_val, double max_val);
+cg_tensor *cg_elu(cg_tensor *a, double alpha);
+cg_tensor *cg_logsigmoid(cg_tensor *a);
+cg_tensor *cg_mish(cg_tensor *a);
+cg_tensor *cg_hardswish(cg_tensor *a);
 
 /* ------------------------------------------------------------ reductions */
 /* Over all elements: a 0-d result. */
@@ -238,6 +264,20 @@ cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim); /* torch.prod(a, di
 /* torch.linalg.vector_norm(a, p, dims, keepdim): (sum |x|^p)^(1/p); p may be
  * INFINITY (max |x|), -INFINITY (min |x|) or 0 (count of nonzeros). */
 cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keepdim);
+/* torch.amax / torch.amin(a, dims, keepdim): the extreme over the dims (none:
+ * all), NaN kept; the gradient splits evenly among ties */
+cg_tensor *cg_amax(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+cg_tensor *cg_amin(cg_tensor *a, int ndims, const int *dims, bool keepdim);
+/* torch.cumsum / torch.cumprod(a, dim): int64 for int64 and bool input */
+cg_tensor *cg_cumsum(cg_tensor *a, int dim);
+cg_tensor *cg_cumprod(cg_tensor *a, int dim);
+/* torch.sort(a, dim, descending): the values; *indices (int64) when not NULL.
+ * NaN sorts as the largest value; ties keep their order. */
+cg_tensor *cg_sort(cg_tensor *a, int dim, bool descending, cg_tensor **indices);
+cg_tensor *cg_argsort(cg_tensor *a, int dim, bool descending); /* torch.argsort */
+/* torch.topk(a, k, dim, largest, sorted): flags 0 = the largest, sorted */
+typedef enum { CG_TOPK_SMALLEST = 1, CG_TOPK_UNSORTED = 2 } cg_topk_flags;
+cg_tensor *cg_topk(cg_tensor *a, int64_t k, int dim, cg_topk_flags flags, cg_tensor **indices);
 
 /* ---------------------------------------------------------------- matmul */
 
@@ -246,6 +286,13 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b);     /* (n,k) @ (k,m) (torch.mm) */
 cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b);    /* (B,n,k) @ (B,k,m) (torch.bmm) */
 cg_tensor *cg_mv(cg_tensor *a, cg_tensor *v);     /* (n,k) @ (k) (torch.mv) */
 cg_tensor *cg_dot(cg_tensor *a, cg_tensor *b);    /* (k) . (k) (torch.dot) */
+cg_tensor *cg_outer(cg_tensor *a, cg_tensor *b);  /* (n) x (m) -> (n, m) (torch.outer) */
+/* beta input + alpha (batch1 @ batch2), input broadcast (torch.baddbmm) */
+cg_tensor *cg_baddbmm(cg_tensor *input, cg_tensor *batch1, cg_tensor *batch2, double beta,
+                      double alpha);
+/* torch.einsum(equation, operands...): labels a-zA-Z, "..." and "->";
+ * composed of permute, reshape, sums and bmm, so every order differentiates */
+cg_tensor *cg_einsum(const char *equation, int n, cg_tensor *const *operands);
 
 /* ----------------------------------------------------------------- views */
 /* The result shares a's storage (cg_reshape copies when it must). */
@@ -292,6 +339,15 @@ cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim);
 cg_tensor *cg_flatten(cg_tensor *a, int start_dim, int end_dim);
 /* a.repeat(repeats...): ndims >= a's dims; a is tiled repeats[i] times along dim i. */
 cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats);
+/* torch.flip(a, dims) (a copy), torch.roll(a, shifts, dims) (ndims 0: over
+ * the flattened tensor, one shift) */
+cg_tensor *cg_flip(cg_tensor *a, int ndims, const int *dims);
+cg_tensor *cg_roll(cg_tensor *a, int nshifts, const int64_t *shifts, int ndims, const int *dims);
+/* torch.unbind(a, dim): a->shape[dim] views in out, their count in *n_out
+ * (out NULL: only counts; on entry *n_out is out's room) */
+int cg_unbind(cg_tensor *a, int dim, int *n_out, cg_tensor **out);
+/* torch.movedim(a, source, destination) for n dims: a permute */
+cg_tensor *cg_movedim(cg_tensor *a, int n, const int *source, const int *destination);
 
 /* -------------------------------------------------------------- indexing */
 
@@ -306,6 +362,21 @@ cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value);
 /* a.triu(diagonal) / a.tril(diagonal): the upper / lower triangle of the last two dims. */
 cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal);
 cg_tensor *cg_tril(cg_tensor *a, int64_t diagonal);
+/* a.index_add(dim, index, src, alpha=alpha): src's slices added at index */
+cg_tensor *cg_index_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src, double alpha);
+/* a.scatter(dim, index, src) / a.scatter(dim, index, value) (no reduce) */
+cg_tensor *cg_scatter(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src);
+cg_tensor *cg_scatter_value(cg_tensor *a, int dim, cg_tensor *index, double value);
+/* a[indices]: n int64 or bool index tensors for a's leading dims (torch's
+ * a[i, j] advanced indexing; the int64 ones broadcast together) */
+cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices);
+/* a.index_put(indices, values, accumulate): a copy of a with a[indices] =
+ * values (+= with CG_INDEX_PUT_ACCUMULATE; 0: plain) */
+typedef enum { CG_INDEX_PUT_ACCUMULATE = 1 } cg_index_put_flags;
+cg_tensor *cg_index_put(cg_tensor *a, int n, cg_tensor *const *indices, cg_tensor *values,
+                        cg_index_put_flags flags);
+/* a.masked_select(mask): 1-D, the elements where the (broadcast) mask is set */
+cg_tensor *cg_masked_select(cg_tensor *a, cg_tensor *mask);
 
 /* --------------------------------------------------------- nn functions */
 
@@ -384,6 +455,27 @@ cg_tensor *cg_neg_(cg_tensor *a);                    /* a = -a (a.neg_()) */
 cg_tensor *cg_clamp_(cg_tensor *a, double min, double max); /* a = clamp(a), as cg_clamp */
 /* a = value where mask (a.masked_fill_(mask, value)) */
 cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value);
+/* more in-place forms, each as its out-of-place op (a.pow_(b), a.sqrt_(), ...) */
+cg_tensor *cg_pow_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_pow_scalar_(cg_tensor *a, double e);
+cg_tensor *cg_sqrt_(cg_tensor *a);
+cg_tensor *cg_abs_(cg_tensor *a);
+cg_tensor *cg_tan_(cg_tensor *a);
+cg_tensor *cg_log2_(cg_tensor *a);
+cg_tensor *cg_log10_(cg_tensor *a);
+cg_tensor *cg_exp2_(cg_tensor *a);
+cg_tensor *cg_atan2_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_fmod_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_fmod_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_remainder_(cg_tensor *a, cg_tensor *b);
+cg_tensor *cg_remainder_scalar_(cg_tensor *a, double s);
+cg_tensor *cg_lerp_(cg_tensor *a, cg_tensor *end, double weight);
+cg_tensor *cg_addcmul_(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_addcdiv_(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value);
+cg_tensor *cg_hardtanh_(cg_tensor *a, double min_val, double max_val); /* F.hardtanh_ */
+cg_tensor *cg_elu_(cg_tensor *a, double alpha); /* F.elu_: EluBackward1 (saves the result) */
+cg_tensor *cg_hardswish_(cg_tensor *a);         /* F.hardswish(a, inplace=True) */
+cg_tensor *cg_mish_(cg_tensor *a);              /* F.mish(a, inplace=True) */
 
 /* =============================================================== the rest */
 

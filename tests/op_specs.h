@@ -129,6 +129,13 @@ IP_UNARY(sigmoid)
 IP_UNARY(tanh)
 IP_UNARY(exp)
 IP_UNARY(neg)
+IP_UNARY(sqrt)
+IP_UNARY(abs)
+PROBE(p_pow_ip) {
+    (void)v;
+    return cg_pow_(cg_mul_scalar(A, 1), B);
+}
+PROBE(p_pow_s_ip) { return cg_pow_scalar_(cg_mul_scalar(A, 1), v->s); }
 PROBE(p_zero_ip) {
     (void)v;
     return cg_zero_(cg_mul_scalar(A, 1));
@@ -377,7 +384,8 @@ PROBE(p_where) {
          VAR("a ** 0.5", p_pow_s, "P", SHAPES("3,4"), .s = 0.5),                                   \
          VAR("a ** 1", p_pow_s, "R", SHAPES("3,4"), .s = 1.0),                                     \
          VAR("a ** 0", p_pow_s, "R", SHAPES("3,4", "()"), .s = 0.0),                               \
-         VAR("a ** -2", p_pow_s, "N", SHAPES("3,4"), .s = -2.0))
+         VAR("a ** -2", p_pow_s, "N", SHAPES("3,4"), .s = -2.0),                                   \
+         VAR("(a * 1).pow_(2)", p_pow_s_ip, "R", SHAPES("3,4", "()"), .s = 2.0))
 #define SPEC_WHERE                                                                                 \
     SPEC(WHERE, "WhereBackward0", 'B',                                                             \
          VAR("torch.where(a, b, c)", p_where, "CRR",                                               \
@@ -386,7 +394,8 @@ PROBE(p_where) {
 #define SPEC_POW_TENSOR                                                                            \
     SPEC(POW_TENSOR, "PowBackward1", 'B', VAR("a ** b", p_pow, "PR", BINARY_SHAPES),               \
          VAR("2.5 ** a", p_rpow_s, "R", SHAPES("3,4", "()"), .s = 2.5),                            \
-         VAR("2 ** a", p_rpow_s, "R", SHAPES("3,4"), .s = 2.0))
+         VAR("2 ** a", p_rpow_s, "R", SHAPES("3,4"), .s = 2.0),                                    \
+         VAR("(a * 1).pow_(b)", p_pow_ip, "PR", SHAPES("3,4|4", "()|()")))
 
 /* elementwise, unary */
 #define UNARY_SHAPES SHAPES("3,4", "()", "2,3,4", "1")
@@ -401,8 +410,9 @@ PROBE(p_where) {
          VAR("a.transpose(0, 1).exp()", p_exp_t, "R", SHAPES("3,4", "1,5")),                       \
          VAR("(a * 1).exp_()", p_exp_ip, "R", SHAPES("3,4", "()")))
 #define SPEC_LOG UNARY(LOG, "LogBackward0", "a.log()", p_log, "P")
-#define SPEC_SQRT UNARY(SQRT, "SqrtBackward0", "a.sqrt()", p_sqrt, "P")
-#define SPEC_ABS UNARY(ABS, "AbsBackward0", "a.abs()", p_abs, "K")
+#define SPEC_SQRT                                                                                  \
+    UNARY_IP(SQRT, "SqrtBackward0", "a.sqrt()", p_sqrt, "P", "(a * 1).sqrt_()", p_sqrt_ip)
+#define SPEC_ABS UNARY_IP(ABS, "AbsBackward0", "a.abs()", p_abs, "K", "(a * 1).abs_()", p_abs_ip)
 #define SPEC_SIGN UNARY(SIGN, "SignBackward0", "a.sign()", p_sign, "K")
 #define SPEC_RECIPROCAL                                                                            \
     SPEC(RECIPROCAL, "ReciprocalBackward0", 'U',                                                   \
@@ -673,6 +683,15 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_attention.h"
 #include "op_specs_loss.h"
 #include "op_specs_inplace.h"
+#include "op_specs_math.h"
+#include "op_specs_activation.h"
+#include "op_specs_extreme.h"
+#include "op_specs_scan.h"
+#include "op_specs_sort.h"
+#include "op_specs_rearrange.h"
+#include "op_specs_product.h"
+#include "op_specs_scatter.h"
+#include "op_specs_advindex.h"
 #undef A
 #undef B
 #undef C

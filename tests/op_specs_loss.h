@@ -262,7 +262,8 @@ PROBE(p_bce_wpw) {
          VAR(LOSS_F_ "cross_entropy(a, " LOSS_IG_ ", label_smoothing=0.2)", p_ce_ig, "RI",         \
              SHAPES("8,3|8", "2,3,4|2,4"), IV(1, -100), .s = 0.2, .ihi = 3),                       \
          VAR(LOSS_F_ "cross_entropy(a, b, ignore_index=2, label_smoothing=0.1)", p_ce, "RI",       \
-             SHAPES("8,3|8"), IV(1, 2), .s = 0.1, .ihi = 3))
+             SHAPES("8,3|8"), IV(1, 2), .s = 0.1, .ihi = 3),                                       \
+         MASKED_SELECT_PUBLIC /* cg_masked_select: op_specs_advindex.h */)
 
 /* class probabilities, mean: -(input * target).sum() / (numel / C) */
 #define SPEC_DIV_SCALAR1                                                                           \

@@ -142,11 +142,6 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     return logits;
 }
 
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* 0, or -1 with the error set when logits (V) have a NaN or no finite maximum */
 static int check_logits(const float *logits, int64_t V) {
     float mx = -INFINITY;
@@ -179,16 +174,12 @@ static int64_t sample(const float *logits, int64_t V, double temperature, int to
         if (p[i] > mx) mx = p[i];
     }
     if (top_k > 0 && top_k < V) { /* keep the k largest: the k-th largest is the cut */
-        double *sorted = malloc((size_t)V * sizeof *sorted);
-        if (!sorted) {
+        cg_tensor *kth = cg_topk(cg_from_data(p, CG_SHAPE(V), CG_FLOAT64), top_k, 0, 0, NULL);
+        if (!kth) {
             free(p);
-            cg_error_in("cg_gpt_generate", "out of memory");
             return -1;
         }
-        memcpy(sorted, p, (size_t)V * sizeof *sorted);
-        qsort(sorted, (size_t)V, sizeof *sorted, by_value);
-        double cut = sorted[V - top_k];
-        free(sorted);
+        double cut = cg_get(kth, (int64_t[]){top_k - 1});
         for (int64_t i = 0; i < V; i++)
             if (p[i] < cut) p[i] = -INFINITY;
     }

@@ -340,3 +340,10 @@ int cg_set(cg_tensor *t, const int64_t *index, double value) {
     cg__bump_version(t);
     return 0;
 }
+
+/* ------------------------------------- the engine for inplace_more.c (ops.h) */
+
+cg_tensor *cg__inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
+                       cg__inplace_fn f) {
+    return a ? inplace(fn, a, other, s, f) : NULL;
+}

@@ -114,4 +114,12 @@ cg_tensor *cg__masked_zero(cg_tensor *a, cg_tensor *mask);
 /* a.masked_select(mask), a bool mask of a's shape: MaskedSelectBackward0 */
 cg_tensor *cg__masked_select(cg_tensor *a, cg_tensor *mask);
 
+/* ------------------------ the in-place engine (inplace.c; inplace_more.c) */
+
+/* an op on self (and other, or the scalars s[0], s[1]) */
+typedef cg_tensor *(*cg__inplace_fn)(cg_tensor *self, cg_tensor *other, const double *s);
+/* a = f(a, other, s) in place, as NOTE [ In-place ops ] in inplace.c */
+cg_tensor *cg__inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
+                       cg__inplace_fn f);
+
 #endif

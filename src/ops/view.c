@@ -9,6 +9,9 @@ cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
     cg_tensor *v = cg__tensor_view(a, nd, shape, strides, offset);
     if (!v) return NULL;
     v->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
+    v->no_grad_view = !cg__grad_enabled || a->no_grad_view;
+    v->multi_view = a->multi_view;
+    v->view_version = (int64_t)v->storage->version;
     cg__record(op, v, 1, &a);
     return v;
 }

@@ -87,8 +87,7 @@ static void put_shape(const cg_tensor *t) {
 }
 static void put_strides(const cg_tensor *t) {
     put("(");
-    for (int i = 0; i < cg_ndim(t); i++)
-        put("%s%lld", i ? ", " : "", (long long)cg_strides(t)[i]);
+    for (int i = 0; i < cg_ndim(t); i++) put("%s%lld", i ? ", " : "", (long long)cg_strides(t)[i]);
     put(cg_ndim(t) == 1 ? ",)" : ")");
 }
 
@@ -152,7 +151,8 @@ TEST(a_layer_norm_bias) {
     start();
     float xv[] = {1, 2, 4, 0, 1, 0};
     cg_tensor *x = cg_from_data(xv, CG_SHAPE(2, 3), CG_REQUIRES_GRAD);
-    cg_tensor *w = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD), *b = cg_zeros(CG_SHAPE(3), CG_REQUIRES_GRAD);
+    cg_tensor *w = cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD),
+              *b = cg_zeros(CG_SHAPE(3), CG_REQUIRES_GRAD);
     cg_tensor *out = cg_layer_norm(x, CG_SHAPE(3), w, b, 1e-5);
     CG_NO_GRAD { cg_add_scalar_(b, 1); }
     bool ok = cg_backward(cg_sum(out), NULL, false) == 0;
@@ -164,7 +164,8 @@ TEST(a_layer_norm_bias) {
 
 TEST(b_overlapping_writes) {
     start();
-    cg_tensor *e = cg_add_scalar_(cg_expand(cg_unsqueeze(cg_zeros(CG_SHAPE(3), 0), 0), CG_SHAPE(2, -1)), 1);
+    cg_tensor *e =
+        cg_add_scalar_(cg_expand(cg_unsqueeze(cg_zeros(CG_SHAPE(3), 0), 0), CG_SHAPE(2, -1)), 1);
     if (e) put_vals(e);
     CHECK_CASE("B_expand_add", e != NULL);
     start();
@@ -207,7 +208,8 @@ TEST(d_matmul_empty_dims) {
     if (v) put_vals(v);
     CHECK_CASE("D_matmul_vec_empty", v != NULL);
     start();
-    cg_tensor *x = cg_zeros(CG_SHAPE(0, 3), CG_REQUIRES_GRAD), *w = cg_ones(CG_SHAPE(4, 3), CG_REQUIRES_GRAD);
+    cg_tensor *x = cg_zeros(CG_SHAPE(0, 3), CG_REQUIRES_GRAD),
+              *w = cg_ones(CG_SHAPE(4, 3), CG_REQUIRES_GRAD);
     cg_tensor *y = cg_linear(x, w, cg_ones(CG_SHAPE(4), 0));
     bool ok = y && cg_backward(cg_sum(y), NULL, false) == 0;
     if (ok) put_shape(y), put(" "), put_vals(cg_grad(w));

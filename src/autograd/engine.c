@@ -166,7 +166,7 @@ static int run_grad_hooks(cg_hook *list, int slot, cg_tensor **g) {
 int cg__bw_accumulate(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     CG_UNUSED(gi);
     cg_tensor *leaf = n->leaf;
-    if (!leaf->requires_grad) return 0; /* detach_()ed since: PyTorch drops the gradient */
+    if (!leaf || !leaf->requires_grad) return 0; /* detach_()ed since: dropped, as PyTorch */
     if (run_grad_hooks(leaf->hooks, 0, &go[0]) < 0) return -1;
     if (accumulate_into(leaf, go[0], cg__grad_enabled) < 0) return -1;
     for (cg_hook *h = leaf->hooks; h; h = h->next)

@@ -176,6 +176,10 @@ int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view);
  * the history PyTorch regenerates: an AsStridedBackward0 of its base's
  * (NOTE [ In-place ops ] in src/ops/inplace.c). Called where a history is read. */
 void cg__refresh_view(cg_tensor *v);
+/* A recorded in-place write (grad mode on, an input requiring grad) to t:
+ * PyTorch's refusals for views made under no_grad or split off by an op
+ * returning several views; -1 with its message. */
+int cg__check_view_write(const char *fn, const cg_tensor *t);
 /* Counts an in-place write to t's storage (not in inference mode). */
 void cg__bump_version(cg_tensor *t);
 void cg__free_hooks(cg_tensor *t);

@@ -36,10 +36,39 @@
 /* an op on self (and other, or the scalars s[0], s[1]) */
 typedef cg_tensor *(*op_fn)(cg_tensor *self, cg_tensor *other, const double *s);
 
-/* PyTorch's check before an in-place write through TensorIterator (every
- * op here but zero_, fill_ and masked_fill_): no two of a's elements may
- * share a memory location (a dim of size > 1 with stride 0); -1 if they do */
-static int check_overlap(const char *fn, const cg_tensor *a) {
+/* Is t's memory a dense block in some order of its dims (PyTorch's
+ * is_non_overlapping_and_dense)? */
+static bool dense(const cg_tensor *t) {
+    int ord[CG_MAX_DIMS], n = 0; /* (n): t's dims of size > 1, by increasing stride */
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 1) continue;
+        int k = n++;
+        for (; k > 0 && t->strides[ord[k - 1]] > t->strides[d]; k--) ord[k] = ord[k - 1];
+        ord[k] = d;
+    }
+    int64_t expect = 1;
+    for (int k = 0; k < n; expect *= t->shape[ord[k++]])
+        if (t->strides[ord[k]] != expect) return false;
+    return true;
+}
+
+/* Do a and b share some, not all, of their memory (PyTorch's PARTIAL
+ * overlap: judged only when both are dense)? */
+static bool partial_overlap(const cg_tensor *a, const cg_tensor *b) {
+    int64_t na = cg__numel(a->ndim, a->shape), nb = cg__numel(b->ndim, b->shape);
+    if (a->storage != b->storage || !na || !nb || !dense(a) || !dense(b)) return false;
+    int64_t a0 = a->offset, a1 = a0 + na, b0 = b->offset, b1 = b0 + nb;
+    if (a0 == b0 && a1 == b1)
+        return a->ndim != b->ndim ||
+               memcmp(a->strides, b->strides, sizeof(int64_t) * (size_t)a->ndim);
+    return a0 < b1 && b0 < a1;
+}
+
+/* PyTorch's checks before an in-place write through TensorIterator (every
+ * op here but zero_, fill_ and masked_fill_): no two of a's elements share a
+ * memory location (a dim of size > 1 with stride 0), and the input b (may
+ * be NULL) is all of a's memory or none of it; -1 if not */
+static int check_overlap(const char *fn, const cg_tensor *a, const cg_tensor *b) {
     if (cg__numel(a->ndim, a->shape) == 0) return 0;
     for (int d = 0; d < a->ndim; d++)
         if (a->shape[d] > 1 && a->strides[d] == 0) {
@@ -48,6 +77,12 @@ static int check_overlap(const char *fn, const cg_tensor *a) {
                           "performing the operation.");
             return -1;
         }
+    if (b && partial_overlap(a, b)) {
+        cg__error(fn, "unsupported operation: some elements of the input tensor and the written-to "
+                      "tensor refer to a single memory location. Please clone() the tensor before "
+                      "performing the operation.");
+        return -1;
+    }
     return 0;
 }
 
@@ -207,11 +242,19 @@ void cg__refresh_view(cg_tensor *v) {
     set_history(v, V);
 }
 
+/* the ops PyTorch lets write into overlapping memory (defined below) */
+static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, const double *s);
+static cg_tensor *f_fill(cg_tensor *a, cg_tensor *b, const double *s);
+static cg_tensor *f_masked_fill(cg_tensor *a, cg_tensor *mask, const double *s);
+
 static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
                           op_fn f) {
     cg__refresh_view(a);
-    if (cg__check_inplace(fn, a, false) < 0) return NULL;
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (other && cg__requires_grad(other)));
+    if (record && cg__check_view_write(fn, a) < 0) return NULL;
+    if (cg__check_inplace(fn, a, false) < 0) return NULL;
+    bool may_overlap = f == f_zero || f == f_fill || f == f_masked_fill; /* as PyTorch */
+    if (!may_overlap && check_overlap(fn, a, other) < 0) return NULL;
     if (record && a->base && !cg__is_contiguous(a->base)) {
         cg__error(fn, "an in-place operation recorded on a view of a non-contiguous tensor is not "
                       "supported by cgrad; apply it to a clone");
@@ -255,10 +298,9 @@ static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, const double *s) {
 
 /* a op= b (or s): straight into a's storage when there is no graph to record */
 static cg_tensor *arith(const char *fn, char op, op_fn f, cg_tensor *a, cg_tensor *b, double s) {
-    if (check_overlap(fn, a) < 0) return NULL;
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (b && cg__requires_grad(b)));
     if (record) return inplace(fn, a, b, (const double[2]){s, 0}, f);
-    if (cg__check_inplace(fn, a, false) < 0) return NULL;
+    if (cg__check_inplace(fn, a, false) < 0 || check_overlap(fn, a, b) < 0) return NULL;
     return cg__binary_into(fn, op, a, b, s) == 0 ? a : NULL;
 }
 
@@ -282,7 +324,7 @@ ARITH(div, '/')
         return cg_##name(a);                                                                       \
     }                                                                                              \
     cg_tensor *cg_##name##_(cg_tensor *a) {                                                        \
-        if (!a || check_overlap("cg_" #name "_", a) < 0) return NULL;                              \
+        if (!a) return NULL;                                                                       \
         return inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name);               \
     }
 ACTIVATION(relu)
@@ -334,7 +376,7 @@ cg_tensor *cg_fill_(cg_tensor *a, double v) {
     return a ? inplace("cg_fill_", a, NULL, (const double[2]){v, 0}, f_fill) : NULL;
 }
 cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src) {
-    if (!dst || !src || check_overlap("cg_copy_", dst) < 0) return NULL;
+    if (!dst || !src) return NULL;
     int nd;
     int64_t shape[CG_MAX_DIMS]; /* (nd): dst and src broadcast, which must be dst's */
     if (cg__broadcast_shape("cg_copy_", dst->ndim, dst->shape, src->ndim, src->shape, &nd, shape) <
@@ -347,9 +389,7 @@ cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src) {
     return inplace("cg_copy_", dst, src, (const double[2]){0, 0}, f_copy);
 }
 cg_tensor *cg_clamp_(cg_tensor *a, double min, double max) {
-    return a && check_overlap("cg_clamp_", a) == 0
-               ? inplace("cg_clamp_", a, NULL, (const double[2]){min, max}, f_clamp)
-               : NULL;
+    return a ? inplace("cg_clamp_", a, NULL, (const double[2]){min, max}, f_clamp) : NULL;
 }
 cg_tensor *cg_masked_fill_(cg_tensor *a, cg_tensor *mask, double value) {
     return a && mask

@@ -19,7 +19,7 @@ OUT gets "P <id>", then for each step of the program, in order:
     V <k> <tensor>      (after F, every register)
     G <k> <tensor> | G <k> None     (after F, every leaf's .grad)
 
-<tensor> is "<dtype> <rg> <leaf> <grad_fn> <nd> <shape...> c<contiguous> :
+<tensor> is "<dtype> <rg> <leaf> <grad_fn> <nd> <shape...> c<contiguous> s<strides> :
 <values...>",
 values as float.hex. Exit status 3 if torch cannot be imported."""
 import os
@@ -63,7 +63,9 @@ def main(argv):
         vals = t.detach().to(torch.float64).reshape(-1).tolist()
         return " ".join([names[t.dtype], str(int(t.requires_grad)), leaf, fn,
                          str(t.dim())] + [str(s) for s in t.shape]
-                        + ["c%d" % t.is_contiguous(), ":"]
+                        + ["c%d" % t.is_contiguous(), "s" + ",".join(
+                            "-" if n <= 1 or t.numel() == 0 else str(s)
+                            for n, s in zip(t.shape, t.stride())), ":"]
                         + [float.hex(v) for v in vals])
 
     def leaf(tok):
@@ -73,7 +75,7 @@ def main(argv):
         t = torch.tensor(vals, dtype=torch.float64).to(dt).reshape(shape).clone()  # not a view
         if nc and nd >= 2:
             rev = list(range(nd))[::-1]
-            t = t.permute(rev).contiguous().permute(rev)
+            t = t.permute(rev).contiguous().permute(rev).detach()  # a leaf, not a view
         if rg:
             t.requires_grad_(True)
         return k, t
@@ -101,6 +103,7 @@ def main(argv):
     out = []
     env = None
     leaves = []
+    failed_backward = False
     with open(argv[1]) as f:
         lines = f.read().split("\n")
     for line in lines:
@@ -109,6 +112,7 @@ def main(argv):
             out.append(line)
             env = dict(base)
             leaves = []
+            failed_backward = False
         elif line.startswith("L "):
             k, t = leaf(line.split())
             env["r%d" % k] = t
@@ -123,6 +127,7 @@ def main(argv):
                     d = desc(t)
                     out.append("R %d NONE" % k if d is None else "R %d OK %s" % (k, d))
             except Exception as e:  # noqa: BLE001 - reported back to the C side
+                failed_backward = failed_backward or stmt.endswith(".backward()")
                 env.pop("r%d" % k, None)
                 out.append("R %d ERR %s" % (k, " ".join(str(e).split())))
         elif line == "F":
@@ -132,6 +137,9 @@ def main(argv):
             for k in regs:
                 out.append("V %d %s" % (k, desc(env["r%d" % k])))
             for k in leaves:
+                if failed_backward:  # what a failed backward accumulated is the engine's order
+                    out.append("G %d skipped" % k)
+                    continue
                 g = env["r%d" % k].grad
                 out.append("G %d %s" % (k, desc(g) if g is not None else "None"))
     with open(argv[2], "w") as f:

@@ -3,10 +3,15 @@
  * in live torch (tests/oracle/fidelity_oracle.py prints one line per case:
  * "<case> OK <text>" or "<case> ERR <message>"); the lines must match.
  *   A  outputs saved by in-place ops are checked for later writes
- *   B  writes into overlapping memory and detach_() on a view are refused
- *   C  a view without history requires grad when its base does
+ *   B  writes into overlapping memory (within the output, or partly shared
+ *      with an input), to split pieces, and detach_() on a view are refused
+ *   C  a view without history requires grad when its base does; a view whose
+ *      base was written since gets its history regenerated; a view made
+ *      under no_grad is not written in grad mode; a detach_()ed leaf drops
+ *      its gradient; autograd.grad(create_graph) keeps the graph
  *   D  matmul and linear with empty dims
- *   E  matmul and linear with a 1-d first operand return no view
+ *   E  matmul and linear with a 1-d first operand, and reshape's copy, return
+ *      no view
  *   F  masked gradients select, they do not multiply (no NaN leaks)
  *   G  elementwise results are contiguous (a documented deviation)
  *   H  retain_grad, then an in-place write through a view (current PyTorch)
@@ -174,7 +179,50 @@ TEST(b_overlapping_writes) {
     CHECK_CASE("B_detach_view", d != NULL);
 }
 
+TEST(b_partial_overlap_and_split_pieces) {
+    start();
+    cg_tensor *x = cg_ones(CG_SHAPE(3, 3), 0), *r = cg_add_(cg_t(x), x);
+    if (r) put_vals(r);
+    CHECK_CASE("B_partial_overlap", r != NULL);
+    start();
+    cg_tensor *pieces[2] = {0};
+    cg_tensor *y = cg_mul_scalar(cg_ones(CG_SHAPE(4), CG_REQUIRES_GRAD), 1);
+    int n = 2;
+    ASSERT_EQ(cg_split(y, 2, 0, &n, pieces), 0);
+    cg_tensor *w = cg_add_scalar_(pieces[1], 1);
+    if (w) put_vals(w);
+    CHECK_CASE("B_split_piece_write", w != NULL);
+}
+
 /* ------------------------------------------------------------------ C */
+
+TEST(c_views_and_leaves_after_writes) {
+    start();
+    cg_tensor *x = vec(3, (float[]){1, 2, 3}, CG_REQUIRES_GRAD), *y = cg_mul_scalar(x, 1);
+    cg_tensor *v = cg_narrow(y, 0, 0, 2);
+    bool ok = cg_mul_scalar_(y, 2) && cg_backward(cg_sum(v), NULL, false) == 0;
+    if (ok) put("%s ", cg_node_name(cg_grad_fn(v))), put_vals(cg_grad(x));
+    CHECK_CASE("C_stale_view_regenerated", ok);
+    start();
+    cg_tensor *x2 = vec(2, (float[]){1, 2}, CG_REQUIRES_GRAD), *y2 = cg_mul_scalar(x2, 2);
+    cg_detach_(x2);
+    ok = cg_backward(cg_sum(y2), NULL, false) == 0;
+    if (ok) put("%s", cg_grad(x2) ? "False" : "True");
+    CHECK_CASE("C_detached_leaf_drops_gradient", ok);
+    start();
+    cg_tensor *x3 = vec(2, (float[]){1, 2}, CG_REQUIRES_GRAD), *g = NULL;
+    cg_tensor *y3 = cg_sum(cg_mul(x3, x3));
+    ok = cg_autograd_grad(1, &y3, NULL, 1, &x3, CG_CREATE_GRAPH, &g) == 0 &&
+         cg_backward(y3, NULL, false) == 0;
+    if (ok) put_vals(g), put(" "), put_vals(cg_grad(x3));
+    CHECK_CASE("C_create_graph_retains_graph", ok);
+    start();
+    cg_tensor *y4 = cg_mul_scalar(cg_ones(CG_SHAPE(3), CG_REQUIRES_GRAD), 1), *v4 = NULL;
+    CG_NO_GRAD { v4 = cg_view(y4, CG_SHAPE(3)); }
+    cg_tensor *w4 = cg_add_scalar_(v4, 1);
+    if (w4) put_vals(w4);
+    CHECK_CASE("C_no_grad_view_write", w4 != NULL);
+}
 
 TEST(c_view_requires_grad_follows_base) {
     start();
@@ -217,6 +265,14 @@ TEST(d_matmul_empty_dims) {
 }
 
 /* ------------------------------------------------------------------ E */
+
+TEST(e_unsafe_view_is_not_a_view) {
+    start();
+    cg_tensor *x = cg_from_data((float[]){1, 2, 3, 4}, CG_SHAPE(2, 2), CG_REQUIRES_GRAD);
+    cg_tensor *y = cg_mul_scalar_(cg_reshape(cg_t(x), CG_SHAPE(4)), 2);
+    if (y) put("%s", cg_node_name(cg_grad_fn(y)));
+    CHECK_CASE("E_unsafe_view_not_view", y != NULL);
+}
 
 TEST(e_vector_matmul_is_not_a_view) {
     start();
@@ -333,6 +389,8 @@ TEST(m_messages) {
 }
 
 TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_layer_norm_bias, b_overlapping_writes,
-          c_view_requires_grad_follows_base, d_matmul_empty_dims, e_vector_matmul_is_not_a_view,
-          f_masked_gradients_select, g_output_layout, h_retain_grad_then_write_through_view,
-          i_create_graph_grads_require_grad, k_signed_zeros, m_messages)
+          b_partial_overlap_and_split_pieces, c_views_and_leaves_after_writes,
+          e_unsafe_view_is_not_a_view, c_view_requires_grad_follows_base, d_matmul_empty_dims,
+          e_vector_matmul_is_not_a_view, f_masked_gradients_select, g_output_layout,
+          h_retain_grad_then_write_through_view, i_create_graph_grads_require_grad, k_signed_zeros,
+          m_messages)

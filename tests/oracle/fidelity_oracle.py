@@ -72,6 +72,49 @@ def cases(torch):
         return vals(torch.zeros(3).view(3).detach_())
 
     @case
+    def B_partial_overlap():
+        x = torch.ones(3, 3)
+        return vals(x.t().add_(x))
+
+    @case
+    def B_split_piece_write():
+        x = torch.ones(4, requires_grad=True)
+        return vals(torch.split(x * 1, 2)[1].add_(1))
+
+    @case
+    def C_stale_view_regenerated():
+        x = torch.tensor([1., 2, 3], requires_grad=True)
+        y = x * 1
+        v = y.narrow(0, 0, 2)
+        y.mul_(2)
+        v.sum().backward()
+        return name(v.grad_fn) + " " + vals(x.grad)
+
+    @case
+    def C_detached_leaf_drops_gradient():
+        x = torch.tensor([1., 2], requires_grad=True)
+        y = x * 2
+        x.detach_()
+        y.sum().backward()
+        return "%s" % (x.grad is None)
+
+    @case
+    def C_create_graph_retains_graph():
+        x = torch.tensor([1., 2], requires_grad=True)
+        y = (x * x).sum()
+        g, = torch.autograd.grad(y, x, create_graph=True)
+        y.backward()
+        return vals(g) + " " + vals(x.grad)
+
+    @case
+    def C_no_grad_view_write():
+        x = torch.ones(3, requires_grad=True)
+        y = x * 1
+        with torch.no_grad():
+            v = y.view(3)
+        return vals(v.add_(1))
+
+    @case
     def C_no_grad_view():
         x = torch.ones(3, requires_grad=True)
         with torch.no_grad():
@@ -113,6 +156,12 @@ def cases(torch):
         y = (v @ m).mul_(2)
         y.sum().backward()
         return name(y.grad_fn) + " " + vals(v.grad)
+
+    @case
+    def E_unsafe_view_not_view():
+        x = torch.tensor([[1., 2], [3, 4]], requires_grad=True)
+        y = x.t().reshape(4).mul_(2)
+        return name(y.grad_fn)
 
     @case
     def E_linear_vec_not_view():

@@ -166,6 +166,7 @@ static int run_grad_hooks(cg_hook *list, int slot, cg_tensor **g) {
 int cg__bw_accumulate(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     CG_UNUSED(gi);
     cg_tensor *leaf = n->leaf;
+    if (!leaf || !leaf->requires_grad) return 0; /* detach_()ed since: dropped, as PyTorch */
     if (run_grad_hooks(leaf->hooks, 0, &go[0]) < 0) return -1;
     if (accumulate_into(leaf, go[0], cg__grad_enabled) < 0) return -1;
     for (cg_hook *h = leaf->hooks; h; h = h->next)
@@ -402,6 +403,7 @@ static cg_tensor *root_grad(cg_tensor *t, cg_tensor *grad, int i) {
 
 /* The node and slot where gradients for t arrive (a new reference). */
 static cg_node *grad_edge(cg_tensor *t, int *slot) {
+    cg__refresh_view(t);
     if (t->grad_fn) {
         *slot = t->output_nr;
         cg__node_retain(t->grad_fn);
@@ -474,7 +476,8 @@ static int run(const run_request *q) {
     }
     for (; made_caps < n_in; made_caps++)
         if (!(capn[made_caps] = grad_edge(inputs[made_caps], &caps[made_caps]))) goto done;
-    run_opts o = {.keep_graph = q->flags & CG_RETAIN_GRAPH,
+    /* retain_graph defaults to create_graph, as in PyTorch */
+    run_opts o = {.keep_graph = q->flags & (CG_RETAIN_GRAPH | CG_CREATE_GRAPH),
                   .n_cap = n_in,
                   .cap_node = capn,
                   .cap_slot = caps,

@@ -19,8 +19,10 @@ int cg_function_apply(const cg_function *fn, void *user, int n_in, cg_tensor *co
                   n_out);
         return -1;
     }
-    for (int i = 0; i < n_in; i++)
+    for (int i = 0; i < n_in; i++) {
         if (!inputs[i]) return -1;
+        cg__refresh_view(inputs[i]); /* before the node: its nexts are older */
+    }
     cg_node *n = cg__node_new(CG_OP_CUSTOM, n_in, n_out);
     cg_custom *c = calloc(1, sizeof *c);
     if (!n || !c) {

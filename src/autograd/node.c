@@ -130,6 +130,7 @@ void cg__meta_of(cg_meta *m, const cg_tensor *t) {
 
 void cg__node_connect(cg_node *n, cg_tensor *const *in) {
     for (int i = 0; i < n->n_next; i++) {
+        if (in[i]) cg__refresh_view(in[i]);
         const cg_tensor *t = in[i];
         if (!t) {
             n->in_meta[i].ndim = -1; /* no tensor: no edge, no metadata */
@@ -141,7 +142,7 @@ void cg__node_connect(cg_node *n, cg_tensor *const *in) {
             n->next[i].fn = t->grad_fn;
             t->grad_fn->refcount++;
             n->next[i].input_nr = t->output_nr;
-        } else {
+        } else if (t->requires_grad) { /* a view without history: no edge */
             n->next[i].fn = cg__grad_accumulator(in[i]);
         }
     }
@@ -167,7 +168,10 @@ int cg__node_attach(cg_node *n, cg_tensor *const *outs) {
 cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_tensor *const *in) {
     if (!cg__grad_enabled) return NULL;
     bool any = false;
-    for (int i = 0; i < n_in; i++) any |= in[i] && cg__requires_grad(in[i]);
+    for (int i = 0; i < n_in; i++) {
+        if (in[i]) cg__refresh_view(in[i]); /* before the node: its nexts are older */
+        any |= in[i] && cg__requires_grad(in[i]);
+    }
     if (!any) return NULL;
     cg_node *n = cg__node_new(op, n_in, n_out);
     if (!n) return NULL;
@@ -213,6 +217,22 @@ int cg__save(cg_node *n, int i, cg_tensor *t, bool is_output) {
         s->t = cg_retain(a);
     } else {
         s->t = cg_retain(t);
+    }
+    return 0;
+}
+
+int cg__unalias_saved(cg_node *n, const cg_storage *st) {
+    for (int i = 0; n && i < n->n_saved; i++) {
+        cg_saved *s = &n->saved[i];
+        cg_tensor *t = s->t;
+        if (!t || s->is_output || !t->grad_fn || t->storage != st) continue;
+        cg_tensor *a = cg__tensor_view(t, t->ndim, t->shape, t->strides, t->offset);
+        if (!a) return -1;
+        a->grad_fn = t->grad_fn;
+        a->output_nr = t->output_nr;
+        cg__node_retain(t->grad_fn);
+        s->t = cg_retain(a);
+        cg_release(t);
     }
     return 0;
 }

@@ -31,6 +31,36 @@ cg_tensor *cg_requires_grad_(cg_tensor *t, bool requires_grad) {
 
 static bool leaf_requiring_grad(const cg_tensor *t) { return t->requires_grad && !t->grad_fn; }
 
+#define MULTI_VIEW_TAIL                                                                            \
+    "This view is the output of a function that returns multiple views. Such functions do not "    \
+    "allow the output views to be modified inplace. You should replace the inplace operation by "  \
+    "an out-of-place one."
+#define NO_GRAD_VIEW_HEAD                                                                          \
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+
+int cg__check_view_write(const char *fn, const cg_tensor *t) {
+    if (!t->base) return 0;
+    if (t->no_grad_view) {
+        cg__error(
+            fn, NO_GRAD_VIEW_HEAD
+            "Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+            "clarify your code by moving both the view and the inplace either both inside the "
+            "no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+            "you want the inplace to be tracked).");
+        return -1;
+    }
+    if (t->multi_view && t->grad_fn) {
+        cg__error(fn, "Output %d of %s is a view and is being modified inplace. " MULTI_VIEW_TAIL,
+                  t->output_nr, cg__node_name(t->grad_fn));
+        return -1;
+    }
+    if (t->multi_view) {
+        cg__error(fn, NO_GRAD_VIEW_HEAD MULTI_VIEW_TAIL);
+        return -1;
+    }
+    return 0;
+}
+
 int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view) {
     if (t->inference && !cg__inference_mode) {
         cg__error(fn, "Inplace update to inference tensor outside InferenceMode is not allowed.You "
@@ -38,14 +68,15 @@ int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view) {
                       "https://github.com/pytorch/rfcs/pull/17 for more details.");
         return -1;
     }
-    if (!cg__grad_enabled) return 0;
-    if (leaf_requiring_grad(t) && !through_view) {
-        cg__error(fn, "a leaf Variable that requires grad is being used in an in-place operation.");
-        return -1;
-    }
-    if ((t->base && leaf_requiring_grad(t->base)) || (through_view && leaf_requiring_grad(t))) {
+    if (!cg__grad_enabled || !cg__requires_grad(t)) return 0;
+    /* PyTorch: a view (that requires grad) of a leaf, requiring grad or not */
+    if ((t->base && !t->base->grad_fn) || (through_view && leaf_requiring_grad(t))) {
         cg__error(fn, "a view of a leaf Variable that requires grad is being used in an in-place "
                       "operation.");
+        return -1;
+    }
+    if (leaf_requiring_grad(t)) {
+        cg__error(fn, "a leaf Variable that requires grad is being used in an in-place operation.");
         return -1;
     }
     return 0;
@@ -56,7 +87,10 @@ void cg__bump_version(cg_tensor *t) {
 }
 
 bool cg_is_leaf(const cg_tensor *t) { return t && !t->grad_fn; }
-cg_node *cg_grad_fn(const cg_tensor *t) { return t ? t->grad_fn : NULL; }
+cg_node *cg_grad_fn(const cg_tensor *t) {
+    if (t) cg__refresh_view((cg_tensor *)t); /* a tensor's history may be stale, not its value */
+    return t ? t->grad_fn : NULL;
+}
 cg_tensor *cg_grad(const cg_tensor *t) { return t ? t->grad : NULL; }
 
 int cg_zero_grad(cg_tensor *t) {
@@ -83,7 +117,25 @@ cg_tensor *cg_detach(cg_tensor *t) {
 
 cg_tensor *cg_detach_(cg_tensor *t) {
     if (!t) return NULL;
+    if (t->base) {
+        cg__error("cg_detach_",
+                  "Can't detach views in-place. Use detach() instead. If you are using "
+                  "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                  "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                  "called on these gradients. To fix this error, please refer to the "
+                  "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.");
+        return NULL;
+    }
     cg__unhook_retain(t);
+    /* its AccumulateGrad lets go of it: nothing accumulates into a detached
+     * tensor, and a history it may gain later (an in-place op) would hold it
+     * through that node, a cycle */
+    cg_node *acc = t->grad_acc;
+    if (acc && acc->leaf == t && t->refcount > 1) {
+        acc->leaf = NULL;
+        t->grad_acc = NULL;
+        cg_release(t);
+    }
     cg_node *fn = t->grad_fn;
     t->grad_fn = NULL;
     t->requires_grad = false;

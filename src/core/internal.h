@@ -44,13 +44,17 @@ struct cg_tensor {
     int64_t shape[CG_MAX_DIMS];
     int64_t strides[CG_MAX_DIMS]; /* in elements */
     cg_storage *storage;
-    cg_node *grad_fn;  /* strong; NULL on leaves */
-    cg_tensor *grad;   /* strong; NULL until a backward reaches this leaf */
-    cg_node *grad_acc; /* weak cache of the leaf's AccumulateGrad node */
-    cg_hook *hooks;    /* a leaf's own hooks (gradient and post-accumulate) */
-    bool retains_grad; /* a non-leaf with a CG_HOOK_RETAIN on its grad_fn */
-    bool inference;    /* made in inference mode */
-    cg_tensor *base;   /* strong: the tensor a view op viewed (NULL otherwise) */
+    cg_node *grad_fn;     /* strong; NULL on leaves */
+    cg_tensor *grad;      /* strong; NULL until a backward reaches this leaf */
+    cg_node *grad_acc;    /* weak cache of the leaf's AccumulateGrad node */
+    cg_hook *hooks;       /* a leaf's own hooks (gradient and post-accumulate) */
+    bool retains_grad;    /* a non-leaf with a CG_HOOK_RETAIN on its grad_fn */
+    bool inference;       /* made in inference mode */
+    cg_tensor *base;      /* strong: the tensor a view op viewed (NULL otherwise) */
+    bool no_grad_view;    /* a view made in no_grad mode (PyTorch's CreationMeta) */
+    bool multi_view;      /* one of several views an op returned (split), or a view of one */
+    int64_t view_version; /* a view: the storage version its history is for; -1: not
+                             regenerated (no view, or one of several views split off) */
 };
 
 /* --------------------------------------------------------------- op table */
@@ -168,6 +172,14 @@ void cg__unhook_retain(cg_tensor *t); /* drops t's retain_grad hook */
 /* May t be written in place? PyTorch's rules for leaves, views of leaves and
  * inference tensors; -1 with its message if not. */
 int cg__check_inplace(const char *fn, const cg_tensor *t, bool through_view);
+/* A view whose storage was written in place since its history was set gets
+ * the history PyTorch regenerates: an AsStridedBackward0 of its base's
+ * (NOTE [ In-place ops ] in src/ops/inplace.c). Called where a history is read. */
+void cg__refresh_view(cg_tensor *v);
+/* A recorded in-place write (grad mode on, an input requiring grad) to t:
+ * PyTorch's refusals for views made under no_grad or split off by an op
+ * returning several views; -1 with its message. */
+int cg__check_view_write(const char *fn, const cg_tensor *t);
 /* Counts an in-place write to t's storage (not in inference mode). */
 void cg__bump_version(cg_tensor *t);
 void cg__free_hooks(cg_tensor *t);
@@ -181,6 +193,11 @@ int cg__save(cg_node *n, int i, cg_tensor *t, bool is_output);
  * was freed by an earlier backward or modified in place since. */
 cg_tensor *cg__unpack(cg_node *n, int i);
 void cg__node_release_saved(cg_node *n);
+/* n's saved non-leaf tensors on storage st become aliases with their
+ * history as now (PyTorch's SavedVariable keeps the grad_fn it saw): an
+ * in-place write to st is about to rebase those tensors onto a node that
+ * holds n, which would make a reference cycle (t.mul_(t)). 0 or -1. */
+int cg__unalias_saved(cg_node *n, const cg_storage *st);
 /* false (with PyTorch's "backward through the graph a second time" error)
  * once a backward has freed n's saved state */
 bool cg__saved_alive(cg_node *n);
@@ -213,8 +230,12 @@ static inline size_t cg__esize(cg_dtype d) { return d == CG_BOOL ? 1 : d == CG_F
 static inline void *cg__ptr(const cg_tensor *t) {
     return (char *)t->storage->data + (size_t)t->offset * cg__esize(t->dtype);
 }
+/* A view whose base requires grad requires grad too, even when it has no
+ * history of its own (made under no_grad, or before the base's
+ * requires_grad_): PyTorch's is_view && base.requires_grad(). */
 static inline bool cg__requires_grad(const cg_tensor *t) {
-    return t->requires_grad || t->grad_fn != NULL;
+    return t->requires_grad || t->grad_fn != NULL ||
+           (t->base && (t->base->requires_grad || t->base->grad_fn != NULL));
 }
 /* Reads element i (a linear index in t's logical, row-major order). */
 double cg__read_linear(const cg_tensor *t, int64_t i);

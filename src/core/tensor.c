@@ -67,9 +67,10 @@ void cg__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
 }
 
 bool cg__is_contiguous(const cg_tensor *t) {
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return true; /* no elements: any strides */
     int64_t s = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
-        if (t->shape[i] == 0) return true;
         if (t->shape[i] != 1 && t->strides[i] != s) return false;
         s *= t->shape[i];
     }
@@ -141,6 +142,9 @@ static cg_tensor *tensor_struct(cg_dtype dtype, int ndim, const int64_t *shape) 
     t->retains_grad = false;
     t->inference = cg__inference_mode;
     t->base = NULL;
+    t->no_grad_view = false;
+    t->multi_view = false;
+    t->view_version = -1;
     atomic_fetch_add_explicit(&cg__live_tensors, 1, memory_order_relaxed);
     return t;
 }

@@ -56,6 +56,15 @@ static int64_t ipow(int64_t x, int64_t e) {
     return r;
 }
 
+/* pow as PyTorch's kernel: the exponents 0.5 and -0.5 go through sqrt, so
+ * pow(-0.0, -0.5) is -inf as there (C's pow gives +inf) */
+static float powf_t(float x, float y) {
+    return y == 0.5f ? sqrtf(x) : y == -0.5f ? 1.0f / sqrtf(x) : powf(x, y);
+}
+static double pow_t(double x, double y) {
+    return y == 0.5 ? sqrt(x) : y == -0.5 ? 1.0 / sqrt(x) : pow(x, y);
+}
+
 #define ARITH(T, SFX, POWF)                                                                        \
     KERNEL(add_##SFX, T, T, x + y)                                                                 \
     KERNEL(sub_##SFX, T, T, x - y)                                                                 \
@@ -69,8 +78,8 @@ static int64_t ipow(int64_t x, int64_t e) {
     KERNEL(le_##SFX, T, bool, x <= y)                                                              \
     KERNEL(gt_##SFX, T, bool, x > y)                                                               \
     KERNEL(ge_##SFX, T, bool, x >= y)
-ARITH(float, f32, powf)
-ARITH(double, f64, pow)
+ARITH(float, f32, powf_t)
+ARITH(double, f64, pow_t)
 ARITH(int64_t, i64, ipow)
 KERNEL(add_b, bool, bool, x || y)
 KERNEL(mul_b, bool, bool, x &&y)

@@ -18,14 +18,73 @@
  *   op's own node — its backward takes the base's gradient, runs the op's
  *   backward on the view's positions and puts the result back in place — and
  *   the view's grad_fn becomes an AS_STRIDED view of the base. The base must
- *   be contiguous (views of views resolve to their root base). Views taken
- *   earlier keep their old history (PyTorch regenerates them). */
+ *   be contiguous (views of views resolve to their root base).
+ * - What the op saved as its output (tanh_, sigmoid_, exp_, relu_ save the
+ *   result) is re-saved as a itself, at a's version after the write, so a
+ *   later write to a fails the backward as in PyTorch (resave_output).
+ * - Views taken earlier, and views of a base written without a graph, have
+ *   stale history: cg__refresh_view regenerates it on their next use, as
+ *   PyTorch does (an AS_STRIDED view of the base's current history).
+ * - Before all that, PyTorch's refusals: writes into overlapping memory
+ *   (an expanded tensor; zero_, fill_ and masked_fill_ allow it), and, in
+ *   grad mode, writes to views made under no_grad or split off by an op
+ *   returning several views (cg__check_inplace). */
 #include "ops.h"
 
 #include <math.h>
 
 /* an op on self (and other, or the scalars s[0], s[1]) */
 typedef cg_tensor *(*op_fn)(cg_tensor *self, cg_tensor *other, const double *s);
+
+/* Is t's memory a dense block in some order of its dims (PyTorch's
+ * is_non_overlapping_and_dense)? */
+static bool dense(const cg_tensor *t) {
+    int ord[CG_MAX_DIMS], n = 0; /* (n): t's dims of size > 1, by increasing stride */
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 1) continue;
+        int k = n++;
+        for (; k > 0 && t->strides[ord[k - 1]] > t->strides[d]; k--) ord[k] = ord[k - 1];
+        ord[k] = d;
+    }
+    int64_t expect = 1;
+    for (int k = 0; k < n; expect *= t->shape[ord[k++]])
+        if (t->strides[ord[k]] != expect) return false;
+    return true;
+}
+
+/* Do a and b share some, not all, of their memory (PyTorch's PARTIAL
+ * overlap: judged only when both are dense)? */
+static bool partial_overlap(const cg_tensor *a, const cg_tensor *b) {
+    int64_t na = cg__numel(a->ndim, a->shape), nb = cg__numel(b->ndim, b->shape);
+    if (a->storage != b->storage || !na || !nb || !dense(a) || !dense(b)) return false;
+    int64_t a0 = a->offset, a1 = a0 + na, b0 = b->offset, b1 = b0 + nb;
+    if (a0 == b0 && a1 == b1)
+        return a->ndim != b->ndim ||
+               memcmp(a->strides, b->strides, sizeof(int64_t) * (size_t)a->ndim);
+    return a0 < b1 && b0 < a1;
+}
+
+/* PyTorch's checks before an in-place write through TensorIterator (every
+ * op here but zero_, fill_ and masked_fill_): no two of a's elements share a
+ * memory location (a dim of size > 1 with stride 0), and the input b (may
+ * be NULL) is all of a's memory or none of it; -1 if not */
+static int check_overlap(const char *fn, const cg_tensor *a, const cg_tensor *b) {
+    if (cg__numel(a->ndim, a->shape) == 0) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] > 1 && a->strides[d] == 0) {
+            cg__error(fn, "unsupported operation: more than one element of the written-to tensor "
+                          "refers to a single memory location. Please clone() the tensor before "
+                          "performing the operation.");
+            return -1;
+        }
+    if (b && partial_overlap(a, b)) {
+        cg__error(fn, "unsupported operation: some elements of the input tensor and the written-to "
+                      "tensor refer to a single memory location. Please clone() the tensor before "
+                      "performing the operation.");
+        return -1;
+    }
+    return 0;
+}
 
 /* a's values with a's autograd identity (grad_fn, output_nr, requires_grad) */
 static cg_tensor *snapshot(cg_tensor *a) {
@@ -76,6 +135,21 @@ static void set_history(cg_tensor *a, cg_node *n) {
     a->output_nr = 0;
     cg__node_release(old);
     if (retained) cg_retain_grad(a);
+}
+
+/* The op's node F saved its output r (tanh_, sigmoid_, exp_, relu_ save
+ * their result, as PyTorch): r's values now live in a, so F saves a instead,
+ * at a's version after the write; a later write to a then fails F's backward
+ * with PyTorch's "modified by an inplace operation". */
+static int resave_output(cg_node *F, cg_tensor *r, cg_tensor *a) {
+    for (int k = 0; F && k < F->n_saved; k++) {
+        cg_saved *s = &F->saved[k];
+        if (!s->t || !s->is_output || s->t->storage != r->storage) continue;
+        cg_release(s->t);
+        s->t = NULL;
+        if (cg__save(F, k, a, true) < 0) return -1;
+    }
+    return 0;
 }
 
 /* Saved state (ops.h): the view's positions in its base */
@@ -134,6 +208,7 @@ static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
     cg__copy_into(a, r);
     cg__bump_version(a);
     if (!F) return 0; /* nothing differentiable was written */
+    if (cg__unalias_saved(F, a->storage) < 0 || resave_output(F, r, a) < 0) return -1;
     cg_node *C = copy_slices_node(fn, b, F, idx);
     cg_node *V = C ? as_strided_node(fn, a, b, C, idx) : NULL;
     if (!V) {
@@ -142,13 +217,44 @@ static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
     }
     set_history(b, C);
     set_history(a, V);
+    a->view_version = (int64_t)a->storage->version;
     return 0;
 }
 
+/* NOTE [ In-place ops ]: a view whose base was written in place after the
+ * view was taken (or after its last write) has the stale history of the
+ * values before; PyTorch regenerates it on use as an AsStridedBackward0 of
+ * the base's current history, and so does this. Not for a view made under
+ * no_grad (PyTorch refuses it), one of a base that needs no grad, or one of
+ * a non-contiguous base (its positions are offsets in a contiguous base). */
+void cg__refresh_view(cg_tensor *v) {
+    cg_tensor *b = v->base;
+    if (v->view_version < 0 || (uint64_t)v->view_version == v->storage->version) return;
+    if (!b || (!v->grad_fn && !cg__requires_grad(b))) return; /* stale until b requires grad */
+    v->view_version = (int64_t)v->storage->version;
+    if (v->no_grad_view || !cg__requires_grad(b) || !cg__is_contiguous(b)) return;
+    cg_tensor *idx = positions(v, b);
+    cg_node *acc = b->grad_fn ? NULL : cg__grad_accumulator(b), *edge = acc ? acc : b->grad_fn;
+    cg_node *V = idx && edge ? as_strided_node("cg_backward", v, b, edge, idx) : NULL;
+    cg__node_release(acc); /* V holds it */
+    if (!V) return;        /* out of memory: the old history stays */
+    if (b->grad_fn) V->next[0].input_nr = b->output_nr;
+    set_history(v, V);
+}
+
+/* the ops PyTorch lets write into overlapping memory (defined below) */
+static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, const double *s);
+static cg_tensor *f_fill(cg_tensor *a, cg_tensor *b, const double *s);
+static cg_tensor *f_masked_fill(cg_tensor *a, cg_tensor *mask, const double *s);
+
 static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
                           op_fn f) {
-    if (cg__check_inplace(fn, a, false) < 0) return NULL;
+    cg__refresh_view(a);
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (other && cg__requires_grad(other)));
+    if (record && cg__check_view_write(fn, a) < 0) return NULL;
+    if (cg__check_inplace(fn, a, false) < 0) return NULL;
+    bool may_overlap = f == f_zero || f == f_fill || f == f_masked_fill; /* as PyTorch */
+    if (!may_overlap && check_overlap(fn, a, other) < 0) return NULL;
     if (record && a->base && !cg__is_contiguous(a->base)) {
         cg__error(fn, "an in-place operation recorded on a view of a non-contiguous tensor is not "
                       "supported by cgrad; apply it to a clone");
@@ -166,9 +272,11 @@ static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const 
     cg__copy_into(a, r);
     cg__bump_version(a);
     if (record) { /* a's grad_fn becomes the node that made r */
+        if (cg__unalias_saved(r->grad_fn, a->storage) < 0) return NULL;
         cg__node_retain(r->grad_fn);
         set_history(a, r->grad_fn);
         a->output_nr = r->output_nr;
+        if (resave_output(r->grad_fn, r, a) < 0) return NULL;
     }
     return a;
 }
@@ -192,7 +300,7 @@ static cg_tensor *f_div(cg_tensor *a, cg_tensor *b, const double *s) {
 static cg_tensor *arith(const char *fn, char op, op_fn f, cg_tensor *a, cg_tensor *b, double s) {
     bool record = cg__grad_enabled && (cg__requires_grad(a) || (b && cg__requires_grad(b)));
     if (record) return inplace(fn, a, b, (const double[2]){s, 0}, f);
-    if (cg__check_inplace(fn, a, false) < 0) return NULL;
+    if (cg__check_inplace(fn, a, false) < 0 || check_overlap(fn, a, b) < 0) return NULL;
     return cg__binary_into(fn, op, a, b, s) == 0 ? a : NULL;
 }
 
@@ -216,7 +324,8 @@ ARITH(div, '/')
         return cg_##name(a);                                                                       \
     }                                                                                              \
     cg_tensor *cg_##name##_(cg_tensor *a) {                                                        \
-        return a ? inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name) : NULL;    \
+        if (!a) return NULL;                                                                       \
+        return inplace("cg_" #name "_", a, NULL, (const double[2]){0, 0}, f_##name);               \
     }
 ACTIVATION(relu)
 ACTIVATION(sigmoid)
@@ -267,7 +376,17 @@ cg_tensor *cg_fill_(cg_tensor *a, double v) {
     return a ? inplace("cg_fill_", a, NULL, (const double[2]){v, 0}, f_fill) : NULL;
 }
 cg_tensor *cg_copy_(cg_tensor *dst, cg_tensor *src) {
-    return dst && src ? inplace("cg_copy_", dst, src, (const double[2]){0, 0}, f_copy) : NULL;
+    if (!dst || !src) return NULL;
+    int nd;
+    int64_t shape[CG_MAX_DIMS]; /* (nd): dst and src broadcast, which must be dst's */
+    if (cg__broadcast_shape("cg_copy_", dst->ndim, dst->shape, src->ndim, src->shape, &nd, shape) <
+        0)
+        return NULL;
+    if (!cg__same_shape(nd, shape, dst->ndim, dst->shape)) {
+        cg__shape_error("cg_copy_", CG_MSG_OUTPUT_BROADCAST, dst->ndim, dst->shape, nd, shape);
+        return NULL;
+    }
+    return inplace("cg_copy_", dst, src, (const double[2]){0, 0}, f_copy);
 }
 cg_tensor *cg_clamp_(cg_tensor *a, double min, double max) {
     return a ? inplace("cg_clamp_", a, NULL, (const double[2]){min, max}, f_clamp) : NULL;

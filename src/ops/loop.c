@@ -38,8 +38,8 @@ void cg__broadcast_strides(const cg_tensor *t, int ndim, const int64_t *shape, i
 int cg__broadcast_shape(const char *fn, int na, const int64_t *sa, int nb, const int64_t *sb,
                         int *nout, int64_t *out_) {
     int n = na > nb ? na : nb;
-    int64_t out[CG_MAX_DIMS]; /* out_ may alias sa or sb */
-    for (int i = 0; i < n; i++) {
+    int64_t out[CG_MAX_DIMS];          /* out_ may alias sa or sb */
+    for (int i = n - 1; i >= 0; i--) { /* from the right: PyTorch names the last mismatch */
         int ia = na - n + i, ib = nb - n + i;
         int64_t x = ia >= 0 ? sa[ia] : 1, y = ib >= 0 ? sb[ib] : 1;
         if (x != y && x != 1 && y != 1) {

@@ -181,7 +181,10 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
                   (long long)b->shape[0], (long long)b->shape[1]);
         return NULL;
     }
-    if (check_dtypes("cg_mm", "addmm_impl_cpu_", a, b) < 0) return NULL;
+    /* an empty product is zeros of a's dtype, whatever b's (as PyTorch) */
+    bool empty = a->shape[0] == 0 || a->shape[1] == 0 || b->shape[1] == 0;
+    if ((!empty || a->dtype == CG_BOOL) && check_dtypes("cg_mm", "addmm_impl_cpu_", a, b) < 0)
+        return NULL;
     int64_t shape[2] = {a->shape[0], b->shape[1]};
     cg_tensor *out = cg__tensor_new(a->dtype, 2, shape);
     if (!out) return NULL;
@@ -286,7 +289,8 @@ static cg_tensor *matmul_folded(cg_tensor *a, cg_tensor *b) {
     int nd = t1->ndim - 1;
     memcpy(out, t1->shape, sizeof out);
     if (t2->ndim == 2) out[nd++] = t2->shape[1];
-    cg_tensor *f = cg_reshape(t1, CG_SHAPE(-1, k));
+    /* the rows counted, not -1: view(-1, 0) is ambiguous ([3, 5, 0] @ [0, 0]) */
+    cg_tensor *f = cg_reshape(t1, CG_SHAPE(cg__numel(t1->ndim - 1, t1->shape), k));
     cg_tensor *p = unsafe_view(t2->ndim == 1 ? cg_mv(f, t2) : cg_mm(f, t2), nd, out);
     return tr && t2->ndim == 2 ? cg_contiguous(cg_transpose(p, -1, -2)) : p;
 }
@@ -317,6 +321,19 @@ static cg_tensor *matmul_batched(cg_tensor *a, cg_tensor *b) {
     return unsafe_view(p, nd, out);
 }
 
+/* PyTorch's mm(...).squeeze_(0): SqueezeBackward3 over the product, which
+ * stays a tensor of its own, not a view (an in-place write to it records
+ * no CopySlices) */
+static cg_tensor *squeeze_in_place(cg_tensor *p) {
+    cg_tensor *s = cg__squeeze_dims(p, 1u);
+    if (s && s->base) {
+        cg_release(s->base);
+        s->base = NULL;
+        s->view_version = -1;
+    }
+    return s;
+}
+
 /* torch.matmul, recording the same graph PyTorch does:
  *   1-D @ 1-D      dot
  *   2-D @ 1-D      mv;  1-D @ 2-D: mm over unsqueeze(0), then squeeze
@@ -336,7 +353,7 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
     }
     if (da == 1 && db == 1) return cg_dot(a, b);
     if (da == 2 && db == 1) return cg_mv(a, b);
-    if (da == 1 && db == 2) return cg__squeeze_dims(cg_mm(cg_unsqueeze(a, 0), b), 1u);
+    if (da == 1 && db == 2) return squeeze_in_place(cg_mm(cg_unsqueeze(a, 0), b));
     if (da == 2 && db == 2) return cg_mm(a, b);
     if ((da >= 3 && db <= 2) || (db >= 3 && da <= 2)) return matmul_folded(a, b);
     return matmul_batched(a, b);

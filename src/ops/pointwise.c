@@ -58,14 +58,14 @@ SIGNED(neg, -x)
 FLOATING(exp, expf(x), exp(x))
 FLOATING(log, logf(x), log(x))
 FLOATING(sqrt, sqrtf(x), sqrt(x))
-SIGNED(abs, x < 0 ? -x : x)
+SIGNED(abs, (x < 0 ? -x : x) + 0) /* + 0: abs(-0.0) is +0.0 */
 SIGNED(sign, (x > 0) - (x < 0))
 KERNEL(sign_b, bool, prm, x)
 FLOATING(reciprocal, 1.0f / x, 1.0 / x)
 FLOATING(tanh, tanhf(x), tanh(x))
 FLOATING(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
-/* floating relu keeps NaN, as PyTorch does */
-FLOATING(relu, x > 0 || x != x ? x : 0.0f, x > 0 || x != x ? x : 0.0)
+/* relu is PyTorch's clamp_min(x, 0): NaN and -0.0 pass through */
+FLOATING(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
 KERNEL(relu_i64, int64_t, prm, x > 0 ? x : 0)
 FLOATING(sin, sinf(x), sin(x))
 FLOATING(cos, cosf(x), cos(x))
@@ -586,9 +586,42 @@ int cg__bw_sigmoid(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return times(gi, go[0], cg_mul(r, cg_rsub_scalar(r, 1)));
 }
 
+/* where(r > 0, g, 0): PyTorch's threshold_backward(g, r, 0) */
+static cg_tensor *threshold_backward(cg_tensor *g, cg_tensor *r) {
+    return cg_where(cg_gt_scalar(r, 0), g, cg_scalar(0, (int)g->dtype));
+}
+
+enum { THRESHOLD_RESULT }; /* ThresholdBackwardBackward0's saved tensor */
+
+static int threshold_bw_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out,
+                                cg_tensor **out, void *user) {
+    CG_UNUSED(n_in), CG_UNUSED(n_out), CG_UNUSED(user);
+    out[0] = threshold_backward(in[0], in[1]);
+    return out[0] ? cg_ctx_save_for_backward(ctx, 1, &in[1]) : -1;
+}
+
+/* its inputs (g, r): the same selection of gg for g, zeros for r */
+static int threshold_bw_backward(cg_ctx *ctx, int n_out, cg_tensor *const *gg, int n_in,
+                                 cg_tensor **gi, void *user) {
+    CG_UNUSED(n_out), CG_UNUSED(n_in), CG_UNUSED(user);
+    cg_tensor *r = cg_ctx_saved(ctx, THRESHOLD_RESULT);
+    gi[0] = r ? threshold_backward(gg[0], r) : NULL;
+    gi[1] = cg_zeros_like(gg[0], 0);
+    return gi[0] && gi[1] ? 0 : -1;
+}
+
+static const cg_function threshold_bw_fn = {"ThresholdBackwardBackward0", threshold_bw_forward,
+                                            threshold_bw_backward};
+
+/* relu's gradient selects (a NaN or inf in g stays out where r <= 0); under
+ * create_graph it is a node of its own over g and r, as PyTorch's, so it
+ * requires grad whenever r does */
 int cg__bw_relu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *result = cg__unpack(n, PW_RESULT);
-    return times(gi, go[0], cg_gt_scalar(result, 0)); /* the mask r > 0 */
+    if (!result) return -1;
+    if (!cg__grad_enabled) return (gi[0] = threshold_backward(go[0], result)) ? 0 : -1;
+    cg_tensor *in[2] = {go[0], result};
+    return cg_function_apply(&threshold_bw_fn, NULL, 2, in, 1, gi);
 }
 
 int cg__bw_sin(cg_node *n, cg_tensor **go, cg_tensor **gi) {

@@ -357,6 +357,10 @@ int cg__bw_mean_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 int cg__bw_extremum(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *self = cg__unpack(n, EXTREMUM_SELF), *result = cg__unpack(n, EXTREMUM_RESULT);
     if (!self || !result) return -1;
-    cg_tensor *mask = cg_eq(self, result);
-    return (gi[0] = cg_mul(mask, cg_div(go[0], cg_sum(mask)))) ? 0 : -1;
+    /* PyTorch's evenly_distribute_backward: a NaN maximum is shared by the
+     * NaNs; the gradient is selected, so a NaN or inf never leaks to the rest */
+    bool nan = isnan(cg_item(result));
+    cg_tensor *mask = nan ? cg_ne(self, self) : cg_eq(self, result);
+    cg_tensor *zero = cg_scalar(0, (int)go[0]->dtype);
+    return (gi[0] = cg_where(mask, cg_div(go[0], cg_sum(mask)), zero)) ? 0 : -1;
 }

@@ -562,12 +562,12 @@ static cg_tensor *prod_zero_grad(const char *fn, cg_tensor *g, cg_tensor *x, int
 }
 
 int cg__bw_prod(cg_node *n, cg_tensor **go, cg_tensor **gi) {
+    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
+    if (!x || !r) return -1;       /* unpacked first: the version check */
     if (n->in_meta[0].ndim == 0) { /* a 0-d input is its own product */
         gi[0] = go[0];
         return 0;
     }
-    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
-    if (!x || !r) return -1;
     int64_t zeros = count_zeros(x);
     if (zeros == 0) /* d prod / dx_i = prod / x_i */
         gi[0] = cg_mul(go[0], cg_div(r, x));
@@ -582,12 +582,12 @@ int cg__bw_prod_dim(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     int d = (int)n->iv[PROD_DIM_DIM];
     bool keepdim = n->iv[PROD_DIM_KEEPDIM];
     const cg_meta *m = &n->in_meta[0];
+    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
+    if (!x || !r) return -1; /* unpacked first: the version check */
     if (m->ndim == 0) {
         gi[0] = go[0];
         return 0;
     }
-    cg_tensor *x = cg__unpack(n, PROD_SELF), *r = cg__unpack(n, PROD_RESULT);
-    if (!x || !r) return -1;
     cg_tensor *g = unreduce(go[0], m->ndim, 1u << d, keepdim);
     r = unreduce(r, m->ndim, 1u << d, keepdim);
     /* any zero in x: every slice takes the division-free path, as PyTorch */

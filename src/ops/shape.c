@@ -351,6 +351,8 @@ static int split_views(cg_op op, cg_tensor *a, int d, int n, const int64_t *size
         out[i] = cg__tensor_view(a, a->ndim, sh, a->strides, a->offset + start * a->strides[d]);
         if (!out[i]) return -1;
         out[i]->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
+        out[i]->no_grad_view = !cg__grad_enabled || a->no_grad_view;
+        out[i]->multi_view = true; /* PyTorch refuses in-place writes to these */
         start += sizes[i];
     }
     cg_node *node = n ? cg__record_n(op, n, out, 1, &a) : NULL;

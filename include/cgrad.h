@@ -815,6 +815,29 @@ cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split
 int cg_text_dataset_batch(const cg_text_dataset *ds, cg_data_split split, int64_t batch,
                           int64_t block, cg_tensor **x, cg_tensor **y);
 
+/* ----------------------------------------------- GPT-2's tokenizer (BPE) */
+
+/* GPT-2's byte-level BPE, as OpenAI's encoder.py and tiktoken's "gpt2":
+ * GPT-2's pattern cuts the text into pieces, each piece's bytes are merged
+ * by rank. Needs PCRE2 at build time (else loading is an error). Invalid
+ * UTF-8 round-trips: a stray byte is a piece character of its own class
+ * (docs/design.md). One cg_bpe encodes on one thread at a time (its cache). */
+typedef struct cg_bpe cg_bpe;
+/* encoder.json/vocab.json + vocab.bpe/merges.txt; NULL and an error on failure */
+cg_bpe *cg_bpe_load(const char *vocab_json_path, const char *merges_path);
+/* a directory holding vocab.json + merges.txt (Hugging Face) or encoder.json + vocab.bpe (OpenAI)
+ */
+cg_bpe *cg_bpe_load_dir(const char *dir);
+void cg_bpe_free(cg_bpe *bpe);
+#define CG_BPE_ALLOW_SPECIAL 1 /* "<|endoftext|>" in the text becomes its id */
+/* ids malloc'd into *ids (free with free()); returns the count, or -1 and an error */
+int64_t cg_bpe_encode(cg_bpe *bpe, const char *text, size_t len, int flags, int32_t **ids);
+/* bytes malloc'd (NUL-terminated, free with free()), length in *len; NULL and an error on a bad id
+ */
+char *cg_bpe_decode(const cg_bpe *bpe, const int32_t *ids, size_t n, size_t *len);
+int32_t cg_bpe_vocab_size(const cg_bpe *bpe);
+int32_t cg_bpe_token_id(const cg_bpe *bpe,
+                        const char *token); /* -1 if absent, e.g. "<|endoftext|>" */
 /* ------------------------------------------ GPT-2 checkpoints (Hugging Face) */
 /* A Hugging Face GPT-2 model directory: config.json (GPT2Config) and
  * model.safetensors (the state dict of GPT2LMHeadModel or GPT2Model, names

@@ -44,7 +44,8 @@ TEST(test_json_values) {
 
 TEST(test_json_escapes) {
     /* \u00e9 = é (C3 A9), \u4e2d = 中 (E4 B8 AD), \ud83d\ude00 = U+1F600 (F0 9F 98 80) */
-    cg__json *v = parse("\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u00e9\\u4E2D\\ud83d\\ude00 \\u0000z\"");
+    cg__json *v = parse(
+        "\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u00e9\\u4E2D\\ud83d\\ude00 \\u0000z\"");
     ASSERT_NOT_NULL(v);
     const char want[] = "q\" b\\ s/ \b\f\n\r\t \xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80 \0z";
     ASSERT_EQ(v->len, sizeof want - 1);
@@ -57,9 +58,9 @@ TEST(test_json_escapes) {
 }
 
 TEST(test_json_numbers) {
-    cg__json *v =
-        parse("[0, -0, 9223372036854775807, -9223372036854775808, 9223372036854775808, 1e3, 2.0, "
-              "1.5e-3, 9007199254740993, 0.1E+1, -1e-400]");
+    cg__json *v = parse(
+        "[0, -0, 9223372036854775807, -9223372036854775808, 9223372036854775808, 1e3, 2.0, "
+        "1.5e-3, 9007199254740993, 0.1E+1, -1e-400]");
     ASSERT_NOT_NULL(v);
     const cg__json *x = v->items;
     ASSERT_EQ(x[0].integer, 0);
@@ -140,8 +141,10 @@ TEST(test_json_malformed) {
     BAD("\"\\u12\"", "byte 3 (line 1, column 4): truncated \\u escape");
     BAD("\"\\u12x4\"", "byte 5 (line 1, column 6): invalid hex digit in a \\u escape");
     BAD("\"\\u12", "byte 0 (line 1, column 1): unterminated string");
-    BAD("\"\\ud800\"", "byte 1 (line 1, column 2): lone high surrogate \\uD800 (not followed by a low one)");
-    BAD("\"\\ud800\\u0041\"", "byte 1 (line 1, column 2): lone high surrogate \\uD800 (not followed by a low one)");
+    BAD("\"\\ud800\"",
+        "byte 1 (line 1, column 2): lone high surrogate \\uD800 (not followed by a low one)");
+    BAD("\"\\ud800\\u0041\"",
+        "byte 1 (line 1, column 2): lone high surrogate \\uD800 (not followed by a low one)");
     BAD("\"\\udc00\"", "byte 1 (line 1, column 2): lone low surrogate \\uDC00");
     BAD("\"a\tb\"", "byte 2 (line 1, column 3): control character 0x09 in a string (escape it)");
     BAD("\"\xC3\"", "byte 1 (line 1, column 2): invalid UTF-8 in a string");

@@ -25,8 +25,10 @@ static int fail_at(parser *P, size_t at, const char *fmt, ...) {
     va_end(ap);
     size_t line = 1, col = 1;
     for (size_t i = 0; i < at && i < P->n; i++) {
-        if (P->s[i] == '\n') line++, col = 1;
-        else if ((P->s[i] & 0xc0) != 0x80) col++; /* columns count characters */
+        if (P->s[i] == '\n')
+            line++, col = 1;
+        else if ((P->s[i] & 0xc0) != 0x80)
+            col++; /* columns count characters */
     }
     cg__error(P->fn, "%s: invalid JSON at byte %zu (line %zu, column %zu): %s", P->source, at, line,
               col, msg);
@@ -183,7 +185,8 @@ static int parse_number(parser *P, cg__json *v) {
     if (txt != small) free(txt);
     if (range) return fail_at(P, st, "number out of a double's range");
     v->type = CG__JSON_NUMBER;
-    if (integral) v->is_int = exact_int(P->s + st, i - st, &v->integer);
+    if (integral)
+        v->is_int = exact_int(P->s + st, i - st, &v->integer);
     else if (v->number >= -0x1p63 && v->number < 0x1p63 && v->number == (double)(int64_t)v->number)
         v->is_int = 1, v->integer = (int64_t)v->number;
     P->pos = i;
@@ -291,8 +294,9 @@ static int parse_container(parser *P, cg__json *v, int depth) {
             continue;
         }
         if (P->pos < P->n && P->s[P->pos] == close) return P->pos++, 0;
-        return fail_at(P, P->pos, obj ? "expected ',' or '}' in an object"
-                                      : "expected ',' or ']' in an array");
+        return fail_at(P, P->pos,
+                       obj ? "expected ',' or '}' in an object"
+                           : "expected ',' or ']' in an array");
     }
 }
 
@@ -315,11 +319,16 @@ static int parse_value(parser *P, cg__json *v, int depth) {
         return v->str ? 0 : -1;
     }
     if (c == '-' || (c >= '0' && c <= '9')) return parse_number(P, v);
-    if (literal(P, "true")) v->type = CG__JSON_BOOL, v->boolean = 1;
-    else if (literal(P, "false")) v->type = CG__JSON_BOOL, v->boolean = 0;
-    else if (literal(P, "null")) v->type = CG__JSON_NULL;
-    else if (c >= 0x20 && c < 0x7f) return fail_at(P, P->pos, "unexpected character '%c'", c);
-    else return fail_at(P, P->pos, "unexpected byte 0x%02X", c);
+    if (literal(P, "true"))
+        v->type = CG__JSON_BOOL, v->boolean = 1;
+    else if (literal(P, "false"))
+        v->type = CG__JSON_BOOL, v->boolean = 0;
+    else if (literal(P, "null"))
+        v->type = CG__JSON_NULL;
+    else if (c >= 0x20 && c < 0x7f)
+        return fail_at(P, P->pos, "unexpected character '%c'", c);
+    else
+        return fail_at(P, P->pos, "unexpected byte 0x%02X", c);
     return 0;
 }
 
@@ -357,22 +366,31 @@ cg__json *cg__json_parse(const char *fn, const char *source, const char *buf, si
     return NULL;
 }
 
-cg__json *cg__json_parse_file(const char *fn, const char *path) {
+char *cg__read_file(const char *fn, const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return cg__error(fn, "cannot open \"%s\": %s", path, strerror(errno)), NULL;
     char *buf = NULL;
     size_t n = 0, cap = 0, got;
     do {
-        if (n == cap) {
+        if (n + 1 >= cap) {
             char *nb = realloc(buf, cap = cap ? cap * 2 : 1 << 16);
             if (!nb) return free(buf), fclose(f), cg__oom(fn);
             buf = nb;
         }
-        n += got = fread(buf + n, 1, cap - n, f);
+        n += got = fread(buf + n, 1, cap - n - 1, f);
     } while (got > 0);
     int err = ferror(f);
     fclose(f);
     if (err) return free(buf), cg__error(fn, "cannot read \"%s\"", path), NULL;
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+cg__json *cg__json_parse_file(const char *fn, const char *path) {
+    size_t n;
+    char *buf = cg__read_file(fn, path, &n);
+    if (!buf) return NULL;
     cg__json *v = cg__json_parse(fn, path, buf, n);
     free(buf);
     return v;

@@ -29,11 +29,11 @@ struct cg__json {
     double number; /* NUMBER */
     int is_int;    /* NUMBER: integral and within int64 (then `integer` is exact) */
     int64_t integer;
-    char *str;       /* STRING: NUL-terminated UTF-8 (may hold \u0000: use len) */
-    size_t len;      /* STRING: bytes */
-    size_t n;        /* ARRAY / OBJECT: members */
-    cg__json *items; /* (n) ARRAY elements, OBJECT values */
-    char **keys;     /* (n) OBJECT keys, NUL-terminated, in input order */
+    char *str;        /* STRING: NUL-terminated UTF-8 (may hold \u0000: use len) */
+    size_t len;       /* STRING: bytes */
+    size_t n;         /* ARRAY / OBJECT: members */
+    cg__json *items;  /* (n) ARRAY elements, OBJECT values */
+    char **keys;      /* (n) OBJECT keys, NUL-terminated, in input order */
     size_t *key_lens; /* (n) */
     uint32_t *index;  /* OBJECT: open-addressing hash (nslots; member + 1, 0 empty) */
     size_t nslots;
@@ -46,6 +46,9 @@ cg__json *cg__json_parse(const char *fn, const char *source, const char *buf, si
 /* Reads and parses a file; NULL with an error on failure. */
 cg__json *cg__json_parse_file(const char *fn, const char *path);
 void cg__json_free(cg__json *v);
+/* A whole file, malloc'd and NUL-terminated (length in *len); NULL with an
+ * error naming fn ("cannot open \"PATH\": reason"). */
+char *cg__read_file(const char *fn, const char *path, size_t *len);
 
 /* The member of obj named key, or NULL (absent, or obj not an object). */
 const cg__json *cg__json_get(const cg__json *obj, const char *key);

@@ -838,6 +838,7 @@ char *cg_bpe_decode(const cg_bpe *bpe, const int32_t *ids, size_t n, size_t *len
 int32_t cg_bpe_vocab_size(const cg_bpe *bpe);
 int32_t cg_bpe_token_id(const cg_bpe *bpe,
                         const char *token); /* -1 if absent, e.g. "<|endoftext|>" */
+
 /* ------------------------------------------ GPT-2 checkpoints (Hugging Face) */
 /* A Hugging Face GPT-2 model directory: config.json (GPT2Config) and
  * model.safetensors (the state dict of GPT2LMHeadModel or GPT2Model, names

@@ -23,8 +23,10 @@ typedef struct {
 } run;
 
 static const char *OPTIM[] = {"optim.exp_avg", "optim.exp_avg_sq"};
-/* the flags a resumed run must share with the run it continues */
-static const char *RUN_KEYS[] = {"steps", "batch", "block", "data"};
+/* what a resumed run must share with the run it continues (--steps may
+ * grow, as chargpt's) */
+static const char *RUN_KEYS[] = {"batch", "block", "data"};
+enum { N_RUN_KEYS = sizeof RUN_KEYS / sizeof RUN_KEYS[0] };
 
 static void run_free(run *r) {
     cg_optimizer_free(r->opt);
@@ -98,18 +100,17 @@ static int new_model(const options *o, const char *dir, run *r) {
 }
 
 /* the run's flags (RUN_KEYS) as metadata values */
-static void run_values(const options *o, const run *r, char v[4][64]) {
-    snprintf(v[0], 64, "%lld", (long long)o->steps);
-    snprintf(v[1], 64, "%lld", (long long)o->batch);
-    snprintf(v[2], 64, "%lld", (long long)o->block);
-    snprintf(v[3], 64, "%lld:%016llx", (long long)r->n, (unsigned long long)r->hash);
+static void run_values(const options *o, const run *r, char v[N_RUN_KEYS][64]) {
+    snprintf(v[0], 64, "%lld", (long long)o->batch);
+    snprintf(v[1], 64, "%lld", (long long)o->block);
+    snprintf(v[2], 64, "%lld:%016llx", (long long)r->n, (unsigned long long)r->hash);
 }
 
 /* weights, AdamW's state; step, generator, optimizer steps and flags */
 static int save_state(const options *o, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
     cg_params *p = cg_gpt_params(r->m);
-    char key[512], v[4][64], val[80];
+    char key[512], v[N_RUN_KEYS][64], val[80];
     int rc = d ? 0 : -1;
     for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
         const char *name;
@@ -121,7 +122,8 @@ static int save_state(const options *o, const run *r, int64_t step) {
         }
     }
     run_values(o, r, v);
-    for (int k = 0; k < 4 && rc == 0; k++) rc |= cg_state_dict_set_metadata(d, RUN_KEYS[k], v[k]);
+    for (int k = 0; k < N_RUN_KEYS && rc == 0; k++)
+        rc |= cg_state_dict_set_metadata(d, RUN_KEYS[k], v[k]);
     uint64_t rng[4];
     cg_get_rng_state(rng);
     snprintf(val, sizeof val, "%016llx%016llx%016llx%016llx", (unsigned long long)rng[0],
@@ -166,9 +168,9 @@ static int restore_tensors(const cg_state_dict *ck, run *r) {
 
 /* the step, the generator and AdamW's steps of ck; the run's flags must match */
 static int restore_meta(const options *o, const cg_state_dict *ck, run *r) {
-    char v[4][64];
+    char v[N_RUN_KEYS][64];
     run_values(o, r, v);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < N_RUN_KEYS; k++) {
         const char *got = cg_state_dict_metadata(ck, RUN_KEYS[k]);
         if (!got || strcmp(got, v[k]) != 0) {
             cg_error_in("gpt2", "--resume: the run had %s %s, this one %s", RUN_KEYS[k],

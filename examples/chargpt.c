@@ -242,9 +242,6 @@ static int new_model(run *r, double lr) {
 /* ------------------------------------------------------------ checkpoints */
 
 static const char *CONFIG_KEYS[] = {"vocab_size", "block_size", "n_embd", "n_layer", "n_head"};
-/* AdamW's state of parameter NAME is saved as OPTIM_STATE[which].NAME
- * (which as in cg_optimizer_state) */
-static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
 
 /* the vocabulary as a tensor of its code points, in id order (V) */
 static const char *VOCAB = "chargpt.vocab";
@@ -282,33 +279,15 @@ static bool same_vocab(const cg_state_dict *ck, const cg_char_tokenizer *tok) {
  * configuration, the step and the generator */
 static int save_checkpoint(const char *path, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512], val[128];
-    int rc = d ? 0 : -1;
-    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        rc |= cg_state_dict_add(d, name, t);
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
-            rc |= cg_state_dict_add(d, key, cg_optimizer_state(r->opt, i, which));
-        }
-    }
+    char val[128];
+    int rc = ckpt_add_state(d, cg_gpt_params(r->m), r->opt);
     const cg_gpt_config *c = cg_gpt_get_config(r->m);
     int64_t cfg[5] = {c->vocab_size, c->block_size, c->n_embd, c->n_layer, c->n_head};
     for (int k = 0; k < 5 && rc == 0; k++) {
         snprintf(val, sizeof val, "%" PRId64, cfg[k]);
         rc |= cg_state_dict_set_metadata(d, CONFIG_KEYS[k], val);
     }
-    uint64_t rng[4];
-    cg_get_rng_state(rng);
-    snprintf(val, sizeof val, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, rng[0],
-             rng[1], rng[2], rng[3]);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "rng", val);
-    snprintf(val, sizeof val, "%" PRId64, step);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
-    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(r->opt));
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
+    if (rc == 0) rc |= ckpt_add_progress(d, r->opt, step);
     snprintf(val, sizeof val, "%.17g", r->cfg.dropout);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "dropout", val);
     if (rc == 0) rc |= add_vocab(d, r->tok);
@@ -329,18 +308,6 @@ static int meta_int(const cg_state_dict *d, const char *key, range r, int64_t *o
                 "]\n",
                 key, v, r.lo, r.hi);
     return -1;
-}
-
-/* copies src into dst (same shape) without recording a graph */
-static int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
-    if (!src) return -1;
-    if (cg_numel(dst) != cg_numel(src) || cg_ndim(dst) != cg_ndim(src)) {
-        fprintf(stderr, "chargpt: the checkpoint's %s has another shape\n", name);
-        return -1;
-    }
-    cg_tensor *r = NULL;
-    CG_NO_GRAD { r = cg_copy_(dst, src); }
-    return r ? 0 : -1;
 }
 
 /* the configuration and the step ck records into r (its model replaces the
@@ -375,30 +342,13 @@ static int read_config(const cg_state_dict *ck, const char *path, const char *da
 
 /* r's weights, AdamW's state and steps, and the generator, as ck records them */
 static int restore_state(const cg_state_dict *ck, const char *path, run *r) {
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512];
-    int rc = 0;
-    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        rc |= restore(t, cg_state_dict_get(ck, name), name);
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
-            rc |= restore(cg_optimizer_state(r->opt, i, which), cg_state_dict_get(ck, key), key);
-        }
-    }
-    const char *rng = cg_state_dict_metadata(ck, "rng");
-    uint64_t st[4];
-    int64_t osteps;
-    if (rc || meta_int(ck, "optim.steps", STEPS, &osteps) < 0 || !rng || strlen(rng) != 64 ||
-        sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
-               &st[3]) != 4) {
+    int64_t osteps; /* checked here with the flags' limits, for the message */
+    if (ckpt_restore_state(ck, cg_gpt_params(r->m), r->opt) != 0 ||
+        meta_int(ck, "optim.steps", STEPS, &osteps) < 0 || ckpt_restore_progress(ck, r->opt) != 0) {
         fprintf(stderr, "chargpt: %s is not a complete chargpt checkpoint%s%s\n", path,
                 cg_last_error() ? ": " : "", cg_last_error() ? cg_last_error() : "");
         return -1;
     }
-    cg_optimizer_set_steps(r->opt, osteps);
-    cg_set_rng_state(st);
     return 0;
 }
 

@@ -22,7 +22,6 @@ typedef struct {
     char state[PATH], svg[PATH];
 } run;
 
-static const char *OPTIM[] = {"optim.exp_avg", "optim.exp_avg_sq"};
 /* what a resumed run must share with the run it continues (--steps may
  * grow, as chargpt's) */
 static const char *RUN_KEYS[] = {"batch", "block", "data"};
@@ -109,61 +108,15 @@ static void run_values(const options *o, const run *r, char v[N_RUN_KEYS][64]) {
 /* weights, AdamW's state; step, generator, optimizer steps and flags */
 static int save_state(const options *o, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512], v[N_RUN_KEYS][64], val[80];
-    int rc = d ? 0 : -1;
-    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        rc |= cg_state_dict_add(d, name, t);
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM[which], name);
-            rc |= cg_state_dict_add(d, key, cg_optimizer_state(r->opt, i, which));
-        }
-    }
+    char v[N_RUN_KEYS][64];
+    int rc = ckpt_add_state(d, cg_gpt_params(r->m), r->opt);
     run_values(o, r, v);
     for (int k = 0; k < N_RUN_KEYS && rc == 0; k++)
         rc |= cg_state_dict_set_metadata(d, RUN_KEYS[k], v[k]);
-    uint64_t rng[4];
-    cg_get_rng_state(rng);
-    snprintf(val, sizeof val, "%016llx%016llx%016llx%016llx", (unsigned long long)rng[0],
-             (unsigned long long)rng[1], (unsigned long long)rng[2], (unsigned long long)rng[3]);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "rng", val);
-    snprintf(val, sizeof val, "%lld", (long long)step);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
-    snprintf(val, sizeof val, "%lld", (long long)cg_optimizer_steps(r->opt));
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
+    if (rc == 0) rc |= ckpt_add_progress(d, r->opt, step);
     if (rc == 0) rc = cg_save_safetensors(r->state, d);
     cg_state_dict_free(d);
     return rc;
-}
-
-/* dst = src (same shape), without a graph */
-static int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
-    if (!src || cg_numel(src) != cg_numel(dst) || cg_ndim(src) != cg_ndim(dst)) {
-        cg_error_in("gpt2", "train_state.safetensors: %s is missing or has another shape", name);
-        return -1;
-    }
-    cg_tensor *t = NULL;
-    CG_NO_GRAD { t = cg_copy_(dst, src); }
-    return t ? 0 : -1;
-}
-
-/* the weights and AdamW's state of ck */
-static int restore_tensors(const cg_state_dict *ck, run *r) {
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512];
-    for (int i = 0; i < cg_params_count(p); i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        if (restore(t, cg_state_dict_get(ck, name), name) < 0) return -1;
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM[which], name);
-            if (restore(cg_optimizer_state(r->opt, i, which), cg_state_dict_get(ck, key), key) < 0)
-                return -1;
-        }
-    }
-    return 0;
 }
 
 /* the step, the generator and AdamW's steps of ck; the run's flags must match */
@@ -178,18 +131,11 @@ static int restore_meta(const options *o, const cg_state_dict *ck, run *r) {
             return -1;
         }
     }
-    const char *rng = cg_state_dict_metadata(ck, "rng");
-    unsigned long long st[4];
-    int64_t osteps;
     if (to_int(cg_state_dict_metadata(ck, "step"), STEPS, &r->step0) < 0 ||
-        to_int(cg_state_dict_metadata(ck, "optim.steps"), STEPS, &osteps) < 0 || !rng ||
-        strlen(rng) != 64 ||
-        sscanf(rng, "%16llx%16llx%16llx%16llx", &st[0], &st[1], &st[2], &st[3]) != 4) {
+        ckpt_restore_progress(ck, r->opt) < 0) {
         cg_error_in("gpt2", "train_state.safetensors has no valid step, optim.steps or rng");
         return -1;
     }
-    cg_optimizer_set_steps(r->opt, osteps);
-    cg_set_rng_state((uint64_t[]){st[0], st[1], st[2], st[3]});
     return 0;
 }
 
@@ -198,7 +144,10 @@ static int setup_model(const options *o, run *r) {
     if (new_model(o, o->resume ? o->out : o->model, r) < 0) return -1;
     if (o->resume) {
         cg_state_dict *ck = cg_load_safetensors(r->state);
-        int rc = ck && restore_tensors(ck, r) == 0 && restore_meta(o, ck, r) == 0 ? 0 : -1;
+        int rc = ck && ckpt_restore_state(ck, cg_gpt_params(r->m), r->opt) == 0 &&
+                         restore_meta(o, ck, r) == 0
+                     ? 0
+                     : -1;
         cg_state_dict_free(ck);
         return rc;
     }

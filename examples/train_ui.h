@@ -19,6 +19,88 @@
 
 #ifndef TRAIN_UI_NAME
 #error "define TRAIN_UI_NAME before including train_ui.h"
+/* ------------------------------------------------------------ checkpoints */
+
+/* AdamW's state of parameter NAME is saved as OPTIM_STATE[which].NAME
+ * (which as in cg_optimizer_state) */
+static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
+
+/* p's weights under their names and opt's state beside them, into d */
+static inline int ckpt_add_state(cg_state_dict *d, cg_params *p, cg_optimizer *opt) {
+    char key[512];
+    int rc = d ? 0 : -1;
+    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        rc |= cg_state_dict_add(d, name, t);
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= cg_state_dict_add(d, key, cg_optimizer_state(opt, i, which));
+        }
+    }
+    return rc;
+}
+
+/* the metadata of how far a run is: the generator ("rng"), "step" and
+ * AdamW's "optim.steps" */
+static inline int ckpt_add_progress(cg_state_dict *d, const cg_optimizer *opt, int64_t step) {
+    char val[80];
+    uint64_t rng[4];
+    cg_get_rng_state(rng);
+    snprintf(val, sizeof val, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, rng[0],
+             rng[1], rng[2], rng[3]);
+    int rc = cg_state_dict_set_metadata(d, "rng", val);
+    snprintf(val, sizeof val, "%" PRId64, step);
+    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
+    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(opt));
+    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
+    return rc;
+}
+
+/* copies src into dst (same shape) without recording a graph */
+static inline int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
+    if (!src) return -1;
+    if (cg_numel(dst) != cg_numel(src) || cg_ndim(dst) != cg_ndim(src)) {
+        fprintf(stderr, TRAIN_UI_NAME ": the checkpoint's %s has another shape\n", name);
+        return -1;
+    }
+    cg_tensor *r = NULL;
+    CG_NO_GRAD { r = cg_copy_(dst, src); }
+    return r ? 0 : -1;
+}
+
+/* ckpt_add_state's inverse: p's weights and opt's state from ck */
+static inline int ckpt_restore_state(const cg_state_dict *ck, cg_params *p, cg_optimizer *opt) {
+    char key[512];
+    int rc = 0;
+    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        rc |= restore(t, cg_state_dict_get(ck, name), name);
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= restore(cg_optimizer_state(opt, i, which), cg_state_dict_get(ck, key), key);
+        }
+    }
+    return rc;
+}
+
+/* ckpt_add_progress's inverse: the generator and AdamW's steps (the step is
+ * the caller's to read); 0 or -1 */
+static inline int ckpt_restore_progress(const cg_state_dict *ck, cg_optimizer *opt) {
+    const char *rng = cg_state_dict_metadata(ck, "rng");
+    uint64_t st[4];
+    int64_t osteps;
+    if (to_int(cg_state_dict_metadata(ck, "optim.steps"), (range){0, INT64_MAX}, &osteps) < 0 ||
+        !rng || strlen(rng) != 64 ||
+        sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
+               &st[3]) != 4)
+        return -1;
+    cg_optimizer_set_steps(opt, osteps);
+    cg_set_rng_state(st);
+    return 0;
+}
+
 #endif
 
 static inline int bad(const char *flag, const char *value, const char *want) {
@@ -245,6 +327,88 @@ static inline int write_svg(const char *path, const losses *c, int64_t step0) {
         "<text x=\"%g\" y=\"18\">val</text>\n</svg>\n",
         x, x + 20, x + 25, x + 70, x + 90, x + 95, window, x + 265, x + 275);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+/* AdamW's state of parameter NAME is saved as OPTIM_STATE[which].NAME
+ * (which as in cg_optimizer_state) */
+static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
+
+/* p's weights under their names and opt's state beside them, into d */
+static inline int ckpt_add_state(cg_state_dict *d, cg_params *p, cg_optimizer *opt) {
+    char key[512];
+    int rc = d ? 0 : -1;
+    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        rc |= cg_state_dict_add(d, name, t);
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= cg_state_dict_add(d, key, cg_optimizer_state(opt, i, which));
+        }
+    }
+    return rc;
+}
+
+/* the metadata of how far a run is: the generator ("rng"), "step" and
+ * AdamW's "optim.steps" */
+static inline int ckpt_add_progress(cg_state_dict *d, const cg_optimizer *opt, int64_t step) {
+    char val[80];
+    uint64_t rng[4];
+    cg_get_rng_state(rng);
+    snprintf(val, sizeof val, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, rng[0],
+             rng[1], rng[2], rng[3]);
+    int rc = cg_state_dict_set_metadata(d, "rng", val);
+    snprintf(val, sizeof val, "%" PRId64, step);
+    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
+    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(opt));
+    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
+    return rc;
+}
+
+/* copies src into dst (same shape) without recording a graph */
+static inline int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
+    if (!src) return -1;
+    if (cg_numel(dst) != cg_numel(src) || cg_ndim(dst) != cg_ndim(src)) {
+        fprintf(stderr, TRAIN_UI_NAME ": the checkpoint's %s has another shape\n", name);
+        return -1;
+    }
+    cg_tensor *r = NULL;
+    CG_NO_GRAD { r = cg_copy_(dst, src); }
+    return r ? 0 : -1;
+}
+
+/* ckpt_add_state's inverse: p's weights and opt's state from ck */
+static inline int ckpt_restore_state(const cg_state_dict *ck, cg_params *p, cg_optimizer *opt) {
+    char key[512];
+    int rc = 0;
+    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
+        const char *name;
+        cg_tensor *t = cg_params_get(p, i, &name);
+        rc |= restore(t, cg_state_dict_get(ck, name), name);
+        for (int which = 0; which < 2; which++) {
+            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
+            rc |= restore(cg_optimizer_state(opt, i, which), cg_state_dict_get(ck, key), key);
+        }
+    }
+    return rc;
+}
+
+/* ckpt_add_progress's inverse: the generator and AdamW's steps (the step is
+ * the caller's to read); 0 or -1 */
+static inline int ckpt_restore_progress(const cg_state_dict *ck, cg_optimizer *opt) {
+    const char *rng = cg_state_dict_metadata(ck, "rng");
+    uint64_t st[4];
+    int64_t osteps;
+    if (to_int(cg_state_dict_metadata(ck, "optim.steps"), (range){0, INT64_MAX}, &osteps) < 0 ||
+        !rng || strlen(rng) != 64 ||
+        sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
+               &st[3]) != 4)
+        return -1;
+    cg_optimizer_set_steps(opt, osteps);
+    cg_set_rng_state(st);
+    return 0;
 }
 
 #endif

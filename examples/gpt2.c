@@ -347,6 +347,7 @@ static int generate(const options *o) {
         if (!out) rc = -1, fprintf(stderr, "\ngpt2: %s\n", cg_last_error());
         if (out && !st.stopped) stream_print(&st, true);
         printf("\n");
+        fflush(stdout); /* the text, then the figures on stderr */
         if (out && st.n > 0)
             fprintf(stderr,
                     "gpt2: %zu tokens in %.2f s: %.1f tokens/s (prompt %lld tokens: %.2f s)\n",

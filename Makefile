@@ -55,9 +55,10 @@ TEST_PYTHON := /usr/bin/python3
 # Debian packages the tests need beyond a C compiler, make and cmake.
 # clang (with its sanitizer runtime and OpenMP) builds the ASan+UBSan phase.
 TEST_PACKAGES := python3-torch valgrind libopenblas-dev libopenblas-openmp-dev pkg-config graphviz clang \
-                 libclang-rt-14-dev libomp-14-dev clang-format libpcre2-dev nodejs npm
+                 libclang-rt-14-dev libomp-14-dev clang-format libpcre2-dev nodejs npm python3-regex
 # GPT-2's tokenizer is tested against npm's gpt-3-encoder and js-tiktoken, run by
-# node from tests/bpe/node_modules (versions pinned by tests/bpe/package-lock.json).
+# node from tests/bpe/node_modules (versions pinned by tests/bpe/package-lock.json),
+# and against encoder.py's splitter (Python's regex module).
 BPE_REF_DIR := tests/bpe
 
 # What PyTorch prints for the seed walkthrough: seed_tour must print the same,
@@ -211,6 +212,7 @@ test-deps:
 	pkg-config --exists libpcre2-8 2>/dev/null || missing="$$missing libpcre2-dev"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	$(TEST_PYTHON) -c 'import regex' >/dev/null 2>&1 || missing="$$missing python3-regex"; \
 	if [ -z "$$missing" ]; then echo "test dependencies: all present"; $(MAKE) --no-print-directory test-deps-npm; exit $$?; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "test dependencies missing:$$missing; installing them with apt-get"; \

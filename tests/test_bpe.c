@@ -5,9 +5,13 @@
  * tests/bpe/node_modules). Ids must equal both references' on prose, code,
  * Chinese, emoji, whitespace runs, numbers, contractions, special tokens and
  * seeded random Unicode; on invalid UTF-8 they must equal js-tiktoken's
- * merges of the surrogateescape pieces (reference.js says how). decode of
- * encode gives back the bytes. Malformed tokenizer files are clear errors. */
+ * merges of the surrogateescape pieces (reference.js says how). Where
+ * JavaScript's \s is not Unicode's (U+0085, U+FEFF), the pieces are those of
+ * encoder.py's own splitter, Python's regex module (encoder_py_split.py).
+ * decode of encode gives back the bytes. Malformed tokenizer files are clear
+ * errors. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, symlink */
+#include "core/internal.h"      /* cg__utf8_put */
 #include "io/json.h"
 #include "test.h"
 
@@ -75,8 +79,27 @@ static int reference_ready(void) {
     return 0;
 }
 
-/* Runs the references on every case; their answers as JSON, or NULL. */
-static cg__json *run_reference(const cases *c) {
+/* 1 when cgrad has GPT-2's tokenizer; without PCRE2, checks that loading
+ * says so. */
+static int have_tokenizer(void) {
+    cg_bpe *b = cg_bpe_load(GPT2_VOCAB, GPT2_MERGES);
+    if (b) return cg_bpe_free(b), 1;
+    const char *e = cg_last_error();
+    if (e && strcmp(e, "cgrad was built without PCRE2 (libpcre2-dev), which GPT-2's tokenizer "
+                       "needs") == 0) {
+        printf("  cgrad was built without PCRE2: checked that loading says so\n");
+        return 0;
+    }
+    FAIL_("cg_bpe_load failed: %s", e ? e : "no error");
+    return 0;
+}
+
+#define READY()                                                                                    \
+    if (!reference_ready() || !have_tokenizer()) return
+
+/* Runs `TOOL IN OUT` on the cases (IN: records of a u32 length, a u8 of
+ * flags, the bytes); OUT's JSON, or NULL. */
+static cg__json *run_tool(const char *tool, const cases *c) {
     char dir[] = "/tmp/cgrad_bpe_XXXXXX", in[64], out[64], cmd[512];
     if (!mkdtemp(dir)) return NULL;
     snprintf(in, sizeof in, "%s/in", dir);
@@ -90,7 +113,7 @@ static cg__json *run_reference(const cases *c) {
         fwrite(c->text[i], 1, c->len[i], f);
     }
     if (f) fclose(f);
-    snprintf(cmd, sizeof cmd, "node %s/reference.js encode %s %s", REF_DIR, in, out);
+    snprintf(cmd, sizeof cmd, "%s %s %s", tool, in, out);
     int rc = system(cmd);
     cg__json *v = rc == 0 ? cg__json_parse_file("test", out) : NULL;
     if (rc) fprintf(stderr, "  `%s` failed (status %d)\n", cmd, rc);
@@ -98,12 +121,19 @@ static cg__json *run_reference(const cases *c) {
     return v;
 }
 
+/* The references' ids for every case (reference.js says how). */
+static cg__json *run_reference(const cases *c) {
+    return run_tool("node " REF_DIR "/reference.js encode", c);
+}
+
 static void show(const char *what, const char *t, size_t n) {
     fprintf(stderr, "    %s (%zu bytes): \"", what, n);
     for (size_t i = 0; i < n && i < 120; i++) {
         unsigned char ch = (unsigned char)t[i];
-        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') fputc(ch, stderr);
-        else fprintf(stderr, "\\x%02x", ch);
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+            fputc(ch, stderr);
+        else
+            fprintf(stderr, "\\x%02x", ch);
     }
     fprintf(stderr, "%s\"\n", n > 120 ? "..." : "");
 }
@@ -176,14 +206,16 @@ static int check_cases(const cases *c, int *compared) {
 /* ------------------------------------------------------------------ tests */
 
 TEST(test_bpe_texts) {
-    if (!reference_ready()) return;
+    READY();
     cases c = {0};
     add_str(&c, "");
     add_str(&c, "Hello world");
     add_str(&c, "The quick brown fox jumps over the lazy dog. It's 4:30pm; we'll see, they'd say, "
                 "I'm sure you're right and we've won't (can't) -- isn't it?");
     add_str(&c, "'s 't 're 've 'm 'll 'd 'S 'T 'RE O'Neil's rock'n'roll '' ''' 'x");
-    add_str(&c, "int main(int argc, char **argv) {\n    for (int i = 0; i < argc; i++)\n\t\tputs(argv[i]);\n    return 0x1F & ~0u;\n}\n");
+    add_str(
+        &c,
+        "int main(int argc, char **argv) {\n    for (int i = 0; i < argc; i++)\n\t\tputs(argv[i]);\n    return 0x1F & ~0u;\n}\n");
     add_str(&c, "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n");
     add_str(&c, "日本語のテキスト、한국어 텍스트, русский текст, ελληνικά, عربي, हिन्दी");
     add_str(&c, "emoji 🤗🚀👩‍👩‍👧‍👦 🇫🇷 ❤️ 👍🏽 done");
@@ -192,26 +224,44 @@ TEST(test_bpe_texts) {
                 "                      end");
     add_str(&c, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n");
     add_str(&c, "3.14159 2024-01-02 1,000,000 007 42nd ½ ² ① ٣ 10^9 -5e-3 $19.99");
-    add_str(&c, "\xC2\xA0nbsp\xE3\x80\x80ideographic\xE2\x80\x83" "em\xE2\x80\xA8ls\xE2\x80\xA9ps");
+    add_str(&c, "\xC2\xA0nbsp\xE3\x80\x80ideographic\xE2\x80\x83"
+                "em\xE2\x80\xA8ls\xE2\x80\xA9ps");
     add_str(&c, "a<|endoftext|>b <|endoftext|> <|endoftext|><|endoftext|>");
     ADD_LIT(&c, "a<|endoftext|>b <|endoftext|> <|endoftext|><|endoftext|>", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "<|endoftext|>", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "<|endoftext|", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "no special here", CG_BPE_ALLOW_SPECIAL);
     ADD_LIT(&c, "nul\0byte", 0);
-    ADD_LIT(&c, "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
+    ADD_LIT(&c,
+            "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
             CG_BPE_ALLOW_SPECIAL);
-    ADD_LIT(&c, "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe", 0);
+    ADD_LIT(&c,
+            "\x80\xff abc \xe4\xb8 \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 x\xff<|endoftext|>\xfe",
+            0);
     ADD_LIT(&c, "hello\xffworld \xff\xfe!! 12\xc3", 0);
-    CHECK_CASES(c, 14);
+    /* long pieces (merged through a heap): letters, digits, spaces, symbols */
+    char *big = malloc(1601);
+    rng_state = 0x5eed0003;
+    for (int kind = 0; kind < 4; kind++) {
+        for (int i = 0; i < 1600; i++)
+            big[i] = kind == 0   ? "ACGTacgtthe"[rnd(11)]
+                     : kind == 1 ? (char)('0' + rnd(10))
+                     : kind == 2 ? " \t"[rnd(8) == 0]
+                                 : "!?-=+*/<>[](){}"[rnd(15)];
+        add(&c, big, 1600, 0);
+    }
+    free(big);
+    CHECK_CASES(c, 18);
 }
 
 /* Long texts: the repository's docs and sources, Debian's license texts. */
 TEST(test_bpe_documents) {
-    if (!reference_ready()) return;
-    static const char *files[] = {CG_SOURCE_DIR "/README.md", CG_SOURCE_DIR "/docs/design.md",
+    READY();
+    static const char *files[] = {CG_SOURCE_DIR "/README.md",
+                                  CG_SOURCE_DIR "/docs/design.md",
                                   CG_SOURCE_DIR "/src/data/bpe_encode.c",
-                                  CG_SOURCE_DIR "/src/io/json.c", CG_SOURCE_DIR "/include/cgrad.h",
+                                  CG_SOURCE_DIR "/src/io/json.c",
+                                  CG_SOURCE_DIR "/include/cgrad.h",
                                   "/usr/share/common-licenses/GPL-3",
                                   "/usr/share/common-licenses/Apache-2.0"};
     cases c = {0};
@@ -229,35 +279,26 @@ TEST(test_bpe_documents) {
 /* Code points from scripts, symbols and spaces whose classes (letter,
  * number, space, other) PCRE2's and node's Unicode tables agree on. */
 static uint32_t random_char(void) {
-    static const uint32_t ranges[][2] = {
-        {0x20, 0x7e},       {0x20, 0x20},       {0x30, 0x39},       {0x09, 0x0d},
-        {0xa0, 0xff},       {0x100, 0x24f},     {0x370, 0x3ff},     {0x400, 0x4ff},
-        {0x5d0, 0x5ea},     {0x620, 0x64a},     {0x660, 0x669},     {0x900, 0x97f},
-        {0xe00, 0xe5b},     {0x1100, 0x11ff},   {0x2000, 0x200a},   {0x2010, 0x2027},
-        {0x2028, 0x2029},   {0x2030, 0x205e},   {0x2070, 0x209c},   {0x20a0, 0x20bf},
-        {0x2150, 0x218b},   {0x2190, 0x23ff},   {0x2460, 0x24ff},   {0x2500, 0x27bf},
-        {0x3000, 0x303f},   {0x3041, 0x3096},   {0x30a0, 0x30ff},   {0x4e00, 0x9fa5},
-        {0xac00, 0xd7a3},   {0xff01, 0xff5e},   {0x1f300, 0x1f5ff}, {0x1f600, 0x1f64f},
-        {0x1f680, 0x1f6c5}, {0x1d400, 0x1d4ff}, {0x1f1e6, 0x1f1ff}, {0x1680, 0x1680},
-        {0x202f, 0x202f},   {0x205f, 0x205f},   {0xfe00, 0xfe0f},   {0x300, 0x36f}};
+    static const uint32_t ranges[][2] = {{0x20, 0x7e},       {0x20, 0x20},       {0x30, 0x39},
+                                         {0x09, 0x0d},       {0xa0, 0xff},       {0x100, 0x24f},
+                                         {0x370, 0x3ff},     {0x400, 0x4ff},     {0x5d0, 0x5ea},
+                                         {0x620, 0x64a},     {0x660, 0x669},     {0x900, 0x97f},
+                                         {0xe00, 0xe5b},     {0x1100, 0x11ff},   {0x2000, 0x200a},
+                                         {0x2010, 0x2027},   {0x2028, 0x2029},   {0x2030, 0x205e},
+                                         {0x2070, 0x209c},   {0x20a0, 0x20bf},   {0x2150, 0x218b},
+                                         {0x2190, 0x23ff},   {0x2460, 0x24ff},   {0x2500, 0x27bf},
+                                         {0x3000, 0x303f},   {0x3041, 0x3096},   {0x30a0, 0x30ff},
+                                         {0x4e00, 0x9fa5},   {0xac00, 0xd7a3},   {0xff01, 0xff5e},
+                                         {0x1f300, 0x1f5ff}, {0x1f600, 0x1f64f}, {0x1f680, 0x1f6c5},
+                                         {0x1d400, 0x1d4ff}, {0x1f1e6, 0x1f1ff}, {0x1680, 0x1680},
+                                         {0x202f, 0x202f},   {0x205f, 0x205f},   {0xfe00, 0xfe0f},
+                                         {0x300, 0x36f}};
     size_t k = rnd(sizeof ranges / sizeof *ranges);
     return ranges[k][0] + rnd(ranges[k][1] - ranges[k][0] + 1);
 }
 
-static size_t put_utf8(uint32_t cp, char *o) {
-    if (cp < 0x80) return o[0] = (char)cp, 1;
-    if (cp < 0x800) return o[0] = (char)(0xc0 | cp >> 6), o[1] = (char)(0x80 | (cp & 0x3f)), 2;
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12), o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        return o[2] = (char)(0x80 | (cp & 0x3f)), 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18), o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 TEST(test_bpe_random_unicode) {
-    if (!reference_ready()) return;
+    READY();
     rng_state = 0x5eed0001;
     cases c = {0};
     char buf[64 * 4 + 16];
@@ -270,7 +311,7 @@ TEST(test_bpe_random_unicode) {
                 memcpy(buf + n, s, strlen(s));
                 n += strlen(s);
             } else {
-                n += put_utf8(random_char(), buf + n);
+                n += cg__utf8_put(random_char(), buf + n);
             }
             if (n > 64 * 4) break;
         }
@@ -281,7 +322,7 @@ TEST(test_bpe_random_unicode) {
 
 /* Random bytes: ASCII, stray and truncated multi-byte sequences. */
 TEST(test_bpe_random_bytes) {
-    if (!reference_ready()) return;
+    READY();
     rng_state = 0x5eed0002;
     cases c = {0};
     char buf[64 * 4];
@@ -289,20 +330,88 @@ TEST(test_bpe_random_bytes) {
         size_t n = 0, len = rnd(48);
         for (size_t k = 0; k < len; k++) {
             uint32_t kind = rnd(4);
-            if (kind == 0) buf[n++] = (char)rnd(256);
-            else if (kind == 1) buf[n++] = " a1!'\n"[rnd(6)];
-            else if (kind == 2) buf[n++] = (char)(0x80 + rnd(128));
-            else n += put_utf8(random_char(), buf + n);
+            if (kind == 0)
+                buf[n++] = (char)rnd(256);
+            else if (kind == 1)
+                buf[n++] = " a1!'\n"[rnd(6)];
+            else if (kind == 2)
+                buf[n++] = (char)(0x80 + rnd(128));
+            else
+                n += cg__utf8_put(random_char(), buf + n);
         }
         add(&c, buf, n, i % 5 == 4 ? CG_BPE_ALLOW_SPECIAL : 0);
     }
     CHECK_CASES(c, 0);
 }
 
+/* U+0085, U+FEFF and their kin, where JavaScript's \s is not Unicode's
+ * White_Space: the pieces of OpenAI's encoder.py (Python's regex module,
+ * tests/bpe/encoder_py_split.py), each merged by js-tiktoken alone. */
+TEST(test_bpe_white_space) {
+    READY();
+    if (system(CG_PYTHON " -c 'import regex' 2>/dev/null") != 0) {
+        FAIL_("the reference is missing: Python's regex module for " CG_PYTHON
+              " (apt-get install python3-regex)");
+        return;
+    }
+    static const char *bits[] = {"\xC2\x85",
+                                 "\xEF\xBB\xBF",
+                                 "\xE1\xA0\x8E",
+                                 "\x1C",
+                                 "\x1F",
+                                 "\xC2\xA0",
+                                 "\xE2\x80\xA8",
+                                 " ",
+                                 "\n",
+                                 "a",
+                                 "1",
+                                 "!",
+                                 "'s",
+                                 "Z"};
+    rng_state = 0x5eed0004;
+    cases texts = {0}, pieces = {0};
+    char buf[64];
+    for (int i = 0; i < 400; i++) {
+        size_t n = 0, len = 1 + rnd(10);
+        for (size_t k = 0; k < len; k++) {
+            const char *b = bits[rnd(sizeof bits / sizeof *bits)];
+            memcpy(buf + n, b, strlen(b)), n += strlen(b);
+        }
+        add(&texts, buf, n, 0);
+    }
+    cg__json *split = run_tool(CG_PYTHON " " REF_DIR "/encoder_py_split.py", &texts);
+    const cg__json *pc = cg__json_get(split, "pieces");
+    for (size_t i = 0; pc && i < pc->n; i++)
+        for (size_t k = 0; k < pc->items[i].n; k++)
+            add(&pieces, pc->items[i].items[k].str, pc->items[i].items[k].len, 2);
+    cg__json *ref = pc ? run_reference(&pieces) : NULL;
+    const cg__json *t = cg__json_get(ref, "tiktoken");
+    cg_bpe *b = cg_bpe_load(GPT2_VOCAB, GPT2_MERGES);
+    int bad = !t || t->n != pieces.n || !b || pc->n != texts.n, spaces = 0;
+    for (size_t i = 0, at = 0; !bad && i < texts.n; i++) {
+        int32_t *ids = NULL;
+        int64_t n = cg_bpe_encode(b, texts.text[i], texts.len[i], 0, &ids), k = 0;
+        for (size_t p = 0; p < pc->items[i].n; p++, at++)
+            for (size_t j = 0; j < t->items[at].n; j++, k++)
+                if (k >= n || ids[k] != t->items[at].items[j].integer) bad = 1;
+        if (bad || k != n) show("case differs", texts.text[i], texts.len[i]), bad = 1;
+        spaces += strstr(texts.text[i], "\xC2\x85") || strstr(texts.text[i], "\xEF\xBB\xBF");
+        free(ids);
+    }
+    printf("  %zu texts (%d with U+0085 or U+FEFF), %zu pieces\n", texts.n, spaces, pieces.n);
+    cg_bpe_free(b);
+    cg__json_free(ref);
+    cg__json_free(split);
+    free_cases(&texts);
+    free_cases(&pieces);
+    ASSERT_EQ(bad, 0);
+    ASSERT_GT(spaces, 100);
+}
+
 /* ------------------------------------------------ files, errors, the API */
 
 TEST(test_bpe_api) {
-    if (!reference_ready()) return;
+    READY();
     cg_bpe *b = cg_bpe_load_dir(GPT2_DIR);
     ASSERT_NOT_NULL(b);
     ASSERT_EQ(cg_bpe_vocab_size(b), 50257);
@@ -377,24 +486,34 @@ static void malformed(void) {
     snprintf(m, sizeof m, "%s/merges.txt", tmpdir);
     char want[512];
 #define AT(path, rest) (snprintf(want, sizeof want, "%s: " rest, path), want)
-    BAD_FILES("{\"a\": 0,}", "a b\n", AT(v, "invalid JSON at byte 8 (line 1, column 9): expected a string key"));
+    BAD_FILES("{\"a\": 0,}", "a b\n",
+              AT(v, "invalid JSON at byte 8 (line 1, column 9): expected a string key"));
     BAD_FILES("[1, 2]", "a b\n", AT(v, "expected an object of token -> id, got array"));
     BAD_FILES("{}", "a b\n", AT(v, "expected an object of token -> id, got an empty object"));
-    BAD_FILES("{\"a\": 0, \"b\": 1.5}", "a b\n", AT(v, "the id of \"b\" must be an integer in [0, 2), got a number out of range"));
-    BAD_FILES("{\"a\": 0, \"b\": \"1\"}", "a b\n", AT(v, "the id of \"b\" must be an integer in [0, 2), got string"));
+    BAD_FILES("{\"a\": 0, \"b\": 1.5}", "a b\n",
+              AT(v, "the id of \"b\" must be an integer in [0, 2), got a number out of range"));
+    BAD_FILES("{\"a\": 0, \"b\": \"1\"}", "a b\n",
+              AT(v, "the id of \"b\" must be an integer in [0, 2), got string"));
     BAD_FILES("{\"a\": 0, \"b\": 0}", "a b\n", AT(v, "duplicate id 0 (\"a\" and \"b\")"));
     BAD_FILES("{\"a\": 0, \"b\": 1}", "a b\n", AT(v, "no token for byte 0x00 (\"\xC4\x80\")"));
-    BAD_FILES("{\"\\u4e2d\": 0}", "a b\n", AT(v, "token 0 \"\xE4\xB8\xAD\" holds a character that is not one of GPT-2's 256 byte characters"));
+    BAD_FILES(
+        "{\"\\u4e2d\": 0}", "a b\n",
+        AT(v,
+           "token 0 \"\xE4\xB8\xAD\" holds a character that is not one of GPT-2's 256 byte characters"));
     BAD_FILES("{\"\": 0}", "a b\n", AT(v, "token 0 is empty or holds a NUL"));
     char *good = byte_vocab("\"ab\": 256, \"<|endoftext|>\": 257");
     BAD_FILES(good, "", AT(m, "no merges"));
     BAD_FILES(good, "#version: 0.2\n", AT(m, "no merges"));
-    BAD_FILES(good, "#version: 0.2\nab\n", AT(m, "line 2: expected two tokens separated by one space, got \"ab\""));
-    BAD_FILES(good, "a b c\n", AT(m, "line 1: expected two tokens separated by one space, got \"a b c\""));
-    BAD_FILES(good, "a  b\n", AT(m, "line 1: expected two tokens separated by one space, got \"a  b\""));
+    BAD_FILES(good, "#version: 0.2\nab\n",
+              AT(m, "line 2: expected two tokens separated by one space, got \"ab\""));
+    BAD_FILES(good, "a b c\n",
+              AT(m, "line 1: expected two tokens separated by one space, got \"a b c\""));
+    BAD_FILES(good, "a  b\n",
+              AT(m, "line 1: expected two tokens separated by one space, got \"a  b\""));
     BAD_FILES(good, "a b\n\na b\n", AT(m, "line 2: empty line"));
     BAD_FILES(good, "a zz\n", AT(m, "line 1: \"zz\" is not in the vocabulary"));
-    BAD_FILES(good, "a c\n", AT(m, "line 1: the merge of \"a\" and \"c\" is not in the vocabulary"));
+    BAD_FILES(good, "a c\n",
+              AT(m, "line 1: the merge of \"a\" and \"c\" is not in the vocabulary"));
     BAD_FILES(good, "a b\na b\n", AT(m, "line 2: duplicate merge \"a b\" (rank 0 before)"));
     write_file("merges.txt", "#version: 0.2\r\na b\r\n");
     cg_bpe *b = cg_bpe_load_dir(tmpdir);
@@ -407,6 +526,11 @@ static void malformed(void) {
     ASSERT_EQ(ids[2], 257);
     free(ids);
     cg_bpe_free(b);
+    remove(m);
+    snprintf(want, sizeof want, "cannot open \"%s\": No such file or directory", m);
+    ASSERT_ERROR(cg_bpe_load(v, m), want);
+    snprintf(want, sizeof want, "\"%s\" has vocab.json but no merges.txt", tmpdir);
+    ASSERT_ERROR(cg_bpe_load_dir(tmpdir), want);
     remove(v);
     snprintf(want, sizeof want, "cannot open \"%s\": No such file or directory", v);
     ASSERT_ERROR(cg_bpe_load(v, m), want);
@@ -414,7 +538,7 @@ static void malformed(void) {
 }
 
 TEST(test_bpe_malformed_files) {
-    if (!reference_ready()) return;
+    READY();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/cgrad_bpe_files_XXXXXX");
     ASSERT_NOT_NULL(mkdtemp(tmpdir));
     malformed();
@@ -422,4 +546,4 @@ TEST(test_bpe_malformed_files) {
 }
 
 TEST_MAIN(test_bpe_texts, test_bpe_documents, test_bpe_random_unicode, test_bpe_random_bytes,
-          test_bpe_api, test_bpe_malformed_files)
+          test_bpe_white_space, test_bpe_api, test_bpe_malformed_files)

@@ -29,8 +29,8 @@ static void byte_chars(cg_bpe *t) {
 
 /* A vocabulary string's bytes (each character one byte), malloc'd; -1 if a
  * character is not one of the 256, -2 out of memory. */
-static int string_bytes(const int16_t char_byte[CG__BPE_CHARS], const char *s, size_t n,
-                        char **out, uint32_t *len) {
+static int string_bytes(const int16_t char_byte[CG__BPE_CHARS], const char *s, size_t n, char **out,
+                        uint32_t *len) {
     char *b = malloc(n + 1);
     if (!b) return -2;
     size_t k = 0, i = 0, w;
@@ -53,7 +53,9 @@ static int vocab_entry(cg_bpe *b, const char *path, const cg__json *v, size_t i)
     if (id->type != CG__JSON_NUMBER || !id->is_int || id->integer < 0 ||
         id->integer >= (int64_t)v->n) {
         cg__error(FN, "%s: the id of \"%s\" must be an integer in [0, %zu), got %s", path, key,
-                  v->n, id->type == CG__JSON_NUMBER ? "a number out of range" : cg__json_type_name(id->type));
+                  v->n,
+                  id->type == CG__JSON_NUMBER ? "a number out of range"
+                                              : cg__json_type_name(id->type));
         return -1;
     }
     int32_t t = (int32_t)id->integer;
@@ -69,10 +71,14 @@ static int vocab_entry(cg_bpe *b, const char *path, const cg__json *v, size_t i)
     int rc = string_bytes(b->char_byte, key, v->key_lens[i], &b->token_bytes[t], &b->token_len[t]);
     if (rc == -2) return cg__oom(FN), -1;
     if (rc) {
-        cg__error(FN, "%s: token %d \"%s\" holds a character that is not one of GPT-2's 256 byte characters", path, t, key);
+        cg__error(
+            FN,
+            "%s: token %d \"%s\" holds a character that is not one of GPT-2's 256 byte characters",
+            path, t, key);
         return -1;
     }
-    return cg__strmap_put(&b->by_str, b->token_str[t], v->key_lens[i], t) == -2 ? (cg__oom(FN), -1) : 0;
+    return cg__strmap_put(&b->by_str, b->token_str[t], v->key_lens[i], t) == -2 ? (cg__oom(FN), -1)
+                                                                                : 0;
 }
 
 static int load_vocab(cg_bpe *b, const char *path) {
@@ -147,8 +153,8 @@ static int merge_line(cg_bpe *b, const char *path, size_t line, const char *s, s
     size_t mask = b->merge_slots - 1, slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
     for (; b->merges[slot].pair != UINT64_MAX; slot = (slot + 1) & mask)
         if (b->merges[slot].pair == key) {
-            cg__error(FN, "%s: line %zu: duplicate merge \"%.*s\" (rank %d before)", path, line, (int)n,
-                      s, b->merges[slot].rank);
+            cg__error(FN, "%s: line %zu: duplicate merge \"%.*s\" (rank %d before)", path, line,
+                      (int)n, s, b->merges[slot].rank);
             return -1;
         }
     b->merges[slot] = (bpe_merge){key, rank, m};
@@ -205,7 +211,8 @@ static int find_specials(cg_bpe *b) {
     free(made);
     /* longest first: at one position the longest special wins */
     for (int i = 1; i < k; i++)
-        for (int j = i; j > 0 && b->token_len[b->specials[j]] > b->token_len[b->specials[j - 1]]; j--) {
+        for (int j = i; j > 0 && b->token_len[b->specials[j]] > b->token_len[b->specials[j - 1]];
+             j--) {
             int32_t x = b->specials[j];
             b->specials[j] = b->specials[j - 1], b->specials[j - 1] = x;
         }
@@ -232,13 +239,22 @@ static int is_file(const char *dir, const char *name, char *out, size_t cap) {
 }
 
 cg_bpe *cg_bpe_load_dir(const char *dir) {
-    if (!dir) return cg__error("cg_bpe_load_dir", "dir is NULL"), NULL;
+    static const char *fn = "cg_bpe_load_dir";
+    if (!dir) return cg__error(fn, "dir is NULL"), NULL;
+    static const char *pairs[2][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};
     char v[4096], m[4096];
-    if (is_file(dir, "vocab.json", v, sizeof v) && is_file(dir, "merges.txt", m, sizeof m))
-        return cg_bpe_load(v, m);
-    if (is_file(dir, "encoder.json", v, sizeof v) && is_file(dir, "vocab.bpe", m, sizeof m))
-        return cg_bpe_load(v, m);
-    cg__error("cg_bpe_load_dir",
+    for (int k = 0; k < 2; k++)
+        if (is_file(dir, pairs[k][0], v, sizeof v) && is_file(dir, pairs[k][1], m, sizeof m))
+            return cg_bpe_load(v, m);
+    for (int k = 0; k < 2; k++) { /* half a pair */
+        int hv = is_file(dir, pairs[k][0], v, sizeof v);
+        if (hv || is_file(dir, pairs[k][1], m, sizeof m)) {
+            cg__error(fn, "\"%s\" has %s but no %s", dir, pairs[k][hv ? 0 : 1],
+                      pairs[k][hv ? 1 : 0]);
+            return NULL;
+        }
+    }
+    cg__error(fn,
               "\"%s\" holds neither vocab.json + merges.txt (Hugging Face) nor encoder.json + "
               "vocab.bpe (OpenAI)",
               dir);

@@ -45,16 +45,16 @@ typedef struct bpe_cache {
 #define CG__BPE_CHARS 0x144
 
 struct cg_bpe {
-    int32_t n_vocab;        /* ids are 0 .. n_vocab - 1 */
-    char **token_str;       /* (n_vocab) the vocabulary's own strings (UTF-8, byte-mapped) */
-    char **token_bytes;     /* (n_vocab) the bytes each id stands for */
-    uint32_t *token_len;    /* (n_vocab) */
-    uint8_t *special;       /* (n_vocab) 1: neither a byte nor a merge's result */
-    cg__strmap by_str;      /* vocabulary string -> id */
-    int32_t byte_id[256];   /* the id of each single byte */
+    int32_t n_vocab;         /* ids are 0 .. n_vocab - 1 */
+    char **token_str;        /* (n_vocab) the vocabulary's own strings (UTF-8, byte-mapped) */
+    char **token_bytes;      /* (n_vocab) the bytes each id stands for */
+    uint32_t *token_len;     /* (n_vocab) */
+    uint8_t *special;        /* (n_vocab) 1: neither a byte nor a merge's result */
+    cg__strmap by_str;       /* vocabulary string -> id */
+    int32_t byte_id[256];    /* the id of each single byte */
     uint32_t byte_char[256]; /* GPT-2's bytes_to_unicode: byte -> code point */
     int16_t char_byte[CG__BPE_CHARS]; /* its inverse; -1 for other code points */
-    bpe_merge *merges;      /* (merge_slots) hash table */
+    bpe_merge *merges;                /* (merge_slots) hash table */
     size_t merge_slots, n_merges;
     int32_t *specials; /* ids of the special tokens, longest string first */
     int n_specials;

@@ -16,10 +16,6 @@
 #include <pcre2.h>
 #endif
 
-/* GPT-2's pre-tokenizer pattern (openai/gpt-2, src/encoder.py) */
-static const char PATTERN[] =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
 enum {
     CACHE_PIECE = 64,        /* longest piece cached (bytes) */
     CACHE_TEXT = 1 << 20,    /* bytes of cached pieces before the cache is cleared */
@@ -46,7 +42,8 @@ static int cache_init(bpe_cache *c) {
 
 /* Remembers piece -> ids (arenas of fixed size: the cache empties when full,
  * so the keys it points at never move). */
-static void cache_put(bpe_cache *c, const unsigned char *p, size_t n, const int32_t *ids, size_t k) {
+static void cache_put(bpe_cache *c, const unsigned char *p, size_t n, const int32_t *ids,
+                      size_t k) {
     if (c->text_len + n > c->text_cap || c->ids_len + k + 1 > c->ids_cap ||
         c->map.n + 1 >= CACHE_ENTRIES)
         cache_clear(c);
@@ -120,6 +117,74 @@ static size_t merge(const cg_bpe *b, const unsigned char *p, size_t n, int32_t *
     return m;
 }
 
+/* A pair in merge_long's heap: lowest rank first, then leftmost. */
+typedef struct heap_pair {
+    int32_t rank;
+    uint32_t pos;        /* the left symbol's first byte */
+    int32_t left, right; /* the ids it was made for (stale when they changed) */
+} heap_pair;
+
+static int heap_less(const heap_pair *a, const heap_pair *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void heap_push(heap_pair *h, size_t *n, heap_pair e) {
+    size_t i = (*n)++;
+    for (; i && heap_less(&e, &h[(i - 1) / 2]); i = (i - 1) / 2) h[i] = h[(i - 1) / 2];
+    h[i] = e;
+}
+
+static heap_pair heap_pop(heap_pair *h, size_t *n) {
+    heap_pair top = h[0], last = h[--*n];
+    size_t i = 0, c;
+    while ((c = 2 * i + 1) < *n) {
+        if (c + 1 < *n && heap_less(&h[c + 1], &h[c])) c++;
+        if (!heap_less(&h[c], &last)) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = last;
+    return top;
+}
+
+/* The pair starting at symbol i (its right neighbour nx[i]) into the heap,
+ * when it merges. */
+static void push_pair(const cg_bpe *b, heap_pair *h, size_t *nh, const int32_t *id,
+                      const uint32_t *nx, uint32_t i, uint32_t end) {
+    if (nx[i] == end) return;
+    int32_t r = pair_rank(b, id[i], id[nx[i]]);
+    if (r != INT32_MAX) heap_push(h, nh, (heap_pair){r, i, id[i], id[nx[i]]});
+}
+
+/* merge() for long pieces in O(n log n): the same merges, as pairs of a
+ * heap over a linked list of symbols (by rank, then position, is GPT-2's
+ * order: a merge never makes a pair of the rank being merged). sym (n) gets
+ * the ids; -1 out of memory. */
+static int64_t merge_long(const cg_bpe *b, const unsigned char *p, size_t n, int32_t *sym) {
+    int32_t *id = malloc(n * sizeof *id);
+    uint32_t *nx = malloc(n * sizeof *nx), *pv = malloc(n * sizeof *pv), end = (uint32_t)n;
+    heap_pair *h = malloc(3 * n * sizeof *h); /* n - 1 pairs, and 2 more a merge */
+    size_t nh = 0, m = 0;
+    int64_t rc = -1;
+    if (!id || !nx || !pv || !h) goto out;
+    for (uint32_t i = 0; i < end; i++) id[i] = b->byte_id[p[i]], nx[i] = i + 1, pv[i] = i - 1;
+    for (uint32_t i = 0; i + 1 < end; i++) push_pair(b, h, &nh, id, nx, i, end);
+    while (nh) {
+        heap_pair e = heap_pop(h, &nh);
+        uint32_t i = e.pos, r = nx[i];
+        if (id[i] != e.left || r == end || id[r] != e.right) continue; /* stale */
+        id[i] = cg__bpe_merge_find(b, e.left, e.right)->merged, id[r] = -1;
+        nx[i] = nx[r];
+        if (nx[r] != end) pv[nx[r]] = i;
+        if (i != 0) push_pair(b, h, &nh, id, nx, pv[i], end);
+        push_pair(b, h, &nh, id, nx, i, end);
+    }
+    for (uint32_t i = 0; i != end; i = nx[i]) sym[m++] = id[i];
+    rc = (int64_t)m;
+out:
+    free(id), free(nx), free(pv), free(h);
+    return rc;
+}
+
 /* One piece's ids, appended to out. */
 static int encode_piece(cg_bpe *b, const unsigned char *p, size_t n, ids_vec *out) {
     if (n == 1) return push(out, &b->byte_id[p[0]], 1);
@@ -128,18 +193,17 @@ static int encode_piece(cg_bpe *b, const unsigned char *p, size_t n, ids_vec *ou
         int32_t at = cg__strmap_get(&c->map, (const char *)p, n);
         if (at >= 0) return push(out, c->ids + at + 1, (size_t)c->ids[at]);
     }
-    int32_t sym_s[CACHE_PIECE], rank_s[CACHE_PIECE];
-    int32_t *sym = n <= CACHE_PIECE ? sym_s : malloc(n * sizeof *sym);
-    int32_t *rank = n <= CACHE_PIECE ? rank_s : malloc(n * sizeof *rank);
-    int rc = -1;
-    if (sym && rank) {
-        size_t m = merge(b, p, n, sym, rank);
-        rc = push(out, sym, m);
-        if (n <= CACHE_PIECE) cache_put(c, p, n, sym, m);
+    if (n > CACHE_PIECE) {
+        int32_t *sym = n < UINT32_MAX ? malloc(n * sizeof *sym) : NULL;
+        int64_t m = sym ? merge_long(b, p, n, sym) : -1;
+        int rc = m < 0 ? -1 : push(out, sym, (size_t)m);
+        free(sym);
+        return rc;
     }
-    if (sym != sym_s) free(sym);
-    if (rank != rank_s) free(rank);
-    return rc;
+    int32_t sym[CACHE_PIECE], rank[CACHE_PIECE];
+    size_t m = merge(b, p, n, sym, rank);
+    cache_put(c, p, n, sym, m);
+    return push(out, sym, m);
 }
 
 /* --------------------------------------------------------- pre-tokenizer */
@@ -198,37 +262,38 @@ static const unsigned char *piece_bytes(const subject *S, size_t a, size_t e, si
     return S->raw;
 }
 
+/* The end of the piece that starts at pos of the n bytes at s (the
+ * pattern's leftmost match there). 0 or -1 with an error. */
+static int next_piece(cg_bpe *b, const unsigned char *s, size_t n, size_t pos, size_t *end) {
 #ifdef CG_HAVE_PCRE2
+    pcre2_match_data *md = b->match_data;
+    int rc = pcre2_match(b->regex, s, n, pos, PCRE2_NO_UTF_CHECK, md, b->match_ctx);
+    if (rc < 0) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(rc, msg, sizeof msg);
+        cg__error("cg_bpe_encode", "pre-tokenizer failed at byte %zu: %s", pos, (const char *)msg);
+        return -1;
+    }
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    *end = ov[1] > pos ? ov[1] : pos + 1; /* every character matches: never pos */
+    return 0;
+#else
+    (void)b, (void)s, (void)n, (void)pos, (void)end;
+    cg__error("cg_bpe_encode", "cgrad was built without PCRE2 (libpcre2-dev)");
+    return -1;
+#endif
+}
+
 /* The pieces of [a, e) of the subject, encoded into out. */
 static int encode_ordinary(cg_bpe *b, const subject *S, size_t a, size_t e, ids_vec *out) {
-    static const char *fn = "cg_bpe_encode";
-    pcre2_code *re = b->regex;
-    pcre2_match_data *md = b->match_data;
-    size_t pos = 0, n = e - a;
-    while (pos < n) {
-        int rc = pcre2_match(re, S->s + a, n, pos, PCRE2_NO_UTF_CHECK, md, b->match_ctx);
-        if (rc < 0) {
-            PCRE2_UCHAR msg[160];
-            pcre2_get_error_message(rc, msg, sizeof msg);
-            cg__error(fn, "pre-tokenizer failed at byte %zu: %s", a + pos, (const char *)msg);
-            return -1;
-        }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        size_t st = ov[0], en = ov[1], k;
-        if (en <= pos) en = st = pos + 1; /* never: every character matches */
-        const unsigned char *p = piece_bytes(S, a + pos, a + en, &k);
-        if (encode_piece(b, p, k, out)) return cg__oom(fn), -1;
-        pos = en;
+    for (size_t pos = a, end, k; pos < e; pos = end) {
+        if (next_piece(b, S->s + a, e - a, pos - a, &end)) return -1;
+        end += a;
+        const unsigned char *p = piece_bytes(S, pos, end, &k);
+        if (encode_piece(b, p, k, out)) return cg__oom("cg_bpe_encode"), -1;
     }
     return 0;
 }
-#else
-static int encode_ordinary(cg_bpe *b, const subject *S, size_t a, size_t e, ids_vec *out) {
-    (void)b, (void)S, (void)a, (void)e, (void)out;
-    cg__error("cg_bpe_encode", "cgrad was built without PCRE2 (libpcre2-dev)");
-    return -1;
-}
-#endif
 
 /* The first special token at or after `from` (the longest where several
  * start together): its position, or n. */
@@ -274,8 +339,16 @@ int64_t cg_bpe_encode(cg_bpe *b, const char *text, size_t len, int flags, int32_
 
 /* ------------------------------------------------------------- lifecycle */
 
-int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
+static int regex_init(cg_bpe *b, const char *fn) {
 #ifdef CG_HAVE_PCRE2
+    /* GPT-2's pre-tokenizer pattern (openai/gpt-2, src/encoder.py), its \s
+     * spelt out as Unicode's White_Space, which encoder.py's regex module
+     * uses (PCRE2's \s also holds U+180E) */
+#define WS                                                                                         \
+    "\\t\\n\\x0b\\f\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+    static const char PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS
+                                  "\\p{L}\\p{N}]+|[" WS "]+(?![^" WS "])|[" WS "]+";
+#undef WS
     int err;
     PCRE2_SIZE off;
     b->regex = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
@@ -285,8 +358,7 @@ int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
     b->match_data = pcre2_match_data_create_from_pattern(b->regex, NULL);
     b->match_ctx = pcre2_match_context_create(NULL);
     b->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
-    if (!b->match_data || !b->match_ctx || !b->jit_stack || cache_init(&b->cache))
-        return cg__oom(fn), -1;
+    if (!b->match_data || !b->match_ctx || !b->jit_stack) return cg__oom(fn), -1;
     pcre2_jit_stack_assign(b->match_ctx, NULL, b->jit_stack);
     return 0;
 #else
@@ -294,6 +366,11 @@ int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
     cg__error(fn, "cgrad was built without PCRE2 (libpcre2-dev), which GPT-2's tokenizer needs");
     return -1;
 #endif
+}
+
+int cg__bpe_encoder_init(cg_bpe *b, const char *fn) {
+    if (cache_init(&b->cache)) return cg__oom(fn), -1;
+    return regex_init(b, fn);
 }
 
 void cg__bpe_encoder_free(cg_bpe *b) {

@@ -3,10 +3,11 @@
 // GPT-2's encoder.json and vocab.bpe) and js-tiktoken's "gpt2" encoding.
 //
 //   node reference.js encode IN OUT   texts in IN, ids as JSON in OUT
-//   node reference.js bench FILE...   tokens/s of each reference on each file
+//   node reference.js bench IN        the time each reference takes on IN
 //
 // IN holds records: a u32 (little-endian) byte count, a u8 of flags (1: the
-// special token is allowed), the bytes. OUT is {"versions": {...},
+// special token is allowed; 2: the text is one piece, merged without the
+// pattern), the bytes. OUT is {"versions": {...},
 // "gpt3": [ids or null], "tiktoken": [ids]}. gpt-3-encoder sees JS strings
 // and knows no special token: it answers null for invalid UTF-8 and for
 // flag 1. js-tiktoken sees texts as Python's surrogateescape decodes them
@@ -89,12 +90,16 @@ function encodeAll(inFile, outFile) {
     const plain = new Tiktoken(gpt2Ranks);
     const escaped = new Tiktoken(gpt2Ranks);
     escaped.textEncoder = escapeEncoder;
+    const whole = new Tiktoken({ ...gpt2Ranks, pat_str: "[\\s\\S]+" }); // the text is one piece
     const out = { versions: { node: process.version, "gpt-3-encoder": version("gpt-3-encoder"),
                               "js-tiktoken": version("js-tiktoken") }, gpt3: [], tiktoken: [] };
     for (const c of readCases(inFile)) {
         const valid = isValid(c.bytes);
         const special = c.flags & 1 ? "all" : [];
-        if (valid) {
+        if (c.flags & 2) { // one piece: js-tiktoken's merges alone
+            out.gpt3.push(null);
+            out.tiktoken.push(whole.encode(c.bytes.toString("utf8"), [], []));
+        } else if (valid) {
             const s = c.bytes.toString("utf8");
             out.gpt3.push(c.flags & 1 ? null : gpt3.encode(s));
             out.tiktoken.push(plain.encode(s, special, []));
@@ -106,26 +111,25 @@ function encodeAll(inFile, outFile) {
     fs.writeFileSync(outFile, JSON.stringify(out));
 }
 
-// tokens/s of each reference on each file (warm: one untimed run first)
-function bench(files) {
+// Times each reference over every text of IN (after a warm-up on the first
+// few): "NAME TOKENS SECONDS" a line.
+function bench(inFile) {
+    const texts = readCases(inFile).map((c) => c.bytes.toString("utf8"));
     const enc = new Tiktoken(gpt2Ranks);
-    for (const f of files) {
-        const s = fs.readFileSync(f, "utf8");
-        for (const [name, fn] of [["gpt-3-encoder", (t) => gpt3.encode(t)],
-                                  ["js-tiktoken", (t) => enc.encode(t)]]) {
-            fn(s.slice(0, 100000));
-            const t0 = process.hrtime.bigint();
-            const n = fn(s).length;
-            const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-            console.log(`${path.basename(f)} ${name} ${n} ${dt}`);
-        }
+    for (const [name, fn] of [["gpt-3-encoder", (t) => gpt3.encode(t)],
+                              ["js-tiktoken", (t) => enc.encode(t, [], [])]]) {
+        texts.slice(0, 4).forEach(fn);
+        const t0 = process.hrtime.bigint();
+        let n = 0;
+        for (const t of texts) n += fn(t).length;
+        console.log(`${name} ${n} ${Number(process.hrtime.bigint() - t0) / 1e9}`);
     }
 }
 
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === "encode" && args.length === 2) encodeAll(args[0], args[1]);
-else if (cmd === "bench" && args.length) bench(args);
+else if (cmd === "bench" && args.length === 1) bench(args[0]);
 else {
-    console.error("usage: node reference.js encode IN OUT | bench FILE...");
+    console.error("usage: node reference.js encode IN OUT | bench IN");
     process.exit(2);
 }

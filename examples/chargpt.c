@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TRAIN_UI_NAME "chargpt"
+#include "train_ui.h"
+
 #ifndef CG_DEFAULT_CORPUS
 #define CG_DEFAULT_CORPUS "corpus.txt"
 #endif
@@ -78,52 +81,9 @@ static void usage(FILE *f) {
             CG_DEFAULT_CORPUS);
 }
 
-static int bad(const char *flag, const char *value, const char *want) {
-    fprintf(stderr, "chargpt: %s %s: expected %s (see chargpt --help)\n", flag,
-            value ? value : "(missing)", want);
-    return -1;
-}
-
-/* the limits of a flag, and of the checkpoint field it becomes */
-typedef struct {
-    int64_t lo, hi;
-} range;
 static const range STEPS = {0, 100000000}, LAYERS = {1, 64}, HEADS = {1, 64},
                    WIDTH = {1, 65536}; /* --embd, --block, --batch */
 static const double DROPOUT_MAX = 0.99;
-
-/* v as an integer in r (the whole of a non-empty v, no overflow); 0 or -1 */
-static int to_int(const char *v, range r, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long x = v ? strtoll(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || x < r.lo || x > r.hi) return -1;
-    *out = x;
-    return 0;
-}
-
-static int to_double(const char *v, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double x = v ? strtod(v, &end) : 0;
-    if (!v || errno || *end || end == v || !(x >= lo && x <= hi)) return -1;
-    *out = x;
-    return 0;
-}
-
-static int parse_int(const char *flag, const char *v, range r, int64_t *out) {
-    if (to_int(v, r, out) == 0) return 0;
-    char want[96];
-    snprintf(want, sizeof want, "an integer in [%" PRId64 ", %" PRId64 "]", r.lo, r.hi);
-    return bad(flag, v, want);
-}
-
-static int parse_double(const char *flag, const char *v, double lo, double hi, double *out) {
-    if (to_double(v, lo, hi, out) == 0) return 0;
-    char want[96];
-    snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
-    return bad(flag, v, want);
-}
 
 /* the flags' defaults */
 static options defaults(void) {
@@ -220,12 +180,6 @@ static int parse(int argc, char **argv, options *o) {
     return 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ------------------------------------------------------------------ a run */
 
 /* what a run trains: the data, the model and its optimizer */
@@ -240,18 +194,6 @@ typedef struct {
     bool val_ok;                /* the val split is longer than a block: val is estimated */
     char ckpt[4096], svg[4096]; /* --out's PREFIX.safetensors and PREFIX_loss.svg */
 } run;
-
-/* the SIGINT or SIGTERM received (0: none): training stops after its step */
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig) { stop_signal = sig; }
-
-static void catch_signals(void) {
-    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* r's output paths from --out, checked before any work: the directory is
  * writable, and an existing checkpoint is the one resumed (or --force) */
@@ -390,9 +332,6 @@ static int new_model(run *r, double lr) {
 /* ------------------------------------------------------------ checkpoints */
 
 static const char *CONFIG_KEYS[] = {"vocab_size", "block_size", "n_embd", "n_layer", "n_head"};
-/* AdamW's state of parameter NAME is saved as OPTIM_STATE[which].NAME
- * (which as in cg_optimizer_state) */
-static const char *OPTIM_STATE[] = {"optim.exp_avg", "optim.exp_avg_sq"};
 
 /* the vocabulary as a tensor of its code points, in id order (V) */
 static const char *VOCAB = "chargpt.vocab";
@@ -430,33 +369,15 @@ static bool same_vocab(const cg_state_dict *ck, const cg_char_tokenizer *tok) {
  * configuration, the step and the generator */
 static int save_checkpoint(const char *path, const run *r, int64_t step) {
     cg_state_dict *d = cg_state_dict_new();
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512], val[128];
-    int rc = d ? 0 : -1;
-    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        rc |= cg_state_dict_add(d, name, t);
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
-            rc |= cg_state_dict_add(d, key, cg_optimizer_state(r->opt, i, which));
-        }
-    }
+    char val[128];
+    int rc = ckpt_add_state(d, cg_gpt_params(r->m), r->opt);
     const cg_gpt_config *c = cg_gpt_get_config(r->m);
     int64_t cfg[5] = {c->vocab_size, c->block_size, c->n_embd, c->n_layer, c->n_head};
     for (int k = 0; k < 5 && rc == 0; k++) {
         snprintf(val, sizeof val, "%" PRId64, cfg[k]);
         rc |= cg_state_dict_set_metadata(d, CONFIG_KEYS[k], val);
     }
-    uint64_t rng[4];
-    cg_get_rng_state(rng);
-    snprintf(val, sizeof val, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, rng[0],
-             rng[1], rng[2], rng[3]);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "rng", val);
-    snprintf(val, sizeof val, "%" PRId64, step);
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "step", val);
-    snprintf(val, sizeof val, "%" PRId64, cg_optimizer_steps(r->opt));
-    if (rc == 0) rc |= cg_state_dict_set_metadata(d, "optim.steps", val);
+    if (rc == 0) rc |= ckpt_add_progress(d, r->opt, step);
     snprintf(val, sizeof val, "%.17g", r->cfg.dropout);
     if (rc == 0) rc |= cg_state_dict_set_metadata(d, "dropout", val);
     if (rc == 0) rc |= add_vocab(d, r->tok);
@@ -477,18 +398,6 @@ static int meta_int(const cg_state_dict *d, const char *key, range r, int64_t *o
                 "]\n",
                 key, v, r.lo, r.hi);
     return -1;
-}
-
-/* copies src into dst (same shape) without recording a graph */
-static int restore(cg_tensor *dst, cg_tensor *src, const char *name) {
-    if (!src) return -1;
-    if (cg_numel(dst) != cg_numel(src) || cg_ndim(dst) != cg_ndim(src)) {
-        fprintf(stderr, "chargpt: the checkpoint's %s has another shape\n", name);
-        return -1;
-    }
-    cg_tensor *r = NULL;
-    CG_NO_GRAD { r = cg_copy_(dst, src); }
-    return r ? 0 : -1;
 }
 
 /* the configuration and the step ck records into r (its model replaces the
@@ -523,30 +432,13 @@ static int read_config(const cg_state_dict *ck, const char *path, const char *da
 
 /* r's weights, AdamW's state and steps, and the generator, as ck records them */
 static int restore_state(const cg_state_dict *ck, const char *path, run *r) {
-    cg_params *p = cg_gpt_params(r->m);
-    char key[512];
-    int rc = 0;
-    for (int i = 0; i < cg_params_count(p) && rc == 0; i++) {
-        const char *name;
-        cg_tensor *t = cg_params_get(p, i, &name);
-        rc |= restore(t, cg_state_dict_get(ck, name), name);
-        for (int which = 0; which < 2; which++) {
-            snprintf(key, sizeof key, "%s.%s", OPTIM_STATE[which], name);
-            rc |= restore(cg_optimizer_state(r->opt, i, which), cg_state_dict_get(ck, key), key);
-        }
-    }
-    const char *rng = cg_state_dict_metadata(ck, "rng");
-    uint64_t st[4];
-    int64_t osteps;
-    if (rc || meta_int(ck, "optim.steps", STEPS, &osteps) < 0 || !rng || strlen(rng) != 64 ||
-        sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &st[0], &st[1], &st[2],
-               &st[3]) != 4) {
+    int64_t osteps; /* checked here with the flags' limits, for the message */
+    if (ckpt_restore_state(ck, cg_gpt_params(r->m), r->opt) != 0 ||
+        meta_int(ck, "optim.steps", STEPS, &osteps) < 0 || ckpt_restore_progress(ck, r->opt) != 0) {
         fprintf(stderr, "chargpt: %s is not a complete chargpt checkpoint%s%s\n", path,
                 cg_last_error() ? ": " : "", cg_last_error() ? cg_last_error() : "");
         return -1;
     }
-    cg_optimizer_set_steps(r->opt, osteps);
-    cg_set_rng_state(st);
     return 0;
 }
 
@@ -629,60 +521,6 @@ static double estimate_loss(cg_gpt *m, const cg_text_dataset *ds, cg_data_split 
     return n ? total / n : NAN;
 }
 
-static void fmt_time(char *buf, size_t n, double s) {
-    if (!(s >= 0) || s > 359999) s = 0;
-    int t = (int)(s + 0.5);
-    snprintf(buf, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
-}
-
-/* what the progress line shows */
-typedef struct {
-    int64_t step, total;
-    int world; /* ranks (tok_s counts them all) */
-    double loss, val, tok_s, eta;
-    bool has_val; /* val was estimated ("-" until then) */
-    bool force;   /* print it even when not on a terminal */
-} progress_line;
-
-/* a loss as text, NaN as "nan" whatever its sign */
-static void fmt_loss(char *buf, size_t n, double x) {
-    if (isnan(x))
-        snprintf(buf, n, "nan");
-    else
-        snprintf(buf, n, "%.4f", x);
-}
-
-/* the progress line: on a terminal it redraws itself, elsewhere it is
- * printed every so often */
-static void progress(bool tty, const progress_line *pl) {
-    char e[32], v[32] = "  -   ", l[32];
-    int64_t step = pl->step, total = pl->total;
-    fmt_time(e, sizeof e, pl->eta);
-    fmt_loss(l, sizeof l, pl->loss);
-    if (pl->has_val) fmt_loss(v, sizeof v, pl->val);
-    int width = 24, done = total ? (int)((double)step * width / (double)total) : width;
-    char bar[64], ranks[32] = "";
-    if (pl->world > 1) snprintf(ranks, sizeof ranks, " on %d ranks", pl->world);
-    for (int i = 0; i < width; i++) bar[i] = i < done ? '#' : i == done ? '>' : '.';
-    bar[width] = '\0';
-    if (tty) {
-        printf("\rstep %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s%s | ETA %s ",
-               step, total, bar, l, v, pl->tok_s, ranks, e);
-        fflush(stdout);
-    } else if (pl->force) {
-        printf("step %6" PRId64 "/%-6" PRId64 " [%s] loss %s | val %s | %6.0f tok/s%s | ETA %s\n",
-               step, total, bar, l, v, pl->tok_s, ranks, e);
-        fflush(stdout);
-    }
-}
-/* the losses of a run's n steps: train[i] of its step i (from 0), and val[k]
- * estimated after its step val_at[k] */
-typedef struct {
-    double *train, *val, *val_at;
-    int64_t n;
-    int nval;
-} losses;
-
 /* step s (from 0) of o->steps: one batch, one AdamW step; its loss in *loss_out */
 static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
     int64_t warmup = o->steps / 20 + 1;
@@ -757,116 +595,6 @@ static int train(const options *o, run *r, losses *c) {
         return -1;
     }
     return 0;
-}
-
-/* ------------------------------------------------------------ loss curve */
-
-/* the plot's frame: pixels, the steps and losses it spans */
-typedef struct {
-    double W, H, L, R, T, B; /* size and margins */
-    double lo, hi;           /* the y axis's range of losses */
-    int64_t step0, n;        /* x spans steps step0 + 1 .. step0 + n */
-} plot;
-
-static double px(const plot *p, double i) { /* i: the run's step, from 0 */
-    return p->L + i * (p->W - p->L - p->R) / (double)(p->n > 1 ? p->n - 1 : 1);
-}
-
-static double py(const plot *p, double v) {
-    return p->H - p->B - (v - p->lo) * (p->H - p->T - p->B) / (p->hi - p->lo);
-}
-
-/* a round tick spacing (1, 2 or 5 times a power of ten) for at most about
- * max ticks over span */
-static double tick_spacing(double span, int max) {
-    double raw = span / max, p = pow(10, floor(log10(raw))), f = raw / p;
-    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
-}
-
-/* the y range: the losses' own, widened to round ticks */
-static void y_range(plot *p, const losses *c) {
-    double lo = INFINITY, hi = -INFINITY;
-    for (int64_t i = 0; i < c->n; i++)
-        if (isfinite(c->train[i])) lo = fmin(lo, c->train[i]), hi = fmax(hi, c->train[i]);
-    for (int i = 0; i < c->nval; i++)
-        if (isfinite(c->val[i])) lo = fmin(lo, c->val[i]), hi = fmax(hi, c->val[i]);
-    if (!(hi > lo)) lo = isfinite(lo) ? lo - 0.5 : 0, hi = lo + 1;
-    double dy = tick_spacing(hi - lo, 6);
-    p->lo = floor(lo / dy) * dy, p->hi = ceil(hi / dy) * dy;
-}
-
-/* the grid, the y axis's loss labels and the x axis's step ticks */
-static void svg_axes(FILE *f, const plot *p) {
-    double dy = tick_spacing(p->hi - p->lo, 6);
-    for (double v = p->lo; v <= p->hi + dy / 2; v += dy) {
-        double y = py(p, v), label = fabs(v) < dy / 2 ? 0 : v;
-        fprintf(f,
-                "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-                p->L, y, p->W - p->R, y, p->L - 6, y + 4, label);
-    }
-    double yb = p->H - p->B, dx = fmax(1, tick_spacing((double)p->n, 8));
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", p->L, yb,
-            p->W - p->R, yb);
-    for (double s = ceil((double)(p->step0 + 1) / dx) * dx; s <= (double)(p->step0 + p->n);
-         s += dx) {
-        double x = px(p, s - (double)p->step0 - 1);
-        fprintf(f,
-                "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#444\"/>\n"
-                "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n",
-                x, yb, x, yb + 5, x, yb + 18, s);
-    }
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step</text>\n",
-            (p->L + p->W - p->R) / 2, p->H - 10);
-}
-
-/* the loss curve: the train loss of each step (light), its trailing mean over
- * the last `window` steps, and the val estimates as points */
-static int write_svg(const char *path, const losses *c, int64_t step0) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    plot p = {.W = 720, .H = 400, .L = 60, .R = 20, .T = 40, .B = 50, .step0 = step0, .n = c->n};
-    y_range(&p, c);
-    int64_t window = c->n / 50 > 10 ? c->n / 50 : c->n < 10 ? c->n : 10;
-    fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
-            "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-            "fill=\"white\"/>\n",
-            p.W, p.H);
-    fprintf(f, "<text x=\"%g\" y=\"18\" font-size=\"14\">chargpt: loss per step</text>\n", p.L);
-    svg_axes(f, &p);
-    fprintf(f, "<polyline fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" points=\"");
-    for (int64_t i = 0; i < c->n; i++)
-        if (isfinite(c->train[i])) fprintf(f, "%.1f,%.1f ", px(&p, (double)i), py(&p, c->train[i]));
-    fprintf(f, "\"/>\n");
-    for (int64_t i = 0; i < c->n && c->n <= 200; i++) /* few enough to show as points too */
-        if (isfinite(c->train[i]))
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\" fill=\"#6baed6\"/>\n",
-                    px(&p, (double)i), py(&p, c->train[i]));
-    fprintf(f, "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"");
-    double sum = 0; /* of the finite losses among the last `window` */
-    int64_t k = 0;  /* their count */
-    for (int64_t i = 0; i < c->n; i++) {
-        if (isfinite(c->train[i])) sum += c->train[i], k++;
-        if (i >= window && isfinite(c->train[i - window])) sum -= c->train[i - window], k--;
-        if (k) fprintf(f, "%.1f,%.1f ", px(&p, (double)i), py(&p, sum / (double)k));
-    }
-    fprintf(f, "\"/>\n");
-    for (int i = 0; i < c->nval; i++)
-        if (isfinite(c->val[i]))
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#e6550d\"/>\n",
-                    px(&p, c->val_at[i]), py(&p, c->val[i]));
-    double x = p.W - p.R - 330; /* the legend */
-    fprintf(
-        f,
-        "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#9ecae1\"/>\n"
-        "<text x=\"%g\" y=\"18\">train</text>\n"
-        "<line x1=\"%g\" y1=\"14\" x2=\"%g\" y2=\"14\" stroke=\"#08519c\" stroke-width=\"2\"/>\n"
-        "<text x=\"%g\" y=\"18\">mean of the last %" PRId64 " steps</text>\n"
-        "<circle cx=\"%g\" cy=\"14\" r=\"4\" fill=\"#e6550d\"/>\n"
-        "<text x=\"%g\" y=\"18\">val</text>\n</svg>\n",
-        x, x + 20, x + 25, x + 70, x + 90, x + 95, window, x + 265, x + 275);
-    return fclose(f) == 0 ? 0 : -1;
 }
 
 /* --------------------------------------------------------------- outputs */

@@ -708,6 +708,8 @@ cg_tensor *cg_params_find(const cg_params *p, const char *name);
 cg_tensor *const *cg_params_tensors(const cg_params *p); /* for optimizers */
 void cg_params_zero_grad(cg_params *p, bool set_to_none);
 
+/* F.gelu's approximate= ('none', 'tanh'): what an MLP or a GPT uses */
+typedef enum cg_gelu_approximate { CG_GELU_NONE = 0, CG_GELU_TANH = 1 } cg_gelu_approximate;
 /* Layers, initialised as PyTorch does (Linear: U(+-1/sqrt(in)), Embedding:
  * N(0,1), LayerNorm: ones and zeros); init registers prefix.weight etc. */
 typedef struct {
@@ -726,7 +728,8 @@ typedef struct {
 typedef struct {
     cg_linear_layer fc, proj;
     double dropout;
-} cg_mlp; /* proj(gelu(fc(x))) */
+    cg_gelu_approximate gelu; /* CG_GELU_NONE (init's) or CG_GELU_TANH */
+} cg_mlp;                     /* proj(gelu(fc(x))) */
 int cg_linear_init(cg_linear_layer *l, cg_params *p, const char *prefix, int64_t in, int64_t out,
                    bool bias);
 cg_tensor *cg_linear_forward(const cg_linear_layer *l, cg_tensor *x);
@@ -775,6 +778,8 @@ typedef struct cg_gpt_config {
     int n_layer, n_head;
     double dropout;
     bool tie_weights;
+    double layer_norm_eps;    /* every LayerNorm's eps; 0: 1e-5 */
+    cg_gelu_approximate gelu; /* the MLP's GELU: CG_GELU_NONE (0, exact) or CG_GELU_TANH */
 } cg_gpt_config;
 typedef struct cg_gpt cg_gpt;
 cg_gpt *cg_gpt_new(const cg_gpt_config *cfg); /* parameters drawn from the global generator */
@@ -1036,6 +1041,60 @@ char *cg_bpe_decode(const cg_bpe *bpe, const int32_t *ids, size_t n, size_t *len
 int32_t cg_bpe_vocab_size(const cg_bpe *bpe);
 int32_t cg_bpe_token_id(const cg_bpe *bpe,
                         const char *token); /* -1 if absent, e.g. "<|endoftext|>" */
+
+/* ------------------------------------------ GPT-2 checkpoints (Hugging Face) */
+/* A Hugging Face GPT-2 model directory: config.json (GPT2Config) and
+ * model.safetensors (the state dict of GPT2LMHeadModel or GPT2Model, names
+ * with or without "transformer."), read into a cg_gpt and written back the
+ * same way, so transformers' from_pretrained loads what cgrad saves. GPT-2's
+ * Conv1D stores its weights (in, out): c_attn, c_proj and c_fc are
+ * transposed both ways. The mask buffers attn.bias / attn.masked_bias are
+ * skipped. Read from config.json: vocab_size, n_positions (block_size),
+ * n_embd, n_layer, n_head, layer_norm_epsilon, activation_function (gelu_new,
+ * gelu_pytorch_tanh, gelu_fast: CG_GELU_TANH; gelu: CG_GELU_NONE),
+ * tie_word_embeddings; a value cgrad cannot compute (n_inner other than
+ * 4 n_embd, scale_attn_weights false, scale_attn_by_inverse_layer_idx or
+ * add_cross_attention true, another model_type or activation) is an error
+ * naming the key, and so is a missing, unknown, misshapen or integer
+ * tensor. Keys that do not change the forward (dropouts, token ids,
+ * architectures, ...) are not read: a loaded model has dropout 0. Weights in
+ * F16/BF16/F64 are read as float32. */
+int cg_gpt2_read_config(const char *config_json_path, cg_gpt_config *cfg); /* 0 or -1 */
+cg_gpt *cg_gpt2_load_dir(const char *dir);
+/* m's weights from a state dict in GPT-2's layout; 0 or -1 */
+int cg_gpt2_load_state_dict(cg_gpt *m, const cg_state_dict *sd);
+/* m's weights in GPT-2's layout ("transformer.h.0.attn.c_attn.weight" (C, 3C),
+ * ...; lm_head.weight only when untied): views of the parameters, no copies;
+ * metadata {"format": "pt"}. Free it with cg_state_dict_free. */
+cg_state_dict *cg_gpt2_state_dict(cg_gpt *m);
+/* Writes dir/model.safetensors and dir/config.json (each atomically), making
+ * dir when it does not exist; 0 or -1. */
+int cg_gpt2_save_dir(cg_gpt *m, const char *dir);
+
+/* ------------------------------------------------- generation (KV cache) */
+/* Options of cg_gpt_generate_cached; zero-initialised fields are the
+ * defaults except max_new_tokens. */
+typedef struct cg_generate_options {
+    int max_new_tokens;
+    double temperature; /* 0: greedy (the first largest logit) */
+    int top_k;          /* keep the k largest logits; 0: all */
+    double top_p;       /* nucleus: the most probable tokens up to mass top_p; 0 or 1: all */
+    bool seeded;        /* draw from a generator of its own seeded with seed, */
+    uint64_t seed;      /* else from one seeded by a draw of the global generator */
+    /* Called after each step with the new token of every row (batch of
+     * them); a non-zero return stops the generation after that step (for
+     * stop strings: decode and compare in the callback). NULL: none. */
+    int (*on_token)(void *user, const int64_t *tokens, int64_t batch);
+    void *user;
+} cg_generate_options;
+/* idx (B, T) int64 followed by up to max_new_tokens tokens: (B, T + n).
+ * The prompt runs once (prefill), then each step runs only the new tokens
+ * against the keys and values cached per layer, in inference mode, without
+ * dropout. Every row of a batch has the same prompt length (pad or group
+ * prompts yourself) and all rows step together. T + max_new_tokens beyond
+ * block_size (n_positions) is an error. Greedy equals cg_gpt_generate's
+ * greedy (which recomputes the whole window each step), token for token. */
+cg_tensor *cg_gpt_generate_cached(cg_gpt *m, cg_tensor *idx, const cg_generate_options *o);
 
 #ifdef __cplusplus
 }

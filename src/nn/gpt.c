@@ -6,22 +6,12 @@
  *
  * Legend for the shape comments: B batch, T time, C channels (n_embd),
  * nh heads, hs head size (C / nh), V vocabulary. */
-#include "cgrad.h"
+#include "gpt_impl.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct cg_gpt {
-    cg_gpt_config cfg;
-    cg_params *params;
-    cg_embedding_layer wte, wpe; /* (V, C), (block_size, C) */
-    cg_transformer_block *h;     /* (n_layer) */
-    cg_layer_norm_layer ln_f;
-    cg_tensor *lm_head; /* (V, C): wte.weight when tied */
-    bool training;
-};
 
 static int check_config(const cg_gpt_config *c) {
     if (!c || c->vocab_size <= 0 || c->block_size <= 0 || c->n_layer <= 0 || c->n_head <= 0 ||
@@ -30,7 +20,23 @@ static int check_config(const cg_gpt_config *c) {
                                   "of n_head, sizes positive, 0 <= dropout < 1");
         return -1;
     }
+    if (!(c->layer_norm_eps >= 0 && c->layer_norm_eps < INFINITY) ||
+        (c->gelu != CG_GELU_NONE && c->gelu != CG_GELU_TANH)) {
+        cg_error_in("cg_gpt_new", "invalid GPT configuration: layer_norm_eps must be finite and "
+                                  ">= 0 (0: 1e-5), gelu CG_GELU_NONE or CG_GELU_TANH");
+        return -1;
+    }
     return 0;
+}
+
+/* the configuration's eps and GELU in every LayerNorm and MLP */
+static void set_eps_gelu(cg_gpt *m) {
+    double eps = m->cfg.layer_norm_eps;
+    for (int i = 0; i < m->cfg.n_layer; i++) {
+        m->h[i].ln_1.eps = m->h[i].ln_2.eps = eps;
+        m->h[i].mlp.gelu = m->cfg.gelu;
+    }
+    m->ln_f.eps = eps;
 }
 
 /* t = N(0, std), in place under no_grad */
@@ -66,6 +72,7 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
         return NULL;
     }
     m->cfg = *cfg;
+    if (m->cfg.layer_norm_eps == 0) m->cfg.layer_norm_eps = 1e-5;
     m->training = true;
     int rc = 0;
     cg_scope_begin();
@@ -89,7 +96,7 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
         }
         if (!(m->lm_head = cg_retain(w))) rc = -1;
     }
-    if (rc == 0) gpt2_init(m);
+    if (rc == 0) set_eps_gelu(m), gpt2_init(m);
     cg_scope_end();
     if (rc != 0) {
         cg_gpt_free(m);
@@ -142,63 +149,10 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     return logits;
 }
 
-/* 0, or -1 with the error set when logits (V) have a NaN or no finite maximum */
-static int check_logits(const float *logits, int64_t V) {
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < V; i++) {
-        if (isnan(logits[i])) {
-            cg_error_in("cg_gpt_generate", "the logits are nan (are the model's weights finite?)");
-            return -1;
-        }
-        if (logits[i] > mx) mx = logits[i];
-    }
-    if (!isfinite(mx)) {
-        cg_error_in("cg_gpt_generate", "the logits have no finite maximum (%g)", (double)mx);
-        return -1;
-    }
-    return 0;
-}
-
-/* next token from logits (V) of the last position: temperature, top-k, then
- * a draw from the softmax with the global generator; -1 with the error set */
-static int64_t sample(const float *logits, int64_t V, double temperature, int top_k) {
-    if (check_logits(logits, V) < 0) return -1;
-    double *p = malloc((size_t)V * sizeof *p);
-    if (!p) {
-        cg_error_in("cg_gpt_generate", "out of memory");
-        return -1;
-    }
-    double mx = -INFINITY;
-    for (int64_t i = 0; i < V; i++) {
-        p[i] = logits[i] / (temperature > 0 ? temperature : 1);
-        if (p[i] > mx) mx = p[i];
-    }
-    if (top_k > 0 && top_k < V) { /* keep the k largest: the k-th largest is the cut */
-        cg_tensor *kth = cg_topk(cg_from_data(p, CG_SHAPE(V), CG_FLOAT64), top_k, 0, 0, NULL);
-        if (!kth) {
-            free(p);
-            return -1;
-        }
-        double cut = cg_get(kth, (int64_t[]){top_k - 1});
-        for (int64_t i = 0; i < V; i++)
-            if (p[i] < cut) p[i] = -INFINITY;
-    }
-    double z = 0;
-    for (int64_t i = 0; i < V; i++) z += p[i] = exp(p[i] - mx);
-    int64_t choice = V - 1;
-    if (temperature <= 0) { /* greedy */
-        for (int64_t i = 0; i < V; i++)
-            if (p[i] > p[choice] || (i < choice && p[i] == p[choice])) choice = i;
-    } else {
-        double u = cg_item(cg_rand(CG_SCALAR_SHAPE, CG_FLOAT64)) * z, acc = 0; /* U[0,z) */
-        for (int64_t i = 0; i < V; i++)
-            if ((acc += p[i]) > u) {
-                choice = i;
-                break;
-            }
-    }
-    free(p);
-    return choice;
+/* U[0, 1) from the global generator */
+static double global_uniform(void *state) {
+    (void)state;
+    return cg_item(cg_rand(CG_SCALAR_SHAPE, CG_FLOAT64));
 }
 
 cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,
@@ -233,7 +187,9 @@ cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double
         cg_tensor *last = logits ? cg_contiguous(
                                        cg_to(cg_select(cg_select(logits, 0, 0), 0, -1), CG_FLOAT32))
                                  : NULL;
-        if (!last || (ids[t] = sample(cg_data_ptr(last), V, temperature, top_k)) < 0) rc = -1;
+        cg__sampling smp = {.temperature = temperature, .top_k = top_k, .uniform = global_uniform};
+        if (!last || (ids[t] = cg__sample_token("cg_gpt_generate", cg_data_ptr(last), V, &smp)) < 0)
+            rc = -1;
         cg_scope_end();
     }
     m->training = was_training;

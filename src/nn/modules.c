@@ -86,6 +86,7 @@ int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t
                 int64_t out) {
     char a[256], b[256];
     m->dropout = 0;
+    m->gelu = CG_GELU_NONE;
     return cg_linear_init(&m->fc, p, sub(a, sizeof a, prefix, "c_fc"), in, hidden, true) == 0 &&
                    cg_linear_init(&m->proj, p, sub(b, sizeof b, prefix, "c_proj"), hidden, out,
                                   true) == 0
@@ -96,7 +97,7 @@ int cg_mlp_init(cg_mlp *m, cg_params *p, const char *prefix, int64_t in, int64_t
 /* proj(gelu(fc(x))), then dropout */
 cg_tensor *cg_mlp_forward(const cg_mlp *m, cg_tensor *x, bool training) {
     if (!m) return NULL;
-    cg_tensor *h = cg_gelu(cg_linear_forward(&m->fc, x), false);
+    cg_tensor *h = cg_gelu(cg_linear_forward(&m->fc, x), m->gelu == CG_GELU_TANH);
     return cg_dropout(cg_linear_forward(&m->proj, h), m->dropout, training);
 }
 

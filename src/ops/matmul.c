@@ -59,11 +59,28 @@ typedef struct {
 } gemm_job;
 
 #ifdef CG_HAVE_CBLAS
+/* A float32 product with one row or one column as a matrix-vector product
+ * (sgemv): sgemm would pack the whole matrix first, twice the memory
+ * traffic of a decode step's linear layers. */
+static void blas_gemv(const gemm_job *g) {
+    bool ta = g->trans & CG__GEMM_TA, tb = g->trans & CG__GEMM_TB;
+    int n = (int)g->n, m = (int)g->m, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb;
+    const float *a = (const float *)g->a.p, *b = (const float *)g->b.p;
+    if (n == 1) /* c (m) = op(B)^T a: B is (k, m), or (m, k) when transposed */
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? m : k, tb ? k : m, 1.0f, b,
+                    ldb, a, ta ? lda : 1, 0.0f, (float *)g->c, 1);
+    else /* c (n) = op(A) b: A is (n, k), or (k, n) when transposed */
+        cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : n, ta ? n : k, 1.0f, a,
+                    lda, b, tb ? 1 : ldb, 0.0f, (float *)g->c, 1);
+}
+
 static void blas_gemm(const gemm_job *g) {
     enum CBLAS_TRANSPOSE ta = g->trans & CG__GEMM_TA ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = g->trans & CG__GEMM_TB ? CblasTrans : CblasNoTrans;
     int n = (int)g->n, m = (int)g->m, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb;
-    if (g->d == CG_FLOAT32)
+    if (g->d == CG_FLOAT32 && (n == 1 || m == 1) && n + m > 2)
+        blas_gemv(g);
+    else if (g->d == CG_FLOAT32)
         cblas_sgemm(CblasRowMajor, ta, tb, n, m, k, 1.0f, (const float *)g->a.p, lda,
                     (const float *)g->b.p, ldb, 0.0f, (float *)g->c, m);
     else

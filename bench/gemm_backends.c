@@ -23,7 +23,8 @@
  *
  * Usage: gemm_backends [--table]
  *   --table  also prints the header (library versions) and one row per shape
- * Env: GEMM_WIDTHS ("128 384": chargpt's and gpt_medium_step's C) the widths.
+ * Env: GEMM_WIDTHS ("128 384": chargpt's and gpt_medium_step's C) the widths;
+ *      GEMM_BACKENDS (all) the backends to run, by name ("openblas,cgrad").
  * Prints per backend (names with _Nt at N threads, N > 1, as bench/run.sh)
  *     <backend> gemm_gflops: X GFLOP/s    total flops / total median time
  *     RATIO gemm_<backend> R              its rate / OpenBLAS's (> 1: faster)
@@ -39,6 +40,20 @@
 #endif
 #ifdef CG_BENCH_LIBXSMM
 #include <libxsmm.h>
+#endif
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CG_BENCH_ASAN 1
+#endif
+#elif defined(__SANITIZE_ADDRESS__)
+#define CG_BENCH_ASAN 1
+#endif
+#ifdef CG_BENCH_ASAN
+/* LeakSanitizer's tracking of dynamic TLS crashes at exit on the OpenMP
+ * workers of the libraries loaded with dlopen (BLIS, oneDNN): off here */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "intercept_tls_get_addr=0"; }
 #endif
 
 enum { TOKENS = 2048, VOCAB = 65, MAX_BACKENDS = 5, MAX_WIDTHS = 16, MIN_BATCH_US = 2000 };
@@ -93,7 +108,8 @@ static void blis_gemm(const shape *s, const float *a, const float *b, float *c) 
 typedef struct {
     int major, minor, patch;
     const char *hash;
-} dnnl_version_t; /* the leading fields of dnnl_types.h's */
+    unsigned cpu_runtime; /* 1 sequential, 2 OpenMP, 4 TBB, 8 threadpool */
+} dnnl_version_t;         /* the leading fields of dnnl_types.h's */
 static int (*dnnl_sgemm_p)(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                            float *c, int64_t ldc);
@@ -185,17 +201,32 @@ static int load_onednn(void) {
     return dnnl_sgemm_p ? 0 : -1;
 }
 
-/* the backends found, OpenBLAS first where it is; their count */
+/* whether GEMM_BACKENDS (a list of names; unset: all) names this one */
+static bool wanted(const char *name) {
+    const char *list = getenv("GEMM_BACKENDS"), *p = list;
+    size_t len = strlen(name);
+    if (!list || !*list) return true;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == list || strchr(", ", p[-1])) && (p[len] == 0 || strchr(", ", p[len])))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* the backends found and wanted, OpenBLAS first where it is; their count */
 static int load_backends(backend *bk) {
     int n = 0;
-    if (load_openblas() == 0) bk[n++] = (backend){"openblas", openblas_gemm};
-    if (load_blis() == 0) bk[n++] = (backend){"blis", blis_gemm};
-    if (load_onednn() == 0) bk[n++] = (backend){"onednn", onednn_gemm};
+    if (wanted("openblas") && load_openblas() == 0) bk[n++] = (backend){"openblas", openblas_gemm};
+    if (wanted("blis") && load_blis() == 0) bk[n++] = (backend){"blis", blis_gemm};
+    if (wanted("onednn") && load_onednn() == 0) bk[n++] = (backend){"onednn", onednn_gemm};
 #ifdef CG_BENCH_LIBXSMM
-    libxsmm_init();
-    bk[n++] = (backend){"libxsmm", libxsmm_gemm};
+    if (wanted("libxsmm")) {
+        libxsmm_init();
+        bk[n++] = (backend){"libxsmm", libxsmm_gemm};
+    }
 #endif
-    bk[n++] = (backend){"cgrad", cgrad_gemm};
+    if (wanted("cgrad") || n == 0) bk[n++] = (backend){"cgrad", cgrad_gemm};
     return n;
 }
 
@@ -215,8 +246,9 @@ static void print_versions(int threads) {
         printf("# blis: %s, config %s\n", blis_version_p(),
                blis_arch_p && blis_arch_id_p ? blis_arch_p(blis_arch_id_p()) : "?");
     if (dnnl_version_p)
-        printf("# onednn: %d.%d.%d (%s)\n", dnnl_version_p()->major, dnnl_version_p()->minor,
-               dnnl_version_p()->patch, dnnl_version_p()->hash);
+        printf("# onednn: %d.%d.%d, cpu runtime %s\n", dnnl_version_p()->major,
+               dnnl_version_p()->minor, dnnl_version_p()->patch,
+               dnnl_version_p()->cpu_runtime == 2 ? "OpenMP" : "not OpenMP");
 #ifdef CG_BENCH_LIBXSMM
     printf("# libxsmm: %s, target %s\n", LIBXSMM_VERSION, libxsmm_get_target_arch());
 #endif

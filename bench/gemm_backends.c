@@ -17,12 +17,15 @@
  * The shared libraries are loaded with dlopen: a missing one is skipped.
  * Threads: OMP_NUM_THREADS (bench/run.sh sets it), applied to every backend.
  * Timing: per shape, a warm-up call of each backend (and a check of its
- * result against the first backend's), then BENCH_ITERS (7) rounds in which
- * every backend, in rotating order, runs a batch of calls (>= 2 ms); each
- * backend's time is the median of its rounds.
+ * result against the first backend's), then rounds in which every backend,
+ * in rotating order, runs a batch of calls (>= 2 ms): BENCH_ITERS (9)
+ * rounds, or up to 41 while they take under 0.25 s per backend. Each
+ * backend's time is the median of its rounds (the fastest round, beside it
+ * in the table, shows how much a busy machine took).
  *
  * Usage: gemm_backends [--table]
- *   --table  also prints the header (library versions) and one row per shape
+ *   --table  also prints the header (library versions) and one row per shape:
+ *            GFLOPS per backend, from the median and the fastest round
  * Env: GEMM_WIDTHS ("128 384": chargpt's and gpt_medium_step's C) the widths;
  *      GEMM_BACKENDS (all) the backends to run, by name ("openblas,cgrad").
  * Prints per backend (names with _Nt at N threads, N > 1, as bench/run.sh)
@@ -56,7 +59,8 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "intercept_tls_get_addr=0"; }
 #endif
 
-enum { TOKENS = 2048, VOCAB = 65, MAX_BACKENDS = 5, MAX_WIDTHS = 16, MIN_BATCH_US = 2000 };
+enum { TOKENS = 2048, VOCAB = 65, MAX_BACKENDS = 5, MAX_WIDTHS = 16 };
+enum { MIN_BATCH_US = 2000, ROUND_BUDGET_US = 250000, MAX_ROUNDS = 41 };
 
 /* one GEMM: C (m, n) = op(A) (m, k) op(B) (k, n), all row-major */
 typedef struct {
@@ -250,7 +254,8 @@ static void print_versions(int threads) {
                dnnl_version_p()->minor, dnnl_version_p()->patch,
                dnnl_version_p()->cpu_runtime == 2 ? "OpenMP" : "not OpenMP");
 #ifdef CG_BENCH_LIBXSMM
-    printf("# libxsmm: %s, target %s\n", LIBXSMM_VERSION, libxsmm_get_target_arch());
+    if (wanted("libxsmm"))
+        printf("# libxsmm: %s, target %s\n", LIBXSMM_VERSION, libxsmm_get_target_arch());
 #endif
 }
 
@@ -298,7 +303,11 @@ static double measure(const shape *s, const backend *bk, int nb, timing *us) {
     }
     double once = time_calls(&bk[0], s, a, b, c, 1);
     long calls = once >= MIN_BATCH_US ? 1 : (long)ceil(MIN_BATCH_US / fmax(once, 1.0));
-    int rounds = (int)bench_iters(7);
+    /* BENCH_ITERS rounds, more (up to MAX_ROUNDS) while they take under
+     * ROUND_BUDGET_US per backend: short shapes get many */
+    long budget = ROUND_BUDGET_US / ((double)calls * fmax(once, 1.0));
+    int rounds = (int)(budget > MAX_ROUNDS ? MAX_ROUNDS : budget);
+    if (rounds < bench_iters(9)) rounds = (int)bench_iters(9);
     double *t = malloc(sizeof(double) * (size_t)(nb * rounds)); /* (nb, rounds) */
     for (int r = 0; r < rounds; r++)
         for (int j = 0; j < nb; j++) {
@@ -345,12 +354,13 @@ static int widths(int64_t *w) {
     return n;
 }
 
-/* one table row */
+/* one table row: GFLOPS per backend, median/fastest round */
 static void print_row(int64_t c, const shape *s, int nb, const timing *us, double diff) {
     printf("%4lld %-8s %s %5lld %5lld %5lld", (long long)c, s->layer, s->form, (long long)s->m,
            (long long)s->n, (long long)s->k);
+    double flops = 2.0 * (double)(s->m * s->n * s->k);
     for (int i = 0; i < nb; i++)
-        printf(" %8.1f", 2.0 * (double)(s->m * s->n * s->k) / us[i].med * 1e-3);
+        printf(" %5.1f/%5.1f", flops / us[i].med * 1e-3, flops / us[i].best * 1e-3);
     printf("  %.1e\n", diff);
     fflush(stdout);
 }
@@ -383,7 +393,7 @@ int main(int argc, char **argv) {
     if (table) {
         print_versions(threads);
         printf("%4s %-8s %-2s %5s %5s %5s", "C", "layer", "op", "m", "n", "k");
-        for (int i = 0; i < nb; i++) printf(" %8s", bk[i].name);
+        for (int i = 0; i < nb; i++) printf(" %11s", bk[i].name);
         printf("  %s\n", "maxdiff");
     }
     timing total[MAX_BACKENDS] = {{0, 0}}, us[MAX_BACKENDS];

@@ -11,6 +11,8 @@
  *     blis      bli_sgemm from libblis.so.4
  *     onednn    dnnl_sgemm from libdnnl.so.2
  *     libxsmm   libxsmm_sgemm_omp (libxsmmext), linked in where CMake found it
+ *     openblas1 (at 2 threads or more) OpenBLAS's, one thread per block of C,
+ *               split as cgrad's: its kernels without its own threading
  *     cgrad     the kernel layer's GEMM (src/kernels/kern_gemm.h) at the
  *               level this CPU runs, split over the OpenMP team by blocks of
  *               C as matmul.c does without BLAS
@@ -59,7 +61,7 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "intercept_tls_get_addr=0"; }
 #endif
 
-enum { TOKENS = 2048, VOCAB = 65, MAX_BACKENDS = 5, MAX_WIDTHS = 16 };
+enum { TOKENS = 2048, VOCAB = 65, MAX_BACKENDS = 6, MAX_WIDTHS = 16 };
 enum { MIN_BATCH_US = 2000, ROUND_BUDGET_US = 250000, MAX_ROUNDS = 41 };
 
 /* one GEMM: C (m, n) = op(A) (m, k) op(B) (k, n), all row-major */
@@ -67,10 +69,22 @@ typedef struct {
     const char *layer, *form;
     int trans; /* CG__GEMM_TA | CG__GEMM_TB */
     int64_t m, n, k;
+    int64_t lda, ldb, ldc; /* A (m, k) or (k, m) with TA, B (k, n) or (n, k) with TB */
 } shape;
 
-static int64_t lda_of(const shape *s) { return s->trans & CG__GEMM_TA ? s->m : s->k; }
-static int64_t ldb_of(const shape *s) { return s->trans & CG__GEMM_TB ? s->k : s->n; }
+/* a GEMM on whole, contiguous operands */
+static shape whole(const char *layer, const char *form, int trans, int64_t m, int64_t n,
+                   int64_t k) {
+    return (shape){layer,
+                   form,
+                   trans,
+                   m,
+                   n,
+                   k,
+                   trans & CG__GEMM_TA ? m : k,
+                   trans & CG__GEMM_TB ? k : n,
+                   n};
+}
 
 typedef void (*gemm_fn)(const shape *s, const float *a, const float *b, float *c);
 typedef struct {
@@ -90,7 +104,7 @@ static char *(*openblas_config_p)(void), *(*openblas_core_p)(void);
 static void openblas_gemm(const shape *s, const float *a, const float *b, float *c) {
     cblas_sgemm_p(CBLAS_ROW_MAJOR, s->trans & CG__GEMM_TA ? CBLAS_TRANS : CBLAS_NO_TRANS,
                   s->trans & CG__GEMM_TB ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)s->m, (int)s->n,
-                  (int)s->k, 1.0f, a, (int)lda_of(s), b, (int)ldb_of(s), 0.0f, c, (int)s->n);
+                  (int)s->k, 1.0f, a, (int)s->lda, b, (int)s->ldb, 0.0f, c, (int)s->ldc);
 }
 
 enum { BLIS_NO_TRANS = 0, BLIS_TRANS = 1 << 3 }; /* blis.h's trans_t */
@@ -106,7 +120,7 @@ static void blis_gemm(const shape *s, const float *a, const float *b, float *c) 
     float one = 1.0f, zero = 0.0f;
     bli_sgemm_p(s->trans & CG__GEMM_TA ? BLIS_TRANS : BLIS_NO_TRANS,
                 s->trans & CG__GEMM_TB ? BLIS_TRANS : BLIS_NO_TRANS, s->m, s->n, s->k, &one, a,
-                lda_of(s), 1, b, ldb_of(s), 1, &zero, c, s->n, 1);
+                s->lda, 1, b, s->ldb, 1, &zero, c, s->ldc, 1);
 }
 
 typedef struct {
@@ -121,7 +135,7 @@ static const dnnl_version_t *(*dnnl_version_p)(void);
 
 static void onednn_gemm(const shape *s, const float *a, const float *b, float *c) {
     if (dnnl_sgemm_p(s->trans & CG__GEMM_TA ? 'T' : 'N', s->trans & CG__GEMM_TB ? 'T' : 'N', s->m,
-                     s->n, s->k, 1.0f, a, lda_of(s), b, ldb_of(s), 0.0f, c, s->n) != 0) {
+                     s->n, s->k, 1.0f, a, s->lda, b, s->ldb, 0.0f, c, s->ldc) != 0) {
         fprintf(stderr, "gemm_backends: dnnl_sgemm failed\n");
         exit(1);
     }
@@ -132,34 +146,50 @@ static void onednn_gemm(const shape *s, const float *a, const float *b, float *c
 static void libxsmm_gemm(const shape *s, const float *a, const float *b, float *c) {
     const char ta = s->trans & CG__GEMM_TB ? 'T' : 'N', tb = s->trans & CG__GEMM_TA ? 'T' : 'N';
     const libxsmm_blasint m = (libxsmm_blasint)s->n, n = (libxsmm_blasint)s->m,
-                          k = (libxsmm_blasint)s->k, lda = (libxsmm_blasint)ldb_of(s),
-                          ldb = (libxsmm_blasint)lda_of(s), ldc = (libxsmm_blasint)s->n;
+                          k = (libxsmm_blasint)s->k, lda = (libxsmm_blasint)s->ldb,
+                          ldb = (libxsmm_blasint)s->lda, ldc = (libxsmm_blasint)s->ldc;
     const float one = 1.0f, zero = 0.0f;
     libxsmm_sgemm_omp(&ta, &tb, &m, &n, &k, &one, b, &lda, a, &ldb, &zero, c, &ldc);
 }
 #endif
 
-/* thread t of nt: rows (or columns, when C is wider than tall) of C in
- * blocks of whole cache lines */
-static void cgrad_part(const shape *s, const float *a, const float *b, float *c, int t, int nt) {
+/* thread t of nt: f on its rows (or columns, when C is wider than tall) of
+ * C, in blocks of whole cache lines, as matmul.c splits cgrad's GEMM */
+static void part(gemm_fn f, const shape *s, const float *a, const float *b, float *c, int t,
+                 int nt) {
     bool rows = s->m >= s->n;
     int64_t len = rows ? s->m : s->n, step = ((len + nt - 1) / nt + 31) / 32 * 32;
     int64_t lo = t * step, hi = lo + step < len ? lo + step : len;
     if (lo >= hi) return;
-    int64_t lda = lda_of(s), ldb = ldb_of(s);
-    const float *ap = a + (rows ? lo * (s->trans & CG__GEMM_TA ? 1 : lda) : 0);
-    const float *bp = b + (rows ? 0 : lo * (s->trans & CG__GEMM_TB ? ldb : 1));
-    cg__kern()->gemm_f32(s->trans, rows ? hi - lo : s->m, rows ? s->n : hi - lo, s->k, 1.0f, ap,
-                         lda, bp, ldb, 0.0f, c + (rows ? lo * s->n : lo), s->n);
+    shape p = *s;
+    *(rows ? &p.m : &p.n) = hi - lo;
+    const float *ap = a + (rows ? lo * (s->trans & CG__GEMM_TA ? 1 : s->lda) : 0);
+    const float *bp = b + (rows ? 0 : lo * (s->trans & CG__GEMM_TB ? s->ldb : 1));
+    f(&p, ap, bp, c + (rows ? lo * s->ldc : lo));
+}
+
+/* f on the OpenMP team, each thread on its block of C */
+static void split(gemm_fn f, const shape *s, const float *a, const float *b, float *c) {
+#ifdef _OPENMP
+#pragma omp parallel
+    part(f, s, a, b, c, omp_get_thread_num(), omp_get_num_threads());
+#else
+    part(f, s, a, b, c, 0, 1);
+#endif
+}
+
+static void cgrad_gemm1(const shape *s, const float *a, const float *b, float *c) {
+    cg__kern()->gemm_f32(s->trans, s->m, s->n, s->k, 1.0f, a, s->lda, b, s->ldb, 0.0f, c, s->ldc);
 }
 
 static void cgrad_gemm(const shape *s, const float *a, const float *b, float *c) {
-#ifdef _OPENMP
-#pragma omp parallel
-    cgrad_part(s, a, b, c, omp_get_thread_num(), omp_get_num_threads());
-#else
-    cgrad_part(s, a, b, c, 0, 1);
-#endif
+    split(cgrad_gemm1, s, a, b, c);
+}
+
+/* OpenBLAS on one thread per block of C (inside a parallel region its OpenMP
+ * build runs serially): its kernels without its threading */
+static void openblas_split_gemm(const shape *s, const float *a, const float *b, float *c) {
+    split(openblas_gemm, s, a, b, c);
 }
 
 /* the first of names that dlopen loads (its own symbols kept local) */
@@ -221,7 +251,8 @@ static bool wanted(const char *name) {
 /* the backends found and wanted, OpenBLAS first where it is; their count */
 static int load_backends(backend *bk) {
     int n = 0;
-    if (wanted("openblas") && load_openblas() == 0) bk[n++] = (backend){"openblas", openblas_gemm};
+    bool openblas = (wanted("openblas") || wanted("openblas1")) && load_openblas() == 0;
+    if (openblas && wanted("openblas")) bk[n++] = (backend){"openblas", openblas_gemm};
     if (wanted("blis") && load_blis() == 0) bk[n++] = (backend){"blis", blis_gemm};
     if (wanted("onednn") && load_onednn() == 0) bk[n++] = (backend){"onednn", onednn_gemm};
 #ifdef CG_BENCH_LIBXSMM
@@ -230,6 +261,8 @@ static int load_backends(backend *bk) {
         bk[n++] = (backend){"libxsmm", libxsmm_gemm};
     }
 #endif
+    if (openblas && cg_get_num_threads() > 1 && wanted("openblas1"))
+        bk[n++] = (backend){"openblas1", openblas_split_gemm};
     if (wanted("cgrad") || n == 0) bk[n++] = (backend){"cgrad", cgrad_gemm};
     return n;
 }
@@ -335,9 +368,9 @@ static int width_shapes(int64_t c, shape *out) {
     int n = 0;
     for (int l = 0; l < 5; l++) {
         int64_t in = io[l][0], o = io[l][1];
-        out[n++] = (shape){layers[l], "NT", CG__GEMM_TB, TOKENS, o, in};
-        out[n++] = (shape){layers[l], "NN", 0, TOKENS, in, o};
-        out[n++] = (shape){layers[l], "TN", CG__GEMM_TA, o, in, TOKENS};
+        out[n++] = whole(layers[l], "NT", CG__GEMM_TB, TOKENS, o, in);
+        out[n++] = whole(layers[l], "NN", 0, TOKENS, in, o);
+        out[n++] = whole(layers[l], "TN", CG__GEMM_TA, o, in, TOKENS);
     }
     return n;
 }

@@ -52,7 +52,8 @@ metrics_of() { sed -n "s/^$1 \([A-Za-z0-9_]*\): \([0-9.eE+-]*\) [^ ]*\$/\1 \2/p"
 # A program's output with its metric names suffixed _Nt at N threads (N > 1).
 suffixed() {
     if [ "$threads" = 1 ]; then cat; else
-        sed "s/^\(cgrad\|torch\) \([A-Za-z0-9_]*\):/\1 \2_${threads}t:/"
+        # (a name that already ends in _Nt, as gemm_backends prints them, keeps it)
+        sed "s/^\(cgrad\|torch\) \([A-Za-z0-9_]*\):/\1 \2_${threads}t:/; s/_${threads}t_${threads}t:/_${threads}t:/"
     fi
 }
 

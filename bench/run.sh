@@ -9,7 +9,9 @@
 # where < 1 means cgrad is better for times and sizes (us/iter, kB) and worse
 # for rates and fractions (GFLOP/s, frac).
 # A program without a twin (vmath_ulp) prints its lines and no ratio, and runs
-# at the first thread count only unless it is named on the command line.
+# at the first thread count only unless it is named on the command line; one
+# that compares within itself (gemm_backends: each GEMM backend against
+# OpenBLAS) prints its own RATIO lines and runs at every thread count.
 #
 # Usage: bench/run.sh [BUILD_DIR] [NAME...]     (`make bench` runs it)
 # Env:   BENCH_THREADS (1): the thread counts, in turn ("1 2": make bench), for
@@ -27,6 +29,7 @@ build=${1:-$here/../build}
 python=${CGRAD_PYTHON:-/usr/bin/python3}
 thread_counts=${BENCH_THREADS:-1}
 named=$#
+self_compared=" gemm_backends " # twin-less programs run at every thread count
 
 if [ $# -gt 0 ]; then
     names=("$@")
@@ -49,7 +52,8 @@ metrics_of() { sed -n "s/^$1 \([A-Za-z0-9_]*\): \([0-9.eE+-]*\) [^ ]*\$/\1 \2/p"
 # A program's output with its metric names suffixed _Nt at N threads (N > 1).
 suffixed() {
     if [ "$threads" = 1 ]; then cat; else
-        sed "s/^\(cgrad\|torch\) \([A-Za-z0-9_]*\):/\1 \2_${threads}t:/"
+        # (a name that already ends in _Nt, as gemm_backends prints them, keeps it)
+        sed "s/^\(cgrad\|torch\) \([A-Za-z0-9_]*\):/\1 \2_${threads}t:/; s/_${threads}t_${threads}t:/_${threads}t:/"
     fi
 }
 
@@ -73,7 +77,8 @@ run_one() {
     fi
     echo "$out_c"
     if [ ! -f "$py" ]; then
-        echo "bench $name: no $py, no ratio"; return 0
+        [[ $self_compared == *" $name "* ]] || echo "bench $name: no $py, no ratio"
+        return 0
     fi
     [ $have_torch = 1 ] || return 1
     if ! out_t=$(bench_env "$python" "$py" | suffixed); then
@@ -99,7 +104,8 @@ for threads in $thread_counts; do
     echo "bench: threads=$threads, $(nproc) CPUs, $(uname -m)"
     for name in "${names[@]}"; do
         # a twin-less program (vmath_ulp) runs at the first thread count only
-        if [ $first = 0 ] && [ $named = 0 ] && [ ! -f "$here/$name.py" ]; then continue; fi
+        if [ $first = 0 ] && [ $named = 0 ] && [ ! -f "$here/$name.py" ] &&
+            [[ $self_compared != *" $name "* ]]; then continue; fi
         run_one "$name" || failed=1
     done
     first=0

@@ -347,6 +347,9 @@ int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, doubl
 /* The global generator's next 64 bits; call it between cg__rng_lock and
  * cg__rng_unlock (one lock for all of an op's draws). */
 uint64_t cg__rng_next(void);
+/* Is OpenBLAS in use? A build that loads it at the first GEMM (CG_BLAS_DLOPEN)
+ * loads it now, if the address space limit leaves it room (src/core/blas.c). */
+bool cg__blas_loaded(void);
 void cg__rng_lock(void);
 void cg__rng_unlock(void);
 /* Walks every index of a shape in row-major order: idx is updated in place;

@@ -58,6 +58,8 @@ static void rows_run(rows_fn f, const rows_job *j, int64_t rows, int nt) {
         }
         return;
     }
+#else
+    CG_UNUSED(nt);
 #endif
     f(j, 0, rows, 0);
 }

@@ -47,11 +47,10 @@ TEST(a_process_started_under_200_mb) {
     printf("  skipped: a sanitizer build\n");
 #else
     char self[1024], cmd[1400], out[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    ASSERT_GT(len, 0);
-    self[len] = '\0';
+    ASSERT_EQ(cg_test_self_path(self, sizeof self), 0);
     snprintf(cmd, sizeof cmd,
-             "ulimit -v 200000 && CG_LIMIT_CHILD=1 exec timeout 60 %s child_under_limit 2>&1", self);
+             "ulimit -v 200000 && CG_LIMIT_CHILD=1 exec timeout 60 %s child_under_limit 2>&1",
+             self);
     FILE *p = popen(cmd, "r");
     ASSERT_NOT_NULL(p);
     size_t m = fread(out, 1, sizeof out - 1, p);

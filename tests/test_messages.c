@@ -5,7 +5,6 @@
 #include "test.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 TEST(null_lists) {
     cg_tensor *a = cg_zeros(2, (int64_t[]){2, 3}, CG_FLOAT32);
@@ -19,9 +18,7 @@ TEST(null_lists) {
 /* chargpt --out PREFIX (PREFIX n characters long): its exit status and output */
 static int chargpt_out(size_t n, char *out, size_t cap) {
     char self[1024];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return -1;
-    self[len] = '\0';
+    if (cg_test_self_path(self, sizeof self) < 0) return -1;
     char *slash = strrchr(self, '/');
     if (slash) *slash = '\0';
     char *cmd = malloc(n + 2048);

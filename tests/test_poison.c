@@ -7,7 +7,6 @@
 #include "test.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_ASAN 1
@@ -34,9 +33,7 @@ TEST(use_after_release_is_caught) {
     printf("  skipped: not an ASan build (make test's ASan phase runs it)\n");
 #else
     char self[1024], cmd[1200], out[8192];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    ASSERT_GT(len, 0);
-    self[len] = '\0';
+    ASSERT_EQ(cg_test_self_path(self, sizeof self), 0);
     snprintf(cmd, sizeof cmd,
              "CG_POISON_CHILD=1 CGRAD_POISON=1 ASAN_OPTIONS=detect_leaks=0 %s child_reads 2>&1",
              self);

@@ -54,51 +54,34 @@ static int check_batches(cg_text_dataset *ds, const cg_char_tokenizer *tok, cons
     return cg_dtype_of(x) == CG_INT64 && cg_dtype_of(y) == CG_INT64 ? 0 : -1;
 }
 
-static void alphabet_of(uint32_t *a, size_t k, uint32_t first) {
-    for (size_t i = 0; i < k; i++) a[i] = first + (uint32_t)i;
-}
-
-TEST(ascii_ids_take_a_byte_each) {
-    enum { N = 8 << 20 };
-    uint32_t alphabet[90];
-    alphabet_of(alphabet, 90, 32);
+/* A dataset of n characters drawn from k consecutive code points from
+ * first: its vocabulary is k, it holds less than bytes_per_id * n + n / 4
+ * bytes of heap, and its batches are the text's windows. */
+static void check_dataset(size_t n, uint32_t first, size_t k, int bytes_per_id) {
+    uint32_t alphabet[512];
+    for (size_t i = 0; i < k; i++) alphabet[i] = first + (uint32_t)i;
     size_t len;
-    char *text = make_text(N, alphabet, 90, &len);
+    char *text = make_text(n, alphabet, k, &len);
     ASSERT_NOT_NULL(text);
     long before = heap_bytes();
     cg_text_dataset *ds = cg_text_dataset_from_text(text, len);
     long held = heap_bytes() - before;
     ASSERT_NOT_NULL(ds);
+    ASSERT_EQ(cg_char_tokenizer_vocab_size(cg_text_dataset_tokenizer(ds)), (int64_t)k);
     if (before >= 0) {
-        printf("  a %d-character ASCII text's dataset holds %ld bytes (%.2f a character)\n", N,
-               held, (double)held / N);
-        ASSERT_LT(held, N + (N >> 2)); /* int64 ids would take 8 N */
+        printf("  %zu characters of a %zu-character vocabulary: the dataset holds %ld bytes (%.2f "
+               "a character)\n",
+               n, k, held, (double)held / (double)n);
+        ASSERT_LT(held, (long)(bytes_per_id * n + n / 4)); /* int64 ids would take 8 n */
     }
     ASSERT_EQ(check_batches(ds, cg_text_dataset_tokenizer(ds), text, len), 0);
     cg_text_dataset_free(ds);
     free(text);
 }
 
-TEST(a_larger_vocabulary_takes_two_bytes) {
-    enum { N = 1 << 20 };
-    uint32_t alphabet[300]; /* Greek and Cyrillic and more: 300 characters */
-    alphabet_of(alphabet, 300, 0x370);
-    size_t len;
-    char *text = make_text(N, alphabet, 300, &len);
-    ASSERT_NOT_NULL(text);
-    long before = heap_bytes();
-    cg_text_dataset *ds = cg_text_dataset_from_text(text, len);
-    long held = heap_bytes() - before;
-    ASSERT_NOT_NULL(ds);
-    ASSERT_EQ(cg_char_tokenizer_vocab_size(cg_text_dataset_tokenizer(ds)), 300);
-    if (before >= 0) {
-        printf("  a %d-character text of 300 characters: %ld bytes (%.2f a character)\n", N, held,
-               (double)held / N);
-        ASSERT_LT(held, 2 * N + (N >> 2));
-    }
-    ASSERT_EQ(check_batches(ds, cg_text_dataset_tokenizer(ds), text, len), 0);
-    cg_text_dataset_free(ds);
-    free(text);
-}
+TEST(ascii_ids_take_a_byte_each) { check_dataset(8 << 20, 32, 90, 1); }
+
+/* Greek, Cyrillic and more: 300 characters */
+TEST(a_larger_vocabulary_takes_two_bytes) { check_dataset(1 << 20, 0x370, 300, 2); }
 
 TEST_MAIN(ascii_ids_take_a_byte_each, a_larger_vocabulary_takes_two_bytes)

@@ -8,10 +8,12 @@
 #   make gpt2-tiny      a tiny random GPT-2 directory (GPT-2's real tokenizer files) for
 #                       examples/gpt2, in build/gpt2-tiny
 #   make test           every check: the format check, Release ctest (gcc),
-#                       ASan+UBSan ctest (clang), both compiling everything
-#                       with -Werror, valgrind of the seed tour, install check,
-#                       a bounded fuzz run; installs the tests' Debian packages
-#                       first when they are missing and we are root
+#                       ASan+UBSan ctest (clang, block caches off), both
+#                       compiling everything with -Werror, valgrind of the seed
+#                       tour, install check, a bounded fuzz run, the threaded
+#                       tests under TSan, the portable build's ctest (no
+#                       OpenBLAS, no OpenMP); installs the tests' Debian
+#                       packages first when they are missing and we are root
 #   make format         clang-format every tracked C file in place (.clang-format)
 #   make format-check   the same as a check: lists what it would change
 #   make fuzz           build the libFuzzer targets with clang and fuzz the
@@ -26,7 +28,7 @@
 # Variables: PREFIX (/usr/local), JOBS (2), BUILD_TYPE (Release), DEMO_FLAGS,
 # CMAKE_FLAGS (extra -D options for the build/ configure step), FUZZ_TIME (60),
 # FUZZ_TEST_TIME (30: make test's fuzz run), WERROR (ON: make test's builds
-# treat warnings as errors), ASAN_CC (clang: the ASan+UBSan build's compiler),
+# treat warnings as errors), ASAN_CC (clang: the ASan+UBSan build's compiler), TSAN_CC (clang),
 # CLANG_FORMAT (clang-format), BENCH_THREADS ("1 2": make bench's thread counts).
 
 SHELL := /bin/bash
@@ -38,6 +40,9 @@ CTEST       ?= ctest
 JOBS        ?= 2
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+TSAN_DIR    ?= build-tsan
+NOBLAS_DIR  ?= build-noblas
+TSAN_CC     ?= clang
 FUZZ_DIR    ?= build-fuzz
 FUZZ_TIME   ?= 60
 FUZZ_TEST_TIME ?= 30
@@ -89,11 +94,15 @@ export VALGRIND_SUPP
 
 # Sanitizer settings for the ASan+UBSan test run only. Only the test binaries
 # are instrumented (the sanitizer runtime is linked into them, nothing is
-# LD_PRELOADed), so the python3 oracle they start runs uninstrumented.
-ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+# LD_PRELOADed), so the python3 oracle they start runs uninstrumented. The
+# build has no block caches (CGRAD_POISON), so every freed block passes
+# through ASan's quarantine: 4 MB of it keeps a use soon after release
+# visible without growing a long loop's memory (test_ownership bounds it).
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=4 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build configure demo demo-blas tour gpt2-tiny test test-deps test-deps-npm test-release test-asan \
+        test-tsan test-noblas \
         test-valgrind check-install test-fuzz fuzz bench install clean help \
         format format-check
 
@@ -171,7 +180,8 @@ gpt2-tiny: configure
 # ---------------------------------------------------------------- make test
 # Runs every phase even when an earlier one failed, then prints one line per
 # phase and a closing summary line; exits non-zero if any phase failed.
-TEST_PHASES := format-check test-release test-asan test-valgrind check-install test-fuzz
+TEST_PHASES := format-check test-release test-asan test-valgrind check-install test-fuzz \
+               test-tsan test-noblas
 
 test:
 	@$(MAKE) --no-print-directory test-deps || exit 1; \
@@ -246,14 +256,15 @@ test-release:
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 
 # (c) ASan + UBSan (Debug) build with clang + ctest, warnings as errors: with
-# test-release, both compilers build everything. A build dir configured for
-# another compiler is made afresh.
+# test-release, both compilers build everything. CGRAD_POISON turns the block
+# caches off, so a use after release is freed memory ASan sees. A build dir
+# configured for another compiler is made afresh.
 test-asan:
 	@cache=$(ASAN_DIR)/CMakeCache.txt; \
 	if [ -f $$cache ] && ! grep -qx 'CMAKE_C_COMPILER:[A-Z]*=\(.*/\)\{0,1\}$(ASAN_CC)' $$cache; then \
 	  echo "rm -rf $(ASAN_DIR) (configured for another compiler)"; rm -rf $(ASAN_DIR); fi
 	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_C_COMPILER=$(ASAN_CC) -DCMAKE_BUILD_TYPE=Debug \
-	    -DCGRAD_SANITIZE=ON -DCGRAD_WERROR=$(WERROR)
+	    -DCGRAD_SANITIZE=ON -DCGRAD_POISON=ON -DCGRAD_WERROR=$(WERROR)
 	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
 	cd $(ASAN_DIR) && $(ASAN_ENV) $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 
@@ -293,6 +304,32 @@ test-fuzz:
 	  exit 0; fi; \
 	rm -rf $$tmp; \
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_TEST_TIME)
+
+# (f) ThreadSanitizer (clang; its runtime comes with libclang-rt-14-dev) over
+# the threaded tests: the generator, dropout and batches drawn from several
+# threads, backward on separate graphs in 4 threads. Without OpenMP and
+# OpenBLAS, whose runtimes TSan cannot see into. ASLR off where setarch can
+# (clang 14's TSan runtime refuses some high-entropy memory layouts).
+TSAN_TESTS := test_threads
+test-tsan:
+	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_C_COMPILER=$(TSAN_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCGRAD_TSAN=ON -DCGRAD_WITH_OPENMP=OFF -DCGRAD_WITH_BLAS=OFF -DCGRAD_WERROR=$(WERROR)
+	$(CMAKE) --build $(TSAN_DIR) -j$(JOBS) --target $(TSAN_TESTS)
+	@norand=$$(command -v setarch >/dev/null 2>&1 && setarch $$(uname -m) -R true 2>/dev/null \
+	           && echo "setarch $$(uname -m) -R"); \
+	for t in $(TSAN_TESTS); do \
+	  echo "TSAN_OPTIONS=halt_on_error=1 $$norand $(TSAN_DIR)/tests/$$t"; \
+	  (cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $$norand ./tests/$$t) \
+	    || exit 1; \
+	done
+
+# (g) the portable build: no OpenBLAS, no OpenMP (cgrad's own GEMM, one
+# thread), its own build dir, the whole ctest.
+test-noblas:
+	$(CMAKE) -S . -B $(NOBLAS_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    -DCGRAD_WITH_BLAS=OFF -DCGRAD_WITH_OPENMP=OFF -DCGRAD_WERROR=$(WERROR)
+	$(CMAKE) --build $(NOBLAS_DIR) -j$(JOBS)
+	cd $(NOBLAS_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 
 # ------------------------------------------------------------- formatting
 # Every tracked C source and header (.clang-format describes the style).
@@ -347,7 +384,7 @@ install: configure
 	  echo ldconfig; ldconfig; fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) build-install
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) $(TSAN_DIR) $(NOBLAS_DIR) build-install
 
 help:
 	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'

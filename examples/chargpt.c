@@ -200,7 +200,7 @@ typedef struct {
 static int check_out(const options *o, run *r) {
     int a = snprintf(r->ckpt, sizeof r->ckpt, "%s.safetensors", o->out);
     int b = snprintf(r->svg, sizeof r->svg, "%s_loss.svg", o->out);
-    if (a < 0 || b < 0 || (size_t)b >= sizeof r->svg) {
+    if (a < 0 || b < 0 || (size_t)a >= sizeof r->ckpt || (size_t)b >= sizeof r->svg) {
         fprintf(stderr, "chargpt: --out is too long (%zu characters)\n", strlen(o->out));
         return -1;
     }

@@ -152,6 +152,8 @@ cg_state_dict *cg_test_oracle(const char *script, const cg_state_dict *in);
 int cg_test_temp_path(char *path, size_t n, const char *name);
 /* Writes n bytes to path; 0 or -1. */
 int cg_test_write_file(const char *path, const void *data, size_t n);
+/* The running test program's path into path (n bytes); 0 or -1. */
+int cg_test_self_path(char *path, size_t n);
 
 /* TEST_MAIN(a, b, c): up to 64 tests per file. */
 #define TEST_MAIN(...)                                                                             \

@@ -13,6 +13,13 @@ int cg_test_temp_path(char *path, size_t n, const char *name) {
     return 0;
 }
 
+int cg_test_self_path(char *path, size_t n) {
+    ssize_t len = readlink("/proc/self/exe", path, n - 1);
+    if (len <= 0) return -1;
+    path[len] = '\0';
+    return 0;
+}
+
 int cg_test_write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;

@@ -75,7 +75,7 @@ int cg_function_apply(const cg_function *fn, void *user, int n_in, cg_tensor *co
                 n->saved[s].t = NULL;
                 if (cg__save(n, s, outputs[i], true) < 0) rc = -1;
             }
-    cg__node_connect(n, inputs);
+    if (cg__node_connect(n, inputs) < 0) rc = -1;
     cg_tensor **outs = calloc((size_t)n_out, sizeof *outs); /* marked outputs: NULL */
     if (!outs) rc = -1;
     for (int i = 0; i < n_out && rc == 0; i++) {

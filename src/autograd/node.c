@@ -128,7 +128,7 @@ void cg__meta_of(cg_meta *m, const cg_tensor *t) {
     memcpy(m->shape, t->shape, sizeof t->shape);
 }
 
-void cg__node_connect(cg_node *n, cg_tensor *const *in) {
+int cg__node_connect(cg_node *n, cg_tensor *const *in) {
     for (int i = 0; i < n->n_next; i++) {
         if (in[i]) cg__refresh_view(in[i]);
         const cg_tensor *t = in[i];
@@ -142,10 +142,11 @@ void cg__node_connect(cg_node *n, cg_tensor *const *in) {
             n->next[i].fn = t->grad_fn;
             t->grad_fn->refcount++;
             n->next[i].input_nr = t->output_nr;
-        } else if (t->requires_grad) { /* a view without history: no edge */
-            n->next[i].fn = cg__grad_accumulator(in[i]);
+        } else if (t->requires_grad && !(n->next[i].fn = cg__grad_accumulator(in[i]))) {
+            return -1; /* a view without history gets no edge */
         }
     }
+    return 0;
 }
 
 int cg__node_attach(cg_node *n, cg_tensor *const *outs) {
@@ -165,7 +166,10 @@ int cg__node_attach(cg_node *n, cg_tensor *const *outs) {
     return held;
 }
 
+_Thread_local bool cg__record_failed;
+
 cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_tensor *const *in) {
+    cg__record_failed = false;
     if (!cg__grad_enabled) return NULL;
     bool any = false;
     for (int i = 0; i < n_in; i++) {
@@ -174,22 +178,31 @@ cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_
     }
     if (!any) return NULL;
     cg_node *n = cg__node_new(op, n_in, n_out);
-    if (!n) return NULL;
-    cg__node_connect(n, in);
+    if (!n || cg__node_connect(n, in) < 0) {
+        cg__node_release(n);
+        cg__record_failed = true;
+        return cg__oom(cg__op_table[op].forward);
+    }
     int held = cg__node_attach(n, outs);
     cg__node_release(n); /* the creation reference */
     return held ? n : NULL;
 }
 
 cg_node *cg__record(cg_op op, cg_tensor *out, int n_in, cg_tensor *const *in) {
-    if (!cg__grad_enabled || !cg_dtype_is_floating(out->dtype)) return NULL;
+    if (!cg__grad_enabled || !cg_dtype_is_floating(out->dtype)) {
+        cg__record_failed = false;
+        return NULL;
+    }
     return cg__record_n(op, 1, &out, n_in, in);
 }
 
 int cg__node_reserve_saved(cg_node *n, int count) {
     if (count <= CG_NODE_SMALL_SAVED) return 0;
     cg_saved *s = calloc((size_t)count, sizeof *s);
-    if (!s) return -1;
+    if (!s) {
+        cg__oom(cg__op_table[n->op].forward);
+        return -1;
+    }
     memcpy(s, n->saved, sizeof(cg_saved) * (size_t)n->n_saved);
     if (n->saved != n->saved_small) free(n->saved);
     n->saved = s;
@@ -287,7 +300,10 @@ cg_tensor *cg__unpack(cg_node *n, int i) {
         }
         return a;
     }
-    cg__scope_add(cg_retain(t));
+    if (cg__scope_add(cg_retain(t)) < 0) {
+        cg_release(t);
+        return NULL;
+    }
     return t;
 }
 

@@ -4,7 +4,51 @@
  * - fixed-size classes: tensor structs, small storages, small nodes;
  * - large storage blocks, binned by exact size, up to a byte budget.
  * Flushed by cg_root_scope_drain (so at exit too). */
+#define CG_ALLOC_IMPL /* the real malloc & co. below */
 #include "internal.h"
+
+/* ------------------------------------------------------- fault injection */
+
+/* Allocations counted since cg__alloc_fault_at; the one numbered fail_at
+ * (1-based) fails. Atomic: threads may allocate while a test counts. */
+static atomic_long alloc_count, fail_at;
+
+void cg__alloc_fault_at(long k) {
+    atomic_store(&alloc_count, 0);
+    atomic_store(&fail_at, k);
+}
+
+long cg__alloc_count(void) { return atomic_load(&alloc_count); }
+
+/* Counts one allocation; true when it is the one to fail. */
+static bool fault(void) {
+    long k = atomic_load_explicit(&fail_at, memory_order_relaxed);
+    if (k <= 0) return false;
+    return atomic_fetch_add(&alloc_count, 1) + 1 == k;
+}
+
+void *cg__malloc(size_t n) { return fault() ? NULL : malloc(n); }
+void *cg__calloc(size_t n, size_t size) { return fault() ? NULL : calloc(n, size); }
+void *cg__realloc(void *p, size_t n) { return fault() ? NULL : realloc(p, n); }
+void *cg__aligned_alloc(size_t align, size_t n) { return fault() ? NULL : aligned_alloc(align, n); }
+
+/* CGRAD_POISON=1 in the environment (or a -DCGRAD_POISON=ON build): no
+ * block is cached, so every freed block goes back to malloc, where ASan and
+ * valgrind see a use after release. */
+static atomic_int poison = -1;
+static bool poisoning(void) {
+    if (poison < 0) {
+#ifdef CGRAD_POISON
+        poison = 1;
+#else
+        const char *e = getenv("CGRAD_POISON");
+        poison = e && e[0] && strcmp(e, "0") != 0;
+#endif
+    }
+    return poison == 1;
+}
+
+/* ---------------------------------------------------------- block caches */
 
 #define CACHE_DEPTH 1024
 
@@ -17,12 +61,13 @@ static _Thread_local block_cache caches[CG_NUM_CACHES];
 
 void *cg__cache_alloc(int cls, size_t size) {
     block_cache *c = &caches[cls];
+    if (fault()) return NULL;
     return c->n ? c->v[--c->n] : malloc(size);
 }
 
 void cg__cache_free(int cls, void *p) {
     block_cache *c = &caches[cls];
-    if (c->n < CACHE_DEPTH)
+    if (c->n < CACHE_DEPTH && !poisoning())
         c->v[c->n++] = p;
     else
         free(p);
@@ -43,6 +88,7 @@ static _Thread_local large_bin large[LARGE_BINS];
 static _Thread_local size_t large_bytes;
 
 void *cg__large_alloc(size_t size) {
+    if (fault()) return NULL;
     for (int i = 0; i < LARGE_BINS; i++)
         if (large[i].size == size && large[i].n) {
             large_bytes -= size;
@@ -52,7 +98,7 @@ void *cg__large_alloc(size_t size) {
 }
 
 void cg__large_free(void *p, size_t size) {
-    if (large_bytes + size <= LARGE_BUDGET) {
+    if (large_bytes + size <= LARGE_BUDGET && !poisoning()) {
         large_bin *spare = NULL;
         for (int i = 0; i < LARGE_BINS; i++) {
             if (large[i].size == size && large[i].n < LARGE_PER_BIN) {

@@ -60,7 +60,17 @@ cg_tensor *cg_empty(int ndim, const int64_t *shape, int opts) {
     return finish(make("cg_empty", ndim, shape, opts), opts);
 }
 
+/* PyTorch's check before an int64 fill: NaN, the infinities and values
+ * beyond int64 are refused (PyTorch 1.13 lets exactly 2^63 through and
+ * wraps it to INT64_MIN; cgrad refuses it too). */
+static int check_value(const char *fn, double v, int opts) {
+    if (opts_dtype(opts) != CG_INT64 || (v >= -0x1p63 && v < 0x1p63)) return 0;
+    cg__error(fn, "value cannot be converted to type int64_t without overflow");
+    return -1;
+}
+
 cg_tensor *cg_full(int ndim, const int64_t *shape, double value, int opts) {
+    if (check_value("cg_full", value, opts) < 0) return NULL;
     cg_tensor *t = make("cg_full", ndim, shape, opts);
     if (t) fill(t, value);
     return finish(t, opts);
@@ -79,6 +89,7 @@ cg_tensor *cg_ones(int ndim, const int64_t *shape, int opts) {
 }
 
 cg_tensor *cg_scalar(double value, int opts) {
+    if (check_value("cg_scalar", value, opts) < 0) return NULL;
     cg_tensor *t = make("cg_scalar", 0, NULL, opts);
     if (t) fill(t, value);
     return finish(t, opts);
@@ -104,6 +115,28 @@ static int check_kernel_dtype(const char *fn, const char *kernel, int opts, bool
     return 0;
 }
 
+/* An int64 arange in int64 arithmetic, exact beyond 2^53 (bounds already
+ * truncated, checked finite and consistent with the step's sign). */
+static cg_tensor *arange_int64(double start, double end, double step, int opts) {
+    if (check_value("cg_arange", start, opts) < 0 || check_value("cg_arange", end, opts) < 0 ||
+        check_value("cg_arange", step, opts) < 0)
+        return NULL;
+    int64_t s = (int64_t)start, e = (int64_t)end, st = (int64_t)step, diff;
+    if (__builtin_sub_overflow(e, s, &diff)) {
+        cg__error("cg_arange", "arange of %g elements is too large", (end - start) / step);
+        return NULL;
+    }
+    int64_t n = diff / st + (diff % st != 0); /* ceil: diff and st share a sign */
+    if (n > (int64_t)1e15) {
+        cg__error("cg_arange", "arange of %g elements is too large", (double)n);
+        return NULL;
+    }
+    cg_tensor *t = make("cg_arange", 1, &n, opts);
+    if (!t) return NULL;
+    for (int64_t i = 0; i < n; i++) ((int64_t *)cg__ptr(t))[i] = s + i * st;
+    return finish(t, opts);
+}
+
 cg_tensor *cg_arange(double start, double end, double step, int opts) {
     if (check_kernel_dtype("cg_arange", "arange_cpu", opts, true) < 0) return NULL;
     if (opts_dtype(opts) == CG_INT64) { /* integer arange works on truncated bounds */
@@ -121,6 +154,7 @@ cg_tensor *cg_arange(double start, double end, double step, int opts) {
         cg__error("cg_arange", "upper bound and larger bound inconsistent with step sign");
         return NULL;
     }
+    if (opts_dtype(opts) == CG_INT64) return arange_int64(start, end, step, opts);
     double len = ceil((end - start) / step);
     if (len > 1e15) {
         cg__error("cg_arange", "arange of %g elements is too large", len);
@@ -166,7 +200,9 @@ cg_tensor *cg_rand(int ndim, const int64_t *shape, int opts) {
     cg_tensor *t = make("cg_rand", ndim, shape, opts);
     if (!t) return NULL;
     int64_t n = cg__numel(ndim, shape);
+    cg__rng_lock();
     for (int64_t i = 0; i < n; i++) set_linear(t, i, uniform01());
+    cg__rng_unlock();
     return finish(t, opts);
 }
 
@@ -175,12 +211,14 @@ cg_tensor *cg_randn(int ndim, const int64_t *shape, int opts) {
     cg_tensor *t = make("cg_randn", ndim, shape, opts);
     if (!t) return NULL;
     int64_t n = cg__numel(ndim, shape);
+    cg__rng_lock();
     for (int64_t i = 0; i < n; i += 2) { /* Box-Muller: two normals per draw */
         double u1 = 1.0 - uniform01(), u2 = uniform01();
         double r = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
         set_linear(t, i, r * cos(th));
         if (i + 1 < n) set_linear(t, i + 1, r * sin(th));
     }
+    cg__rng_unlock();
     return finish(t, opts);
 }
 

@@ -6,7 +6,7 @@
 
 static _Thread_local char err_msg[2048];
 static _Thread_local bool err_set;
-static int abort_mode = -1; /* -1: read CGRAD_ABORT_ON_ERROR on first use */
+static atomic_int abort_mode = -1; /* -1: read CGRAD_ABORT_ON_ERROR on first use */
 
 const char *cg_last_error(void) { return err_set ? err_msg : NULL; }
 

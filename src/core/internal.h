@@ -153,12 +153,19 @@ struct cg_node {
 };
 
 /* Makes the node for a forward op if grad mode is on and an input requires
- * grad; sets out->grad_fn. Returns it (borrowed) or NULL when none is needed. */
+ * grad; sets out->grad_fn. Returns it (borrowed) or NULL when none is needed,
+ * or when it could not be made: then cg__record_failed is set (with "out of
+ * memory"), until the next cg__record, and the op returns cg__recorded(out). */
 cg_node *cg__record(cg_op op, cg_tensor *out, int n_in, cg_tensor *const *in);
 /* The same for an op with several outputs (outs[i] NULL: not differentiable). */
 cg_node *cg__record_n(cg_op op, int n_out, cg_tensor *const *outs, int n_in, cg_tensor *const *in);
-/* Edges and input metadata of a new node from its inputs. */
-void cg__node_connect(cg_node *n, cg_tensor *const *in);
+extern _Thread_local bool cg__record_failed;
+/* out, or NULL when recording its node failed: the one place an op's result
+ * becomes NULL because its gradient could not be recorded (the scope still
+ * owns out and releases it). */
+static inline cg_tensor *cg__recorded(cg_tensor *out) { return cg__record_failed ? NULL : out; }
+/* Edges and input metadata of a new node from its inputs; -1 out of memory. */
+int cg__node_connect(cg_node *n, cg_tensor *const *in);
 /* Makes n the grad_fn of each floating output; returns how many hold it. */
 int cg__node_attach(cg_node *n, cg_tensor *const *outs);
 /* g, a gradient node n produced for its input i, summed to that input's
@@ -285,9 +292,31 @@ void cg__cache_flush(void);
 void *cg__large_alloc(size_t size);
 void cg__large_free(void *p, size_t size);
 
+/* ------------------------------------------------------------ allocation */
+
+/* Every allocation of the library's sources that include this header goes
+ * through cg__malloc & co. (the macros below), and so do the block caches:
+ * one place where a test makes the k-th allocation fail. */
+void *cg__malloc(size_t n);
+void *cg__calloc(size_t n, size_t size);
+void *cg__realloc(void *p, size_t n);
+void *cg__aligned_alloc(size_t align, size_t n);
+/* Fails the k-th allocation from now (1-based; 0: none), counting from 0. */
+void cg__alloc_fault_at(long k);
+/* Allocations counted since cg__alloc_fault_at (while one is armed). */
+long cg__alloc_count(void);
+#ifndef CG_ALLOC_IMPL
+#define malloc(n) cg__malloc(n)
+#define calloc(n, size) cg__calloc(n, size)
+#define realloc(p, n) cg__realloc(p, n)
+#define aligned_alloc(align, n) cg__aligned_alloc(align, n)
+#endif
+
 /* ----------------------------------------------------------------- scopes */
 
-void cg__scope_add(cg_tensor *t);
+/* Hands t's reference to the current scope; -1 (out of memory, the error
+ * set) when it cannot be tracked: the caller still owns it. */
+int cg__scope_add(cg_tensor *t);
 
 /* ----------------------------------------------------------------- errors */
 
@@ -336,7 +365,14 @@ int cg__add_into(cg_tensor *dst, cg_tensor *src);
 /* out op= y, or op= s when y is NULL (op one of + - * /), in place without
  * a graph, with PyTorch's casting and broadcasting rules; bumps the version. */
 int cg__binary_into(const char *fn, char op, cg_tensor *out, cg_tensor *y, double s);
+/* The global generator's next 64 bits; call it between cg__rng_lock and
+ * cg__rng_unlock (one lock for all of an op's draws). */
 uint64_t cg__rng_next(void);
+/* Is OpenBLAS in use? A build that loads it at the first GEMM (CG_BLAS_DLOPEN)
+ * loads it now, if the address space limit leaves it room (src/core/blas.c). */
+bool cg__blas_loaded(void);
+void cg__rng_lock(void);
+void cg__rng_unlock(void);
 /* Walks every index of a shape in row-major order: idx is updated in place;
  * returns false after the last index. */
 static inline bool cg__next_index(int ndim, const int64_t *shape, int64_t *idx) {

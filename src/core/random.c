@@ -1,8 +1,17 @@
-/* The global generator behind rand/randn: xoshiro256** seeded by splitmix64. */
+/* The global generator behind rand/randn: xoshiro256** seeded by splitmix64.
+ * One generator for the process, as PyTorch's default CPU generator, behind
+ * a mutex: an op holds it for all its draws (cg__rng_lock), so threads that
+ * draw at once each get a run of the one sequence. */
 #include "internal.h"
+
+#include <pthread.h>
 
 static uint64_t rng_state[4];
 static bool rng_seeded;
+static pthread_mutex_t rng_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void cg__rng_lock(void) { pthread_mutex_lock(&rng_mutex); }
+void cg__rng_unlock(void) { pthread_mutex_unlock(&rng_mutex); }
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -11,15 +20,21 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-void cg_manual_seed(uint64_t seed) {
+static void seed_locked(uint64_t seed) {
     for (int i = 0; i < 4; i++) rng_state[i] = splitmix64(&seed);
     rng_seeded = true;
+}
+
+void cg_manual_seed(uint64_t seed) {
+    cg__rng_lock();
+    seed_locked(seed);
+    cg__rng_unlock();
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t cg__rng_next(void) {
-    if (!rng_seeded) cg_manual_seed(0x5eed);
+    if (!rng_seeded) seed_locked(0x5eed);
     uint64_t *s = rng_state;
     uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
     s[2] ^= s[0];
@@ -36,8 +51,10 @@ int cg_get_rng_state(uint64_t state[4]) {
         cg__error("cg_get_rng_state", "state is NULL");
         return -1;
     }
-    if (!rng_seeded) cg_manual_seed(0x5eed);
+    cg__rng_lock();
+    if (!rng_seeded) seed_locked(0x5eed);
     memcpy(state, rng_state, sizeof rng_state);
+    cg__rng_unlock();
     return 0;
 }
 
@@ -46,7 +63,9 @@ int cg_set_rng_state(const uint64_t state[4]) {
         cg__error("cg_set_rng_state", "state is NULL");
         return -1;
     }
+    cg__rng_lock();
     memcpy(rng_state, state, sizeof rng_state);
     rng_seeded = true;
+    cg__rng_unlock();
     return 0;
 }

@@ -4,8 +4,6 @@
  * when the inner one ends. */
 #include "internal.h"
 
-#include <stdio.h>
-
 typedef struct {
     cg_tensor *t;
     int depth;
@@ -37,17 +35,17 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
     return true;
 }
 
-void cg__scope_add(cg_tensor *t) {
+int cg__scope_add(cg_tensor *t) {
     if (!grow((void **)&S.items, &S.cap, S.n + 1, sizeof *S.items)) {
-        /* cannot track it: leak rather than free a tensor the caller uses */
-        fprintf(stderr, "cgrad: out of memory in the scope stack\n");
-        return;
+        cg__oom("cg_scope_add");
+        return -1;
     }
     if (!S.atexit_registered) {
         S.atexit_registered = true;
         atexit(drain_at_exit);
     }
     S.items[S.n++] = t;
+    return 0;
 }
 
 /* Out of memory, a scope still opens, as a phantom: it records nothing and

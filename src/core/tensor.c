@@ -171,7 +171,10 @@ cg_tensor *cg__tensor_new(cg_dtype dtype, int ndim, const int64_t *shape) {
         cg__tensor_free(t);
         return cg__oom("cg_empty");
     }
-    cg__scope_add(t);
+    if (cg__scope_add(t) < 0) {
+        cg__tensor_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -188,7 +191,10 @@ cg_tensor *cg__tensor_view(cg_tensor *base, int ndim, const int64_t *shape, cons
     t->offset = offset;
     t->storage = base->storage;
     base->storage->refcount++;
-    cg__scope_add(t);
+    if (cg__scope_add(t) < 0) {
+        cg__tensor_free(t);
+        return NULL;
+    }
     return t;
 }
 

@@ -123,10 +123,32 @@ int64_t cg_char_tokenizer_char(const cg_char_tokenizer *tok, int64_t id) {
     return tok && id >= 0 && id < tok->n ? (int64_t)tok->chars[id] : -1;
 }
 
-/* Encodes s[0, n) into ids (NULL: only counts and checks); the number of
- * characters, or -1 with the error set. */
+/* Token ids of `width` bytes each (1, 2, 4: unsigned; 8: int64_t). */
+static void id_put(void *ids, int width, int64_t i, int64_t id) {
+    switch (width) {
+    case 1: ((uint8_t *)ids)[i] = (uint8_t)id; break;
+    case 2: ((uint16_t *)ids)[i] = (uint16_t)id; break;
+    case 4: ((uint32_t *)ids)[i] = (uint32_t)id; break;
+    default: ((int64_t *)ids)[i] = id; break;
+    }
+}
+
+static int64_t id_get(const void *ids, int width, int64_t i) {
+    switch (width) {
+    case 1: return ((const uint8_t *)ids)[i];
+    case 2: return ((const uint16_t *)ids)[i];
+    case 4: return ((const uint32_t *)ids)[i];
+    default: return ((const int64_t *)ids)[i];
+    }
+}
+
+/* The fewest bytes that hold every id of a vocabulary of n characters. */
+static int id_width(int64_t n) { return n <= 1 << 8 ? 1 : n <= 1 << 16 ? 2 : 4; }
+
+/* Encodes s[0, n) into ids of `width` bytes (ids NULL: only counts and
+ * checks); the number of characters, or -1 with the error set. */
 static int64_t encode(const char *fn, const char *where, const cg_char_tokenizer *tok,
-                      const unsigned char *s, size_t n, int64_t *ids) {
+                      const unsigned char *s, size_t n, void *ids, int width) {
     int64_t count = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
@@ -143,7 +165,7 @@ static int64_t encode(const char *fn, const char *where, const cg_char_tokenizer
                       (const char *)s + i, (unsigned)cp, i);
             return -1;
         }
-        if (ids) ids[count] = id;
+        if (ids) id_put(ids, width, count, id);
         count++;
         i += len;
     }
@@ -154,10 +176,10 @@ cg_tensor *cg_char_tokenizer_encode(const cg_char_tokenizer *tok, const char *te
     static const char *fn = "cg_char_tokenizer_encode";
     if (!tok || (!text && len)) return NULL;
     const unsigned char *s = (const unsigned char *)(text ? text : "");
-    int64_t n = encode(fn, NULL, tok, s, len, NULL);
+    int64_t n = encode(fn, NULL, tok, s, len, NULL, 0);
     if (n < 0) return NULL;
     cg_tensor *t = cg__tensor_new(CG_INT64, 1, &n); /* (n) ids */
-    if (t) encode(fn, NULL, tok, s, len, cg__ptr(t));
+    if (t) encode(fn, NULL, tok, s, len, cg__ptr(t), 8);
     return t;
 }
 
@@ -196,7 +218,8 @@ struct cg_text_dataset {
     cg_char_tokenizer *tok;
     int64_t n;       /* tokens in all */
     int64_t n_train; /* the first n_train are the train split, the rest val */
-    int64_t *ids;    /* (n) the text's ids */
+    int width;       /* bytes of an id: the fewest that hold the vocabulary */
+    void *ids;       /* (n) the text's ids, width bytes each */
 };
 
 static cg_text_dataset *dataset_new(const char *fn, const char *where, const unsigned char *s,
@@ -212,13 +235,15 @@ static cg_text_dataset *dataset_new(const char *fn, const char *where, const uns
     if (!ds) return cg__oom(fn);
     ds->tok = tokenizer_new(fn, where, s, n);
     if (!ds->tok) goto fail;
-    ds->n = encode(fn, where, ds->tok, s, n, NULL); /* cannot fail: the vocabulary is the text's */
-    ds->ids = malloc(sizeof *ds->ids * (size_t)ds->n);
+    /* cannot fail: the vocabulary is the text's */
+    ds->n = encode(fn, where, ds->tok, s, n, NULL, 0);
+    ds->width = id_width(ds->tok->n);
+    ds->ids = malloc((size_t)ds->width * (size_t)ds->n);
     if (!ds->ids) {
         cg__oom(fn);
         goto fail;
     }
-    encode(fn, where, ds->tok, s, n, ds->ids);
+    encode(fn, where, ds->tok, s, n, ds->ids, ds->width);
     ds->n_train = ds->n;
     return ds;
 fail:
@@ -307,9 +332,15 @@ int cg_text_dataset_split(cg_text_dataset *ds, double train_fraction) {
     return 0;
 }
 
-static const int64_t *split_ids(const cg_text_dataset *ds, cg_data_split split, int64_t *n) {
+/* The split's first id's index in ds->ids; its length into *n. */
+static int64_t split_ids(const cg_text_dataset *ds, cg_data_split split, int64_t *n) {
     *n = split == CG_SPLIT_TRAIN ? ds->n_train : ds->n - ds->n_train;
-    return split == CG_SPLIT_TRAIN ? ds->ids : ds->ids + ds->n_train;
+    return split == CG_SPLIT_TRAIN ? 0 : ds->n_train;
+}
+
+/* ds's ids [from, from + n) into out, as int64 */
+static void widen(const cg_text_dataset *ds, int64_t from, int64_t n, int64_t *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = id_get(ds->ids, ds->width, from + i);
 }
 
 static int check_split(const char *fn, cg_data_split split) {
@@ -327,10 +358,9 @@ int64_t cg_text_dataset_len(const cg_text_dataset *ds, cg_data_split split) {
 
 cg_tensor *cg_text_dataset_tokens(const cg_text_dataset *ds, cg_data_split split) {
     if (!ds || check_split("cg_text_dataset_tokens", split) < 0) return NULL;
-    int64_t n;
-    const int64_t *ids = split_ids(ds, split, &n);
+    int64_t n, from = split_ids(ds, split, &n);
     cg_tensor *t = cg__tensor_new(CG_INT64, 1, &n); /* (n) */
-    if (t && n) memcpy(cg__ptr(t), ids, sizeof *ids * (size_t)n);
+    if (t) widen(ds, from, n, cg__ptr(t));
     return t;
 }
 
@@ -357,8 +387,7 @@ static int draw_batch(const char *fn, const cg_text_dataset *ds, cg_data_split s
                   (long long)batch, (long long)block);
         return -1;
     }
-    int64_t n;
-    const int64_t *ids = split_ids(ds, split, &n);
+    int64_t n, from = split_ids(ds, split, &n);
     if (n <= block) {
         cg__error(fn,
                   "the %s split has %lld tokens: too short for block size %lld (it needs at "
@@ -373,12 +402,14 @@ static int draw_batch(const char *fn, const cg_text_dataset *ds, cg_data_split s
     cg_tensor *ty = tx ? cg__tensor_new(CG_INT64, 2, shape) : NULL; /* (batch, block) targets */
     if (!ty) return -1;
     int64_t *px = cg__ptr(tx), *py = cg__ptr(ty);
+    cg__rng_lock();
     for (int64_t r = 0; r < batch * world; r++) {
-        int64_t i = (int64_t)rand_below((uint64_t)(n - block)), b = r - rank * batch;
+        int64_t i = from + (int64_t)rand_below((uint64_t)(n - block)), b = r - rank * batch;
         if (b < 0 || b >= batch) continue; /* another rank's row */
-        memcpy(px + b * block, ids + i, sizeof *ids * (size_t)block);
-        memcpy(py + b * block, ids + i + 1, sizeof *ids * (size_t)block);
+        widen(ds, i, block, px + b * block);
+        widen(ds, i + 1, block, py + b * block);
     }
+    cg__rng_unlock();
     *x = tx;
     *y = ty;
     return 0;

@@ -252,7 +252,10 @@ static int64_t flash_scratch(const flash_dims *d) {
                 if (w_ && l_) BODY;                                                                \
             free(w_), free(l_);                                                                    \
         }                                                                                          \
-        if (failed_) return -1;                                                                    \
+        if (failed_) {                                                                             \
+            cg__oom("cg_scaled_dot_product_attention");                                            \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
 #ifdef CG_HAVE_OPENMP
 #define FLASH_OMP_PRAGMA _Pragma("omp parallel if (work > 65536)")
@@ -402,20 +405,19 @@ static cg_tensor *sdpa_flash(cg_tensor *q, cg_tensor *k, cg_tensor *v, const fla
             cg__save(n, SDPA_OUTPUT, out, true) < 0 || cg__save(n, SDPA_LOGSUMEXP, lse, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* The plain backward: the flash kernel, reading every operand in place
- * where its layout allows; -1 when it does not apply (g of another dtype)
- * or fails. */
+ * where its layout allows; 1 when it does not apply (g of another dtype),
+ * -1 when it fails. */
 static int sdpa_flash_backward(cg_node *n, cg_tensor *q, cg_tensor *k, cg_tensor *v, cg_tensor *g,
                                cg_tensor **gi) {
     flash_dims d;
     flash_io io;
     cg_tensor *o = cg__unpack(n, SDPA_OUTPUT), *lse = cg__unpack(n, SDPA_LOGSUMEXP);
-    if (!o || !lse || g->dtype != q->dtype ||
-        !flash_applies(q, k, v, NULL, n->iv[SDPA_IS_CAUSAL], &d))
-        return -1;
+    if (!o || !lse) return -1;
+    if (g->dtype != q->dtype || !flash_applies(q, k, v, NULL, n->iv[SDPA_IS_CAUSAL], &d)) return 1;
     cg_tensor *dq = flash_new(q->dtype, q->ndim, q->shape, &io.dq);
     cg_tensor *dk = flash_new(k->dtype, k->ndim, k->shape, &io.dk);
     cg_tensor *dv = flash_new(v->dtype, v->ndim, v->shape, &io.dv);
@@ -454,8 +456,8 @@ int cg__bw_sdpa_flash(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *q = cg__unpack(n, SDPA_QUERY), *k = cg__unpack(n, SDPA_KEY);
     cg_tensor *v = cg__unpack(n, SDPA_VALUE);
     if (!q || !k || !v) return -1;
-    if (!cg__grad_enabled && sdpa_flash_backward(n, q, k, v, go[0], gi) == 0) return 0;
-    return sdpa_composed_backward(n, q, k, v, go[0], gi);
+    int rc = cg__grad_enabled ? 1 : sdpa_flash_backward(n, q, k, v, go[0], gi);
+    return rc <= 0 ? rc : sdpa_composed_backward(n, q, k, v, go[0], gi);
 }
 
 /* torch 2.x's checks (validate_sdpa_input), then the fused path where it

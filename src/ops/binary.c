@@ -260,7 +260,7 @@ cg_tensor *cg_add(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;
     cg_tensor *out = tensor_op("cg_add", B_ADD, a, b);
     if (out) record2(CG_OP_ADD, out, a, b);
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b) {
@@ -268,7 +268,7 @@ cg_tensor *cg_sub(cg_tensor *a, cg_tensor *b) {
     if (check_sub("cg_sub", a->dtype, b->dtype) < 0) return NULL;
     cg_tensor *out = tensor_op("cg_sub", B_SUB, a, b);
     if (out) record2(CG_OP_SUB, out, a, b);
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_mul(cg_tensor *a, cg_tensor *b) {
@@ -284,7 +284,7 @@ cg_tensor *cg_div(cg_tensor *a, cg_tensor *b) {
     if (n && (cg__save(n, DIV_OTHER, b, false) < 0 ||
               cg__save(n, DIV_SELF, CG_WANT(n, 1) ? a : NULL, false) < 0))
         return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 static int check_int_pow(const char *fn, cg_dtype base, double e) {
@@ -306,7 +306,7 @@ cg_tensor *cg_pow(cg_tensor *a, cg_tensor *b) {
     if (n && (cg__save(n, POW1_SELF, a, false) < 0 || cg__save(n, POW1_EXPONENT, b, false) < 0 ||
               (CG_WANT(n, 1) && cg__save(n, POW1_RESULT, out, true) < 0)))
         return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* How scalar_op computes and records a scalar form */
@@ -319,6 +319,10 @@ typedef enum {
 /* a op s for a Python scalar s, in PyTorch's type rules for one */
 static cg_tensor *scalar_compute(const char *fn, binop op, cg_tensor *a, double s, bool first) {
     cg_dtype ct = result_type_scalar(a, s);
+    if (ct == CG_INT64 && !(s >= -0x1p63 && s < 0x1p63)) { /* a Python int beyond int64 */
+        cg__error(fn, "Overflow when unpacking long");
+        return NULL;
+    }
     if (op == B_DIV && category(ct) < 2) ct = CG_FLOAT32;
     if (op == B_SUB && check_sub(fn, a->dtype, CG_INT64) < 0) return NULL;
     if (op == B_POW && ct == CG_BOOL) ct = CG_INT64;
@@ -337,7 +341,7 @@ static cg_tensor *scalar_op(const char *fn, binop op, cg_op node_op, cg_tensor *
                    node_op == CG_OP_DIV;
     cg_tensor *in[2] = {a, NULL};
     cg_node *n = cg__record(node_op, out, wrapped ? 2 : 1, in);
-    if (!n) return out;
+    if (!n) return cg__recorded(out);
     /* PyTorch saves the wrapped scalar of * and /: a second backward fails */
     if (node_op == CG_OP_MUL || node_op == CG_OP_DIV) n->n_saved = 1;
     n->sc[BIN_SCALAR] = s;
@@ -410,7 +414,7 @@ cg_tensor *cg_where(cg_tensor *cond, cg_tensor *x, cg_tensor *y) {
     if (!run("cg_where", B_WHERE, (arg){cond, 0}, (arg){x, 0}, ct, ct, out)) return NULL;
     cg_node *n = record2(CG_OP_WHERE, out, x, y);
     if (n && cg__save(n, WHERE_CONDITION, cond, false) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* ----------------------------------------------------------- comparisons */
@@ -590,7 +594,7 @@ static cg_tensor *scalar1(cg_op op, cg_tensor *(*f)(cg_tensor *, double), cg_ten
     CG_NO_GRAD { out = f(a, s); }
     cg_node *n = out ? cg__record(op, out, 1, &a) : NULL;
     if (n) n->sc[BIN_SCALAR] = s;
-    return out;
+    return cg__recorded(out);
 }
 
 /* tensor * C++ scalar: MulBackward1 */

@@ -114,7 +114,7 @@ static cg_tensor *copy_as(cg_op op, cg_tensor *t, cg_dtype d) {
     if (!c) return NULL;
     cg__copy_into(c, t);
     cg__record(op, c, 1, &t);
-    return c;
+    return cg__recorded(c);
 }
 
 cg_tensor *cg_contiguous(cg_tensor *t) {

@@ -124,7 +124,7 @@ cg_tensor *cg_index_select(cg_tensor *a, int dim, cg_tensor *index) {
         node->iv[INDEX_SELECT_DIM] = d, node->n_iv = INDEX_SELECT_N_IV;
         if (cg__save(node, INDEX_SELECT_INDEX, index, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_index_select(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -221,7 +221,7 @@ cg_tensor *cg_gather(cg_tensor *a, int dim, cg_tensor *index) {
         node->iv[GATHER_DIM] = d, node->n_iv = GATHER_N_IV;
         if (cg__save(node, GATHER_INDEX, index, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_gather(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -316,7 +316,7 @@ cg_tensor *cg_scatter_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *sr
         node->iv[SCATTER_ADD_DIM] = d, node->n_iv = SCATTER_ADD_N_IV;
         if (cg__save(node, SCATTER_ADD_INDEX, index, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_scatter_add(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -382,7 +382,7 @@ cg_tensor *cg_masked_fill(cg_tensor *a, cg_tensor *mask, double value) {
     }
     cg_node *node = cg__record(CG_OP_MASKED_FILL, out, 1, &a);
     if (node && cg__save(node, MASKED_FILL_MASK, mask, false) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_masked_fill(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -421,7 +421,7 @@ static cg_tensor *triangle(const char *fn, cg_op op, cg_tensor *a, int64_t diago
     }
     cg_node *node = cg__record(op, out, 1, &a);
     if (node) node->iv[TRIANGLE_DIAGONAL] = diagonal, node->n_iv = TRIANGLE_N_IV;
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_triu(cg_tensor *a, int64_t diagonal) {
@@ -458,7 +458,7 @@ cg_tensor *cg__masked_zero(cg_tensor *a, cg_tensor *mask) {
     cg_tensor *in[2] = {a, NULL};
     cg_node *n = cg__record(a->ndim ? CG_OP_INDEX_PUT : CG_OP_INDEX_PUT_0D, out, 2, in);
     if (n && cg__save(n, INDEX_PUT_MASK, mask, false) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* the zeroed elements get no gradient; the rest pass it through */
@@ -491,7 +491,7 @@ cg_tensor *cg__masked_select(cg_tensor *a, cg_tensor *mask) {
         if (mp[i]) memcpy(dst + es * (size_t)j++, src + es * (size_t)i, es);
     cg_node *node = cg__record(CG_OP_MASKED_SELECT, out, 1, &a);
     if (node && cg__save(node, MASKED_SELECT_MASK, mask, false) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* Its transpose, zeros(mask's shape).masked_scatter(mask, g): g's elements

@@ -167,7 +167,10 @@ static cg_node *copy_slices_node(const char *fn, cg_tensor *b, cg_node *F, cg_te
     cg_node *C = cg__node_new(CG_OP_COPY_SLICES, F->n_next, 1);
     if (!C) return cg__oom(fn);
     cg_tensor *bin[4] = {b, NULL, NULL, NULL};
-    cg__node_connect(C, bin); /* edge 0 when b requires grad; the rest below */
+    if (cg__node_connect(C, bin) < 0) { /* edge 0 when b requires grad; the rest below */
+        cg__node_release(C);
+        return cg__oom(fn);
+    }
     for (int k = 1; k < F->n_next; k++) {
         C->next[k] = F->next[k];
         cg__node_retain(F->next[k].fn);
@@ -346,7 +349,7 @@ static cg_tensor *filled(cg_op op, cg_tensor *self, cg_tensor *src, double v) {
     }
     cg_tensor *in[2] = {self, src};
     cg__record(op, out, src ? 2 : 1, in);
-    return out;
+    return cg__recorded(out);
 }
 
 static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, const double *s) {

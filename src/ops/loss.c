@@ -213,7 +213,7 @@ static cg_tensor *nll_core(const char *fn, bool twod, cg_tensor *x, cg_tensor *t
             cg__save(node, NLL_WEIGHT, weight, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* torch's nll_loss_nd: 1-D/2-D input to nll_loss, 4-D to nll_loss2d, 3-D and
@@ -601,7 +601,7 @@ cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction) {
         if (cg__save(node, MSE_SELF, x, false) < 0 || cg__save(node, MSE_TARGET, y, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* d/da (a - b)^2 = 2 (a - b), over numel for a mean; d/db is its negation */

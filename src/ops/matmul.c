@@ -292,7 +292,7 @@ static cg_tensor *unsafe_view(cg_tensor *t, int nd, const int64_t *shape) {
     cg__contiguous_strides(nd, shape, st);
     cg_tensor *v = cg__tensor_view(t, nd, shape, st, t->offset);
     if (v) cg__record(CG_OP_UNSAFE_VIEW, v, 1, &t);
-    return v;
+    return cg__recorded(v);
 }
 
 /* N-D @ 1/2-D: a's batch dims folded into rows (reshape, mv/mm, view back);

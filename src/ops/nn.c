@@ -58,6 +58,8 @@ static void rows_run(rows_fn f, const rows_job *j, int64_t rows, int nt) {
         }
         return;
     }
+#else
+    CG_UNUSED(nt);
 #endif
     f(j, 0, rows, 0);
 }
@@ -167,7 +169,7 @@ static cg_tensor *softmax_like(const char *fn, cg_op op, cg_tensor *a, int dim, 
         n->n_iv = SOFTMAX_N_IV;
         if (cg__save(n, SOFTMAX_RESULT, out, true) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_softmax(cg_tensor *a, int dim) {
@@ -184,21 +186,23 @@ cg_tensor *cg_log_softmax(cg_tensor *a, int dim) {
  * dim when it is the last, layer_norm's normalized dims), split across
  * threads when there are many; a create_graph backward builds the same
  * formula from cgrad ops, so it can be differentiated again. rows_of gives
- * softmax's contiguous (rows, len) views, or false to take the ops. */
-static bool rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
-    if (cg__grad_enabled || (*t)->ndim == 0 || dim != (*t)->ndim - 1) return false;
-    if (!cg__is_contiguous(*t) && !(*t = cg_contiguous(*t))) return false;
+ * softmax's contiguous (rows, len) views: 0, or 1 to take the ops, or -1 on
+ * an error (so are the fused backwards' results). */
+static int rows_of(cg_tensor **t, int dim, int64_t *rows, int64_t *len) {
+    if (cg__grad_enabled || (*t)->ndim == 0 || dim != (*t)->ndim - 1) return 1;
+    if (!cg__is_contiguous(*t) && !(*t = cg_contiguous(*t))) return -1;
     *len = (*t)->shape[dim];
     *rows = *len ? cg__numel((*t)->ndim, (*t)->shape) / *len : 0;
-    return true;
+    return 0;
 }
 
-static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool log_) {
+static int softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool log_, cg_tensor **res) {
     int64_t rows, len, rows2, len2;
-    if (y->dtype != g->dtype || !rows_of(&y, d, &rows, &len) || !rows_of(&g, d, &rows2, &len2))
-        return NULL;
-    cg_tensor *out = cg__tensor_new(y->dtype, y->ndim, y->shape);
-    if (!out) return NULL;
+    int rc = y->dtype != g->dtype ? 1 : rows_of(&y, d, &rows, &len);
+    if (rc == 0) rc = rows_of(&g, d, &rows2, &len2);
+    if (rc != 0) return rc;
+    cg_tensor *out = *res = cg__tensor_new(y->dtype, y->ndim, y->shape);
+    if (!out) return -1;
     rows_job j = {.dtype = y->dtype,
                   .len = len,
                   .x = cg__ptr(y),
@@ -206,14 +210,15 @@ static cg_tensor *softmax_backward_fused(cg_tensor *y, cg_tensor *g, int d, bool
                   .y = cg__ptr(out),
                   .log_ = log_};
     rows_run(softmax_bw_range, &j, rows, rows_threads(rows, len, NN_PARALLEL_MIN_LIGHT));
-    return out;
+    return 0;
 }
 
 int cg__bw_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *y = cg__unpack(n, SOFTMAX_RESULT);
     int d = (int)n->iv[SOFTMAX_DIM];
     if (!y) return -1;
-    if ((gi[0] = softmax_backward_fused(y, go[0], d, false))) return 0;
+    int rc = softmax_backward_fused(y, go[0], d, false, &gi[0]);
+    if (rc <= 0) return rc;
     /* dx = y * (g - sum(g * y, dim)) */
     cg_tensor *s = cg_sum_dims(cg_mul(go[0], y), 1, &d, true);
     return (gi[0] = cg_mul(y, cg_sub(go[0], s))) ? 0 : -1;
@@ -223,7 +228,8 @@ int cg__bw_log_softmax(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *y = cg__unpack(n, SOFTMAX_RESULT);
     int d = (int)n->iv[SOFTMAX_DIM];
     if (!y) return -1;
-    if ((gi[0] = softmax_backward_fused(y, go[0], d, true))) return 0;
+    int rc = softmax_backward_fused(y, go[0], d, true, &gi[0]);
+    if (rc <= 0) return rc;
     /* dx = g - softmax * sum(g, dim), softmax = exp(y) */
     cg_tensor *s = cg_sum_dims(go[0], 1, &d, true);
     return (gi[0] = cg_sub(go[0], cg_mul(cg_exp(y), s))) ? 0 : -1;
@@ -338,7 +344,7 @@ static cg_tensor *embedding_dense_backward(cg_tensor *g, cg_tensor *indices, int
         n->n_iv = EMBEDDING_N_IV;
         if (cg__save(n, EMBEDDING_INDICES, indices, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
@@ -404,7 +410,7 @@ cg_tensor *cg_embedding(cg_tensor *weight, cg_tensor *indices) {
         n->n_iv = EMBEDDING_N_IV;
         if (cg__save(n, EMBEDDING_INDICES, indices, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_embedding(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -531,7 +537,7 @@ static cg_tensor *row_stat_new(const cg_tensor *a, int nn) {
 static int layer_norm_record(cg_tensor *out, cg_tensor *const in[3], cg_tensor *mean,
                              cg_tensor *rstd, int nn, double eps) {
     cg_node *n = cg__record(CG_OP_NATIVE_LAYER_NORM, out, 3, in);
-    if (!n) return 0;
+    if (!n) return cg__record_failed ? -1 : 0;
     n->sc[LAYER_NORM_EPS] = eps;
     n->iv[LAYER_NORM_N_NORMALIZED] = nn;
     n->iv[LAYER_NORM_HAS_WEIGHT] = in[1] != NULL;
@@ -623,13 +629,14 @@ static bool ln_grad_new(const cg_node *n, int i, const cg_tensor *like, int nd,
 /* The fused layer_norm backward (NOTE [ Fused backward ]) from the forward's
  * mean and rstd: dx = rstd (gx - mean(gx) - xhat mean(gx xhat)), gx = g w;
  * the weight's gradient sums g xhat over the rows and the bias's g, in
- * double, then rounds. -1 when it does not apply (the op formula runs). */
+ * double, then rounds. 1 when it does not apply (the op formula runs), -1 on
+ * an error. */
 static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *w, cg_tensor *mean,
                                      cg_tensor *rstd, cg_tensor *g, cg_tensor **gi) {
     int nn = (int)n->iv[LAYER_NORM_N_NORMALIZED], nd = x->ndim;
     if (cg__grad_enabled || x->dtype != g->dtype ||
         !cg__same_shape(nd, x->shape, g->ndim, g->shape))
-        return -1;
+        return 1;
     const int64_t *ns = x->shape + nd - nn; /* the normalized shape: weight's and bias's */
     int64_t D = cg__numel(nn, ns), rows = cg__numel(nd - nn, x->shape);
     int nt = rows_threads(rows, D, NN_PARALLEL_MIN);
@@ -639,7 +646,10 @@ static int layer_norm_backward_fused(const cg_node *n, cg_tensor *x, cg_tensor *
         !ln_grad_new(n, 1, x, nn, ns, &dw) || !ln_grad_new(n, 2, x, nn, ns, &db))
         return -1;
     double *acc = dw || db ? calloc((size_t)(ln_acc_stride(D) * nt), sizeof(double)) : NULL;
-    if ((dw || db) && !acc) return -1;
+    if ((dw || db) && !acc) {
+        cg__oom("cg_backward");
+        return -1;
+    }
     rows_job j = {.dtype = x->dtype,
                   .len = D,
                   .x = cg__ptr(xc),
@@ -697,8 +707,8 @@ int cg__bw_native_layer_norm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
         (has_bias && !cg__unpack(n, LAYER_NORM_BIAS)) || !(mean = cg__unpack(n, LAYER_NORM_MEAN)) ||
         !(rstd = cg__unpack(n, LAYER_NORM_RSTD)))
         return -1;
-    if (layer_norm_backward_fused(n, x, w, mean, rstd, go[0], gi) == 0) return 0;
-    return layer_norm_backward_ops(n, x, w, go[0], gi);
+    int rc = layer_norm_backward_fused(n, x, w, mean, rstd, go[0], gi);
+    return rc <= 0 ? rc : layer_norm_backward_ops(n, x, w, go[0], gi);
 }
 
 /* ------------------------------------------------------------ addmm, linear */
@@ -753,7 +763,7 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
             cg__save(n, ADDMM_MAT1, CG_WANT(n, 2) ? mat1 : NULL, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_addmm(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -792,7 +802,7 @@ static cg_tensor *add_inplace_like(cg_tensor *out, cg_tensor *b) {
     }
     cg_tensor *in[2] = {out, b};
     cg__record(CG_OP_ADD, r, 2, in);
-    return r;
+    return cg__recorded(r);
 }
 
 /* torch.nn.functional.linear, recording PyTorch's graph:

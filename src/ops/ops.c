@@ -9,7 +9,10 @@ cg_tensor *cg__as_contiguous(cg_tensor *t) {
 }
 
 cg_tensor *cg__same(cg_tensor *t) {
-    cg__scope_add(cg_retain(t));
+    if (cg__scope_add(cg_retain(t)) < 0) {
+        cg_release(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -17,7 +20,7 @@ int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int
                        int self_slot) {
     cg_tensor *in[2] = {a, b};
     cg_node *n = cg__record(op, out, 2, in);
-    if (!n) return 0;
+    if (!n) return cg__record_failed ? -1 : 0;
     if (cg__save(n, other_slot, CG_WANT(n, 0) ? b : NULL, false) < 0 ||
         cg__save(n, self_slot, CG_WANT(n, 1) ? a : NULL, false) < 0)
         return -1;

@@ -337,7 +337,7 @@ static cg_tensor *pointwise(const pw_info *u, cg_tensor *a, const prm *p, cg_nod
     if (n && u->save == SAVE_SELF && cg__save(n, PW_SELF, a, false) < 0) return NULL;
     if (n && u->save == SAVE_RESULT && cg__save(n, PW_RESULT, out, true) < 0) return NULL;
     if (node) *node = n;
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_neg(cg_tensor *a) { return pointwise(&U_NEG, a, NULL, NULL); }
@@ -464,7 +464,7 @@ cg_tensor *cg_clamp(cg_tensor *a, double min, double max) {
         n->sc[CLAMP_MAX] = max;
         if (cg__save(n, CLAMP_SELF, a, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* The broadcast shape of a with min, then with max (either may be NULL), as
@@ -519,7 +519,7 @@ cg_tensor *cg_clamp_tensor(cg_tensor *a, cg_tensor *min, cg_tensor *max) {
             cg__save(n, CT_MAX, max, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* ------------------------------------------------------------- backward */
@@ -699,27 +699,29 @@ int cg__bw_clamp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 /* g gelu'(a) in one pass on the kernel table: the plain backward (a
- * create_graph backward composes cgrad ops below); NULL if a and g differ in
- * dtype or shape */
-static cg_tensor *gelu_backward_fused(cg_tensor *a, cg_tensor *g, bool tanh_approximation) {
+ * create_graph backward composes cgrad ops below) into *res: 0, 1 if a and g
+ * differ in dtype or shape (the ops run), -1 on an error */
+static int gelu_backward_fused(cg_tensor *a, cg_tensor *g, bool tanh_approximation,
+                               cg_tensor **res) {
     static const cg__kernel k[2][2] = {{gelu_bw_f32, gelu_bw_f64},
                                        {gelu_tanh_bw_f32, gelu_tanh_bw_f64}};
-    if (a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return NULL;
-    if (!cg__same_shape(a->ndim, a->shape, g->ndim, g->shape)) return NULL;
-    if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g))) return NULL;
-    cg_tensor *out = cg__tensor_new(a->dtype, a->ndim, a->shape);
-    if (!out) return NULL;
+    if (a->dtype != g->dtype || !cg_dtype_is_floating(a->dtype)) return 1;
+    if (!cg__same_shape(a->ndim, a->shape, g->ndim, g->shape)) return 1;
+    if (!(a = cg_contiguous(a)) || !(g = cg_contiguous(g))) return -1;
+    cg_tensor *out = *res = cg__tensor_new(a->dtype, a->ndim, a->shape);
+    if (!out) return -1;
     size_t es = cg__esize(a->dtype);
     cg__dense(k[tanh_approximation][a->dtype], cg__numel(a->ndim, a->shape), cg__ptr(out), es,
               cg__ptr(a), es, 1, cg__ptr(g), es, 1);
-    return out;
+    return 0;
 }
 
 int cg__bw_gelu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, GELU_SELF);
     bool tanh_approximation = n->iv[GELU_TANH];
     if (!a) return -1;
-    if (!cg__grad_enabled && (gi[0] = gelu_backward_fused(a, go[0], tanh_approximation))) return 0;
+    int rc = cg__grad_enabled ? 1 : gelu_backward_fused(a, go[0], tanh_approximation, &gi[0]);
+    if (rc <= 0) return rc;
     cg_tensor *a2 = cg_mul(a, a), *d;
     if (tanh_approximation) {
         /* t = tanh(k (a + c a^3)), k = sqrt(2/pi), c = 0.044715:

@@ -222,7 +222,7 @@ cg_tensor *cg_sum(cg_tensor *a) {
     if (!a) return NULL;
     cg_tensor *out = reduce("cg_sum", a, (1u << a->ndim) - 1, false, R_SUM, sum_dtype(a->dtype));
     if (out) cg__record(CG_OP_SUM, out, 1, &a);
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_mean(cg_tensor *a) {
@@ -235,7 +235,7 @@ cg_tensor *cg_mean(cg_tensor *a) {
     else
         *(double *)cg__ptr(out) /= (double)n;
     cg__record(CG_OP_MEAN, out, 1, &a);
-    return out;
+    return cg__recorded(out);
 }
 
 /* Saved state (ops.h) of SumBackward1 and MeanBackward1 (n->iv) */
@@ -264,7 +264,7 @@ static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int n
         n->iv[DIMS_MASK] = mask;
         n->n_iv = 2;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_sum_dims(cg_tensor *a, int ndims, const int *dims, bool keepdim) {
@@ -295,7 +295,7 @@ static cg_tensor *extremum(const char *fn, const char *what, cg_op op, rop r, cg
     if (n &&
         (cg__save(n, EXTREMUM_SELF, a, false) < 0 || cg__save(n, EXTREMUM_RESULT, out, true) < 0))
         return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_max(cg_tensor *a) { return extremum("cg_max", "max", CG_OP_MAX, R_MAX, a); }

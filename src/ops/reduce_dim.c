@@ -180,7 +180,7 @@ static cg_tensor *max_min_dim(const char *fn, const char *what, cg_op op, extrem
         n->n_iv = MAX_DIM_N_IV;
     }
     if (indices) *indices = idx;
-    return val;
+    return cg__recorded(val);
 }
 
 cg_tensor *cg_max_dim(cg_tensor *a, int dim, bool keepdim, cg_tensor **indices) {
@@ -311,7 +311,7 @@ static cg_tensor *var_std(const char *fn, cg_op op, cg_tensor *a, int ndims, con
         n->iv[VAR_ALL_DIMS] = ndims == 0; /* PyTorch's dim=None */
         n->n_iv = VAR_N_IV;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_var(cg_tensor *a, int ndims, const int *dims, int correction, bool keepdim) {
@@ -409,7 +409,7 @@ cg_tensor *cg_logsumexp(cg_tensor *a, int ndims, const int *dims, bool keepdim) 
         n->iv[LOGSUMEXP_KEEPDIM] = keepdim;
         n->n_iv = LOGSUMEXP_N_IV;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_logsumexp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -462,7 +462,7 @@ cg_tensor *cg_prod(cg_tensor *a) {
     cg_node *n = cg__record(CG_OP_PROD, out, 1, &a);
     if (n && (cg__save(n, PROD_SELF, a, false) < 0 || cg__save(n, PROD_RESULT, out, true) < 0))
         return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim) {
@@ -479,7 +479,7 @@ cg_tensor *cg_prod_dim(cg_tensor *a, int dim, bool keepdim) {
         n->iv[PROD_DIM_KEEPDIM] = keepdim;
         n->n_iv = PROD_DIM_N_IV;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 static int64_t count_zeros(const cg_tensor *t) {
@@ -684,7 +684,7 @@ cg_tensor *cg_norm(cg_tensor *a, double p, int ndims, const int *dims, bool keep
         n->iv[NORM_KEEPDIM] = keepdim;
         n->n_iv = NORM_N_IV;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* where(mask, 0, v): PyTorch's masked_fill_(mask, 0) */

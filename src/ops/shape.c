@@ -248,7 +248,7 @@ cg_tensor *cg_cat(int n, cg_tensor *const *ts, int dim) {
     }
     cg_node *node = cg__record(CG_OP_CAT, out, n, ts);
     if (node) node->iv[CAT_DIM] = d, node->n_iv = 1;
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_cat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -325,7 +325,7 @@ cg_tensor *cg_stack(int n, cg_tensor *const *ts, int dim) {
     }
     cg_node *node = cg__record(CG_OP_STACK, out, n, ts);
     if (node) node->iv[STACK_DIM] = d, node->n_iv = 1;
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_stack(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -357,7 +357,7 @@ static int split_views(cg_op op, cg_tensor *a, int d, int n, const int64_t *size
     }
     cg_node *node = n ? cg__record_n(op, n, out, 1, &a) : NULL;
     if (node) node->iv[SPLIT_DIM] = d, node->n_iv = 1;
-    return 0;
+    return n && cg__record_failed ? -1 : 0;
 }
 
 /* Room for count pieces in out (*n_out on entry)? out NULL only counts. */
@@ -558,7 +558,7 @@ cg_tensor *cg_repeat(cg_tensor *a, int ndims, const int64_t *repeats) {
         memcpy(node->iv, repeats, sizeof(int64_t) * (size_t)ndims);
         node->n_iv = ndims;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_repeat(cg_node *n, cg_tensor **go, cg_tensor **gi) {

@@ -13,13 +13,17 @@ cg_tensor *cg__make_view(cg_op op, cg_tensor *a, int nd, const int64_t *shape,
     v->multi_view = a->multi_view;
     v->view_version = (int64_t)v->storage->version;
     cg__record(op, v, 1, &a);
-    return v;
+    return cg__recorded(v);
 }
 
 /* Resolves one -1 in shape against numel (PyTorch's infer_size). */
 static int infer_size(const char *fn, int nd, const int64_t *in, int64_t numel, int64_t *out) {
-    if (nd < 0 || nd > CG_MAX_DIMS || (nd && !in)) {
+    if (nd < 0 || nd > CG_MAX_DIMS) {
         cg__error(fn, "shape must have 0 to %d dims, got %d", CG_MAX_DIMS, nd);
+        return -1;
+    }
+    if (nd && !in) {
+        cg__error(fn, "shape is NULL but ndim is %d", nd);
         return -1;
     }
     int infer = -1;
@@ -154,7 +158,11 @@ cg_tensor *cg_t(cg_tensor *a) {
 /* PermuteBackward0 keeps the permutation: n->iv[i] = dims[i], n_iv of them */
 cg_tensor *cg_permute(cg_tensor *a, int ndims, const int *dims) {
     if (!a) return NULL;
-    if (ndims != a->ndim || (ndims && !dims)) {
+    if (ndims && !dims) {
+        cg__error("cg_permute", "dims is NULL but ndims is %d", ndims);
+        return NULL;
+    }
+    if (ndims != a->ndim) {
         cg__error("cg_permute",
                   "permute(sparse_coo): number of dimensions in the tensor input "
                   "does not match the length of the desired ordering of dimensions "

@@ -4,7 +4,7 @@
  * spins in blas_memory_alloc forever, before main runs. Loaded here, it is
  * loaded only when the limit leaves room (BLAS_HEADROOM beyond what the
  * process maps already); otherwise every GEMM runs on the kernel layer's
- * portable GEMM. The build renames cblas_sgemm, cblas_dgemm and
+ * portable GEMM. The build renames cblas_sgemm, cblas_dgemm, cblas_sgemv and
  * openblas_set_num_threads to the cg__ functions below (CMakeLists.txt). */
 #include "internal.h"
 
@@ -23,6 +23,7 @@
 
 static __typeof__(cg__cblas_sgemm) *real_sgemm;
 static __typeof__(cg__cblas_dgemm) *real_dgemm;
+static __typeof__(cg__cblas_sgemv) *real_sgemv;
 static void (*real_set_threads)(int);
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -51,8 +52,9 @@ static void load(void) {
     if (!h) return;
     __typeof__(real_sgemm) s = (__typeof__(real_sgemm))dlsym(h, "cblas_sgemm");
     __typeof__(real_dgemm) d = (__typeof__(real_dgemm))dlsym(h, "cblas_dgemm");
+    __typeof__(real_sgemv) v = (__typeof__(real_sgemv))dlsym(h, "cblas_sgemv");
     real_set_threads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
-    if (s && d) real_sgemm = s, real_dgemm = d;
+    if (s && d && v) real_sgemm = s, real_dgemm = d, real_sgemv = v;
 }
 
 static bool have_blas(void) {
@@ -85,6 +87,26 @@ void cg__cblas_dgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta
         real_dgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
         cg__kern()->gemm_f64(trans_of(ta, tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* y (rows, or cols transposed) = alpha op(A) x + beta y, A (rows, cols) */
+void cg__cblas_sgemv(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
+                     const blasint rows, const blasint cols, const float alpha, const float *a,
+                     const blasint lda, const float *x, const blasint incx, const float beta,
+                     float *y, const blasint incy) {
+    if (have_blas()) {
+        real_sgemv(order, ta, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
+        return;
+    }
+    bool tr = ta != CblasNoTrans;
+    blasint n_out = tr ? cols : rows, n_in = tr ? rows : cols;
+    for (blasint i = 0; i < n_out; i++) {
+        float acc = 0;
+        for (blasint j = 0; j < n_in; j++)
+            acc += (tr ? a[(int64_t)j * lda + i] : a[(int64_t)i * lda + j]) * x[(int64_t)j * incx];
+        float *yi = y + (int64_t)i * incy;
+        *yi = alpha * acc + (beta == 0 ? 0 : beta * *yi);
+    }
 }
 
 void cg__openblas_set_num_threads(int n) {

@@ -58,7 +58,7 @@ static cg_tensor *activation(const act_info *u, cg_tensor *a, const cg__ew_prm *
     cg_node *n = out ? cg__record(u->op, out, 1, &a) : NULL;
     if (n && cg__save(n, ACT_SELF, a, false) < 0) return NULL;
     *node = n;
-    return out;
+    return cg__recorded(out);
 }
 
 enum { HT_MIN, HT_MAX }; /* n->sc */
@@ -91,7 +91,7 @@ cg_tensor *cg__elu_result(cg_tensor *a, double alpha) {
         n->sc[ELU_ALPHA] = alpha;
         if (cg__save(n, ELU_RESULT, out, true) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_logsigmoid(cg_tensor *a) {

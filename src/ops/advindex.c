@@ -142,7 +142,7 @@ cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices) {
     free(p.base);
     cg_node *node = out ? cg__record(CG_OP_INDEX, out, 1, &a) : NULL;
     if (node && save_indices(node, n, indices) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* the gradient of a[indices]: zeros with g added at the indexed places */
@@ -217,7 +217,7 @@ cg_tensor *cg_index_put(cg_tensor *a, int n, cg_tensor *const *indices, cg_tenso
         if (save_indices(node, n, indices) < 0) return NULL;
         node->iv[IDX_ACCUMULATE] = (flags & CG_INDEX_PUT_ACCUMULATE) != 0;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* d/da g (with the overwritten places zeroed unless accumulating); d/dvalues

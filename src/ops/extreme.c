@@ -56,7 +56,7 @@ static cg_tensor *extreme(cg_op op, cg_tensor *a, int ndims, const int *dims, bo
         if (cg__save(n, EXT_SELF, a, false) < 0 || cg__save(n, EXT_RESULT, out, true) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_amax(cg_tensor *a, int ndims, const int *dims, bool keepdim) {

@@ -308,7 +308,7 @@ static cg_tensor *ce_log_softmax(cg_tensor *x, int dim) {
         n->n_iv = CE_LSM_N_IV;
         if (cg__save(n, CE_LSM_RESULT, y, true) < 0) return NULL;
     }
-    return y;
+    return cg__recorded(y);
 }
 
 /* c_r and t_r of each of the N rows (t_r -1: none), as T: the NLL gradient
@@ -744,7 +744,7 @@ cg_tensor *cg_binary_cross_entropy_with_logits(cg_tensor *x, cg_tensor *t, cg_te
             cg__save(node, BCE_POS_WEIGHT, pos_weight, false) < 0)
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)), in cgrad ops */

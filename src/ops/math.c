@@ -59,7 +59,7 @@ static cg_tensor *unary(cg_op op, const cg__kernel *k, cg_tensor *a, bool save_r
     if (!out) return NULL;
     cg_node *n = cg__record(op, out, 1, &a);
     if (n && cg__save(n, M_SELF, save_result ? out : a, save_result) < 0) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 #define UNARY(NAME, OP, SAVE_RESULT)                                                               \
@@ -196,7 +196,7 @@ static cg_tensor *binary(const b_info *u, cg_tensor *a, cg_tensor *b) {
     if (!out) return NULL;
     cg_node *n = cg__record(u->op, out, 2, in);
     if (n && (cg__save(n, B_SELF, a, false) < 0 || cg__save(n, B_OTHER, b, false) < 0)) return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 /* a with a C scalar s, which counts as a Python int when integral (cgrad.h):
@@ -210,7 +210,7 @@ static cg_tensor *binary_scalar(const b_info *u, cg_tensor *a, double s) {
     cg_tensor *st = dd < 0 ? NULL : cg_scalar(s, dd);
     cg_tensor *out = st ? b_compute(u, a, st, (cg_dtype)dd) : NULL;
     if (out) cg__record(u->scalar_op, out, 1, &a);
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_maximum(cg_tensor *a, cg_tensor *b) { return binary(&B_MAXIMUM, a, b); }
@@ -356,7 +356,7 @@ cg_tensor *cg_lerp(cg_tensor *start, cg_tensor *end, double weight) {
     cg_tensor *in[2] = {start, end};
     cg_node *n = out ? cg__record(CG_OP_LERP, out, 2, in) : NULL;
     if (n) n->sc[LERP_WEIGHT] = weight;
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_lerp_tensor(cg_tensor *start, cg_tensor *end, cg_tensor *weight) {
@@ -368,7 +368,7 @@ cg_tensor *cg_lerp_tensor(cg_tensor *start, cg_tensor *end, cg_tensor *weight) {
     if (n && (cg__save(n, LERP_SELF, start, false) < 0 || cg__save(n, LERP_END, end, false) < 0 ||
               cg__save(n, LERP_WEIGHT_T, weight, false) < 0))
         return NULL;
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_lerp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -433,7 +433,7 @@ static cg_tensor *addc(cg_op op, cg_tensor *a, cg_tensor *t1, cg_tensor *t2, dou
         n->sc[ADDC_VALUE] = value;
         if (cg__save(n, ADDC_T1, t1, false) < 0 || cg__save(n, ADDC_T2, t2, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_addcmul(cg_tensor *a, cg_tensor *t1, cg_tensor *t2, double value) {

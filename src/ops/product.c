@@ -40,7 +40,7 @@ cg_tensor *cg_baddbmm(cg_tensor *input, cg_tensor *batch1, cg_tensor *batch2, do
             (CG_WANT(n, 1) && cg__save(n, BADD_BATCH2, batch2, false) < 0))
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* d/dinput beta g (summed to input's shape by the engine); d/dbatch1

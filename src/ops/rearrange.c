@@ -36,7 +36,7 @@ cg_tensor *cg_flip(cg_tensor *a, int ndims, const int *dims) {
     gather_copy(a, mask, none, out);
     cg_node *n = cg__record(CG_OP_FLIP, out, 1, &a);
     if (n) n->iv[FLIP_MASK] = mask, n->n_iv = 1;
-    return out;
+    return cg__recorded(out);
 }
 
 /* the dims of a mask, in order; returns their count */
@@ -107,7 +107,7 @@ cg_tensor *cg_roll(cg_tensor *a, int nshifts, const int64_t *shifts, int ndims, 
             n->iv[2 * i + 1] = shifts[i];
         }
     }
-    return out;
+    return cg__recorded(out);
 }
 
 int cg__bw_roll(cg_node *n, cg_tensor **go, cg_tensor **gi) {
@@ -149,7 +149,7 @@ int cg_unbind(cg_tensor *a, int dim, int *n_out, cg_tensor **out) {
     }
     cg_node *node = count ? cg__record_n(CG_OP_UNBIND, (int)count, out, 1, &a) : NULL;
     if (node) node->iv[UNBIND_DIM] = d, node->n_iv = 1;
-    return 0;
+    return count && cg__record_failed ? -1 : 0;
 }
 
 int cg__bw_unbind(cg_node *n, cg_tensor **go, cg_tensor **gi) {

@@ -57,7 +57,7 @@ static cg_tensor *cum(cg_op op, cg_tensor *a, int dim) {
             (cg__save(n, CUMPROD_SELF, a, false) < 0 || cg__save(n, CUMPROD_RESULT, out, true) < 0))
             return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_cumsum(cg_tensor *a, int dim) { return cum(CG_OP_CUMSUM, a, dim); }

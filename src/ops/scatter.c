@@ -88,7 +88,7 @@ cg_tensor *cg_index_add(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src,
         n->iv[IA_DIM] = d, n->n_iv = 1, n->sc[IA_ALPHA] = alpha;
         if (cg__save(n, IA_INDEX, index, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 /* d/da g; d/dsrc alpha g's slices at index */
@@ -180,7 +180,7 @@ static cg_tensor *scatter(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *sr
         n->iv[SC_DIM] = d, n->n_iv = 1;
         if (cg__save(n, SC_INDEX, index, false) < 0) return NULL;
     }
-    return out;
+    return cg__recorded(out);
 }
 
 cg_tensor *cg_scatter(cg_tensor *a, int dim, cg_tensor *index, cg_tensor *src) {

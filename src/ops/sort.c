@@ -65,7 +65,7 @@ enum { SORT_DIM };     /* n->iv */
 /* records op (SortBackward0 / TopkBackward0) for values; indices saved */
 static int record_sorted(cg_op op, cg_tensor *a, int d, cg_tensor *values, cg_tensor *indices) {
     cg_node *n = cg__record(op, values, 1, &a);
-    if (!n) return 0;
+    if (!n) return cg__record_failed ? -1 : 0;
     n->iv[SORT_DIM] = d, n->n_iv = 1;
     return cg__save(n, SORT_INDICES, indices, false);
 }

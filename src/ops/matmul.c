@@ -49,10 +49,11 @@ static bool blas_layout(mat m, int64_t rows, int64_t cols, bool *tr, int64_t *ld
     return false;
 }
 
-/* C (n, m, contiguous) = op(A) (n, k) op(B) (k, m), in BLAS's layout */
+/* C (n, m, contiguous) = op(A) (n, k) op(B) (k, m) + beta C, in BLAS's layout */
 typedef struct {
     cg_dtype d;
-    int trans; /* CG__GEMM_TA | CG__GEMM_TB */
+    int trans;   /* CG__GEMM_TA | CG__GEMM_TB */
+    double beta; /* 0: C is overwritten; 1: the product is added to C */
     int64_t n, m, k, lda, ldb;
     mat a, b;
     char *c;
@@ -68,10 +69,10 @@ static void blas_gemv(const gemm_job *g) {
     const float *a = (const float *)g->a.p, *b = (const float *)g->b.p;
     if (n == 1) /* c (m) = op(B)^T a: B is (k, m), or (m, k) when transposed */
         cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? m : k, tb ? k : m, 1.0f, b,
-                    ldb, a, ta ? lda : 1, 0.0f, (float *)g->c, 1);
+                    ldb, a, ta ? lda : 1, (float)g->beta, (float *)g->c, 1);
     else /* c (n) = op(A) b: A is (n, k), or (k, n) when transposed */
         cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? k : n, ta ? n : k, 1.0f, a,
-                    lda, b, tb ? 1 : ldb, 0.0f, (float *)g->c, 1);
+                    lda, b, tb ? 1 : ldb, (float)g->beta, (float *)g->c, 1);
 }
 
 static void blas_gemm(const gemm_job *g) {
@@ -82,10 +83,10 @@ static void blas_gemm(const gemm_job *g) {
         blas_gemv(g);
     else if (g->d == CG_FLOAT32)
         cblas_sgemm(CblasRowMajor, ta, tb, n, m, k, 1.0f, (const float *)g->a.p, lda,
-                    (const float *)g->b.p, ldb, 0.0f, (float *)g->c, m);
+                    (const float *)g->b.p, ldb, (float)g->beta, (float *)g->c, m);
     else
         cblas_dgemm(CblasRowMajor, ta, tb, n, m, k, 1.0, (const double *)g->a.p, lda,
-                    (const double *)g->b.p, ldb, 0.0, (double *)g->c, m);
+                    (const double *)g->b.p, ldb, g->beta, (double *)g->c, m);
 }
 #else
 /* below this many multiply-adds one thread does the whole product */
@@ -106,10 +107,10 @@ static void kern_gemm_part(const gemm_job *g, int t, int nt) {
     const cg__kernels *kern = cg__kern();
     if (g->d == CG_FLOAT32)
         kern->gemm_f32(g->trans, n, m, g->k, 1.0f, (const float *)a, g->lda, (const float *)b,
-                       g->ldb, 0.0f, (float *)c, g->m);
+                       g->ldb, (float)g->beta, (float *)c, g->m);
     else
         kern->gemm_f64(g->trans, n, m, g->k, 1.0, (const double *)a, g->lda, (const double *)b,
-                       g->ldb, 0.0, (double *)c, g->m);
+                       g->ldb, g->beta, (double *)c, g->m);
 }
 
 /* the kernel layer's GEMM, on threads over blocks of C when large */
@@ -126,15 +127,17 @@ static void kern_gemm(const gemm_job *g) {
 }
 #endif
 
-/* c (n x m, contiguous) = a (n x k) @ b (k x m) with strides: BLAS (or the
- * kernel layer's GEMM without it) where the layouts allow, else a loop */
-static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c) {
+/* c (n x m, contiguous) = a (n x k) @ b (k x m) + beta c (beta 0 or 1) with
+ * strides: BLAS (or the kernel layer's GEMM without it) where the layouts
+ * allow, else a loop */
+static void gemm_beta(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c,
+                      double beta) {
     if (n == 0 || m == 0) return;
     if (k == 0) {
-        memset(c, 0, (size_t)(n * m) * cg__esize(d));
+        if (beta == 0) memset(c, 0, (size_t)(n * m) * cg__esize(d));
         return;
     }
-    gemm_job g = {.d = d, .n = n, .m = m, .k = k, .a = a, .b = b, .c = c};
+    gemm_job g = {.d = d, .beta = beta, .n = n, .m = m, .k = k, .a = a, .b = b, .c = c};
     bool ta, tb;
     if (d != CG_INT64 && blas_layout(a, n, k, &ta, &g.lda) && blas_layout(b, k, m, &tb, &g.ldb)) {
         g.trans = (ta ? CG__GEMM_TA : 0) | (tb ? CG__GEMM_TB : 0);
@@ -149,7 +152,7 @@ static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void
     do {                                                                                           \
         const T *A = (const T *)a.p, *B = (const T *)b.p;                                          \
         T *C = c;                                                                                  \
-        memset(C, 0, sizeof(T) * (size_t)(n * m));                                                 \
+        if (beta == 0) memset(C, 0, sizeof(T) * (size_t)(n * m));                                  \
         for (int64_t i = 0; i < n; i++)                                                            \
             for (int64_t p = 0; p < k; p++) {                                                      \
                 T av = A[i * a.rs + p * a.cs];                                                     \
@@ -167,6 +170,10 @@ static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void
     default: GEMM_LOOP(int64_t); break;
     }
 #undef GEMM_LOOP
+}
+
+static void gemm(cg_dtype d, int64_t n, int64_t m, int64_t k, mat a, mat b, void *c) {
+    gemm_beta(d, n, m, k, a, b, c, 0);
 }
 
 /* The last two dims of t as a GEMM operand, batch index bi along dim 0 of a 3-D t. */
@@ -207,6 +214,11 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
     if (!out) return NULL;
     gemm(a->dtype, shape[0], shape[1], a->shape[1], as_mat(a, 0), as_mat(b, 0), cg__ptr(out));
     return record2(CG_OP_MM, out, a, b);
+}
+
+void cg__mm_add_into(cg_tensor *c, cg_tensor *a, cg_tensor *b) {
+    gemm_beta(c->dtype, c->shape[0], c->shape[1], a->shape[1], as_mat(a, 0), as_mat(b, 0),
+              cg__ptr(c), 1);
 }
 
 cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {

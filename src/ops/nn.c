@@ -723,6 +723,18 @@ static cg_tensor *no_grad2(cg_tensor *(*f)(cg_tensor *, cg_tensor *), cg_tensor 
 
 enum { ADDMM_MAT2, ADDMM_MAT1 }; /* saved */
 
+/* bias (n, m, expanded) + mat1 @ mat2: floating types start C from the bias
+ * and let the GEMM add the product (beta 1), so no pass adds it after */
+static cg_tensor *addmm_forward(cg_tensor *bias, cg_tensor *mat1, cg_tensor *mat2) {
+    if (!cg_dtype_is_floating(bias->dtype))
+        return no_grad2(cg_add, no_grad2(cg_mm, mat1, mat2), bias);
+    cg_tensor *out = cg__tensor_new(bias->dtype, 2, bias->shape);
+    if (!out) return NULL;
+    cg__copy_into(out, bias);
+    cg__mm_add_into(out, mat1, mat2);
+    return out;
+}
+
 cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
     if (!input || !mat1 || !mat2) return NULL;
     const char *fn = "cg_addmm";
@@ -754,7 +766,7 @@ cg_tensor *cg_addmm(cg_tensor *input, cg_tensor *mat1, cg_tensor *mat2) {
         cg__error(fn, CG_MSG_NOT_IMPLEMENTED, "addmm_impl_cpu_", "Bool");
         return NULL;
     }
-    cg_tensor *out = no_grad2(cg_add, no_grad2(cg_mm, mat1, mat2), bi); /* (n, m) */
+    cg_tensor *out = addmm_forward(bi, mat1, mat2); /* (n, m) */
     if (!out) return NULL;
     cg_tensor *in[3] = {input, mat1, mat2};
     cg_node *n = cg__record(CG_OP_ADDMM, out, 3, in);

@@ -73,6 +73,9 @@ static inline int cg__unpack_if(cg_node *n, int i, int slot, cg_tensor **t) {
 /* Records out = op(a, b) for a product (a * b, a @ b): b saved in slot
  * other_slot for a's gradient, a in self_slot for b's, each only when that
  * gradient is wanted. 0, or -1 when saving fails. */
+/* c (n, m, contiguous) += a (n, k) @ b (k, m), all of one floating dtype; no
+ * graph (addmm's forward: the bias is C's start, so no pass adds it after) */
+void cg__mm_add_into(cg_tensor *c, cg_tensor *a, cg_tensor *b);
 int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int other_slot,
                        int self_slot);
 

@@ -8,24 +8,33 @@
 
 /* A kernel's scalar arguments, handed to it as its second operand (stride 0) */
 typedef struct {
-    double s1, s2; /* bounds, alpha, weight, ... */
-    int64_t i1, i2;
+    double s1, s2;  /* bounds, alpha, weight, slope, softplus's beta and threshold */
+    int64_t i1, i2; /* clamp's int64 bounds */
 } cg__ew_prm;
 
 /* o = EXPR with x = a's element (T) and y = b's (Y: another T for two-input
- * kernels, a cg__ew_prm for one-input ones) */
+ * kernels and clamp's bounds, a cg__ew_prm for one-input ones); a contiguous
+ * loop when o and a are dense */
 #define CG_EW_KERNEL(NAME, T, Y, EXPR)                                                             \
     static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
                      int64_t sb) {                                                                 \
         T *o = o_;                                                                                 \
         const T *a = a_;                                                                           \
         const Y *b = b_;                                                                           \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            T x = a[i * sa];                                                                       \
-            Y y = b[i * sb];                                                                       \
-            (void)y;                                                                               \
-            o[i * so] = (T)(EXPR);                                                                 \
-        }                                                                                          \
+        if (so == 1 && sa == 1)                                                                    \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i];                                                                        \
+                Y y = b[i * sb];                                                                   \
+                (void)y;                                                                           \
+                o[i] = (T)(EXPR);                                                                  \
+            }                                                                                      \
+        else                                                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i * sa];                                                                   \
+                Y y = b[i * sb];                                                                   \
+                (void)y;                                                                           \
+                o[i * so] = (T)(EXPR);                                                             \
+            }                                                                                      \
     }
 /* one-input kernels for float32 and float64 */
 #define CG_EW_FLOATING(NAME, EXPRF, EXPRD)                                                         \

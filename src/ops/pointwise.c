@@ -4,7 +4,7 @@
  * bounds, the activations gelu, silu, leaky_relu and softplus, and rounding
  * (floor, ceil, round). A one-input op is a row of pw_info: its kernels, its
  * dtype rule (pw_rule, as PyTorch 1.13) and what its node saves. */
-#include "ops.h"
+#include "ewise.h"
 
 #include "../kernels/kernels.h"
 
@@ -16,43 +16,15 @@
 #define SQRT_2_PI 0.79788456080286535588    /* sqrt(2 / pi) */
 #define GELU_C 0.044715                     /* gelu's tanh approximation */
 
-/* A one-input kernel's scalar arguments, handed to it as its second operand
- * (stride 0; all zero for the ops without any). */
-typedef struct {
-    double s1, s2;  /* leaky_relu: slope; softplus: beta, threshold; clamp: bounds */
-    int64_t i1, i2; /* clamp's bounds for int64 */
-} prm;
+typedef cg__ew_prm prm; /* a one-input kernel's scalar arguments */
 
-/* o = EXPR with x = a's element (T) and y = b's (Y): a prm for the one-input
- * kernels, another T for clamp's maximum and minimum */
-#define KERNEL(NAME, T, Y, EXPR)                                                                   \
-    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
-                     int64_t sb) {                                                                 \
-        T *o = o_;                                                                                 \
-        const T *a = a_;                                                                           \
-        const Y *b = b_;                                                                           \
-        if (so == 1 && sa == 1)                                                                    \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                T x = a[i];                                                                        \
-                Y y = b[i * sb];                                                                   \
-                (void)y;                                                                           \
-                o[i] = (T)(EXPR);                                                                  \
-            }                                                                                      \
-        else                                                                                       \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                T x = a[i * sa];                                                                   \
-                Y y = b[i * sb];                                                                   \
-                (void)y;                                                                           \
-                o[i * so] = (T)(EXPR);                                                             \
-            }                                                                                      \
-    }
 #define FLOATING(NAME, EXPRF, EXPRD)                                                               \
-    KERNEL(NAME##_f32, float, prm, EXPRF)                                                          \
-    KERNEL(NAME##_f64, double, prm, EXPRD)
+    CG_EW_KERNEL(NAME##_f32, float, prm, EXPRF)                                                    \
+    CG_EW_KERNEL(NAME##_f64, double, prm, EXPRD)
 #define SIGNED(NAME, EXPR)                                                                         \
-    KERNEL(NAME##_f32, float, prm, EXPR)                                                           \
-    KERNEL(NAME##_f64, double, prm, EXPR)                                                          \
-    KERNEL(NAME##_i64, int64_t, prm, EXPR)
+    CG_EW_KERNEL(NAME##_f32, float, prm, EXPR)                                                     \
+    CG_EW_KERNEL(NAME##_f64, double, prm, EXPR)                                                    \
+    CG_EW_KERNEL(NAME##_i64, int64_t, prm, EXPR)
 
 SIGNED(neg, -x)
 FLOATING(exp, expf(x), exp(x))
@@ -60,13 +32,13 @@ FLOATING(log, logf(x), log(x))
 FLOATING(sqrt, sqrtf(x), sqrt(x))
 SIGNED(abs, (x < 0 ? -x : x) + 0) /* + 0: abs(-0.0) is +0.0 */
 SIGNED(sign, (x > 0) - (x < 0))
-KERNEL(sign_b, bool, prm, x)
+CG_EW_KERNEL(sign_b, bool, prm, x)
 FLOATING(reciprocal, 1.0f / x, 1.0 / x)
 FLOATING(tanh, tanhf(x), tanh(x))
 FLOATING(sigmoid, 1.0f / (1.0f + expf(-x)), 1.0 / (1.0 + exp(-x)))
 /* relu is PyTorch's clamp_min(x, 0): NaN and -0.0 pass through */
 FLOATING(relu, x < 0 ? 0.0f : x, x < 0 ? 0.0 : x)
-KERNEL(relu_i64, int64_t, prm, x > 0 ? x : 0)
+CG_EW_KERNEL(relu_i64, int64_t, prm, x > 0 ? x : 0)
 FLOATING(sin, sinf(x), sin(x))
 FLOATING(cos, cosf(x), cos(x))
 FLOATING(log1p, log1pf(x), log1p(x))
@@ -85,7 +57,7 @@ FLOATING(softplus, x *(float)y.s1 > (float)y.s2 ? x : log1pf(expf(x * (float)y.s
 FLOATING(floor, floorf(x), floor(x))
 FLOATING(ceil, ceilf(x), ceil(x))
 FLOATING(round, nearbyintf(x), nearbyint(x)) /* the default mode rounds half to even */
-KERNEL(copy_i64, int64_t, prm, x)
+CG_EW_KERNEL(copy_i64, int64_t, prm, x)
 
 /* exp, tanh, sigmoid and erf in float32 on the kernel table (kernels.h) for
  * a contiguous row, the scalar kernel above for a strided one */
@@ -135,20 +107,20 @@ static inline int64_t clamp_i(int64_t x, int64_t lo, int64_t hi) {
     int64_t y = x < lo ? lo : x;
     return y > hi ? hi : y;
 }
-KERNEL(clamp_f32, float, prm, clamp_f(x, (float)y.s1, (float)y.s2))
-KERNEL(clamp_f64, double, prm, clamp_d(x, y.s1, y.s2))
-KERNEL(clamp_i64, int64_t, prm, clamp_i(x, y.i1, y.i2))
+CG_EW_KERNEL(clamp_f32, float, prm, clamp_f(x, (float)y.s1, (float)y.s2))
+CG_EW_KERNEL(clamp_f64, double, prm, clamp_d(x, y.s1, y.s2))
+CG_EW_KERNEL(clamp_i64, int64_t, prm, clamp_i(x, y.i1, y.i2))
 
 /* NaN-propagating maximum / minimum, as torch.maximum / torch.minimum (clamp
  * with tensor bounds) */
-KERNEL(max_f32, float, float, x > y || x != x ? x : y)
-KERNEL(max_f64, double, double, x > y || x != x ? x : y)
-KERNEL(max_i64, int64_t, int64_t, x > y ? x : y)
-KERNEL(max_b, bool, bool, x || y)
-KERNEL(min_f32, float, float, x < y || x != x ? x : y)
-KERNEL(min_f64, double, double, x < y || x != x ? x : y)
-KERNEL(min_i64, int64_t, int64_t, x < y ? x : y)
-KERNEL(min_b, bool, bool, x &&y)
+CG_EW_KERNEL(max_f32, float, float, x > y || x != x ? x : y)
+CG_EW_KERNEL(max_f64, double, double, x > y || x != x ? x : y)
+CG_EW_KERNEL(max_i64, int64_t, int64_t, x > y ? x : y)
+CG_EW_KERNEL(max_b, bool, bool, x || y)
+CG_EW_KERNEL(min_f32, float, float, x < y || x != x ? x : y)
+CG_EW_KERNEL(min_f64, double, double, x < y || x != x ? x : y)
+CG_EW_KERNEL(min_i64, int64_t, int64_t, x < y ? x : y)
+CG_EW_KERNEL(min_b, bool, bool, x &&y)
 static const cg__kernel max_k[CG_NUM_DTYPES] = {max_f32, max_f64, max_i64, max_b};
 static const cg__kernel min_k[CG_NUM_DTYPES] = {min_f32, min_f64, min_i64, min_b};
 

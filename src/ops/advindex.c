@@ -169,10 +169,13 @@ int cg__bw_index(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* values of a's dtype broadcast to the indexing result, contiguous; or NULL
  * with torch's error (shape first, then dtype). A one-element value under
- * one mask, not accumulated, is cast: torch fills the mask with it. */
+ * one mask, not accumulated, fills the mask: any shape, cast. */
 static cg_tensor *put_values(const cg_tensor *a, cg_tensor *values, int nd, const int64_t *shape,
                              bool fills) {
     const char *fn = "cg_index_put";
+    if (fills) /* torch's masked_fill_ with value.item(): any shape, any dtype */
+        return cg__as_contiguous(
+            cg_expand(cg__convert(cg_reshape(cg_detach(values), 0, NULL), a->dtype), nd, shape));
     bool fits = values->ndim <= nd;
     for (int i = 1; fits && i <= values->ndim; i++) {
         int64_t v = values->shape[values->ndim - i];
@@ -185,7 +188,7 @@ static cg_tensor *put_values(const cg_tensor *a, cg_tensor *values, int nd, cons
                         values->ndim, values->shape, nd, shape);
         return NULL;
     }
-    if (values->dtype != a->dtype && !fills) {
+    if (values->dtype != a->dtype) {
         cg__error(fn,
                   "Index put requires the source and destination dtypes match, got %s for the "
                   "destination and %s for the source.",

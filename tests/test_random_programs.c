@@ -49,6 +49,10 @@
  *   torch-dtype  torch 1.13's engine refuses a gradient of the wrong dtype
  *            that one of its own formulas returned ("Found dtype Float but
  *            expected Double"); cgrad's engine casts: the rest is cut.
+ *   torch-baddbmm-beta0  torch 1.13's CPU baddbmm with beta=0 reads memory
+ *            it never wrote (elements of its result are not alpha * b1 @ b2,
+ *            and differ from run to run): the oracle refuses such a result,
+ *            the rest is cut.
  * Not generated: masked_fill_ into an expanded tensor (torch writes the
  * masked elements of the shared memory, cgrad copies a whole result back;
  * torch deprecates the use).
@@ -639,6 +643,7 @@ typedef enum {
     TORCH_DTYPE,
     NLL_CREATE_GRAPH,
     NONCONTIGUOUS_BASE,
+    TORCH_BADDBMM,
     N_VERDICTS
 } verdict;
 static const char *const exclusion_names[N_VERDICTS] = {[LAYOUT] = "layout",
@@ -648,8 +653,8 @@ static const char *const exclusion_names[N_VERDICTS] = {[LAYOUT] = "layout",
                                                         [GRAD_LEAK] = "grad-leak",
                                                         [TORCH_DTYPE] = "torch-dtype",
                                                         [NLL_CREATE_GRAPH] = "nll-create-graph",
-                                                        [NONCONTIGUOUS_BASE] =
-                                                            "noncontiguous-base"};
+                                                        [NONCONTIGUOUS_BASE] = "noncontiguous-base",
+                                                        [TORCH_BADDBMM] = "torch-baddbmm-beta0"};
 
 typedef struct {
     int programs, steps, compared, cut[N_VERDICTS], failures, leaks;
@@ -677,6 +682,7 @@ static verdict compare_line(const char *c, const char *t, bool composed, bool P_
     if (strstr(t, "INTERNAL ASSERT FAILED")) return TORCH_ASSERT;
     if (strstr(t, " ERR !grad-leak")) return GRAD_LEAK;
     if (strstr(t, " ERR !nll-create-graph")) return NLL_CREATE_GRAPH;
+    if (strstr(t, " ERR !torch-baddbmm-beta0")) return TORCH_BADDBMM;
     if (strstr(c, " ERR an in-place operation recorded on a view of a non-contiguous tensor") ||
         (strstr(t, " AsStridedBackward0 ") && !strstr(c, " AsStridedBackward0 ") && P_nc_base))
         return NONCONTIGUOUS_BASE;

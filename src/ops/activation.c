@@ -116,13 +116,43 @@ static cg_tensor *masked(cg_tensor *cond, cg_tensor *g) {
     return cond && g ? cg_where(cond, g, cg_scalar(0, (int)g->dtype)) : NULL;
 }
 
+/* torch's hardtanh_backward(g, a, lo, hi): g strictly inside (lo, hi) */
+static cg_tensor *hardtanh_backward(cg_tensor *g, cg_tensor *a, const double *sc) {
+    cg_tensor *inside = cg_mul(cg_gt_scalar(a, sc[HT_MIN]), cg_lt_scalar(a, sc[HT_MAX]));
+    return masked(inside, g); /* (bool and) */
+}
+
+enum { HT_BW_SELF }; /* HardtanhBackwardBackward0's saved tensor; (lo, hi) in sc */
+
+static int hardtanh_bw_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out,
+                               cg_tensor **out, void *user) {
+    CG_UNUSED(n_in), CG_UNUSED(n_out);
+    memcpy(ctx->sc, user, sizeof ctx->sc);
+    out[0] = hardtanh_backward(in[0], in[1], ctx->sc);
+    return out[0] ? cg_ctx_save_for_backward(ctx, 1, &in[1]) : -1;
+}
+
+/* its inputs (g, a): the same selection of gg for g, zeros for a */
+static int hardtanh_bw_backward(cg_ctx *ctx, int n_out, cg_tensor *const *gg, int n_in,
+                                cg_tensor **gi, void *user) {
+    CG_UNUSED(n_out), CG_UNUSED(n_in), CG_UNUSED(user);
+    cg_tensor *a = cg_ctx_saved(ctx, HT_BW_SELF);
+    gi[0] = a ? hardtanh_backward(gg[0], a, ctx->sc) : NULL;
+    gi[1] = cg_zeros_like(gg[0], 0);
+    return gi[0] && gi[1] ? 0 : -1;
+}
+
+static const cg_function hardtanh_bw_fn = {"HardtanhBackwardBackward0", hardtanh_bw_forward,
+                                           hardtanh_bw_backward};
+
+/* the gradient selects; under create_graph it is a node of its own over g
+ * and a, as torch's, so it requires grad whenever a does */
 int cg__bw_hardtanh(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, ACT_SELF);
-    double lo = n->sc[HT_MIN], hi = n->sc[HT_MAX];
     if (!a) return -1;
-    /* the gradient passes strictly inside (min, max), as torch */
-    cg_tensor *inside = cg_mul(cg_gt_scalar(a, lo), cg_lt_scalar(a, hi)); /* bool and */
-    return (gi[0] = masked(inside, go[0])) ? 0 : -1;
+    if (!cg__grad_enabled) return (gi[0] = hardtanh_backward(go[0], a, n->sc)) ? 0 : -1;
+    cg_tensor *in[2] = {go[0], a};
+    return cg_function_apply(&hardtanh_bw_fn, n->sc, 2, in, 1, gi);
 }
 
 int cg__bw_elu(cg_node *n, cg_tensor **go, cg_tensor **gi) {

@@ -16,7 +16,8 @@ typedef struct {
     int64_t bshape[CG_MAX_DIMS]; /* the indices' broadcast shape */
     int m;                       /* a's dims the indices consume */
     int64_t nbase, rn;
-    int64_t *base; /* (nbase), malloc'ed */
+    int64_t *base;            /* (nbase), malloc'ed */
+    cg_tensor *ix[MAX_INDEX]; /* the indices, masks expanded (m of them) */
 } plan;
 
 /* bool masks expanded into one int64 index per mask dim (nonzero); others as
@@ -62,32 +63,40 @@ static int expand_masks(const char *fn, const cg_tensor *a, int n, cg_tensor *co
     return 0;
 }
 
-/* The plan of a[indices]; -1 with torch's error */
-static int make_plan(const char *fn, const cg_tensor *a, int n, cg_tensor *const *indices,
-                     plan *p) {
-    cg_tensor *ix[MAX_INDEX];
-    int k;
+/* The shape part of the plan of a[indices] (masks expanded, indices
+ * broadcast, kept in ix); -1 with torch's error. torch counts the indices as
+ * given before it expands the masks. */
+static int plan_shape(const char *fn, const cg_tensor *a, int n, cg_tensor *const *indices,
+                      plan *p) {
     p->base = NULL;
-    if (n < 0 || n > MAX_INDEX || expand_masks(fn, a, n, indices, ix, &k) < 0) return -1;
-    if (k > a->ndim) {
-        cg__error(fn, "too many indices for tensor of dimension %d (got %d)", a->ndim, k);
+    if (n < 0 || n > MAX_INDEX) return -1;
+    if (n > a->ndim) {
+        cg__error(fn, "too many indices for tensor of dimension %d (got %d)", a->ndim, n);
         return -1;
     }
-    p->nb = 0, p->m = k;
-    for (int i = 0; i < k; i++) {
+    if (expand_masks(fn, a, n, indices, p->ix, &p->m) < 0) return -1;
+    p->nb = 0;
+    for (int i = 0; i < p->m; i++) {
         int64_t next[CG_MAX_DIMS];
-        if (cg__broadcast_shape(fn, p->nb, p->bshape, ix[i]->ndim, ix[i]->shape, &p->nb, next) < 0)
+        if (cg__broadcast_shape(fn, p->nb, p->bshape, p->ix[i]->ndim, p->ix[i]->shape, &p->nb,
+                                next) < 0)
             return -1;
         memcpy(p->bshape, next, sizeof next);
     }
     p->nbase = cg__numel(p->nb, p->bshape);
-    p->rn = cg__numel(a->ndim - k, a->shape + k);
+    p->rn = cg__numel(a->ndim - p->m, a->shape + p->m);
+    return 0;
+}
+
+/* The offsets part: where each indexed row starts; -1 with torch's error
+ * (an index out of bounds, which torch's kernel finds last) */
+static int plan_offsets(const char *fn, const cg_tensor *a, plan *p) {
     p->base = calloc((size_t)(p->nbase ? p->nbase : 1), sizeof(int64_t));
     if (!p->base) return cg__oom(fn), -1;
     int64_t cst[CG_MAX_DIMS];
     cg__contiguous_strides(a->ndim, a->shape, cst);
-    for (int i = 0; i < k; i++) {
-        cg_tensor *e = cg__as_contiguous(cg_expand(cg_detach(ix[i]), p->nb, p->bshape));
+    for (int i = 0; i < p->m; i++) {
+        cg_tensor *e = cg__as_contiguous(cg_expand(cg_detach(p->ix[i]), p->nb, p->bshape));
         if (!e) return -1;
         const int64_t *v = cg__ptr(e);
         for (int64_t b = 0; b < p->nbase; b++) {
@@ -132,7 +141,10 @@ cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices) {
     plan p = {0};
     int64_t shape[CG_MAX_DIMS];
     cg_tensor *ac = cg__as_contiguous(a), *out = NULL;
-    int nd = ac && make_plan("cg_index", a, n, indices, &p) == 0 ? result_shape(a, &p, shape) : -1;
+    int nd = ac && plan_shape("cg_index", a, n, indices, &p) == 0 &&
+                     plan_offsets("cg_index", a, &p) == 0
+                 ? result_shape(a, &p, shape)
+                 : -1;
     if (nd >= 0 && (out = cg__tensor_new(a->dtype, nd, shape))) {
         size_t es = cg__esize(a->dtype);
         for (int64_t b = 0; b < p.nbase; b++)
@@ -156,17 +168,14 @@ int cg__bw_index(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 /* values of a's dtype broadcast to the indexing result, contiguous; or NULL
- * with torch's error. A 0-d value under one mask is cast (torch fills). */
+ * with torch's error (shape first, then dtype). A one-element value under
+ * one mask, not accumulated, fills the mask: any shape, cast. */
 static cg_tensor *put_values(const cg_tensor *a, cg_tensor *values, int nd, const int64_t *shape,
-                             int n_masks) {
+                             bool fills) {
     const char *fn = "cg_index_put";
-    if (values->dtype != a->dtype && !(values->ndim == 0 && n_masks == 1)) {
-        cg__error(fn,
-                  "Index put requires the source and destination dtypes match, got %s for the "
-                  "destination and %s for the source.",
-                  cg__scalar_type_name(a->dtype), cg__scalar_type_name(values->dtype));
-        return NULL;
-    }
+    if (fills) /* torch's masked_fill_ with value.item(): any shape, any dtype */
+        return cg__as_contiguous(
+            cg_expand(cg__convert(cg_reshape(cg_detach(values), 0, NULL), a->dtype), nd, shape));
     bool fits = values->ndim <= nd;
     for (int i = 1; fits && i <= values->ndim; i++) {
         int64_t v = values->shape[values->ndim - i];
@@ -179,19 +188,29 @@ static cg_tensor *put_values(const cg_tensor *a, cg_tensor *values, int nd, cons
                         values->ndim, values->shape, nd, shape);
         return NULL;
     }
+    if (values->dtype != a->dtype) {
+        cg__error(fn,
+                  "Index put requires the source and destination dtypes match, got %s for the "
+                  "destination and %s for the source.",
+                  cg__scalar_type_name(a->dtype), cg__scalar_type_name(values->dtype));
+        return NULL;
+    }
     return cg__as_contiguous(cg_expand(cg__convert(cg_detach(values), a->dtype), nd, shape));
 }
 
-/* out = a with out[indices] = values (+= with accumulate), no graph */
+/* out = a with out[indices] = values (+= with accumulate), no graph; the
+ * checks in torch's order */
 static cg_tensor *put(cg_tensor *a, int n, cg_tensor *const *indices, cg_tensor *values,
                       cg_index_put_flags flags) {
+    const char *fn = "cg_index_put";
     plan p = {0};
     int64_t shape[CG_MAX_DIMS];
     cg_tensor *out = NULL;
-    int nd = make_plan("cg_index_put", a, n, indices, &p) == 0 ? result_shape(a, &p, shape) : -1;
-    bool one_mask = n == 1 && indices[0]->dtype == CG_BOOL;
-    cg_tensor *v = nd >= 0 ? put_values(a, values, nd, shape, one_mask) : NULL;
-    if (v && (out = cg__tensor_new(a->dtype, a->ndim, a->shape))) {
+    int nd = plan_shape(fn, a, n, indices, &p) == 0 ? result_shape(a, &p, shape) : -1;
+    bool fills = n == 1 && indices[0]->dtype == CG_BOOL && !(flags & CG_INDEX_PUT_ACCUMULATE) &&
+                 cg__numel(values->ndim, values->shape) == 1;
+    cg_tensor *v = nd >= 0 ? put_values(a, values, nd, shape, fills) : NULL;
+    if (v && plan_offsets(fn, a, &p) == 0 && (out = cg__tensor_new(a->dtype, a->ndim, a->shape))) {
         cg__copy_into(out, a);
         void *o = cg__ptr(out);
         const void *s = cg__ptr(v);

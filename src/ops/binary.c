@@ -50,10 +50,10 @@ typedef enum {
 static int64_t ipow(int64_t x, int64_t e) {
     if (e < 0) /* only 1 and -1 have integer reciprocals; the rest truncate to 0 */
         return x == 1 ? 1 : x == -1 ? ((e & 1) ? -1 : 1) : 0;
-    int64_t r = 1;
-    for (; e > 0; e >>= 1, x *= x)
-        if (e & 1) r *= x;
-    return r;
+    uint64_t r = 1, b = (uint64_t)x; /* wraps around as torch's */
+    for (; e > 0; e >>= 1, b *= b)
+        if (e & 1) r *= b;
+    return (int64_t)r;
 }
 
 /* pow as PyTorch's kernel: the exponents 0.5 and -0.5 go through sqrt, so
@@ -80,7 +80,14 @@ static double pow_t(double x, double y) {
     KERNEL(ge_##SFX, T, bool, x >= y)
 ARITH(float, f32, powf_t)
 ARITH(double, f64, pow_t)
-ARITH(int64_t, i64, ipow)
+/* int64 + - * wrap around as torch's (two's complement), where C's signed
+ * overflow is undefined */
+#define WRAP(x, op, y) (int64_t)((uint64_t)(x)op(uint64_t)(y))
+KERNEL(add_i64, int64_t, int64_t, WRAP(x, +, y))
+KERNEL(sub_i64, int64_t, int64_t, WRAP(x, -, y))
+KERNEL(mul_i64, int64_t, int64_t, WRAP(x, *, y))
+KERNEL(div_i64, int64_t, int64_t, x / y)
+KERNEL(pow_i64, int64_t, int64_t, ipow(x, y))
 KERNEL(add_b, bool, bool, x || y)
 KERNEL(mul_b, bool, bool, x &&y)
 COMPARE(float, f32)

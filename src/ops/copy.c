@@ -29,8 +29,21 @@ CAST_K(f32_b, float, bool)
 CAST_K(f64_f32, double, float)
 CAST_K(f64_i64, double, int64_t)
 CAST_K(f64_b, double, bool)
-CAST_K(i64_f32, int64_t, float)
-CAST_K(i64_f64, int64_t, double)
+/* float to int64 as x86's cvtt (torch's result): NaN and out of range give
+ * INT64_MIN, where a C cast is undefined */
+static inline int64_t to_i64(double x) {
+    return x >= -0x1p63 && x < 0x1p63 ? (int64_t)x : INT64_MIN;
+}
+#define CAST_I64_K(NAME, TI)                                                                       \
+    static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \
+                     int64_t sb) {                                                                 \
+        (void)b_, (void)sb;                                                                        \
+        int64_t *o = o_;                                                                           \
+        const TI *a = a_;                                                                          \
+        for (int64_t i = 0; i < n; i++) o[i * so] = to_i64(a[i * sa]);                             \
+    }
+CAST_I64_K(i64_f32, float)
+CAST_I64_K(i64_f64, double)
 CAST_K(i64_b, int64_t, bool)
 #define TO_BOOL_K(NAME, TI)                                                                        \
     static void NAME(int64_t n, void *o_, int64_t so, const void *a_, int64_t sa, const void *b_,  \

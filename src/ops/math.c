@@ -409,6 +409,12 @@ static cg_tensor *addc_compute(const char *fn, cg_tensor *const *in, double valu
         cg__error(fn, ADDCDIV_INT);
         return NULL;
     }
+    int nd = in[0]->ndim; /* the shapes broadcast in torch's order: a, t1, t2 */
+    int64_t shape[CG_MAX_DIMS];
+    memcpy(shape, in[0]->shape, sizeof(int64_t) * (size_t)nd);
+    for (int i = 1; i < 3; i++)
+        if (cg__broadcast_shape(fn, nd, shape, in[i]->ndim, in[i]->shape, &nd, shape) < 0)
+            return NULL;
     if (d == CG_BOOL) {
         cg__error(fn, CG_MSG_NOT_IMPLEMENTED, "addcmul_cpu_out", "Bool");
         return NULL;

@@ -722,12 +722,42 @@ int cg__bw_silu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     return times(gi, go[0], cg_mul(s, cg_add_scalar(cg_mul(a, cg_rsub_scalar(s, 1)), 1)));
 }
 
+/* g where a > 0, g * slope elsewhere (a == 0 included, as torch) */
+static cg_tensor *leaky_relu_backward(cg_tensor *g, cg_tensor *a, double slope) {
+    return a ? cg_where(cg_gt_scalar(a, 0), g, cg_mul_scalar(g, slope)) : NULL;
+}
+
+enum { LEAKY_BW_SELF }; /* LeakyReluBackwardBackward0's saved tensor; slope in sc */
+
+static int leaky_bw_forward(cg_ctx *ctx, int n_in, cg_tensor *const *in, int n_out, cg_tensor **out,
+                            void *user) {
+    CG_UNUSED(n_in), CG_UNUSED(n_out);
+    ctx->sc[LEAKY_SLOPE] = *(const double *)user;
+    out[0] = leaky_relu_backward(in[0], in[1], ctx->sc[LEAKY_SLOPE]);
+    return out[0] ? cg_ctx_save_for_backward(ctx, 1, &in[1]) : -1;
+}
+
+/* its inputs (g, a): the same map of gg for g, zeros for a */
+static int leaky_bw_backward(cg_ctx *ctx, int n_out, cg_tensor *const *gg, int n_in, cg_tensor **gi,
+                             void *user) {
+    CG_UNUSED(n_out), CG_UNUSED(n_in), CG_UNUSED(user);
+    gi[0] = leaky_relu_backward(gg[0], cg_ctx_saved(ctx, LEAKY_BW_SELF), ctx->sc[LEAKY_SLOPE]);
+    gi[1] = cg_zeros_like(gg[0], 0);
+    return gi[0] && gi[1] ? 0 : -1;
+}
+
+static const cg_function leaky_bw_fn = {"LeakyReluBackwardBackward0", leaky_bw_forward,
+                                        leaky_bw_backward};
+
+/* under create_graph a node of its own over g and a, as torch's (it
+ * requires grad whenever a does) */
 int cg__bw_leaky_relu(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *a = cg__unpack(n, PW_SELF);
-    double slope = n->sc[LEAKY_SLOPE];
-    /* go where a > 0, go * slope elsewhere (a == 0 included, as torch) */
-    gi[0] = cg_where(cg_gt_scalar(a, 0), go[0], cg_mul_scalar(go[0], slope));
-    return gi[0] ? 0 : -1;
+    if (!a) return -1;
+    if (!cg__grad_enabled)
+        return (gi[0] = leaky_relu_backward(go[0], a, n->sc[LEAKY_SLOPE])) ? 0 : -1;
+    cg_tensor *in[2] = {go[0], a};
+    return cg_function_apply(&leaky_bw_fn, &n->sc[LEAKY_SLOPE], 2, in, 1, gi);
 }
 
 int cg__bw_softplus(cg_node *n, cg_tensor **go, cg_tensor **gi) {

@@ -17,7 +17,12 @@ static cg_tensor *baddbmm_compute(cg_tensor *input, cg_tensor *b1, cg_tensor *b2
     }
     cg_tensor *out = NULL;
     CG_NO_GRAD {
-        cg_tensor *prod = cg_bmm(b1, b2);
+        /* an empty result or contraction: torch checks no dtypes and gives
+         * batch2's */
+        bool empty = b1->ndim == 3 && b2->ndim == 3 &&
+                     (b1->shape[0] * b1->shape[1] * b2->shape[2] == 0 || b1->shape[2] == 0);
+        if (empty) b1 = cg__convert(b1, b2->dtype);
+        cg_tensor *prod = b1 ? cg_bmm(b1, b2) : NULL;
         cg_tensor *in = prod ? cg_expand(cg__convert(input, prod->dtype), 3, prod->shape) : NULL;
         if (in && b1->dtype == CG_INT64) /* the scalars cast to the integer type */
             alpha = trunc(alpha), beta = trunc(beta);

@@ -146,6 +146,8 @@ int cg_unbind(cg_tensor *a, int dim, int *n_out, cg_tensor **out) {
         out[i] = cg__tensor_view(a, a->ndim - 1, sh, st, a->offset + i * a->strides[d]);
         if (!out[i]) return -1;
         out[i]->base = cg_retain(a->base ? a->base : a); /* a view of a view views the base */
+        out[i]->no_grad_view = !cg__grad_enabled || a->no_grad_view;
+        out[i]->multi_view = true; /* PyTorch refuses in-place writes to these */
     }
     cg_node *node = count ? cg__record_n(CG_OP_UNBIND, (int)count, out, 1, &a) : NULL;
     if (node) node->iv[UNBIND_DIM] = d, node->n_iv = 1;

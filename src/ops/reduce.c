@@ -241,6 +241,8 @@ cg_tensor *cg_mean(cg_tensor *a) {
 /* Saved state (ops.h) of SumBackward1 and MeanBackward1 (n->iv) */
 enum { DIMS_KEEPDIM, DIMS_MASK };
 
+enum { MEAN_DIMS_SELF }; /* saved by MeanBackward1 */
+
 static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int ndims,
                                    const int *dims, bool keepdim) {
     unsigned mask;
@@ -263,6 +265,9 @@ static cg_tensor *sum_or_mean_dims(const char *fn, cg_op op, cg_tensor *a, int n
         n->iv[DIMS_KEEPDIM] = keepdim;
         n->iv[DIMS_MASK] = mask;
         n->n_iv = 2;
+        /* torch 1.13's MeanBackward1 saves self (only its numel is used): an
+         * in-place write to it fails the backward's version check */
+        if (mean && cg__save(n, MEAN_DIMS_SELF, a, false) < 0) return NULL;
     }
     return cg__recorded(out);
 }
@@ -347,6 +352,7 @@ int cg__bw_mean_dims(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     bool keepdim = n->iv[DIMS_KEEPDIM];
     unsigned mask = (unsigned)n->iv[DIMS_MASK];
     const cg_meta *in = &n->in_meta[0];
+    if (!cg__unpack(n, MEAN_DIMS_SELF)) return -1; /* the version check */
     double cnt = 1;
     for (int d = 0; d < in->ndim; d++)
         if (mask >> d & 1) cnt *= (double)in->shape[d];

@@ -108,12 +108,14 @@ int cg__bw_index_add(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 /* scatter's checks; src NULL for the value form. 0 or -1 with torch's error */
 static int scatter_check(const cg_tensor *a, int d, const cg_tensor *index, const cg_tensor *src) {
     const char *fn = "cg_scatter";
+    bool src_dtype = !src || src->dtype == a->dtype;
+    if (cg__numel(index->ndim, index->shape) == 0 && src_dtype) return 0; /* torch checks no more */
     if (index->ndim != a->ndim && (index->ndim > 1 || a->ndim > 1))
         return cg__error(fn, "Index tensor must have the same number of dimensions as self tensor"),
                -1;
     if (index->dtype != CG_INT64)
         return cg__error(fn, "scatter(): Expected dtype int64 for index"), -1;
-    if (src && src->dtype != a->dtype)
+    if (!src_dtype)
         return cg__error(fn, "scatter(): Expected self.dtype to be equal to src.dtype"), -1;
     bool fits = true;
     for (int k = 0; k < index->ndim; k++) {

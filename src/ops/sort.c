@@ -2,14 +2,12 @@
  * along a dim (NaN sorts as the largest value, ties keep their order, as
  * torch's CPU sort), values and int64 indices. */
 #include "ewise.h"
+#include "stl_order.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-typedef struct {
-    double v;
-    int64_t i;
-} keyed;
+typedef cg__keyed keyed;
 
 /* ascending, NaN last, ties by position */
 static int cmp_up(const void *p, const void *q) {
@@ -28,10 +26,29 @@ static int cmp_down(const void *p, const void *q) {
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* The first k of each row of a along d, sorted (descending when down): values
- * (a's dtype) and indices, shaped as a with d's size k. 0, or -1. */
-static int sort_rows(const cg_tensor *a, int d, int64_t k, bool down, cg_tensor **values,
-                     cg_tensor **indices) {
+/* How a row is ordered: sort's stable order, or torch's CPU topk's (its
+ * libstdc++ nth_element then sort of the first k - 1, or partial_sort when
+ * k * 64 <= len; ties in their order) */
+typedef enum { ROW_SORT, ROW_TOPK, ROW_TOPK_UNSORTED } row_order;
+
+static void order_row(keyed *row, int64_t len, int64_t k, bool down, row_order how) {
+    cg__stl_cmp c = {down};
+    if (how == ROW_SORT)
+        qsort(row, (size_t)len, sizeof *row, down ? cmp_down : cmp_up);
+    else if (k == 0)
+        return;
+    else if (k * 64 <= len)
+        cg__stl_partial_sort(row, k, len, c);
+    else {
+        cg__stl_nth_element(row, k - 1, len, c);
+        if (how == ROW_TOPK) cg__stl_sort(row, k - 1, c);
+    }
+}
+
+/* The first k of each row of a along d, ordered (descending when down):
+ * values (a's dtype) and indices, shaped as a with d's size k. 0, or -1. */
+static int sort_rows(const cg_tensor *a, int d, int64_t k, bool down, row_order how,
+                     cg_tensor **values, cg_tensor **indices) {
     int64_t shape[CG_MAX_DIMS], outer, len, inner;
     memcpy(shape, a->shape, sizeof shape);
     if (a->ndim) shape[d] = k;
@@ -48,7 +65,7 @@ static int sort_rows(const cg_tensor *a, int d, int64_t k, bool down, cg_tensor 
         for (int64_t i = 0; i < inner; i++) {
             for (int64_t l = 0; l < len; l++)
                 row[l] = (keyed){cg__load(src, a->dtype, (o * len + l) * inner + i), l};
-            qsort(row, (size_t)len, sizeof *row, down ? cmp_down : cmp_up);
+            order_row(row, len, k, down, how);
             for (int64_t l = 0; l < k; l++) {
                 int64_t at = (o * k + l) * inner + i;
                 ix[at] = row[l].i;
@@ -74,7 +91,7 @@ cg_tensor *cg_sort(cg_tensor *a, int dim, bool descending, cg_tensor **indices) 
     if (!a) return NULL;
     int d = cg__wrap_dim("cg_sort", dim, a->ndim);
     cg_tensor *values, *ix;
-    if (d < 0 || sort_rows(a, d, a->ndim ? a->shape[d] : 1, descending, &values, &ix) < 0)
+    if (d < 0 || sort_rows(a, d, a->ndim ? a->shape[d] : 1, descending, ROW_SORT, &values, &ix) < 0)
         return NULL;
     if (record_sorted(CG_OP_SORT, a, d, values, ix) < 0) return NULL;
     if (indices) *indices = ix;
@@ -101,9 +118,9 @@ cg_tensor *cg_topk(cg_tensor *a, int64_t k, int dim, cg_topk_flags flags, cg_ten
         cg__error("cg_topk", "selected index k out of range");
         return NULL;
     }
-    /* a sorted order is also a valid unsorted one */
     cg_tensor *values, *ix;
-    if (sort_rows(a, d, k, !(flags & CG_TOPK_SMALLEST), &values, &ix) < 0) return NULL;
+    row_order how = flags & CG_TOPK_UNSORTED ? ROW_TOPK_UNSORTED : ROW_TOPK;
+    if (sort_rows(a, d, k, !(flags & CG_TOPK_SMALLEST), how, &values, &ix) < 0) return NULL;
     if (record_sorted(CG_OP_TOPK, a, d, values, ix) < 0) return NULL;
     if (indices) *indices = ix;
     return values;

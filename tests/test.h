@@ -154,6 +154,12 @@ int cg_test_temp_path(char *path, size_t n, const char *name);
 int cg_test_write_file(const char *path, const void *data, size_t n);
 /* The running test program's path into path (n bytes); 0 or -1. */
 int cg_test_self_path(char *path, size_t n);
+/* The path of examples/NAME, built beside the test programs; 0 or -1. */
+int cg_test_example_path(char *path, size_t n, const char *name);
+/* Runs cmd with sh and reads all it writes on stdout; when out is given, the
+ * first n - 1 bytes of it, NUL-terminated. Its exit status, or -1 when it
+ * could not start or did not exit (a signal). */
+int cg_test_run(const char *cmd, char *out, size_t n);
 
 /* TEST_MAIN(a, b, c): up to 64 tests per file. */
 #define TEST_MAIN(...)                                                                             \

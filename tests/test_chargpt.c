@@ -3,7 +3,7 @@
  * loss curve and samples appear, it keeps its work (checkpoints every
  * --save-every steps, on SIGINT, and never over another run's), and bad flags
  * or files get clear errors. */
-#define _POSIX_C_SOURCE 200809L /* popen, mkdtemp, kill */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, kill */
 #include "test.h"
 
 #include <signal.h>
@@ -12,32 +12,14 @@
 
 static char dir[64];
 
-/* the path of chargpt, built beside this test: ../examples/chargpt */
-static int chargpt_path(char *path, size_t n) {
-    char self[1024];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return -1;
-    self[len] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash) *slash = '\0';
-    snprintf(path, n, "%s/../examples/chargpt", self);
-    return 0;
-}
+static int chargpt_path(char *path, size_t n) { return cg_test_example_path(path, n, "chargpt"); }
 
 /* runs chargpt with args; returns its exit status, its output in out (if any) */
 static int chargpt(const char *args, char *out, size_t n) {
     char exe[1100], cmd[4096];
     if (chargpt_path(exe, sizeof exe) < 0) return -1;
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t k = 0;
-    int c;
-    while ((c = fgetc(p)) != EOF)
-        if (out && k + 1 < n) out[k++] = (char)c;
-    if (out) out[k] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return cg_test_run(cmd, out, n);
 }
 
 static const char *TINY = "--layers 1 --heads 2 --embd 16 --block 16 --batch 4 --eval-every 2 "

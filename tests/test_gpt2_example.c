@@ -4,7 +4,7 @@
  * seeded generate repeats, --stop cuts the text before the stop string, and
  * a fine-tuning run stopped and resumed ends bit for bit where an
  * uninterrupted one does, in a directory cg_gpt2_load_dir reads. */
-#define _POSIX_C_SOURCE 200809L /* popen, mkdtemp */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "test.h"
 
 #include <sys/wait.h>
@@ -23,22 +23,11 @@ static void cleanup(void) {
 /* runs examples/gpt2 (built beside this test) with args and stdin; its exit
  * status, its stdout in out */
 static int gpt2(const char *args, const char *input, char *out, size_t n) {
-    char self[1024], cmd[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) return -1;
-    self[len] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(cmd, sizeof cmd, "%s%s%s %s/../examples/gpt2 %s 2>/dev/null",
-             input ? "printf '%s' '" : "", input ? input : "", input ? "' | " : "", self, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t k = 0;
-    int c;
-    while ((c = fgetc(p)) != EOF)
-        if (out && k + 1 < n) out[k++] = (char)c;
-    if (out) out[k] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char exe[1100], cmd[4096];
+    if (cg_test_example_path(exe, sizeof exe, "gpt2") < 0) return -1;
+    snprintf(cmd, sizeof cmd, "%s%s%s %s %s 2>/dev/null", input ? "printf '%s' '" : "",
+             input ? input : "", input ? "' | " : "", exe, args);
+    return cg_test_run(cmd, out, n);
 }
 
 /* the run's directory with a tiny model in DIR_/model (made once) */

@@ -1,7 +1,8 @@
 /* Runner behind TEST_MAIN: runs each test in a scope, checks live counts. */
-#define _POSIX_C_SOURCE 200809L /* mkstemp */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, popen */
 #include "test.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 int cg_test_temp_path(char *path, size_t n, const char *name) {
@@ -18,6 +19,27 @@ int cg_test_self_path(char *path, size_t n) {
     if (len <= 0) return -1;
     path[len] = '\0';
     return 0;
+}
+
+int cg_test_example_path(char *path, size_t n, const char *name) {
+    char self[1024];
+    if (cg_test_self_path(self, sizeof self) < 0) return -1;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    int k = snprintf(path, n, "%s/../examples/%s", self, name);
+    return k > 0 && (size_t)k < n ? 0 : -1;
+}
+
+int cg_test_run(const char *cmd, char *out, size_t n) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t k = 0;
+    int c;
+    while ((c = fgetc(p)) != EOF)
+        if (out && k + 1 < n) out[k++] = (char)c;
+    if (out && n) out[k] = '\0';
+    int st = pclose(p);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int cg_test_write_file(const char *path, const void *data, size_t n) {

@@ -1,10 +1,7 @@
 /* Clear messages where a caller passes nothing or too much: a NULL dims or
  * shape list, and chargpt's --out longer than its path buffers (refused, not
  * truncated into another file's name). */
-#define _POSIX_C_SOURCE 200809L /* popen */
 #include "test.h"
-
-#include <sys/wait.h>
 
 TEST(null_lists) {
     cg_tensor *a = cg_zeros(2, (int64_t[]){2, 3}, CG_FLOAT32);
@@ -17,22 +14,16 @@ TEST(null_lists) {
 
 /* chargpt --out PREFIX (PREFIX n characters long): its exit status and output */
 static int chargpt_out(size_t n, char *out, size_t cap) {
-    char self[1024];
-    if (cg_test_self_path(self, sizeof self) < 0) return -1;
-    char *slash = strrchr(self, '/');
-    if (slash) *slash = '\0';
+    char exe[1100];
+    if (cg_test_example_path(exe, sizeof exe, "chargpt") < 0) return -1;
     char *cmd = malloc(n + 2048);
     if (!cmd) return -1;
-    int k = snprintf(cmd, 2048, "%s/../examples/chargpt --steps 1 --sample 0 --out /tmp/", self);
+    int k = snprintf(cmd, 2048, "%s --steps 1 --sample 0 --out /tmp/", exe);
     memset(cmd + k, 'x', n - 5); /* "/tmp/" and n - 5 more */
     snprintf(cmd + k + n - 5, 64, " 2>&1");
-    FILE *p = popen(cmd, "r");
+    int rc = cg_test_run(cmd, out, cap);
     free(cmd);
-    if (!p) return -1;
-    size_t m = fread(out, 1, cap - 1, p);
-    out[m] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 TEST(chargpt_refuses_a_too_long_out) {

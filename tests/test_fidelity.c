@@ -17,6 +17,7 @@
  *   H  retain_grad, then an in-place write through a view (current PyTorch)
  *   I  gradients made with create_graph require grad
  *   K  signed zeros
+ *   L  0-d bool indices add a dim (a[True], a[False])
  *   M  messages */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "test.h"
@@ -371,6 +372,42 @@ TEST(k_signed_zeros) {
     CHECK_CASE("K_signed_zeros", true);
 }
 
+/* ------------------------------------------------------------------ L */
+
+/* x (2,3) = arange(6) indexed by ix, then sum(y * (1..numel)) backward */
+static bool index_0d_mask(int n, cg_tensor *const *ix) {
+    cg_tensor *x = cg_requires_grad_(cg_reshape(cg_arange(0, 6, 1, CG_FLOAT32), CG_SHAPE(2, 3)),
+                                     true);
+    cg_tensor *y = cg_index(x, n, ix);
+    if (!y) return false;
+    cg_tensor *w = cg_reshape(cg_arange(1, (double)cg_numel(y) + 1, 1, CG_FLOAT32), cg_ndim(y),
+                              cg_shape(y));
+    if (cg_backward(cg_sum(cg_mul(y, w)), NULL, false) < 0) return false;
+    put_shape(y), put(" "), put_vals(y);
+    put(" %s %s ", cg_node_name(cg_grad_fn(y)), cg_node_name(cg_node_next(cg_grad_fn(y), 0, NULL)));
+    put_vals(cg_grad(x));
+    return true;
+}
+
+TEST(l_index_0d_masks) {
+    cg_tensor *t = cg_full(CG_SCALAR_SHAPE, 1, CG_BOOL), *f = cg_full(CG_SCALAR_SHAPE, 0, CG_BOOL);
+    cg_tensor *i10 = cg_from_data((int64_t[]){1, 0}, CG_SHAPE(2), CG_INT64);
+    cg_tensor *m23 = cg_from_data((bool[]){1, 0, 1, 0, 0, 1}, CG_SHAPE(2, 3), CG_BOOL);
+    cg_tensor *m2 = cg_from_data((bool[]){1, 0}, CG_SHAPE(2), CG_BOOL);
+    struct {
+        const char *name;
+        int n;
+        cg_tensor *ix[2];
+    } cases[] = {{"L_index_true", 1, {t}},           {"L_index_false", 1, {f}},
+                 {"L_index_true2", 2, {t, t}},       {"L_index_int_true", 2, {i10, t}},
+                 {"L_index_true_mask", 2, {t, m23}}, {"L_index_false_int", 2, {f, i10}},
+                 {"L_index_mask_false", 2, {m2, f}}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        start();
+        CHECK_CASE(cases[i].name, index_0d_mask(cases[i].n, cases[i].ix));
+    }
+}
+
 /* ------------------------------------------------------------------ M */
 
 TEST(m_messages) {
@@ -393,4 +430,4 @@ TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_layer_norm_bias, b_overlappi
           e_unsafe_view_is_not_a_view, c_view_requires_grad_follows_base, d_matmul_empty_dims,
           e_vector_matmul_is_not_a_view, f_masked_gradients_select, g_output_layout,
           h_retain_grad_then_write_through_view, i_create_graph_grads_require_grad, k_signed_zeros,
-          m_messages)
+          l_index_0d_masks, m_messages)

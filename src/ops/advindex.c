@@ -63,6 +63,18 @@ static int expand_masks(const char *fn, const cg_tensor *a, int n, cg_tensor *co
     return 0;
 }
 
+/* torch's error for indices (masks expanded) that do not broadcast */
+static void shape_mismatch(const char *fn, const plan *p) {
+    char msg[512] = "shape mismatch: indexing tensors could not be broadcast together with shapes ";
+    for (int i = 0; i < p->m; i++) {
+        char sh[64];
+        cg__shape_str(sh, sizeof sh, p->ix[i]->ndim, p->ix[i]->shape);
+        size_t k = strlen(msg);
+        snprintf(msg + k, sizeof msg - k, "%s%s", i ? ", " : "", sh);
+    }
+    cg__error(fn, "%s", msg);
+}
+
 /* The shape part of the plan of a[indices] (masks expanded, indices
  * broadcast, kept in ix); -1 with torch's error. torch counts the indices as
  * given before it expands the masks. */
@@ -80,7 +92,7 @@ static int plan_shape(const char *fn, const cg_tensor *a, int n, cg_tensor *cons
         int64_t next[CG_MAX_DIMS];
         if (cg__broadcast_shape(fn, p->nb, p->bshape, p->ix[i]->ndim, p->ix[i]->shape, &p->nb,
                                 next) < 0)
-            return -1;
+            return shape_mismatch(fn, p), -1;
         memcpy(p->bshape, next, sizeof next);
     }
     p->nbase = cg__numel(p->nb, p->bshape);
@@ -136,8 +148,8 @@ static int unpack_indices(cg_node *n, cg_tensor **indices) {
     return (int)n->iv[IDX_COUNT];
 }
 
-cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices) {
-    if (!a || (n && !indices)) return NULL;
+/* a[indices] with no 0-d bool index */
+static cg_tensor *index_plain(cg_tensor *a, int n, cg_tensor *const *indices) {
     plan p = {0};
     int64_t shape[CG_MAX_DIMS];
     cg_tensor *ac = cg__as_contiguous(a), *out = NULL;
@@ -155,6 +167,33 @@ cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices) {
     cg_node *node = out ? cg__record(CG_OP_INDEX, out, 1, &a) : NULL;
     if (node && save_indices(node, n, indices) < 0) return NULL;
     return cg__recorded(out);
+}
+
+/* A 0-d bool index adds a dim, as PyTorch's a[mask]: a is unsqueezed there
+ * (recorded, UnsqueezeBackward0) and the index becomes the 1-element mask
+ * [value] of that dim, so true keeps one slice and false none. Other
+ * indices pass as given; *pa is the unsqueezed a. 0, or -1 */
+static int lift_0d_masks(cg_tensor **pa, int n, cg_tensor *const *in, cg_tensor **out) {
+    int dim = 0;
+    for (int i = 0; i < n; i++) {
+        cg_tensor *t = in[i];
+        if (!t) return -1;
+        out[i] = t;
+        if (t->dtype == CG_BOOL && t->ndim == 0) {
+            if (!(*pa = cg_unsqueeze(*pa, dim)) || !(out[i] = cg_view(t, 1, (int64_t[]){1})))
+                return -1;
+        }
+        dim += t->dtype == CG_BOOL && t->ndim > 0 ? t->ndim : 1;
+    }
+    return 0;
+}
+
+cg_tensor *cg_index(cg_tensor *a, int n, cg_tensor *const *indices) {
+    if (!a || (n && !indices)) return NULL;
+    if (n < 0 || n > MAX_INDEX) return index_plain(a, n, indices);
+    cg_tensor *lifted[MAX_INDEX];
+    if (lift_0d_masks(&a, n, indices, lifted) < 0) return NULL;
+    return index_plain(a, n, lifted);
 }
 
 /* the gradient of a[indices]: zeros with g added at the indexed places */

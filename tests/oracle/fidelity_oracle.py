@@ -224,6 +224,21 @@ def cases(torch):
         return " ".join(g(t.item()) for t in (torch.abs(z), torch.reciprocal(torch.abs(z)),
                                               torch.relu(z), torch.pow(z, -0.5)))
 
+    def index_0d_mask(*ix):
+        x = torch.arange(6.).reshape(2, 3).requires_grad_()
+        y = x[ix]
+        (y * torch.arange(1., y.numel() + 1).reshape(y.shape)).sum().backward()
+        return "%s %s %s %s %s" % (shape(y), vals(y), name(y.grad_fn),
+                                   name(y.grad_fn.next_functions[0][0]), vals(x.grad))
+
+    T, Fb = torch.tensor(True), torch.tensor(False)
+    for k, ix in (("L_index_true", (T,)), ("L_index_false", (Fb,)), ("L_index_true2", (T, T)),
+                  ("L_index_int_true", (torch.tensor([1, 0]), T)),
+                  ("L_index_true_mask", (T, torch.tensor([[True, False, True], [False, False, True]]))),
+                  ("L_index_false_int", (Fb, torch.tensor([1, 0]))),
+                  ("L_index_mask_false", (torch.tensor([True, False]), Fb))):
+        c[k] = (lambda ix: lambda: index_0d_mask(*ix))(ix)
+
     @case
     def M_broadcast():
         return vals(torch.ones(3, 3, 1) * torch.ones(2, 2, 1))

@@ -372,6 +372,19 @@ TEST(k_signed_zeros) {
     CHECK_CASE("K_signed_zeros", true);
 }
 
+TEST(c_view_of_detached_base) {
+    start();
+    cg_tensor *x = vec(3, (float[]){1, 3, 2}, CG_REQUIRES_GRAD), *r = cg_max(x);
+    cg_tensor *v = cg_unsqueeze(r, 0);
+    bool ok = cg_detach_(r) && cg_fill_(r, 0.25) && cg_backward(cg_sum(v), NULL, false) == 0;
+    if (ok) {
+        put("%s %d %s ", cg_node_name(cg_grad_fn(v)), cg_requires_grad(v),
+            cg_grad(x) ? "set" : "None");
+        put_vals(v);
+    }
+    CHECK_CASE("C_view_of_detached_base", ok);
+}
+
 /* ------------------------------------------------------------------ L */
 
 /* x (2,3) = arange(6) indexed by ix, then sum(y * (1..numel)) backward */
@@ -430,4 +443,4 @@ TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_layer_norm_bias, b_overlappi
           e_unsafe_view_is_not_a_view, c_view_requires_grad_follows_base, d_matmul_empty_dims,
           e_vector_matmul_is_not_a_view, f_masked_gradients_select, g_output_layout,
           h_retain_grad_then_write_through_view, i_create_graph_grads_require_grad, k_signed_zeros,
-          l_index_0d_masks, m_messages)
+          c_view_of_detached_base, l_index_0d_masks, m_messages)

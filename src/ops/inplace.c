@@ -227,18 +227,22 @@ static int copy_slices(const char *fn, cg_tensor *a, cg_tensor *r) {
 /* NOTE [ In-place ops ]: a view whose base was written in place after the
  * view was taken (or after its last write) has the stale history of the
  * values before; PyTorch regenerates it on use as an AsStridedBackward0 of
- * the base's current history, and so does this. Not for a view made under
- * no_grad (PyTorch refuses it), one of a base that needs no grad, or one of
- * a non-contiguous base (its positions are offsets in a contiguous base). */
+ * the base's current history, and so does this; a view with history whose
+ * base no longer needs grad (detach_()ed) gets that node without an edge.
+ * Not for a view made under no_grad (PyTorch refuses it), one without
+ * history of a base that needs no grad, or one of a non-contiguous base (its
+ * positions are offsets in a contiguous base). */
 void cg__refresh_view(cg_tensor *v) {
     cg_tensor *b = v->base;
     if (v->view_version < 0 || (uint64_t)v->view_version == v->storage->version) return;
     if (!b || (!v->grad_fn && !cg__requires_grad(b))) return; /* stale until b requires grad */
     v->view_version = (int64_t)v->storage->version;
-    if (v->no_grad_view || !cg__requires_grad(b) || !cg__is_contiguous(b)) return;
+    if (v->no_grad_view || !cg__is_contiguous(b)) return;
+    bool ends = !cg__requires_grad(b); /* b left the graph (detach_): no edge, as PyTorch */
     cg_tensor *idx = positions(v, b);
-    cg_node *acc = b->grad_fn ? NULL : cg__grad_accumulator(b), *edge = acc ? acc : b->grad_fn;
-    cg_node *V = idx && edge ? as_strided_node("cg_backward", v, b, edge, idx) : NULL;
+    cg_node *acc = b->grad_fn || ends ? NULL : cg__grad_accumulator(b);
+    cg_node *edge = acc ? acc : b->grad_fn;
+    cg_node *V = idx && (edge || ends) ? as_strided_node("cg_backward", v, b, edge, idx) : NULL;
     cg__node_release(acc); /* V holds it */
     if (!V) return;        /* out of memory: the old history stays */
     if (b->grad_fn) V->next[0].input_nr = b->output_nr;

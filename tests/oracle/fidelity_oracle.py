@@ -224,6 +224,16 @@ def cases(torch):
         return " ".join(g(t.item()) for t in (torch.abs(z), torch.reciprocal(torch.abs(z)),
                                               torch.relu(z), torch.pow(z, -0.5)))
 
+    @case
+    def C_view_of_detached_base():
+        x = torch.tensor([1., 3, 2], requires_grad=True)
+        r = x.max()
+        v = r.unsqueeze(0)
+        r.detach_()
+        r.fill_(0.25)
+        v.sum().backward()
+        return "%s %d %s %s" % (name(v.grad_fn), v.requires_grad, x.grad, vals(v))
+
     def index_0d_mask(*ix):
         x = torch.arange(6.).reshape(2, 3).requires_grad_()
         y = x[ix]

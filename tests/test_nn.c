@@ -609,6 +609,23 @@ TEST(test_sdpa_fused) {
     }
 }
 
+/* Single rows whose stride is never read (a size-1 dim counts as contiguous):
+ * the gradient of a sum is an expanded scalar (all strides 0), and the fused
+ * backward reads it as it is. */
+TEST(test_sdpa_single_rows) {
+    for (int64_t L = 1; L <= 2; L++) {
+        cg_tensor *q = cg_randn(CG_SHAPE(1, L, 1), CG_FLOAT64 | CG_REQUIRES_GRAD);
+        cg_tensor *kv = cg_randn(CG_SHAPE(1, 1, 1), CG_FLOAT64 | CG_REQUIRES_GRAD);
+        cg_tensor *fused = cg_scaled_dot_product_attention(q, kv, kv, NULL, false);
+        cg_tensor *composed =
+            cg_scaled_dot_product_attention(q, kv, kv, cg_ones(CG_SHAPE(L, 1), CG_BOOL), false);
+        cg_tensor *in[2] = {q, kv}, *gf[2], *gc[2], *sf = cg_sum(fused), *sc = cg_sum(composed);
+        ASSERT_EQ(cg_autograd_grad(1, &sf, NULL, 2, in, 0, gf), 0);
+        ASSERT_EQ(cg_autograd_grad(1, &sc, NULL, 2, in, 0, gc), 0);
+        for (int i = 0; i < 2; i++) ASSERT_LT(max_diff(gf[i], gc[i]), 1e-12);
+    }
+}
+
 /* --------------------------------------------------------------- NULL args */
 
 TEST(test_nn_null) {
@@ -665,4 +682,5 @@ TEST(test_params_linear) {
 TEST_MAIN(test_params_linear, test_softmax_errors, test_softmax_stable, test_dropout_errors,
           test_dropout_deterministic, test_dropout_random, test_embedding_errors,
           test_embedding_accumulates, test_layer_norm_errors, test_addmm_linear_errors,
-          test_linear_graphs, test_sdpa_errors, test_sdpa_masks, test_sdpa_fused, test_nn_null)
+          test_linear_graphs, test_sdpa_errors, test_sdpa_masks, test_sdpa_fused,
+          test_sdpa_single_rows, test_nn_null)

@@ -97,10 +97,12 @@ static int64_t flash_at(const flash_dims *d, const flash_mat *m, int64_t bh) {
     return off;
 }
 
-/* t's layout, or false when its last dim is not adjacent or its rows overlap */
+/* t's layout, or false when its last dim is not adjacent or its rows overlap
+ * (a single row's stride is never read: any size-1 dim counts as contiguous) */
 static bool flash_mat_of(const cg_tensor *t, flash_mat *m) {
     int nd = t->ndim;
-    *m = (flash_mat){.p = cg__ptr(t), .ld = t->strides[nd - 2]};
+    int64_t ld = t->shape[nd - 2] == 1 ? t->shape[nd - 1] : t->strides[nd - 2];
+    *m = (flash_mat){.p = cg__ptr(t), .ld = ld};
     memcpy(m->bst, t->strides, sizeof(int64_t) * (size_t)(nd - 2));
     return (t->strides[nd - 1] == 1 || t->shape[nd - 1] == 1) && m->ld >= t->shape[nd - 1];
 }

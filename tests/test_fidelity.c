@@ -307,6 +307,14 @@ TEST(f_masked_gradients_select) {
     ok = cg_backward(cg_min(cg_sqrt(z)), NULL, false) == 0;
     if (ok) put_vals(cg_grad(z));
     CHECK_CASE("F_sqrt_min_ties", ok);
+    start(); /* a write through a view: its base's gradient there is replaced, not patched */
+    double wv[] = {-4, -3, -0.0, 0, 1};
+    cg_tensor *w = cg_from_data(wv, CG_SHAPE(5), CG_FLOAT64 | CG_REQUIRES_GRAD);
+    cg_tensor *h = cg_hardswish(cg_mul_scalar(w, 1));
+    ok = cg_mul_scalar_(cg_unsqueeze(h, 0), 1.5) &&
+         cg_backward(cg_sum(cg_reciprocal(h)), NULL, false) == 0;
+    if (ok) put_vals(cg_grad(w));
+    CHECK_CASE("F_write_through_view_inf", ok);
 }
 
 /* ------------------------------------------------------------------ G */
@@ -370,6 +378,11 @@ TEST(k_signed_zeros) {
     cg_tensor *r[] = {cg_abs(z), cg_reciprocal(cg_abs(z)), cg_relu(z), cg_pow_scalar(z, -0.5)};
     for (int i = 0; i < 4; i++) put(i ? " " : ""), put_g(cg_item(r[i]));
     CHECK_CASE("K_signed_zeros", true);
+    start();
+    double hv[] = {-5, -3, -0.0, -INFINITY};
+    cg_tensor *h = cg_hardswish(cg_from_data(hv, CG_SHAPE(4), CG_FLOAT64));
+    for (int i = 0; i < 4; i++) put(i ? " " : ""), put_g(cg_get(h, (int64_t[]){i}));
+    CHECK_CASE("K_hardswish_zeros", true);
 }
 
 TEST(c_view_of_detached_base) {

@@ -14,9 +14,9 @@ CG_EW_FLOATING(elu, x > 0 ? x : (float)y.s1 * expm1f(x), x > 0 ? x : y.s1 * expm
 CG_EW_FLOATING(logsigmoid, fminf(x, 0.0f) - log1pf(expf(-fabsf(x))),
                fmin(x, 0.0) - log1p(exp(-fabs(x))))
 CG_EW_FLOATING(mish, x *tanhf(log1pf(expf(x))), x *tanh(log1p(exp(x))))
-/* x relu6(x + 3) / 6 */
-CG_EW_FLOATING(hardswish, x<-3.0f ? 0.0f : x> 3.0f ? x : x *(x + 3.0f) / 6.0f,
-               x<-3.0 ? 0.0 : x> 3.0 ? x : x *(x + 3.0) / 6.0)
+/* x relu6(x + 3) / 6, evaluated as torch's kernel: -0 below -3, NaN at -inf */
+CG_EW_FLOATING(hardswish, x *fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f,
+               x *fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0)
 
 typedef struct {
     const char *fn, *kname; /* kname: torch's kernel in its "not implemented" error */

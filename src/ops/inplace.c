@@ -427,12 +427,10 @@ int cg__bw_copy_slices(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     if (!gF) return cg__oom("cg_backward"), -1;
     int rc = cg__op_table[F->op].backward(F, &gs, gF);
     if (rc == 0 && gF[0] && !(gF[0] = cg__shape_grad(F, 0, gF[0]))) rc = -1;
-    if (rc == 0 && CG_WANT(n, 0)) { /* g + scatter(view's new gradient - the write's) */
-        cg_tensor *flat = cg_reshape(gs, CG_SHAPE(-1));
-        cg_tensor *delta = gF[0] ? cg_sub(cg_reshape(gF[0], CG_SHAPE(-1)), flat) : cg_neg(flat);
-        if (!(gi[0] = cg_reshape(cg_scatter_add(gflat, 0, ix, delta), n->in_meta[0].ndim,
-                                 n->in_meta[0].shape)))
-            rc = -1;
+    if (rc == 0 && CG_WANT(n, 0)) { /* g with the view's part replaced by the write's input's */
+        cg_tensor *g = gF[0] ? cg_scatter(gflat, 0, ix, cg_reshape(gF[0], CG_SHAPE(-1)))
+                             : cg_scatter_value(gflat, 0, ix, 0.0);
+        if (!(gi[0] = cg_reshape(g, n->in_meta[0].ndim, n->in_meta[0].shape))) rc = -1;
     }
     for (int k = 1; k < F->n_next && rc == 0; k++) gi[k] = gF[k];
     if (gF != small) free(gF);

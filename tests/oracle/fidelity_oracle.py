@@ -219,6 +219,19 @@ def cases(torch):
         return "%d" % r
 
     @case
+    def F_write_through_view_inf():
+        x = torch.tensor([-4., -3, -0.0, 0, 1], dtype=torch.float64, requires_grad=True)
+        y = F.hardswish(x * 1)
+        y.unsqueeze(0).mul_(1.5)
+        y.reciprocal().sum().backward()
+        return vals(x.grad)
+
+    @case
+    def K_hardswish_zeros():
+        x = torch.tensor([-5., -3, -0.0, float("-inf")], dtype=torch.float64)
+        return " ".join("%g" % v for v in F.hardswish(x).tolist())
+
+    @case
     def K_signed_zeros():
         z = torch.tensor(-0.0)
         return " ".join(g(t.item()) for t in (torch.abs(z), torch.reciprocal(torch.abs(z)),

@@ -8,7 +8,8 @@
  *   C  a view without history requires grad when its base does; a view whose
  *      base was written since gets its history regenerated; a view made
  *      under no_grad is not written in grad mode; a detach_()ed leaf drops
- *      its gradient; autograd.grad(create_graph) keeps the graph
+ *      its gradient until it requires grad again; autograd.grad(create_graph)
+ *      keeps the graph
  *   D  matmul and linear with empty dims
  *   E  matmul and linear with a 1-d first operand, and reshape's copy, return
  *      no view
@@ -398,6 +399,15 @@ TEST(c_view_of_detached_base) {
     CHECK_CASE("C_view_of_detached_base", ok);
 }
 
+TEST(c_detached_leaf_requires_grad_again) {
+    start(); /* the old graph's AccumulateGrad adds again, as PyTorch's */
+    cg_tensor *x = vec(2, (float[]){1, 2}, CG_REQUIRES_GRAD), *y = cg_mul_scalar(x, 2.5);
+    bool ok = cg_detach_(x) && cg_requires_grad_(x, true) &&
+              cg_backward(cg_add(cg_sum(y), cg_sum(x)), NULL, false) == 0;
+    if (ok) put_vals(cg_grad(x));
+    CHECK_CASE("C_detached_leaf_requires_grad_again", ok);
+}
+
 /* ------------------------------------------------------------------ L */
 
 /* x (2,3) = arange(6) indexed by ix, then sum(y * (1..numel)) backward */
@@ -456,4 +466,5 @@ TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_layer_norm_bias, b_overlappi
           e_unsafe_view_is_not_a_view, c_view_requires_grad_follows_base, d_matmul_empty_dims,
           e_vector_matmul_is_not_a_view, f_masked_gradients_select, g_output_layout,
           h_retain_grad_then_write_through_view, i_create_graph_grads_require_grad, k_signed_zeros,
-          c_view_of_detached_base, l_index_0d_masks, m_messages)
+          c_view_of_detached_base, c_detached_leaf_requires_grad_again, l_index_0d_masks,
+          m_messages)

@@ -122,6 +122,14 @@ cg_node *cg__grad_accumulator(cg_tensor *leaf) {
     return n;
 }
 
+void cg__drop_accumulator(cg_tensor *t) {
+    cg_node *acc = t->grad_acc;
+    if (!acc || acc->leaf != t || t->refcount < 2) return;
+    acc->leaf = NULL;
+    t->grad_acc = NULL;
+    cg_release(t);
+}
+
 void cg__meta_of(cg_meta *m, const cg_tensor *t) {
     m->ndim = t->ndim;
     m->dtype = t->dtype;

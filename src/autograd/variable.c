@@ -127,15 +127,9 @@ cg_tensor *cg_detach_(cg_tensor *t) {
         return NULL;
     }
     cg__unhook_retain(t);
-    /* its AccumulateGrad lets go of it: nothing accumulates into a detached
-     * tensor, and a history it may gain later (an in-place op) would hold it
-     * through that node, a cycle */
-    cg_node *acc = t->grad_acc;
-    if (acc && acc->leaf == t && t->refcount > 1) {
-        acc->leaf = NULL;
-        t->grad_acc = NULL;
-        cg_release(t);
-    }
+    /* its AccumulateGrad stays, as PyTorch's: it adds nothing while t needs
+     * no grad, and again once t requires grad (cg__drop_accumulator lets go
+     * of t if t gains a history instead) */
     cg_node *fn = t->grad_fn;
     t->grad_fn = NULL;
     t->requires_grad = false;

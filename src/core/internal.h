@@ -209,6 +209,9 @@ int cg__unalias_saved(cg_node *n, const cg_storage *st);
  * once a backward has freed n's saved state */
 bool cg__saved_alive(cg_node *n);
 cg_node *cg__grad_accumulator(cg_tensor *leaf);
+/* t's AccumulateGrad (if any) lets go of t, which gains a history: that
+ * history may hold the node, and the node would hold t, a cycle */
+void cg__drop_accumulator(cg_tensor *t);
 extern atomic_long cg__live_nodes;
 
 /* ---------------------------------------------------------------- tensors */

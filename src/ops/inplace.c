@@ -128,6 +128,7 @@ static cg_tensor *positions(const cg_tensor *a, const cg_tensor *b) {
 
 /* a's history becomes node n (a new reference), keeping a retain_grad */
 static void set_history(cg_tensor *a, cg_node *n) {
+    cg__drop_accumulator(a);
     bool retained = a->retains_grad;
     if (retained) cg__unhook_retain(a);
     cg_node *old = a->grad_fn;

@@ -247,6 +247,15 @@ def cases(torch):
         v.sum().backward()
         return "%s %d %s %s" % (name(v.grad_fn), v.requires_grad, x.grad, vals(v))
 
+    @case
+    def C_detached_leaf_requires_grad_again():
+        x = torch.tensor([1., 2], requires_grad=True)
+        y = x * 2.5
+        x.detach_()
+        x.requires_grad_()
+        (y.sum() + x.sum()).backward()
+        return vals(x.grad)
+
     def index_0d_mask(*ix):
         x = torch.arange(6.).reshape(2, 3).requires_grad_()
         y = x[ix]

@@ -154,6 +154,16 @@ TEST(a_prod_dim_0d) {
     CHECK_CASE("A_prod_dim_0d", ok);
 }
 
+TEST(a_lerp_saves_what_it_reads) {
+    start(); /* self's gradient reads the weight only: end may change after */
+    cg_tensor *x = vec(2, (float[]){1, 2}, CG_REQUIRES_GRAD);
+    cg_tensor *e = vec(2, (float[]){3, 5}, 0), *w = vec(2, (float[]){0.25f, 0.5f}, 0);
+    cg_tensor *out = cg_lerp_tensor(cg_mul_scalar(x, 1), e, w);
+    bool ok = out && cg_add_scalar_(e, 1) && cg_backward(cg_sum(out), NULL, false) == 0;
+    if (ok) put_vals(cg_grad(x));
+    CHECK_CASE("A_lerp_saves_what_it_reads", ok);
+}
+
 TEST(a_layer_norm_bias) {
     start();
     float xv[] = {1, 2, 4, 0, 1, 0};
@@ -461,8 +471,8 @@ TEST(m_messages) {
     CHECK_CASE("M_view_of_leaf", v != NULL);
 }
 
-TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_layer_norm_bias, b_overlapping_writes,
-          b_partial_overlap_and_split_pieces, c_views_and_leaves_after_writes,
+TEST_MAIN(a_inplace_saved_outputs, a_prod_dim_0d, a_lerp_saves_what_it_reads, a_layer_norm_bias,
+          b_overlapping_writes, b_partial_overlap_and_split_pieces, c_views_and_leaves_after_writes,
           e_unsafe_view_is_not_a_view, c_view_requires_grad_follows_base, d_matmul_empty_dims,
           e_vector_matmul_is_not_a_view, f_masked_gradients_select, g_output_layout,
           h_retain_grad_then_write_through_view, i_create_graph_grads_require_grad, k_signed_zeros,

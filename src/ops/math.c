@@ -365,8 +365,11 @@ cg_tensor *cg_lerp_tensor(cg_tensor *start, cg_tensor *end, cg_tensor *weight) {
     cg_tensor *out = lerp_compute(start, end, weight, 0);
     cg_tensor *in[3] = {start, end, weight};
     cg_node *n = out ? cg__record(CG_OP_LERP_TENSOR, out, 3, in) : NULL;
-    if (n && (cg__save(n, LERP_SELF, start, false) < 0 || cg__save(n, LERP_END, end, false) < 0 ||
-              cg__save(n, LERP_WEIGHT_T, weight, false) < 0))
+    /* each saved only for the gradients that read it, as PyTorch */
+    bool ends = n && CG_WANT(n, 2), w = n && (CG_WANT(n, 0) || CG_WANT(n, 1));
+    if ((ends &&
+         (cg__save(n, LERP_SELF, start, false) < 0 || cg__save(n, LERP_END, end, false) < 0)) ||
+        (w && cg__save(n, LERP_WEIGHT_T, weight, false) < 0))
         return NULL;
     return cg__recorded(out);
 }
@@ -379,9 +382,10 @@ int cg__bw_lerp(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 }
 
 int cg__bw_lerp_tensor(cg_node *n, cg_tensor **go, cg_tensor **gi) {
-    cg_tensor *s = cg__unpack(n, LERP_SELF), *e = cg__unpack(n, LERP_END);
-    cg_tensor *w = cg__unpack(n, LERP_WEIGHT_T), *g = go[0];
-    if (!s || !e || !w) return -1;
+    cg_tensor *s = NULL, *e = NULL, *w = NULL, *g = go[0];
+    if (CG_WANT(n, 2) && (!(s = cg__unpack(n, LERP_SELF)) || !(e = cg__unpack(n, LERP_END))))
+        return -1;
+    if ((CG_WANT(n, 0) || CG_WANT(n, 1)) && !(w = cg__unpack(n, LERP_WEIGHT_T))) return -1;
     if (CG_WANT(n, 0) && !(gi[0] = cg_mul(g, cg_rsub_scalar(w, 1)))) return -1;
     if (CG_WANT(n, 1) && !(gi[1] = cg_mul(g, w))) return -1;
     if (CG_WANT(n, 2) && !(gi[2] = cg_mul(g, cg_sub(e, s)))) return -1;

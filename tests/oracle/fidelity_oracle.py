@@ -53,6 +53,15 @@ def cases(torch):
         return vals(s.grad)
 
     @case
+    def A_lerp_saves_what_it_reads():
+        x = torch.tensor([1., 2], requires_grad=True)
+        e, w = torch.tensor([3., 5]), torch.tensor([0.25, 0.5])
+        out = torch.lerp(x * 1, e, w)
+        e.add_(1)
+        out.sum().backward()
+        return vals(x.grad)
+
+    @case
     def A_layer_norm_bias():
         x = torch.tensor([[1., 2, 4], [0, 1, 0]], requires_grad=True)
         w = torch.ones(3, requires_grad=True)

@@ -45,16 +45,18 @@ def spec_globals(torch):
     class ScaledDotProductFlashAttentionForCpu(torch.autograd.Function):
         """torch 2.x's fused CPU attention node, which torch 1.13 lacks:
         apply(f, q, k, v) runs f, the math composed, as one node named as 2.x
-        names it; its backward differentiates f."""
+        names it; its backward differentiates f. It saves its output too, as
+        2.x's node does (a later in-place write to it fails the backward)."""
         @staticmethod
         def forward(ctx, f, *xs):
             ctx.f = f
-            ctx.save_for_backward(*xs)
-            return f(*xs)
+            out = f(*xs)
+            ctx.save_for_backward(*xs, out)
+            return out
 
         @staticmethod
         def backward(ctx, g):
-            xs = [x.detach().requires_grad_(True) for x in ctx.saved_tensors]
+            xs = [x.detach().requires_grad_(True) for x in ctx.saved_tensors[:-1]]
             with torch.enable_grad():
                 return (None,) + torch.autograd.grad(ctx.f(*xs), xs, g)
     ScaledDotProductFlashAttentionForCpu._backward_cls.__name__ = \

@@ -470,8 +470,8 @@ int cg__bw_index_put(cg_node *n, cg_tensor **go, cg_tensor **gi) {
 
 /* ------------------------------------------------ masked_select (ops.h) */
 
-enum { MASKED_SELECT_MASK };  /* saved */
-enum { MASKED_SCATTER_MASK }; /* the custom function's saved tensors */
+enum { MASKED_SELECT_MASK, MASKED_SELECT_SELF }; /* saved (self only checked, as torch's) */
+enum { MASKED_SCATTER_MASK };                    /* the custom function's saved tensors */
 
 /* a.masked_select(mask) for a mask of a's shape: the selected elements in
  * row-major order, 1-D (MaskedSelectBackward0). */
@@ -490,7 +490,9 @@ cg_tensor *cg__masked_select(cg_tensor *a, cg_tensor *mask) {
     for (int64_t i = 0, j = 0; i < n; i++)
         if (mp[i]) memcpy(dst + es * (size_t)j++, src + es * (size_t)i, es);
     cg_node *node = cg__record(CG_OP_MASKED_SELECT, out, 1, &a);
-    if (node && cg__save(node, MASKED_SELECT_MASK, mask, false) < 0) return NULL;
+    if (node && (cg__save(node, MASKED_SELECT_MASK, mask, false) < 0 ||
+                 cg__save(node, MASKED_SELECT_SELF, a, false) < 0))
+        return NULL;
     return cg__recorded(out);
 }
 
@@ -531,7 +533,7 @@ static const cg_function masked_scatter_fn = {"MaskedScatterBackward0", scatter_
 
 int cg__bw_masked_select(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     cg_tensor *mask = cg__unpack(n, MASKED_SELECT_MASK);
-    if (!mask) return -1;
+    if (!mask || !cg__unpack(n, MASKED_SELECT_SELF)) return -1; /* the version check */
     cg_tensor *out[1];
     if (cg_function_apply(&masked_scatter_fn, mask, 1, go, 1, out) < 0) return -1;
     gi[0] = out[0];

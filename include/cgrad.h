@@ -420,6 +420,15 @@ cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weigh
  * indices, or class probabilities (a floating target shaped like logits). */
 cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *weight,
                             int64_t ignore_index, cg_reduction reduction, double label_smoothing);
+/* F.cross_entropy(F.linear(input, weight, bias), target, ...) without the
+ * (N, V) logits: input (N, C), weight (V, C), bias (V) or NULL, target (N)
+ * int64; reduction mean or sum ('none' is an error). It runs over chunks of
+ * rows; with grad mode on and an input that requires grad, the forward
+ * computes the gradients too (the backward only scales them), so a forward
+ * that is never differentiated costs the backward's products as well. Its
+ * node, LinearCrossEntropyBackward0, has no PyTorch counterpart. */
+cg_tensor *cg_linear_cross_entropy(cg_tensor *input, cg_tensor *weight, cg_tensor *bias,
+                                   cg_tensor *target, int64_t ignore_index, cg_reduction reduction);
 /* F.mse_loss: (a - b)^2, a and b broadcast together (without PyTorch's warning). */
 cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction);
 /* F.binary_cross_entropy_with_logits, computed stably; target shaped like

@@ -799,6 +799,11 @@ void cg_gpt_train(cg_gpt *m, bool training); /* dropout on (the default) or off 
 /* logits (B,T,V) for idx (B,T) int64; with targets (B,T), *loss is the mean
  * cross-entropy */
 cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss);
+/* the mean cross-entropy of cg_gpt_forward's logits against targets (B,T),
+ * without making the logits: the LM head and the loss are one
+ * cg_linear_cross_entropy (gradients computed in the forward when grad mode
+ * is on) */
+cg_tensor *cg_gpt_loss(cg_gpt *m, cg_tensor *idx, cg_tensor *targets);
 /* idx (1,T) followed by max_new_tokens sampled tokens (temperature <= 0:
  * greedy; top_k <= 0: all) */
 cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,

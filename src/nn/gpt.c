@@ -39,9 +39,11 @@ static void set_eps_gelu(cg_gpt *m) {
     m->ln_f.eps = eps;
 }
 
-/* t = N(0, std), in place under no_grad */
+/* t = N(0, std), in place under no_grad; the draws freed at once */
 static void normal_(cg_tensor *t, double std) {
+    cg_scope_begin();
     CG_NO_GRAD { cg_copy_(t, cg_mul_scalar(cg_randn_like(t, 0), std)); }
+    cg_scope_end();
 }
 
 static void gpt2_init(cg_gpt *m) {
@@ -77,12 +79,17 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
     int rc = 0;
     cg_scope_begin();
     int64_t C = cfg->n_embd;
+    /* a scope per layer: an init's draws go before the next layer's */
+    cg_scope_begin();
     rc |= cg_embedding_init(&m->wte, m->params, "transformer.wte", cfg->vocab_size, C);
+    cg_scope_end();
     rc |= cg_embedding_init(&m->wpe, m->params, "transformer.wpe", cfg->block_size, C);
     for (int i = 0; i < cfg->n_layer && rc == 0; i++) {
         char pre[128];
         snprintf(pre, sizeof pre, "transformer.h.%d", i);
+        cg_scope_begin();
         rc |= cg_transformer_block_init(&m->h[i], m->params, pre, C, cfg->n_head, cfg->dropout);
+        cg_scope_end();
     }
     if (rc == 0) rc |= cg_layer_norm_init(&m->ln_f, m->params, "transformer.ln_f", C, 1e-5);
     if (rc == 0) {

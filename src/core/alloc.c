@@ -94,8 +94,10 @@ static _Thread_local size_t large_bytes;
  * freed one goes back to the system at once: through malloc, glibc raises
  * its mmap threshold as such blocks are freed (up to 32 MiB) and then keeps
  * them in its heap, where freed pages stay resident (a GPT-2 small step
- * peaked 300 MB higher so). Not when poisoning, for ASan's reports. */
-#define LARGE_MAP_MIN ((size_t)1 << 20)
+ * peaked 160 MB higher so). Smaller blocks stay with malloc, whose heap
+ * reuses them without page faults (1 MiB here doubled chargpt_step's page
+ * faults). Not when poisoning, for ASan's reports. */
+#define LARGE_MAP_MIN ((size_t)8 << 20)
 
 static bool mapped(size_t size) { return size >= LARGE_MAP_MIN && !poisoning(); }
 

@@ -43,7 +43,9 @@ enum {
 enum { LCE_REDUCTION, LCE_IGNORE_INDEX, LCE_HAS_BIAS, LCE_N_IV }; /* n->iv */
 enum { LCE_COUNT };                                               /* n->sc: counted targets */
 
-#define LCE_CHUNK_BYTES ((int64_t)32 << 20) /* within the large-block cache */
+/* within the large-block cache; 32 MiB: 7% less CPU on the tiny GPT-2 step,
+ * 30 MB more peak memory on GPT-2 small's */
+#define LCE_CHUNK_BYTES ((int64_t)16 << 20)
 #define LCE_MIN_ROWS 16
 
 static _Thread_local int64_t chunk_rows_override; /* 0: from LCE_CHUNK_BYTES */

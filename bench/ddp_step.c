@@ -55,8 +55,7 @@ static int ddp_step(void *p) {
     ddp_bench *b = p;
     cg_scope_begin();
     cg_ddp_zero_grad(b->ddp);
-    cg_tensor *loss = NULL;
-    cg_gpt_forward(b->g.model, b->g.x, b->g.y, &loss);
+    cg_tensor *loss = cg_gpt_loss(b->g.model, b->g.x, b->g.y);
     int rc = loss ? cg_backward(loss, NULL, false) : -1;
     if (b->zero) { /* reduce-scatter, AdamW on the shard, all-gather */
         rc = rc == 0 ? cg_ddp_step(b->ddp, 0, NULL) : -1;

@@ -20,8 +20,7 @@ static inline int gpt_bench_step(void *p) {
     gpt_bench *c = p;
     cg_scope_begin();
     cg_params_zero_grad(cg_gpt_params(c->model), true);
-    cg_tensor *loss = NULL;
-    cg_gpt_forward(c->model, c->x, c->y, &loss);
+    cg_tensor *loss = cg_gpt_loss(c->model, c->x, c->y);
     int rc = loss && cg_backward(loss, NULL, false) == 0 ? cg_optimizer_step(c->opt) : -1;
     cg_scope_end();
     return rc;

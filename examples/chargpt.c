@@ -307,7 +307,7 @@ static int dist_forward_backward(const options *o, run *r, double *loss) {
         cg_ddp_set_sync(r->ddp, k == o->accum - 1);
         if (cg_text_dataset_batch_rank(r->ds, CG_SPLIT_TRAIN, o->batch, o->block, rank, world, &x,
                                        &y) != 0 ||
-            !cg_gpt_forward(r->m, x, y, &l) || !l)
+            !(l = cg_gpt_loss(r->m, x, y)))
             return -1;
         sum += cg_item(l);
         if (cg_backward(cg_div_scalar(l, (double)o->accum), NULL, false) != 0) return -1;
@@ -511,7 +511,7 @@ static double estimate_loss(cg_gpt *m, const cg_text_dataset *ds, cg_data_split 
         cg_scope_begin();
         cg_tensor *x, *y, *loss = NULL;
         if (cg_text_dataset_batch(ds, split, o->batch, o->block, &x, &y) == 0) {
-            CG_NO_GRAD { cg_gpt_forward(m, x, y, &loss); }
+            CG_NO_GRAD { loss = cg_gpt_loss(m, x, y); }
         }
         if (loss) total += cg_item(loss), n++;
         cg_scope_end();

@@ -191,7 +191,7 @@ static double estimate_val(const options *o, run *r) {
         cg_scope_begin();
         cg_tensor *x, *y, *loss = NULL;
         if (batch(r, r->n_train, r->n, o, &x, &y) == 0) CG_NO_GRAD {
-                cg_gpt_forward(r->m, x, y, &loss);
+                loss = cg_gpt_loss(r->m, x, y);
             }
         if (loss) total += cg_item(loss), n++;
         cg_scope_end();
@@ -209,7 +209,7 @@ static int train_step(const options *o, run *r, int64_t s, double *loss_out) {
     cg_scope_begin();
     cg_tensor *x, *y, *loss = NULL;
     cg_optimizer_zero_grad(r->opt, true);
-    if (batch(r, 0, r->n_train, o, &x, &y) == 0) cg_gpt_forward(r->m, x, y, &loss);
+    if (batch(r, 0, r->n_train, o, &x, &y) == 0) loss = cg_gpt_loss(r->m, x, y);
     int rc = loss ? 0 : -1;
     if (loss) *loss_out = cg_item(loss);
     if (loss && !isfinite(*loss_out) && !o->allow_nan) {

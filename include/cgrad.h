@@ -420,6 +420,15 @@ cg_tensor *cg_nll_loss(cg_tensor *log_probs, cg_tensor *target, cg_tensor *weigh
  * indices, or class probabilities (a floating target shaped like logits). */
 cg_tensor *cg_cross_entropy(cg_tensor *logits, cg_tensor *target, cg_tensor *weight,
                             int64_t ignore_index, cg_reduction reduction, double label_smoothing);
+/* F.cross_entropy(F.linear(input, weight, bias), target, ...) without the
+ * (N, V) logits: input (N, C), weight (V, C), bias (V) or NULL, target (N)
+ * int64; reduction mean or sum ('none' is an error). It runs over chunks of
+ * rows; with grad mode on and an input that requires grad, the forward
+ * computes the gradients too (the backward only scales them), so a forward
+ * that is never differentiated costs the backward's products as well. Its
+ * node, LinearCrossEntropyBackward0, has no PyTorch counterpart. */
+cg_tensor *cg_linear_cross_entropy(cg_tensor *input, cg_tensor *weight, cg_tensor *bias,
+                                   cg_tensor *target, int64_t ignore_index, cg_reduction reduction);
 /* F.mse_loss: (a - b)^2, a and b broadcast together (without PyTorch's warning). */
 cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b, cg_reduction reduction);
 /* F.binary_cross_entropy_with_logits, computed stably; target shaped like
@@ -790,6 +799,11 @@ void cg_gpt_train(cg_gpt *m, bool training); /* dropout on (the default) or off 
 /* logits (B,T,V) for idx (B,T) int64; with targets (B,T), *loss is the mean
  * cross-entropy */
 cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss);
+/* the mean cross-entropy of cg_gpt_forward's logits against targets (B,T),
+ * without making the logits: the LM head and the loss are one
+ * cg_linear_cross_entropy (gradients computed in the forward when grad mode
+ * is on) */
+cg_tensor *cg_gpt_loss(cg_gpt *m, cg_tensor *idx, cg_tensor *targets);
 /* idx (1,T) followed by max_new_tokens sampled tokens (temperature <= 0:
  * greedy; top_k <= 0: all) */
 cg_tensor *cg_gpt_generate(cg_gpt *m, cg_tensor *idx, int max_new_tokens, double temperature,

@@ -682,6 +682,7 @@ static inline cg_dtype spec_in_dtype(const spec_var *v, int k, cg_dtype dt) {
 #include "op_specs_nn.h"
 #include "op_specs_attention.h"
 #include "op_specs_loss.h"
+#include "op_specs_linear_ce.h"
 #include "op_specs_inplace.h"
 #include "op_specs_math.h"
 #include "op_specs_activation.h"

@@ -4,6 +4,8 @@
  * values made live by PyTorch in the test. */
 #include "test.h"
 
+#include "ops/ops.h" /* cg__linear_ce_set_chunk_rows */
+
 #define STEPS 10
 
 static cg_gpt_config CFG = {.vocab_size = 11,
@@ -101,6 +103,60 @@ TEST(gpt_matches_pytorch) {
     cg_gpt_free(m);
 }
 
+/* the parameters' gradients, copied */
+static cg_tensor **copy_grads(cg_params *p) {
+    cg_tensor **g = calloc((size_t)cg_params_count(p), sizeof *g);
+    for (int i = 0; g && i < cg_params_count(p); i++) {
+        g[i] = cg_clone(cg_grad(cg_params_get(p, i, NULL)));
+    }
+    return g;
+}
+
+/* cg_gpt_loss (the fused LM head and loss) against cg_gpt_forward's loss:
+ * the loss and every gradient, with an ignored target, in several chunks;
+ * a second backward with retain_graph adds the same gradients again */
+TEST(gpt_loss_matches_forward) {
+    cg_manual_seed(99);
+    cg_gpt *m = cg_gpt_new(&CFG);
+    ASSERT_NOT_NULL(m);
+    cg_params *p = cg_gpt_params(m);
+    cg_scope_begin();
+    cg_tensor *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    cg_tensor *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    cg_set(y, (int64_t[]){1, 2}, -100);
+    cg_tensor *ref = NULL;
+    cg_gpt_forward(m, x, y, &ref);
+    ASSERT_EQ(cg_backward(ref, NULL, false), 0);
+    cg_tensor **want = copy_grads(p);
+    cg_params_zero_grad(p, true);
+    cg__linear_ce_set_chunk_rows(5); /* 24 rows: five chunks */
+    cg_tensor *loss = cg_gpt_loss(m, x, y);
+    cg__linear_ce_set_chunk_rows(0);
+    ASSERT_NOT_NULL(loss);
+    ASSERT_NEAR(cg_item(loss), cg_item(ref), 1e-6);
+    ASSERT_EQ(cg_backward(loss, NULL, true), 0);
+    for (int i = 0; want && i < cg_params_count(p); i++) {
+        const char *name;
+        cg_tensor *g = cg_grad(cg_params_get(p, i, &name));
+        double w = mismatch(g, want[i], 1e-6, 1e-4);
+        if (w > 1) FAIL_("grad of %s differs: %.3g of tolerance", name, w);
+    }
+    ASSERT_EQ(cg_backward(loss, NULL, false), 0);
+    for (int i = 0; want && i < cg_params_count(p); i++) {
+        const char *name;
+        cg_tensor *g = cg_grad(cg_params_get(p, i, &name));
+        double w = mismatch(g, cg_mul_scalar(want[i], 2), 1e-6, 1e-4);
+        if (w > 1) FAIL_("second backward: grad of %s differs: %.3g of tolerance", name, w);
+    }
+    free(want);
+    cg_params_zero_grad(p, true);
+    cg_scope_end();
+    ASSERT_ERROR(cg_gpt_loss(m, cg_zeros(CG_SHAPE(2, 3), CG_INT64),
+                             cg_zeros(CG_SHAPE(3, 2), CG_INT64)),
+                 "targets must be a (B, T) tensor, as idx");
+    cg_gpt_free(m);
+}
+
 TEST(gpt_checks_and_generates) {
     cg_manual_seed(5);
     cg_gpt_config bad = CFG;
@@ -176,4 +232,5 @@ TEST(layers_as_modules) {
     cg_params_free(p);
 }
 
-TEST_MAIN(gpt_matches_pytorch, gpt_checks_and_generates, layers_as_modules)
+TEST_MAIN(gpt_matches_pytorch, gpt_loss_matches_forward, gpt_checks_and_generates,
+          layers_as_modules)

@@ -359,6 +359,49 @@ TEST(cross_entropy_backward_rows) {
     }
 }
 
+/* linear_cross_entropy's row pass, in place: each row's loss
+ * logsumexp(z) - z[t] (0 without a target: -1 and past the end) and, with
+ * coef, z = c (softmax(z) - onehot(t)), against double */
+static int check_lce_rows(const cg__kernels *k, int64_t rows, int64_t len, bool f64) {
+    int64_t n = rows * len, tgt[3] = {len / 2, -1, len};
+    double *x = rand_f64(n, -15, 15), *c = rand_f64(rows, -2, 2), *ref = fill_f64(n);
+    double *z64 = fill_f64(n), *loss = fill_f64(rows), *lref = fill_f64(rows);
+    double *sc = fill_f64(n), *lsc = fill_f64(rows);
+    float *z32 = fill_f32(n), *c32 = fill_f32(rows);
+    for (int64_t r = 0; r < rows; r++) {
+        double *xr = x + r * len, m = -INFINITY, s = 0;
+        c32[r] = (float)c[r];
+        for (int64_t i = 0; i < len; i++) {
+            z32[r * len + i] = (float)xr[i], z64[r * len + i] = xr[i];
+            if (!f64) xr[i] = z32[r * len + i]; /* the reference sees float's inputs */
+            m = fmax(m, xr[i]);
+        }
+        for (int64_t i = 0; i < len; i++) s += exp(xr[i] - m);
+        double lse = m + log(s), cr = f64 ? c[r] : c32[r];
+        bool has_t = tgt[r] >= 0 && tgt[r] < len;
+        lref[r] = has_t ? lse - xr[tgt[r]] : 0;
+        lsc[r] = has_t ? fabs(lse) + fabs(xr[tgt[r]]) + 1 : 1;
+        for (int64_t i = 0; i < len; i++)
+            ref[r * len + i] = cr * (exp(xr[i] - lse) - (i == tgt[r])), sc[r * len + i] = fabs(cr);
+    }
+    if (f64)
+        k->lce_rows_f64(rows, len, z64, tgt, c, loss);
+    else
+        k->lce_rows_f32(rows, len, z32, tgt, c32, loss);
+    double tol = f64 ? F64_TOL : F32_TOL;
+    int rc = check("lce_rows", k->name, n, f64 ? NULL : z32, f64 ? z64 : NULL, ref, sc, tol);
+    if (rc == 0) rc = check("lce_rows loss", k->name, rows, NULL, loss, lref, lsc, tol);
+    free(x), free(c), free(ref), free(z64), free(loss), free(lref), free(sc), free(lsc);
+    free(z32), free(c32);
+    return rc;
+}
+
+TEST(linear_cross_entropy_rows) {
+    FOR_LEVELS(k) for (int p = 0; p < 2; p++) for (int li = 0; li < NLENS; li++) {
+        ASSERT(check_lce_rows(k, 3, LENS[li], p) == 0);
+    }
+}
+
 /* embedding's backward: repeated and scattered rows accumulate in order, as
  * a plain loop adds them (bit for bit) */
 TEST(scatter_add_rows) {
@@ -869,6 +912,6 @@ TEST(every_table_is_complete) {
 TEST_MAIN(dispatch_levels, every_table_is_complete, elementwise_f32_against_libm,
           elementwise_f32_special_values, elementwise_f32_in_place, gelu_f32_both_forms,
           gelu_f32_special_values, gelu_f64_both_forms, softmax_rows_and_backward,
-          softmax_nan_and_inf_rows, cross_entropy_backward_rows, scatter_add_rows,
-          layer_norm_forward, layer_norm_backward, adamw_step, gemm_against_double,
-          gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)
+          softmax_nan_and_inf_rows, cross_entropy_backward_rows, linear_cross_entropy_rows,
+          scatter_add_rows, layer_norm_forward, layer_norm_backward, adamw_step,
+          gemm_against_double, gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)

@@ -394,6 +394,40 @@ TEST(test_loss_nan_means) {
         isnan(item(cg_binary_cross_entropy_with_logits(ONES(0, 3), ONES(0, 3), NULL, NULL, MEAN))));
 }
 
+/* cg_linear_cross_entropy(x, w, b, t) against F.cross_entropy(F.linear(x, w, b), t) */
+TEST(test_err_linear_cross_entropy) {
+    cg_tensor *x = ONES(5, 3), *w = ONES(4, 3), *t = I64(1, 0, 3, 2, 1);
+    /* F.cross_entropy(F.linear(torch.randn(5,3), torch.randn(4,4)), t) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, ONES(4, 4), NULL, t, -100, MEAN),
+                 "mat1 and mat2 shapes cannot be multiplied (5x3 and 4x4)");
+    /* F.cross_entropy(F.linear(torch.randn(5,3), torch.randn(4,3), torch.randn(3)), t) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, w, ONES(3), t, -100, MEAN),
+                 "The expanded size of the tensor (4) must match the existing size (3) at "
+                 "non-singleton dimension 1.  Target sizes: [5, 4].  Tensor sizes: [3]");
+    /* F.cross_entropy(F.linear(torch.randn(5,3), torch.randn(4,3).double()), t) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, ONES_D(CG_FLOAT64, 4, 3), NULL, t, -100, MEAN),
+                 "expected scalar type Float but found Double");
+    /* F.cross_entropy(F.linear(x, w), torch.tensor([1,0,8,2,1])) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, w, NULL, I64(1, 0, 8, 2, 1), -100, SUM),
+                 "Target 8 is out of bounds.");
+    /* F.cross_entropy(F.linear(x, w), t[:4]) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, w, NULL, I64(1, 0, 3, 2), -100, MEAN),
+                 "Expected input batch_size (5) to match target batch_size (4).");
+    /* F.cross_entropy(F.linear(x, w), t.float()) */
+    ASSERT_ERROR(cg_linear_cross_entropy(x, w, NULL, cg_to(t, CG_FLOAT32), -100, MEAN),
+                 "expected scalar type Long but found Float");
+    ASSERT_ERROR(cg_linear_cross_entropy(x, w, NULL, t, -100, NONE),
+                 "reduction 'none' is not supported: the fused loss is a mean or a sum");
+    ASSERT_NULL(cg_linear_cross_entropy(NULL, w, NULL, t, -100, MEAN));
+    /* every target ignored: nan, gradients zero (as cross_entropy's) */
+    cg_tensor *xg = cg_ones(CG_SHAPE(5, 3), CG_REQUIRES_GRAD);
+    cg_tensor *l = cg_linear_cross_entropy(xg, w, NULL, I64(-100, -100, -100, -100, -100), -100,
+                                           MEAN);
+    ASSERT(isnan(item(l)));
+    ASSERT_EQ(cg_backward(l, NULL, false), 0);
+    ASSERT_NEAR(item(cg_sum(cg_abs(cg_grad(xg)))), 0, 0);
+}
+
 TEST(test_loss_bce_is_stable) {
     /* F.binary_cross_entropy_with_logits(torch.tensor([-200., 200., 0.]),
      *     torch.tensor([1., 0., 0.5]), reduction='none') == [200, 200, log(2)] */
@@ -480,6 +514,6 @@ TEST(test_loss_cross_entropy_double_backward) {
 TEST_MAIN(test_err_nll_shapes, test_err_nll_spatial_shapes, test_err_nll_dtypes,
           test_err_nll_target_bounds, test_err_nll_weight_requires_grad, test_err_reduction,
           test_err_cross_entropy, test_err_cross_entropy_probabilities, test_err_mse,
-          test_err_bce_with_logits, test_err_null_inputs, test_loss_nan_means,
-          test_loss_bce_is_stable, test_loss_saved_target_modified, test_loss_mixed_dtypes,
-          test_loss_cross_entropy_double_backward)
+          test_err_bce_with_logits, test_err_linear_cross_entropy, test_err_null_inputs,
+          test_loss_nan_means, test_loss_bce_is_stable, test_loss_saved_target_modified,
+          test_loss_mixed_dtypes, test_loss_cross_entropy_double_backward)

@@ -247,6 +247,24 @@ static int capture(cg_node *n, const run_opts *o) {
     return 0;
 }
 
+/* *slot += g for a second path into one input: in place when the engine
+ * holds the only reference to a plain dense buffer of g's shape and dtype
+ * and no graph is recorded (as torch's InputBuffer accumulates), else into
+ * a new sum. */
+static int sum_into_slot(cg_tensor **slot, cg_tensor *g) {
+    cg_tensor *s = *slot;
+    bool owned = !cg__grad_enabled && !s->grad_fn && s->refcount == 1 &&
+                 s->storage->refcount == 1 && s->offset == 0 && cg__is_contiguous(s) &&
+                 (size_t)cg__numel(s->ndim, s->shape) * cg__esize(s->dtype) == s->storage->nbytes &&
+                 s->dtype == g->dtype && cg__same_shape(s->ndim, s->shape, g->ndim, g->shape);
+    if (owned) return cg__add_into(s, g);
+    cg_tensor *sum = cg_add(s, g);
+    if (!sum) return -1;
+    cg_release(s);
+    *slot = cg_retain(sum);
+    return 0;
+}
+
 /* Runs one node: hooks, its backward, then hands each input's gradient on. */
 static int run_node(cg_node *n, node_vec *ready, const run_opts *o) {
     cg_tensor *gin_small[4] = {0};
@@ -288,14 +306,10 @@ static int run_node(cg_node *n, node_vec *ready, const run_opts *o) {
             }
             cg_tensor **slot = &next->eng_buf[n->next[i].input_nr];
             if (*slot) { /* a second path into this input: sum */
-                g = cg_add(*slot, g);
-                if (!g) {
-                    rc = -1;
-                    break;
-                }
-                cg_release(*slot);
+                if ((rc = sum_into_slot(slot, g)) < 0) break;
+            } else {
+                *slot = cg_retain(g);
             }
-            *slot = cg_retain(g);
         }
         if (--next->eng_deps == 0 && !heap_push(ready, next)) rc = -1;
     }

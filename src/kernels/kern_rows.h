@@ -103,6 +103,38 @@ static void SFX(ce_bw)(int64_t rows, int64_t len, const T *y, const int64_t *tar
     }
 }
 
+/* sum of exp(x - m) over x[0..n), the exponentials in blocks (vectorised),
+ * the sum in double */
+static double SFX(sum_exp)(int64_t n, const T *restrict x, T m) {
+    T e[256];
+    double s = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += 256) {
+        int64_t nb = n - i0 < 256 ? n - i0 : 256;
+        CG__SIMD for (int64_t i = 0; i < nb; i++) e[i] = EXP_T(x[i0 + i] - m);
+        s += SFX(sum)(nb, e);
+    }
+    return s;
+}
+
+/* linear_cross_entropy's row pass, in place on logits z: loss[r] =
+ * logsumexp(z_r) - z_r[t_r] (0 without a target); with coef, z_r becomes
+ * coef[r] (softmax(z_r) - onehot(t_r)), exp(z - lse) c as ce_bw rounds it */
+static void SFX(lce_rows)(int64_t rows, int64_t len, T *z, const int64_t *target, const T *coef,
+                          double *loss) {
+    for (int64_t r = 0; r < rows; r++) {
+        T *restrict zr = z + r * len;
+        T m = SFX(max_of)(len, zr);
+        T lse = m + (T)log(SFX(sum_exp)(len, zr, m));
+        int64_t t = target[r];
+        bool has_t = t >= 0 && t < len;
+        loss[r] = has_t ? (double)(lse - zr[t]) : 0;
+        if (!coef) continue;
+        T c = coef[r];
+        CG__SIMD for (int64_t i = 0; i < len; i++) zr[i] = EXP_T(zr[i] - lse) * c;
+        if (has_t) zr[t] -= c;
+    }
+}
+
 /* embedding's backward: rows of src added into the rows of dst idx names */
 static void SFX(scatter_add_rows)(int64_t n, int64_t D, const int64_t *idx, const T *src, T *dst) {
     for (int64_t k = 0; k < n; k++) {

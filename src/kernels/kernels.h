@@ -70,6 +70,15 @@ typedef struct cg__kernels {
     void (*ce_bw_f64)(int64_t rows, int64_t len, const double *y, const int64_t *target,
                       const double *coef, double *dx);
 
+    /* linear_cross_entropy's row pass, in place on logits z (rows, len):
+     * loss[r] = logsumexp(z_r) - z_r[t] (0 when t = target[r] is outside
+     * [0, len)); with coef (else NULL), z_r becomes the gradient
+     * coef[r] (softmax(z_r) - onehot(t)). */
+    void (*lce_rows_f32)(int64_t rows, int64_t len, float *z, const int64_t *target,
+                         const float *coef, double *loss);
+    void (*lce_rows_f64)(int64_t rows, int64_t len, double *z, const int64_t *target,
+                         const double *coef, double *loss);
+
     /* embedding's backward: dst[idx[k], :] += src[k, :] for k < n in turn;
      * src (n, D), dst (rows, D), every idx[k] a row of dst */
     void (*scatter_add_rows_f32)(int64_t n, int64_t D, const int64_t *idx, const float *src,

@@ -39,9 +39,11 @@ static void set_eps_gelu(cg_gpt *m) {
     m->ln_f.eps = eps;
 }
 
-/* t = N(0, std), in place under no_grad */
+/* t = N(0, std), in place under no_grad; the draws freed at once */
 static void normal_(cg_tensor *t, double std) {
+    cg_scope_begin();
     CG_NO_GRAD { cg_copy_(t, cg_mul_scalar(cg_randn_like(t, 0), std)); }
+    cg_scope_end();
 }
 
 static void gpt2_init(cg_gpt *m) {
@@ -77,12 +79,17 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
     int rc = 0;
     cg_scope_begin();
     int64_t C = cfg->n_embd;
+    /* a scope per layer: an init's draws go before the next layer's */
+    cg_scope_begin();
     rc |= cg_embedding_init(&m->wte, m->params, "transformer.wte", cfg->vocab_size, C);
+    cg_scope_end();
     rc |= cg_embedding_init(&m->wpe, m->params, "transformer.wpe", cfg->block_size, C);
     for (int i = 0; i < cfg->n_layer && rc == 0; i++) {
         char pre[128];
         snprintf(pre, sizeof pre, "transformer.h.%d", i);
+        cg_scope_begin();
         rc |= cg_transformer_block_init(&m->h[i], m->params, pre, C, cfg->n_head, cfg->dropout);
+        cg_scope_end();
     }
     if (rc == 0) rc |= cg_layer_norm_init(&m->ln_f, m->params, "transformer.ln_f", C, 1e-5);
     if (rc == 0) {
@@ -119,18 +126,18 @@ void cg_gpt_train(cg_gpt *m, bool training) {
     if (m) m->training = training;
 }
 
-cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss) {
-    if (loss) *loss = NULL;
+/* the final hidden state ln_f(x) (B,T,C) for idx (B,T), in the caller's
+ * scope; fn names the caller in errors */
+static cg_tensor *gpt_hidden(cg_gpt *m, cg_tensor *idx, const char *fn) {
     if (!m || !idx) return NULL;
     if (cg_ndim(idx) != 2 || cg_dtype_of(idx) != CG_INT64) {
-        cg_error_in("cg_gpt_forward", "idx must be a (B, T) int64 tensor");
+        cg_error_in(fn, "idx must be a (B, T) int64 tensor");
         return NULL;
     }
-    int64_t B = cg_size(idx, 0), T = cg_size(idx, 1), V = m->cfg.vocab_size;
+    int64_t T = cg_size(idx, 1);
     if (T > m->cfg.block_size) {
-        cg_error_in("cg_gpt_forward",
-                    "Cannot forward sequence of length %lld, block size is only %lld", (long long)T,
-                    (long long)m->cfg.block_size);
+        cg_error_in(fn, "Cannot forward sequence of length %lld, block size is only %lld",
+                    (long long)T, (long long)m->cfg.block_size);
         return NULL;
     }
     cg_tensor *pos = cg_arange(0, (double)T, 1, CG_INT64); /* (T) */
@@ -138,15 +145,39 @@ cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tens
     x = cg_dropout(x, m->cfg.dropout, m->training); /* (B,T,C) */
     for (int i = 0; i < m->cfg.n_layer; i++)
         x = cg_transformer_block_forward(&m->h[i], x, m->training);
+    return cg_layer_norm_forward(&m->ln_f, x);
+}
+
+cg_tensor *cg_gpt_forward(cg_gpt *m, cg_tensor *idx, cg_tensor *targets, cg_tensor **loss) {
+    if (loss) *loss = NULL;
+    cg_tensor *h = gpt_hidden(m, idx, "cg_gpt_forward"); /* (B,T,C) */
+    if (!h) return NULL;
+    int64_t B = cg_size(idx, 0), T = cg_size(idx, 1), V = m->cfg.vocab_size;
     cg_scope_begin();
-    cg_tensor *logits = cg_keep(
-        cg_linear(cg_layer_norm_forward(&m->ln_f, x), m->lm_head, NULL)); /* (B,T,V) */
+    cg_tensor *logits = cg_keep(cg_linear(h, m->lm_head, NULL)); /* (B,T,V) */
     if (targets && loss)
         *loss = cg_keep(cg_cross_entropy(cg_view(logits, CG_SHAPE(B * T, V)),
                                          cg_view(targets, CG_SHAPE(B * T)), NULL, -100,
                                          CG_REDUCTION_MEAN, 0.0));
     cg_scope_end();
     return logits;
+}
+
+cg_tensor *cg_gpt_loss(cg_gpt *m, cg_tensor *idx, cg_tensor *targets) {
+    if (!targets) return NULL;
+    cg_tensor *h = gpt_hidden(m, idx, "cg_gpt_loss"); /* (B,T,C) */
+    if (!h) return NULL;
+    int64_t B = cg_size(idx, 0), T = cg_size(idx, 1), C = m->cfg.n_embd;
+    if (cg_ndim(targets) != 2 || cg_size(targets, 0) != B || cg_size(targets, 1) != T) {
+        cg_error_in("cg_gpt_loss", "targets must be a (B, T) tensor, as idx");
+        return NULL;
+    }
+    cg_scope_begin();
+    cg_tensor *loss = cg_keep(cg_linear_cross_entropy(cg_reshape(h, CG_SHAPE(B * T, C)), m->lm_head,
+                                                      NULL, cg_reshape(targets, CG_SHAPE(B * T)),
+                                                      -100, CG_REDUCTION_MEAN));
+    cg_scope_end();
+    return loss;
 }
 
 /* U[0, 1) from the global generator */

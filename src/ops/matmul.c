@@ -216,10 +216,12 @@ cg_tensor *cg_mm(cg_tensor *a, cg_tensor *b) {
     return record2(CG_OP_MM, out, a, b);
 }
 
-void cg__mm_add_into(cg_tensor *c, cg_tensor *a, cg_tensor *b) {
+void cg__mm_into(cg_tensor *c, cg_tensor *a, cg_tensor *b, double beta) {
     gemm_beta(c->dtype, c->shape[0], c->shape[1], a->shape[1], as_mat(a, 0), as_mat(b, 0),
-              cg__ptr(c), 1);
+              cg__ptr(c), beta);
 }
+
+void cg__mm_add_into(cg_tensor *c, cg_tensor *a, cg_tensor *b) { cg__mm_into(c, a, b, 1); }
 
 cg_tensor *cg_bmm(cg_tensor *a, cg_tensor *b) {
     if (!a || !b) return NULL;

@@ -76,6 +76,8 @@ static inline int cg__unpack_if(cg_node *n, int i, int slot, cg_tensor **t) {
 /* c (n, m, contiguous) += a (n, k) @ b (k, m), all of one floating dtype; no
  * graph (addmm's forward: the bias is C's start, so no pass adds it after) */
 void cg__mm_add_into(cg_tensor *c, cg_tensor *a, cg_tensor *b);
+/* c = a @ b + beta c, beta 0 (c overwritten) or 1, as cg__mm_add_into */
+void cg__mm_into(cg_tensor *c, cg_tensor *a, cg_tensor *b, double beta);
 int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int other_slot,
                        int self_slot);
 
@@ -84,6 +86,11 @@ int cg__record_product(cg_op op, cg_tensor *out, cg_tensor *a, cg_tensor *b, int
 static inline cg_node *cg__node_of(const cg_tensor *t, cg_op op) {
     return t && t->grad_fn && t->grad_fn->op == op ? t->grad_fn : NULL;
 }
+
+/* linear_cross_entropy's rows per chunk (linear_ce.c) for this thread: rows
+ * > 0 overrides the memory budget (tests use it to run many chunks on small
+ * shapes), 0 restores it */
+void cg__linear_ce_set_chunk_rows(int64_t rows);
 
 /* ------------------------------ PyTorch's messages used by several ops */
 

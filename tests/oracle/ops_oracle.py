@@ -42,28 +42,42 @@ def spec_globals(torch):
             x, out0 = ctx.saved_tensors
             return g0 * out0 + g1, g0 * torch.exp(x) + g1
 
-    class ScaledDotProductFlashAttentionForCpu(torch.autograd.Function):
-        """torch 2.x's fused CPU attention node, which torch 1.13 lacks:
-        apply(f, q, k, v) runs f, the math composed, as one node named as 2.x
-        names it; its backward differentiates f. It saves its output too, as
-        2.x's node does (a later in-place write to it fails the backward)."""
-        @staticmethod
-        def forward(ctx, f, *xs):
-            ctx.f = f
-            out = f(*xs)
-            ctx.save_for_backward(*xs, out)
-            return out
+    def named_fused(name, saves_output=False):
+        """A fused node torch 1.13 lacks: apply(f, *xs) runs f, the math
+        composed, as one node whose backward is named name; its backward
+        differentiates f with respect to the floating inputs (an int64
+        target gets None). With saves_output it saves its output too, as
+        torch 2.x's attention node does (a later in-place write to it fails
+        the backward)."""
+        class Fused(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, f, *xs):
+                ctx.f = f
+                out = f(*xs)
+                ctx.save_for_backward(*xs, *((out,) if saves_output else ()))
+                return out
 
-        @staticmethod
-        def backward(ctx, g):
-            xs = [x.detach().requires_grad_(True) for x in ctx.saved_tensors[:-1]]
-            with torch.enable_grad():
-                return (None,) + torch.autograd.grad(ctx.f(*xs), xs, g)
-    ScaledDotProductFlashAttentionForCpu._backward_cls.__name__ = \
-        "ScaledDotProductFlashAttentionForCpuBackward0"
+            @staticmethod
+            def backward(ctx, g):
+                saved = ctx.saved_tensors[:-1] if saves_output else ctx.saved_tensors
+                xs = [x if x is None else
+                      x.detach().requires_grad_(x.is_floating_point())
+                      for x in saved]
+                diff = [x for x in xs if x is not None and x.requires_grad]
+                with torch.enable_grad():
+                    gs = iter(torch.autograd.grad(ctx.f(*xs), diff, g))
+                return (None,) + tuple(
+                    next(gs) if x is not None and x.requires_grad else None
+                    for x in xs)
+        Fused._backward_cls.__name__ = name
+        return Fused
 
     return {"torch": torch, "CgExpMul": CgExpMul,
-            "CgFlashAttention": ScaledDotProductFlashAttentionForCpu}
+            # torch 2.x's fused CPU attention node
+            "CgFlashAttention": named_fused("ScaledDotProductFlashAttentionForCpuBackward0",
+                                            saves_output=True),
+            # cgrad's fused LM head + cross-entropy (src/ops/linear_ce.c)
+            "CgLinearCrossEntropy": named_fused("LinearCrossEntropyBackward0")}
 
 
 def baddbmm_beta0_written(torch, baddbmm):

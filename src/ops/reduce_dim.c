@@ -550,8 +550,11 @@ static cg_tensor *exclusive_prod_graph(cg_tensor *x, int64_t outer, int64_t n, i
 /* Gradient of a product with zeros in x: g times the products of the other
  * elements of each slice (over all of x for prod, along dim d otherwise). */
 static cg_tensor *prod_zero_grad(const char *fn, cg_tensor *g, cg_tensor *x, int d, bool all) {
+    int64_t n = all ? cg__numel(x->ndim, x->shape) : x->shape[d];
+    if (n == 1) /* a single factor: g itself, with no graph through x, as torch */
+        return all ? cg_reshape(g, x->ndim, x->shape) : g;
     if (cg__grad_enabled) {
-        int64_t outer = 1, inner = 1, n = all ? cg__numel(x->ndim, x->shape) : x->shape[d];
+        int64_t outer = 1, inner = 1;
         for (int i = 0; !all && i < x->ndim; i++) {
             if (i < d) outer *= x->shape[i];
             if (i > d) inner *= x->shape[i];

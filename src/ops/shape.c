@@ -565,9 +565,17 @@ int cg__bw_repeat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
     /* The output's dim i holds repeats[i] copies of the (padded) input's:
      * split it into (repeats[i], size[i]) and sum the copies. */
     int nd = n->n_iv, lead = nd - n->in_meta[0].ndim;
+    const cg_meta *m = &n->in_meta[0];
+    for (int i = 0; i < nd; i++)
+        if (n->iv[i] == 0) /* no copies at all: zeros, as torch (no graph, no view) */
+            return (gi[0] = cg_zeros(m->ndim, m->shape, m->dtype)) ? 0 : -1;
     cg_tensor *g = go[0];
     for (int i = nd - 1; i >= 0 && g; i--) {
         int64_t r = n->iv[i], s = i < lead ? 1 : n->in_meta[0].shape[i - lead];
+        if (i < lead) { /* a leading dim the input lacks: summed away */
+            g = cg_sum_dims(g, 1, &i, false);
+            continue;
+        }
         if (r == 1) continue;
         if (s == 1) { /* the copies are the whole dim */
             g = cg_sum_dims(g, 1, &i, true);
@@ -580,16 +588,13 @@ int cg__bw_repeat(cg_node *n, cg_tensor **go, cg_tensor **gi) {
                     sh[j++] = g->shape[k];
             }
             g = cg_sum_dims(cg_reshape(g, nd + 1, sh), 1, &i, false);
-        } else if (r == 0) { /* no copies: zeros of size s */
-            int64_t sh[CG_MAX_DIMS];
-            memcpy(sh, g->shape, sizeof sh);
-            sh[i] = s;
-            g = cg_expand(cg_sum_dims(g, 1, &i, true), nd, sh);
         } else { /* no room for a ninth dim: add the r blocks of size s */
             cg_tensor *acc = cg_narrow(g, i, 0, s);
             for (int64_t k = 1; k < r && acc; k++) acc = cg_add(acc, cg_narrow(g, i, k * s, s));
             g = acc;
         }
     }
-    return (gi[0] = cg_reshape(g, n->in_meta[0].ndim, n->in_meta[0].shape)) ? 0 : -1;
+    if (g && !cg__same_shape(g->ndim, g->shape, m->ndim, m->shape))
+        g = cg_reshape(g, m->ndim, m->shape);
+    return (gi[0] = g) ? 0 : -1;
 }

@@ -7,6 +7,7 @@
  * Legend for the shape comments: B batch, T time, C channels (n_embd),
  * nh heads, hs head size (C / nh), V vocabulary. */
 #include "gpt_impl.h"
+#include "init.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -103,7 +104,8 @@ cg_gpt *cg_gpt_new(const cg_gpt_config *cfg) {
         }
         if (!(m->lm_head = cg_retain(w))) rc = -1;
     }
-    if (rc == 0) set_eps_gelu(m), gpt2_init(m);
+    if (rc == 0) set_eps_gelu(m);
+    if (rc == 0 && !cg__nn_skip_init) gpt2_init(m);
     cg_scope_end();
     if (rc != 0) {
         cg_gpt_free(m);

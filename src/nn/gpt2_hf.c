@@ -12,6 +12,7 @@
  * would change the model's math are errors naming the tensor or the key. */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include "cgrad.h"
+#include "init.h"
 
 #include "../io/atomic_file.h"
 #include "../io/json.h"
@@ -271,14 +272,13 @@ int cg_gpt2_load_state_dict(cg_gpt *m, const cg_state_dict *sd) {
     return load_all("cg_gpt2_load_state_dict", "the state dict", m, sd);
 }
 
-/* a new model of cfg whose weights are sd's; the global generator is left
- * as it was (the random init is overwritten) */
+/* a new model of cfg whose weights are sd's: built without a random init
+ * (every weight is overwritten), so the global generator is untouched */
 static cg_gpt *model_from(const char *fn, const char *path, const cg_gpt_config *cfg,
                           const cg_state_dict *sd) {
-    uint64_t rng[4];
-    cg_get_rng_state(rng);
+    cg__nn_skip_init = true;
     cg_gpt *m = cg_gpt_new(cfg);
-    cg_set_rng_state(rng);
+    cg__nn_skip_init = false;
     if (m && load_all(fn, path, m, sd) < 0) {
         cg_gpt_free(m);
         return NULL;

@@ -6,6 +6,7 @@
  * Legend for the shape comments: B batch, T time, C channels, nh heads, hs
  * head size (C / nh). */
 #include "cgrad.h"
+#include "init.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,8 +26,11 @@ static cg_tensor *param(cg_params *p, const char *prefix, const char *name, cg_t
     return cg_params_add(p, full, t);
 }
 
-/* U(-bound, bound) */
+_Thread_local bool cg__nn_skip_init;
+
+/* U(-bound, bound); uninitialised under cg__nn_skip_init */
 static cg_tensor *uniform(int nd, const int64_t *shape, double bound) {
+    if (cg__nn_skip_init) return cg_empty(nd, shape, 0);
     return cg_sub_scalar(cg_mul_scalar(cg_rand(nd, shape, 0), 2 * bound), bound);
 }
 
@@ -57,7 +61,9 @@ int cg_embedding_init(cg_embedding_layer *e, cg_params *p, const char *prefix, i
         return -1;
     }
     e->num = num, e->dim = dim;
-    e->weight = param(p, prefix, "weight", cg_randn(CG_SHAPE(num, dim), 0)); /* N(0, 1) */
+    cg_tensor *w = cg__nn_skip_init ? cg_empty(CG_SHAPE(num, dim), 0)
+                                    : cg_randn(CG_SHAPE(num, dim), 0); /* N(0, 1) */
+    e->weight = param(p, prefix, "weight", w);
     return e->weight ? 0 : -1;
 }
 

@@ -254,6 +254,16 @@ void cg__refresh_view(cg_tensor *v) {
 static cg_tensor *f_zero(cg_tensor *a, cg_tensor *b, const double *s);
 static cg_tensor *f_fill(cg_tensor *a, cg_tensor *b, const double *s);
 static cg_tensor *f_masked_fill(cg_tensor *a, cg_tensor *mask, const double *s);
+static cg_tensor *f_copy(cg_tensor *a, cg_tensor *src, const double *s);
+
+/* a = src (broadcast) with no graph, when src does not share a's storage */
+static cg_tensor *plain_copy(cg_tensor *a, cg_tensor *src) {
+    cg_tensor *b = cg_expand(cg_detach(src), a->ndim, a->shape);
+    if (!b) return NULL;
+    cg__copy_into(a, b);
+    cg__bump_version(a);
+    return a;
+}
 
 static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const double *s,
                           op_fn f) {
@@ -268,6 +278,8 @@ static cg_tensor *inplace(const char *fn, cg_tensor *a, cg_tensor *other, const 
                       "supported by cgrad; apply it to a clone");
         return NULL;
     }
+    if (!record && f == f_copy && other->storage != a->storage) /* straight into a */
+        return plain_copy(a, other);
     cg_tensor *self = record ? snapshot(a) : a, *r = NULL;
     if (!self) return NULL;
     if (record) {
@@ -345,7 +357,8 @@ ACTIVATION(neg)
 
 /* a tensor like self holding v (or src broadcast), recorded as op */
 static cg_tensor *filled(cg_op op, cg_tensor *self, cg_tensor *src, double v) {
-    cg_tensor *out = cg_full(self->ndim, self->shape, v, self->dtype);
+    cg_tensor *out = src ? cg__tensor_new(self->dtype, self->ndim, self->shape) /* all written */
+                         : cg_full(self->ndim, self->shape, v, self->dtype);
     if (!out) return NULL;
     if (src) {
         cg_tensor *b = cg_expand(cg_detach(src), self->ndim, self->shape);

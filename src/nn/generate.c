@@ -2,15 +2,23 @@
  * cg_gpt_generate and cg_gpt_generate_cached share, and the KV-cache
  * inference of a GPT: the prompt is run once (prefill), then each step runs
  * only the new token against the keys and values cached per layer, in
- * inference mode (no graph).
+ * inference mode (no graph); for a float32 model that step is fused, on
+ * plain arrays and the kernel layer (docs/design.md, "The decode step is
+ * fused").
  *
  * Legend for the shape comments: B batch, T time, C channels (n_embd),
  * nh heads, hs head size (C / nh), V vocabulary, N the cache's length. */
 #include "gpt_impl.h"
 
+#include "../kernels/kernels.h"
+
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef CG_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 /* ------------------------------------------------------------- the sampler */
 
@@ -60,16 +68,18 @@ static int cut_top_p(double *p, int64_t V, double top_p, double *z) {
     return 0;
 }
 
-/* the first index of the largest weight */
-static int64_t argmax_of(const double *p, int64_t V) {
+/* the first index of the largest logit: greedy, without exponentials (exp
+ * is increasing, so the largest weight is the largest logit's) */
+static int64_t argmax_f32(const float *l, int64_t V) {
     int64_t best = 0;
     for (int64_t i = 1; i < V; i++)
-        if (p[i] > p[best]) best = i;
+        if (l[i] > l[best]) best = i;
     return best;
 }
 
 int64_t cg__sample_token(const char *fn, const float *logits, int64_t V, const cg__sampling *s) {
     if (check_logits(fn, logits, V) < 0) return -1;
+    if (s->temperature <= 0) return argmax_f32(logits, V);
     double *p = malloc((size_t)V * sizeof *p), t = s->temperature > 0 ? s->temperature : 1;
     if (!p) goto oom;
     for (int64_t i = 0; i < V; i++) p[i] = logits[i] / t;
@@ -78,17 +88,13 @@ int64_t cg__sample_token(const char *fn, const float *logits, int64_t V, const c
     for (int64_t i = 0; i < V; i++) mx = p[i] > mx ? p[i] : mx;
     for (int64_t i = 0; i < V; i++) z += p[i] = exp(p[i] - mx);
     int64_t choice = V - 1;
-    if (s->temperature <= 0) {
-        choice = argmax_of(p, V);
-    } else {
-        if (s->top_p > 0 && s->top_p < 1 && cut_top_p(p, V, s->top_p, &z) < 0) goto fail;
-        double u = s->uniform(s->state) * z, acc = 0; /* U[0, z) */
-        for (int64_t i = 0; i < V; i++)
-            if ((acc += p[i]) > u) {
-                choice = i;
-                break;
-            }
-    }
+    if (s->top_p > 0 && s->top_p < 1 && cut_top_p(p, V, s->top_p, &z) < 0) goto fail;
+    double u = s->uniform(s->state) * z, acc = 0; /* U[0, z) */
+    for (int64_t i = 0; i < V; i++)
+        if ((acc += p[i]) > u) {
+            choice = i;
+            break;
+        }
     free(p);
     return choice;
 oom:
@@ -160,6 +166,265 @@ static int cache_init(kv_cache *c, const cg_gpt *m, int64_t B, int64_t N) {
     return 0;
 }
 
+/* ------------------------------------------------------ the fused decode */
+
+/* A decode step (one new token per row) of a float32 model runs on plain
+ * arrays: each linear layer is one pass over its weight (kernel linear_f32),
+ * its output features split over the threads; layer norms, GELU and the
+ * softmax are the kernels the ops use; no tensor is made. */
+typedef struct {
+    int64_t B, C, H, V; /* batch, n_embd, the MLP's width, vocabulary */
+    float *x;           /* (B,C) the residual stream */
+    float *h;           /* (B,C) a layer norm's output */
+    float *qkv;         /* (B,3C) */
+    float *a;           /* (B,C) the heads' outputs */
+    float *f;           /* (B,H) the MLP's hidden layer */
+    float *y;           /* (B,C) a projection's output */
+    float *s, *p;       /* (N) one head's scores and weights */
+    float *logits;      /* (B,V) */
+} decode_buf;
+
+static bool plain_f32(const cg_tensor *t) {
+    return t && cg_dtype_of(t) == CG_FLOAT32 && cg_is_contiguous(t);
+}
+
+static bool plain_linear(const cg_linear_layer *l) {
+    return plain_f32(l->weight) && (!l->bias || plain_f32(l->bias));
+}
+
+static bool plain_norm(const cg_layer_norm_layer *n) {
+    return (!n->weight || plain_f32(n->weight)) && (!n->bias || plain_f32(n->bias));
+}
+
+/* can the decode step run fused: every weight and the cache float32 and
+ * contiguous */
+static bool decode_fusable(const cg_gpt *m, const kv_cache *c) {
+    bool ok = plain_f32(m->wte.weight) && plain_f32(m->wpe.weight) && plain_norm(&m->ln_f) &&
+              plain_f32(m->lm_head);
+    for (int i = 0; ok && i < m->cfg.n_layer; i++) {
+        const cg_transformer_block *b = &m->h[i];
+        ok = plain_norm(&b->ln_1) && plain_norm(&b->ln_2) && plain_linear(&b->attn.c_attn) &&
+             plain_linear(&b->attn.c_proj) && plain_linear(&b->mlp.fc) &&
+             plain_linear(&b->mlp.proj) && plain_f32(c->k[i]) && plain_f32(c->v[i]);
+    }
+    return ok;
+}
+
+static void decode_free(decode_buf *d) {
+    free(d->x), free(d->h), free(d->qkv), free(d->a), free(d->f), free(d->y);
+    free(d->s), free(d->p), free(d->logits);
+    *d = (decode_buf){0};
+}
+
+/* the buffers of a fused decode of B rows and N positions; -1 out of memory */
+static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t N) {
+    int64_t C = m->cfg.n_embd, H = m->h[0].mlp.fc.out, V = m->cfg.vocab_size;
+    *d = (decode_buf){.B = B, .C = C, .H = H, .V = V};
+    size_t f = sizeof(float);
+    d->x = malloc(f * (size_t)(B * C)), d->h = malloc(f * (size_t)(B * C));
+    d->qkv = malloc(f * (size_t)(B * 3 * C)), d->a = malloc(f * (size_t)(B * C));
+    d->f = malloc(f * (size_t)(B * H)), d->y = malloc(f * (size_t)(B * C));
+    d->s = malloc(f * (size_t)N), d->p = malloc(f * (size_t)N);
+    d->logits = malloc(f * (size_t)(B * V));
+    if (d->x && d->h && d->qkv && d->a && d->f && d->y && d->s && d->p && d->logits) return 0;
+    decode_free(d);
+    return -1;
+}
+
+static const float *f32(const cg_tensor *t) { return t ? cg_data_ptr(t) : NULL; }
+
+/* ------------------------------------------------ the decode step's team */
+
+/* The step's linear layers are its phases, numbered from 1 in order: four
+ * per block (c_attn, c_proj, c_fc, the MLP's c_proj), then the LM head. One
+ * OpenMP team runs the whole step: thread 0 runs it, and at each phase every
+ * thread claims chunks of output features until none is left; thread 0 then
+ * waits only for the chunks claimed, not for the others to arrive, so a
+ * thread the system has descheduled holds the step up only while it holds a
+ * chunk (a barrier per layer would wait for it at every layer). */
+typedef struct {
+    const float *x, *w, *b; /* x (B,k), w (n,k), b (n) or NULL */
+    float *y;               /* (B,n) */
+    int64_t n, k, rows;     /* rows: output features per chunk */
+} decode_job;
+
+/* the claims: phase << 32 | the next chunk; done: the phase's chunks finished */
+typedef struct {
+    _Atomic uint64_t claim;
+    _Atomic int64_t done;
+} decode_team;
+
+#define TEAM_END UINT64_MAX /* the claim when the step is over */
+#define CHUNK_WEIGHTS 65536 /* about this many weights per chunk */
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SPIN_PAUSE() __builtin_ia32_pause()
+#else
+#define SPIN_PAUSE() ((void)0)
+#endif
+
+static decode_job job_for(const cg_linear_layer *l, const float *x, float *y) {
+    decode_job j = {.x = x, .w = f32(l->weight), .b = f32(l->bias), .y = y};
+    j.n = cg_size(l->weight, 0), j.k = cg_size(l->weight, 1);
+    return j;
+}
+
+/* phase q's linear layer (q >= 1) */
+static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
+    decode_job j;
+    int i = (int)(q - 1) / 4;
+    if (i >= m->cfg.n_layer) {
+        j = (decode_job){.x = d->h, .w = f32(m->lm_head), .y = d->logits};
+        j.n = cg_size(m->lm_head, 0), j.k = cg_size(m->lm_head, 1);
+    } else {
+        const cg_transformer_block *b = &m->h[i];
+        switch ((q - 1) % 4) {
+        case 0: j = job_for(&b->attn.c_attn, d->h, d->qkv); break;
+        case 1: j = job_for(&b->attn.c_proj, d->a, d->y); break;
+        case 2: j = job_for(&b->mlp.fc, d->h, d->f); break;
+        default: j = job_for(&b->mlp.proj, d->f, d->y); break;
+        }
+    }
+    int64_t rows = (CHUNK_WEIGHTS / (j.k > 0 ? j.k : 1) + 15) / 16 * 16;
+    j.rows = rows > 16 ? rows : 16;
+    return j;
+}
+
+static int64_t job_chunks(const decode_job *j) { return (j->n + j->rows - 1) / j->rows; }
+
+static void run_chunk(const decode_job *j, int64_t B, int64_t c) {
+    int64_t lo = c * j->rows, hi = lo + j->rows < j->n ? lo + j->rows : j->n;
+    cg__kern()->linear_f32(B, hi - lo, j->k, j->x, j->w + lo * j->k, j->b ? j->b + lo : NULL,
+                           j->y + lo, j->n);
+}
+
+/* claims and runs chunks of the phase the claim word names until none is
+ * left (or the phase is over) */
+static void claim_chunks(decode_team *tm, const cg_gpt *m, const decode_buf *d, uint64_t c) {
+    uint32_t q = (uint32_t)(c >> 32);
+    decode_job j = phase_job(m, d, q);
+    int64_t n = job_chunks(&j);
+    while (c != TEAM_END && (uint32_t)(c >> 32) == q && (int64_t)(uint32_t)c < n) {
+        if (!atomic_compare_exchange_weak_explicit(&tm->claim, &c, c + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue; /* c is the claim word now */
+        run_chunk(&j, d->B, (int64_t)(uint32_t)c);
+        atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
+        c = atomic_load_explicit(&tm->claim, memory_order_acquire);
+    }
+}
+
+/* a thread other than 0: helps with every phase until the step is over */
+static void team_help(decode_team *tm, const cg_gpt *m, const decode_buf *d) {
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t c = atomic_load_explicit(&tm->claim, memory_order_acquire);
+        if (c == TEAM_END) return;
+        if (c >> 32 == seen >> 32) {
+            SPIN_PAUSE();
+            continue;
+        }
+        claim_chunks(tm, m, d, c);
+        seen = c;
+    }
+}
+
+/* phase q on thread 0: opens it, runs chunks, then waits for the chunks the
+ * others claimed */
+static void decode_linear(decode_team *tm, const cg_gpt *m, const decode_buf *d, uint32_t q) {
+    decode_job j = phase_job(m, d, q);
+    int64_t n = job_chunks(&j);
+    atomic_store_explicit(&tm->done, 0, memory_order_relaxed);
+    uint64_t c = (uint64_t)q << 32;
+    atomic_store_explicit(&tm->claim, c, memory_order_release);
+    claim_chunks(tm, m, d, c);
+    while (atomic_load_explicit(&tm->done, memory_order_acquire) < n) SPIN_PAUSE();
+}
+
+static void decode_norm(const cg_layer_norm_layer *n, const float *x, int64_t B, float *y) {
+    cg__kern()->layer_norm_f32(B, n->dim, x, f32(n->weight), f32(n->bias), n->eps, y, NULL, NULL);
+}
+
+/* x += y, both (n) */
+static void add_into(float *x, const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* the heads' outputs d->a (B,C) for d->qkv (B,3C) at position pos of layer
+ * i's cache: the new key and value are stored, then each head's query
+ * attends to positions [0, pos] */
+static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cache *c, int i,
+                             int64_t pos) {
+    const cg__kernels *K = cg__kern();
+    int64_t C = d->C, nh = at->n_head, hs = C / nh, N = c->N, len = pos + 1;
+    float *kc = cg_data_ptr(c->k[i]), *vc = cg_data_ptr(c->v[i]); /* (B,nh,N,hs) */
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int64_t b = 0; b < d->B; b++)
+        for (int64_t h = 0; h < nh; h++) {
+            const float *q = d->qkv + b * 3 * C + h * hs;
+            float *ks = kc + (b * nh + h) * N * hs, *vs = vc + (b * nh + h) * N * hs;
+            memcpy(ks + pos * hs, q + C, sizeof(float) * (size_t)hs);
+            memcpy(vs + pos * hs, q + 2 * C, sizeof(float) * (size_t)hs);
+            K->linear_f32(1, len, hs, q, ks, NULL, d->s, len); /* q . k_t */
+            for (int64_t t = 0; t < len; t++) d->s[t] *= scale;
+            K->softmax_f32(1, len, d->s, d->p, false);
+            float *o = d->a + b * C + h * hs;
+            memset(o, 0, sizeof(float) * (size_t)hs);
+            for (int64_t t = 0; t < len; t++)
+                for (int64_t e = 0; e < hs; e++) o[e] += d->p[t] * vs[t * hs + e];
+        }
+}
+
+/* one block on d->x (B,C) at position pos (phases 4i + 1 to 4i + 4) */
+static void decode_block(decode_team *tm, const cg_gpt *m, decode_buf *d, kv_cache *c, int i,
+                         int64_t pos) {
+    const cg_transformer_block *b = &m->h[i];
+    int64_t B = d->B, C = d->C;
+    uint32_t q = 4 * (uint32_t)i;
+    decode_norm(&b->ln_1, d->x, B, d->h);
+    decode_linear(tm, m, d, q + 1); /* qkv */
+    decode_attention(d, &b->attn, c, i, pos);
+    decode_linear(tm, m, d, q + 2); /* y = c_proj(a) */
+    add_into(d->x, d->y, B * C);
+    decode_norm(&b->ln_2, d->x, B, d->h);
+    decode_linear(tm, m, d, q + 3); /* f = c_fc(h) */
+    cg__kern()->gelu_f32(B * d->H, d->f, d->f, b->mlp.gelu == CG_GELU_TANH);
+    decode_linear(tm, m, d, q + 4); /* y = c_proj(f) */
+    add_into(d->x, d->y, B * C);
+}
+
+/* the step on thread 0 */
+static void decode_run(decode_team *tm, const cg_gpt *m, kv_cache *c, decode_buf *d,
+                       const int64_t *ids) {
+    int64_t B = d->B, C = d->C, pos = c->len;
+    const float *wte = f32(m->wte.weight), *wpe = f32(m->wpe.weight) + pos * C;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < C; j++) d->x[b * C + j] = wte[ids[b] * C + j] + wpe[j];
+    for (int i = 0; i < m->cfg.n_layer; i++) decode_block(tm, m, d, c, i, pos);
+    decode_norm(&m->ln_f, d->x, B, d->h);
+    decode_linear(tm, m, d, 4 * (uint32_t)m->cfg.n_layer + 1); /* the logits */
+    atomic_store_explicit(&tm->claim, TEAM_END, memory_order_release);
+}
+
+/* the logits d->logits (B,V) after tokens ids (B) at position c->len,
+ * which the cache then holds; one team for the step */
+static void decode_step(const cg_gpt *m, kv_cache *c, decode_buf *d, const int64_t *ids) {
+    decode_team tm = {0};
+#ifdef CG_HAVE_OPENMP
+    if (omp_get_max_threads() > 1) {
+#pragma omp parallel
+        {
+            if (omp_get_thread_num() == 0)
+                decode_run(&tm, m, c, d, ids);
+            else
+                team_help(&tm, m, d);
+        }
+    } else
+#endif
+        decode_run(&tm, m, c, d, ids);
+    c->len++;
+}
+
 /* ---------------------------------------------------------- the generation */
 
 static const char *GEN = "cg_gpt_generate_cached";
@@ -210,46 +475,57 @@ static uint64_t draw_seed(void) {
 }
 
 /* ids[:, t] (B rows of stride n) sampled from logits (B,V) */
-static int choose(const cg_gpt *m, cg_tensor *logits, const cg__sampling *s, int64_t *ids,
-                  int64_t n, int64_t t) {
-    int64_t B = cg_size(logits, 0), V = m->cfg.vocab_size;
-    cg_tensor *l32 = cg_contiguous(cg_to(logits, CG_FLOAT32));
-    if (!l32) return -1;
-    const float *p = cg_data_ptr(l32);
-    for (int64_t b = 0; b < B; b++)
-        if ((ids[b * n + t] = cg__sample_token(GEN, p + b * V, V, s)) < 0) return -1;
+static int choose(const gen_state *g, const float *logits, int64_t V, int64_t t) {
+    for (int64_t b = 0; b < g->B; b++)
+        if ((g->ids[b * g->n + t] = cg__sample_token(GEN, logits + b * V, V, g->s)) < 0) return -1;
     return 0;
 }
 
 /* the tokens of step t (B) into ids[:, t]; the callback may ask to stop (1) */
-static int step_tokens(const cg_gpt *m, cg_tensor *logits, gen_state *g, int64_t t) {
-    if (choose(m, logits, g->s, g->ids, g->n, t) < 0) return -1;
+static int step_tokens(const cg_gpt *m, const float *logits, gen_state *g, int64_t t) {
+    if (choose(g, logits, m->cfg.vocab_size, t) < 0) return -1;
     for (int64_t b = 0; b < g->B; b++) g->col[b] = g->ids[b * g->n + t];
     const cg_generate_options *o = g->o;
     return o->on_token && o->on_token(o->user, g->col, g->B) != 0 ? 1 : 0;
 }
 
+/* cached_step's logits (B,V) as float32, contiguous, a reference of ours,
+ * for the prompt, or without one for the last step's tokens g->col (B) */
+static cg_tensor *cached_logits(cg_gpt *m, kv_cache *c, cg_tensor *prompt, const gen_state *g) {
+    cg_tensor *l = NULL;
+    CG_SCOPE {
+        cg_tensor *ids = prompt ? prompt : cg_from_data(g->col, CG_SHAPE(g->B, 1), CG_INT64);
+        l = cg_retain(cg_contiguous(cg_to(cached_step(m, c, ids), CG_FLOAT32)));
+    }
+    return l;
+}
+
 /* the generation loop: the prompt (B,T), then a token per step into
- * g->ids; the number of columns filled, or -1 */
+ * g->ids, fused (decode_step) where the model allows; the number of
+ * columns filled, or -1 */
 static int64_t run(cg_gpt *m, cg_tensor *prompt, gen_state *g) {
     kv_cache c = {0};
-    int64_t T = cg_size(prompt, 1), t = T;
-    cg_tensor *logits = NULL; /* (B,V), a reference of ours */
-    if (cache_init(&c, m, g->B, g->n) == 0) CG_SCOPE {
-            logits = cg_retain(cached_step(m, &c, prompt));
-        }
+    decode_buf d = {0};
+    int64_t t = cg_size(prompt, 1);
+    cg_tensor *logits = cache_init(&c, m, g->B, g->n) == 0 ? cached_logits(m, &c, prompt, g) : NULL;
+    bool fused = logits && decode_fusable(m, &c) && decode_alloc(&d, m, g->B, g->n) == 0;
+    const float *l = logits ? cg_data_ptr(logits) : NULL; /* (B,V) */
     int rc = logits ? 0 : -1;
     while (rc == 0 && t < g->n) {
-        rc = step_tokens(m, logits, g, t++);
+        rc = step_tokens(m, l, g, t++);
         if (rc != 0 || t == g->n) break;
-        cg_tensor *next = NULL;
-        CG_SCOPE {
-            next = cg_retain(cached_step(m, &c, cg_from_data(g->col, CG_SHAPE(g->B, 1), CG_INT64)));
+        if (fused) {
+            decode_step(m, &c, &d, g->col);
+            l = d.logits;
+            continue;
         }
         cg_release(logits);
-        rc = (logits = next) ? 0 : -1;
+        logits = cached_logits(m, &c, NULL, g);
+        l = logits ? cg_data_ptr(logits) : NULL;
+        rc = logits ? 0 : -1;
     }
     cg_release(logits);
+    decode_free(&d);
     free(c.k);
     free(c.v);
     return rc >= 0 ? t : -1;

@@ -8,12 +8,14 @@
  *
  * Legend for the shape comments: B batch, T time, C channels (n_embd),
  * nh heads, hs head size (C / nh), V vocabulary, N the cache's length. */
+#define _POSIX_C_SOURCE 200809L /* sched_yield */
 #include "gpt_impl.h"
 
 #include "../kernels/kernels.h"
 
 #include <math.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef CG_HAVE_OPENMP
@@ -175,13 +177,19 @@ static int cache_init(kv_cache *c, const cg_gpt *m, int64_t B, int64_t N) {
 typedef struct {
     int64_t B, C, H, V; /* batch, n_embd, the MLP's width, vocabulary */
     float *x;           /* (B,C) the residual stream */
-    float *h;           /* (B,C) a layer norm's output */
+    float *in;          /* (4L+1, B, max(C,H)) each linear layer's input (phase q's
+                           at q - 1), never rewritten within a step */
     float *qkv;         /* (B,3C) */
-    float *a;           /* (B,C) the heads' outputs */
-    float *f;           /* (B,H) the MLP's hidden layer */
+    float *f;           /* (B,H) the MLP's hidden layer, before GELU */
     float *y;           /* (B,C) a projection's output */
     float *s, *p;       /* (N) one head's scores and weights */
     float *logits;      /* (B,V) */
+    /* the team's (see below): a state per chunk of a phase, and an output
+     * of the widest layer per thread other than thread 0 */
+    _Atomic uint32_t *state; /* (chunks) */
+    float *shadow;           /* (helpers, B, wide) */
+    int64_t chunks, wide, in_wide;
+    int helpers;
 } decode_buf;
 
 static bool plain_f32(const cg_tensor *t) {
@@ -211,8 +219,9 @@ static bool decode_fusable(const cg_gpt *m, const kv_cache *c) {
 }
 
 static void decode_free(decode_buf *d) {
-    free(d->x), free(d->h), free(d->qkv), free(d->a), free(d->f), free(d->y);
+    free(d->x), free(d->in), free(d->qkv), free(d->f), free(d->y);
     free(d->s), free(d->p), free(d->logits);
+    free((void *)d->state), free(d->shadow);
     *d = (decode_buf){0};
 }
 
@@ -221,41 +230,59 @@ static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t N) {
     int64_t C = m->cfg.n_embd, H = m->h[0].mlp.fc.out, V = m->cfg.vocab_size;
     *d = (decode_buf){.B = B, .C = C, .H = H, .V = V};
     size_t f = sizeof(float);
-    d->x = malloc(f * (size_t)(B * C)), d->h = malloc(f * (size_t)(B * C));
-    d->qkv = malloc(f * (size_t)(B * 3 * C)), d->a = malloc(f * (size_t)(B * C));
+    d->in_wide = C > H ? C : H;
+    d->x = malloc(f * (size_t)(B * C));
+    d->in = malloc(f * (size_t)((4 * m->cfg.n_layer + 1) * B * d->in_wide));
+    d->qkv = malloc(f * (size_t)(B * 3 * C));
     d->f = malloc(f * (size_t)(B * H)), d->y = malloc(f * (size_t)(B * C));
     d->s = malloc(f * (size_t)N), d->p = malloc(f * (size_t)N);
     d->logits = malloc(f * (size_t)(B * V));
-    if (d->x && d->h && d->qkv && d->a && d->f && d->y && d->s && d->p && d->logits) return 0;
+    int64_t wide = V > 3 * C ? V : 3 * C;
+    d->wide = wide > H ? wide : H, d->chunks = d->wide / 16 + 1;
+#ifdef CG_HAVE_OPENMP
+    d->helpers = omp_get_max_threads() - 1;
+#endif
+    d->state = malloc(sizeof *d->state * (size_t)d->chunks);
+    d->shadow = malloc(f * (size_t)((d->helpers > 0 ? d->helpers : 1) * B * d->wide));
+    if (d->x && d->in && d->qkv && d->f && d->y && d->s && d->p && d->logits && d->state &&
+        d->shadow)
+        return 0;
     decode_free(d);
     return -1;
 }
 
 static const float *f32(const cg_tensor *t) { return t ? cg_data_ptr(t) : NULL; }
 
+/* phase q's input (B, k) (q >= 1: see the team below) */
+static float *phase_in(const decode_buf *d, uint32_t q) {
+    return d->in + (int64_t)(q - 1) * d->B * d->in_wide;
+}
+
 /* ------------------------------------------------ the decode step's team */
 
 /* The step's linear layers are its phases, numbered from 1 in order: four
- * per block (c_attn, c_proj, c_fc, the MLP's c_proj), then the LM head. One
- * OpenMP team runs the whole step: thread 0 runs it, and at each phase every
- * thread claims chunks of output features until none is left; thread 0 then
- * waits only for the chunks claimed, not for the others to arrive, so a
- * thread the system has descheduled holds the step up only while it holds a
- * chunk (a barrier per layer would wait for it at every layer). */
+ * per block (c_attn, c_proj, c_fc, the MLP's c_proj), then the LM head, each
+ * cut into chunks of output features. One OpenMP team runs the whole step,
+ * and no thread ever waits for another inside it: thread 0 runs the step and
+ * takes the chunks of each phase in ascending order; the others take free
+ * chunks from the top down into their own output (shadow) and mark them
+ * done. Thread 0 copies a chunk marked done, and computes itself one that is
+ * free or still being computed (the kernel gives the same bits whoever runs
+ * it), so a thread the system has descheduled costs nothing but its chunk
+ * (a barrier per layer would wait for it at every layer). A chunk's state
+ * holds its phase, so a late thread's claims on a past phase fail. */
 typedef struct {
     const float *x, *w, *b; /* x (B,k), w (n,k), b (n) or NULL */
     float *y;               /* (B,n) */
     int64_t n, k, rows;     /* rows: output features per chunk */
 } decode_job;
 
-/* the claims: phase << 32 | the next chunk; done: the phase's chunks finished */
-typedef struct {
-    _Atomic uint64_t claim;
-    _Atomic int64_t done;
-} decode_team;
+/* a chunk's state: phase << 16 | one of these (DONE + h: helper h's) */
+enum { CHUNK_FREE, CHUNK_BUSY, CHUNK_MINE, CHUNK_DONE };
 
-#define TEAM_END UINT64_MAX /* the claim when the step is over */
+#define TEAM_END UINT32_MAX /* the phase when the step is over */
 #define CHUNK_WEIGHTS 65536 /* about this many weights per chunk */
+#define IDLE_SPINS 256      /* a helper waiting for a phase spins, then yields */
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SPIN_PAUSE() __builtin_ia32_pause()
@@ -274,15 +301,15 @@ static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
     decode_job j;
     int i = (int)(q - 1) / 4;
     if (i >= m->cfg.n_layer) {
-        j = (decode_job){.x = d->h, .w = f32(m->lm_head), .y = d->logits};
+        j = (decode_job){.x = phase_in(d, q), .w = f32(m->lm_head), .y = d->logits};
         j.n = cg_size(m->lm_head, 0), j.k = cg_size(m->lm_head, 1);
     } else {
         const cg_transformer_block *b = &m->h[i];
         switch ((q - 1) % 4) {
-        case 0: j = job_for(&b->attn.c_attn, d->h, d->qkv); break;
-        case 1: j = job_for(&b->attn.c_proj, d->a, d->y); break;
-        case 2: j = job_for(&b->mlp.fc, d->h, d->f); break;
-        default: j = job_for(&b->mlp.proj, d->f, d->y); break;
+        case 0: j = job_for(&b->attn.c_attn, phase_in(d, q), d->qkv); break;
+        case 1: j = job_for(&b->attn.c_proj, phase_in(d, q), d->y); break;
+        case 2: j = job_for(&b->mlp.fc, phase_in(d, q), d->f); break;
+        default: j = job_for(&b->mlp.proj, phase_in(d, q), d->y); break;
         }
     }
     int64_t rows = (CHUNK_WEIGHTS / (j.k > 0 ? j.k : 1) + 15) / 16 * 16;
@@ -292,53 +319,78 @@ static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
 
 static int64_t job_chunks(const decode_job *j) { return (j->n + j->rows - 1) / j->rows; }
 
-static void run_chunk(const decode_job *j, int64_t B, int64_t c) {
+/* chunk c of the job into y (B,n) */
+static void run_chunk(const decode_job *j, int64_t B, int64_t c, float *y) {
     int64_t lo = c * j->rows, hi = lo + j->rows < j->n ? lo + j->rows : j->n;
     cg__kern()->linear_f32(B, hi - lo, j->k, j->x, j->w + lo * j->k, j->b ? j->b + lo : NULL,
-                           j->y + lo, j->n);
+                           y + lo, j->n);
 }
 
-/* claims and runs chunks of the phase the claim word names until none is
- * left (or the phase is over) */
-static void claim_chunks(decode_team *tm, const cg_gpt *m, const decode_buf *d, uint64_t c) {
-    uint32_t q = (uint32_t)(c >> 32);
+/* helper h (from 0) in phase q: free chunks from the top down into its
+ * shadow, until thread 0 has reached them */
+static void help_phase(const cg_gpt *m, decode_buf *d, uint32_t q, int h) {
     decode_job j = phase_job(m, d, q);
-    int64_t n = job_chunks(&j);
-    while (c != TEAM_END && (uint32_t)(c >> 32) == q && (int64_t)(uint32_t)c < n) {
-        if (!atomic_compare_exchange_weak_explicit(&tm->claim, &c, c + 1, memory_order_acquire,
-                                                   memory_order_acquire))
-            continue; /* c is the claim word now */
-        run_chunk(&j, d->B, (int64_t)(uint32_t)c);
-        atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
-        c = atomic_load_explicit(&tm->claim, memory_order_acquire);
+    float *y = d->shadow + (int64_t)h * d->B * d->wide;
+    for (int64_t c = job_chunks(&j) - 1; c >= 0; c--) {
+        uint32_t s = q << 16 | CHUNK_FREE;
+        if (!atomic_compare_exchange_strong_explicit(&d->state[c], &s, q << 16 | CHUNK_BUSY,
+                                                     memory_order_acquire, memory_order_relaxed)) {
+            if (s >> 16 != q || (s & 0xffff) == CHUNK_MINE) return;
+            continue; /* another helper's */
+        }
+        run_chunk(&j, d->B, c, y);
+        s = q << 16 | CHUNK_BUSY;
+        if (!atomic_compare_exchange_strong_explicit(&d->state[c], &s,
+                                                     q << 16 | (uint32_t)(CHUNK_DONE + h),
+                                                     memory_order_release, memory_order_relaxed))
+            return; /* thread 0 took it over */
     }
 }
 
-/* a thread other than 0: helps with every phase until the step is over */
-static void team_help(decode_team *tm, const cg_gpt *m, const decode_buf *d) {
-    uint64_t seen = 0;
-    for (;;) {
-        uint64_t c = atomic_load_explicit(&tm->claim, memory_order_acquire);
-        if (c == TEAM_END) return;
-        if (c >> 32 == seen >> 32) {
-            SPIN_PAUSE();
+/* a thread other than 0 (helper h): helps with every phase until the step
+ * is over */
+static void team_help(_Atomic uint32_t *phase, const cg_gpt *m, decode_buf *d, int h) {
+    uint32_t seen = 0;
+    for (int idle = 0;; idle++) {
+        uint32_t q = atomic_load_explicit(phase, memory_order_acquire);
+        if (q == TEAM_END) return;
+        if (q == seen || h >= d->helpers) {
+            if (idle < IDLE_SPINS)
+                SPIN_PAUSE();
+            else
+                sched_yield(); /* let thread 0 (or anyone) have the core */
             continue;
         }
-        claim_chunks(tm, m, d, c);
-        seen = c;
+        help_phase(m, d, q, h);
+        seen = q, idle = 0;
     }
 }
 
-/* phase q on thread 0: opens it, runs chunks, then waits for the chunks the
- * others claimed */
-static void decode_linear(decode_team *tm, const cg_gpt *m, const decode_buf *d, uint32_t q) {
+/* chunk c of phase q on thread 0: its own, or a helper's copied */
+static void take_chunk(decode_buf *d, const decode_job *j, uint32_t q, int64_t c) {
+    uint32_t s = q << 16 | CHUNK_FREE;
+    for (;;) { /* s: the state expected; a failed exchange loads it */
+        if ((s & 0xffff) >= CHUNK_DONE) break;
+        if (atomic_compare_exchange_strong_explicit(&d->state[c], &s, q << 16 | CHUNK_MINE,
+                                                    memory_order_acquire, memory_order_acquire)) {
+            run_chunk(j, d->B, c, j->y);
+            return;
+        }
+    }
+    const float *y = d->shadow + (int64_t)((s & 0xffff) - CHUNK_DONE) * d->B * d->wide;
+    int64_t lo = c * j->rows, hi = lo + j->rows < j->n ? lo + j->rows : j->n;
+    for (int64_t b = 0; b < d->B; b++)
+        memcpy(j->y + b * j->n + lo, y + b * j->n + lo, sizeof(float) * (size_t)(hi - lo));
+}
+
+/* phase q on thread 0: opens it, then takes every chunk in turn */
+static void decode_linear(_Atomic uint32_t *phase, const cg_gpt *m, decode_buf *d, uint32_t q) {
     decode_job j = phase_job(m, d, q);
     int64_t n = job_chunks(&j);
-    atomic_store_explicit(&tm->done, 0, memory_order_relaxed);
-    uint64_t c = (uint64_t)q << 32;
-    atomic_store_explicit(&tm->claim, c, memory_order_release);
-    claim_chunks(tm, m, d, c);
-    while (atomic_load_explicit(&tm->done, memory_order_acquire) < n) SPIN_PAUSE();
+    for (int64_t c = 0; c < n; c++)
+        atomic_store_explicit(&d->state[c], q << 16 | CHUNK_FREE, memory_order_relaxed);
+    atomic_store_explicit(phase, q, memory_order_release);
+    for (int64_t c = 0; c < n; c++) take_chunk(d, &j, q, c);
 }
 
 static void decode_norm(const cg_layer_norm_layer *n, const float *x, int64_t B, float *y) {
@@ -350,11 +402,11 @@ static void add_into(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }
 
-/* the heads' outputs d->a (B,C) for d->qkv (B,3C) at position pos of layer
+/* the heads' outputs a (B,C) for d->qkv (B,3C) at position pos of layer
  * i's cache: the new key and value are stored, then each head's query
  * attends to positions [0, pos] */
 static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cache *c, int i,
-                             int64_t pos) {
+                             int64_t pos, float *a) {
     const cg__kernels *K = cg__kern();
     int64_t C = d->C, nh = at->n_head, hs = C / nh, N = c->N, len = pos + 1;
     float *kc = cg_data_ptr(c->k[i]), *vc = cg_data_ptr(c->v[i]); /* (B,nh,N,hs) */
@@ -368,7 +420,7 @@ static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cach
             K->linear_f32(1, len, hs, q, ks, NULL, d->s, len); /* q . k_t */
             for (int64_t t = 0; t < len; t++) d->s[t] *= scale;
             K->softmax_f32(1, len, d->s, d->p, false);
-            float *o = d->a + b * C + h * hs;
+            float *o = a + b * C + h * hs;
             memset(o, 0, sizeof(float) * (size_t)hs);
             for (int64_t t = 0; t < len; t++)
                 for (int64_t e = 0; e < hs; e++) o[e] += d->p[t] * vs[t * hs + e];
@@ -376,52 +428,53 @@ static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cach
 }
 
 /* one block on d->x (B,C) at position pos (phases 4i + 1 to 4i + 4) */
-static void decode_block(decode_team *tm, const cg_gpt *m, decode_buf *d, kv_cache *c, int i,
-                         int64_t pos) {
+static void decode_block(_Atomic uint32_t *phase, const cg_gpt *m, decode_buf *d, kv_cache *c,
+                         int i, int64_t pos) {
     const cg_transformer_block *b = &m->h[i];
     int64_t B = d->B, C = d->C;
     uint32_t q = 4 * (uint32_t)i;
-    decode_norm(&b->ln_1, d->x, B, d->h);
-    decode_linear(tm, m, d, q + 1); /* qkv */
-    decode_attention(d, &b->attn, c, i, pos);
-    decode_linear(tm, m, d, q + 2); /* y = c_proj(a) */
+    decode_norm(&b->ln_1, d->x, B, phase_in(d, q + 1));
+    decode_linear(phase, m, d, q + 1); /* qkv */
+    decode_attention(d, &b->attn, c, i, pos, phase_in(d, q + 2));
+    decode_linear(phase, m, d, q + 2); /* y = c_proj(a) */
     add_into(d->x, d->y, B * C);
-    decode_norm(&b->ln_2, d->x, B, d->h);
-    decode_linear(tm, m, d, q + 3); /* f = c_fc(h) */
-    cg__kern()->gelu_f32(B * d->H, d->f, d->f, b->mlp.gelu == CG_GELU_TANH);
-    decode_linear(tm, m, d, q + 4); /* y = c_proj(f) */
+    decode_norm(&b->ln_2, d->x, B, phase_in(d, q + 3));
+    decode_linear(phase, m, d, q + 3); /* f = c_fc(h) */
+    cg__kern()->gelu_f32(B * d->H, d->f, phase_in(d, q + 4), b->mlp.gelu == CG_GELU_TANH);
+    decode_linear(phase, m, d, q + 4); /* y = c_proj(f) */
     add_into(d->x, d->y, B * C);
 }
 
 /* the step on thread 0 */
-static void decode_run(decode_team *tm, const cg_gpt *m, kv_cache *c, decode_buf *d,
+static void decode_run(_Atomic uint32_t *phase, const cg_gpt *m, kv_cache *c, decode_buf *d,
                        const int64_t *ids) {
     int64_t B = d->B, C = d->C, pos = c->len;
     const float *wte = f32(m->wte.weight), *wpe = f32(m->wpe.weight) + pos * C;
     for (int64_t b = 0; b < B; b++)
         for (int64_t j = 0; j < C; j++) d->x[b * C + j] = wte[ids[b] * C + j] + wpe[j];
-    for (int i = 0; i < m->cfg.n_layer; i++) decode_block(tm, m, d, c, i, pos);
-    decode_norm(&m->ln_f, d->x, B, d->h);
-    decode_linear(tm, m, d, 4 * (uint32_t)m->cfg.n_layer + 1); /* the logits */
-    atomic_store_explicit(&tm->claim, TEAM_END, memory_order_release);
+    for (int i = 0; i < m->cfg.n_layer; i++) decode_block(phase, m, d, c, i, pos);
+    decode_norm(&m->ln_f, d->x, B, phase_in(d, 4 * (uint32_t)m->cfg.n_layer + 1));
+    decode_linear(phase, m, d, 4 * (uint32_t)m->cfg.n_layer + 1); /* the logits */
+    atomic_store_explicit(phase, TEAM_END, memory_order_release);
 }
 
 /* the logits d->logits (B,V) after tokens ids (B) at position c->len,
  * which the cache then holds; one team for the step */
 static void decode_step(const cg_gpt *m, kv_cache *c, decode_buf *d, const int64_t *ids) {
-    decode_team tm = {0};
+    _Atomic uint32_t phase = 0; /* the phase open now */
 #ifdef CG_HAVE_OPENMP
-    if (omp_get_max_threads() > 1) {
+    if (omp_get_max_threads() > 1 && d->helpers > 0) {
 #pragma omp parallel
         {
-            if (omp_get_thread_num() == 0)
-                decode_run(&tm, m, c, d, ids);
+            int t = omp_get_thread_num();
+            if (t == 0)
+                decode_run(&phase, m, c, d, ids);
             else
-                team_help(&tm, m, d);
+                team_help(&phase, m, d, t - 1);
         }
     } else
 #endif
-        decode_run(&tm, m, c, d, ids);
+        decode_run(&phase, m, c, d, ids);
     c->len++;
 }
 

@@ -176,18 +176,20 @@ static int cache_init(kv_cache *c, const cg_gpt *m, int64_t B, int64_t N) {
  * softmax are the kernels the ops use; no tensor is made. */
 typedef struct {
     int64_t B, C, H, V; /* batch, n_embd, the MLP's width, vocabulary */
-    float *x;           /* (B,C) the residual stream */
-    float *in;          /* (4L+1, B, max(C,H)) each linear layer's input (phase q's
+    int64_t R, T;       /* rows room (B times the prompt's length); this step's
+                           tokens per row: R >= B T, rows b T + t */
+    float *x;           /* (R,C) the residual stream */
+    float *in;          /* (4L+1, R, max(C,H)) each linear layer's input (phase q's
                            at q - 1), never rewritten within a step */
-    float *qkv;         /* (B,3C) */
-    float *f;           /* (B,H) the MLP's hidden layer, before GELU */
-    float *y;           /* (B,C) a projection's output */
+    float *qkv;         /* (R,3C) */
+    float *f;           /* (R,H) the MLP's hidden layer, before GELU */
+    float *y;           /* (R,C) a projection's output */
     float *s, *p;       /* (N) one head's scores and weights */
-    float *logits;      /* (B,V) */
+    float *logits;      /* (B,V) the last position's */
     /* the team's (see below): a state per chunk of a phase, and an output
      * of the widest layer per thread other than thread 0 */
     _Atomic uint32_t *state; /* (chunks) */
-    float *shadow;           /* (helpers, B, wide) */
+    float *shadow;           /* (helpers, R, wide) */
     int64_t chunks, wide, in_wide;
     int helpers;
 } decode_buf;
@@ -225,16 +227,17 @@ static void decode_free(decode_buf *d) {
     *d = (decode_buf){0};
 }
 
-/* the buffers of a fused decode of B rows and N positions; -1 out of memory */
-static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t N) {
-    int64_t C = m->cfg.n_embd, H = m->h[0].mlp.fc.out, V = m->cfg.vocab_size;
-    *d = (decode_buf){.B = B, .C = C, .H = H, .V = V};
+/* the buffers of fused steps of B rows, up to T tokens each, N positions;
+ * -1 out of memory */
+static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t T, int64_t N) {
+    int64_t C = m->cfg.n_embd, H = m->h[0].mlp.fc.out, V = m->cfg.vocab_size, R = B * T;
+    *d = (decode_buf){.B = B, .C = C, .H = H, .V = V, .R = R};
     size_t f = sizeof(float);
     d->in_wide = C > H ? C : H;
-    d->x = malloc(f * (size_t)(B * C));
-    d->in = malloc(f * (size_t)((4 * m->cfg.n_layer + 1) * B * d->in_wide));
-    d->qkv = malloc(f * (size_t)(B * 3 * C));
-    d->f = malloc(f * (size_t)(B * H)), d->y = malloc(f * (size_t)(B * C));
+    d->x = malloc(f * (size_t)(R * C));
+    d->in = malloc(f * (size_t)((4 * m->cfg.n_layer + 1) * R * d->in_wide));
+    d->qkv = malloc(f * (size_t)(R * 3 * C));
+    d->f = malloc(f * (size_t)(R * H)), d->y = malloc(f * (size_t)(R * C));
     d->s = malloc(f * (size_t)N), d->p = malloc(f * (size_t)N);
     d->logits = malloc(f * (size_t)(B * V));
     int64_t wide = V > 3 * C ? V : 3 * C;
@@ -243,7 +246,7 @@ static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t N) {
     d->helpers = omp_get_max_threads() - 1;
 #endif
     d->state = malloc(sizeof *d->state * (size_t)d->chunks);
-    d->shadow = malloc(f * (size_t)((d->helpers > 0 ? d->helpers : 1) * B * d->wide));
+    d->shadow = malloc(f * (size_t)((d->helpers > 0 ? d->helpers : 1) * R * d->wide));
     if (d->x && d->in && d->qkv && d->f && d->y && d->s && d->p && d->logits && d->state &&
         d->shadow)
         return 0;
@@ -253,9 +256,9 @@ static int decode_alloc(decode_buf *d, const cg_gpt *m, int64_t B, int64_t N) {
 
 static const float *f32(const cg_tensor *t) { return t ? cg_data_ptr(t) : NULL; }
 
-/* phase q's input (B, k) (q >= 1: see the team below) */
+/* phase q's input (rows, k) (q >= 1: see the team below) */
 static float *phase_in(const decode_buf *d, uint32_t q) {
-    return d->in + (int64_t)(q - 1) * d->B * d->in_wide;
+    return d->in + (int64_t)(q - 1) * d->R * d->in_wide;
 }
 
 /* ------------------------------------------------ the decode step's team */
@@ -272,9 +275,9 @@ static float *phase_in(const decode_buf *d, uint32_t q) {
  * (a barrier per layer would wait for it at every layer). A chunk's state
  * holds its phase, so a late thread's claims on a past phase fail. */
 typedef struct {
-    const float *x, *w, *b; /* x (B,k), w (n,k), b (n) or NULL */
-    float *y;               /* (B,n) */
-    int64_t n, k, rows;     /* rows: output features per chunk */
+    const float *x, *w, *b; /* x (m,k), w (n,k), b (n) or NULL */
+    float *y;               /* (m,n) */
+    int64_t m, n, k, rows;  /* rows: output features per chunk */
 } decode_job;
 
 /* a chunk's state: phase << 16 | one of these (DONE + h: helper h's) */
@@ -301,7 +304,7 @@ static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
     decode_job j;
     int i = (int)(q - 1) / 4;
     if (i >= m->cfg.n_layer) {
-        j = (decode_job){.x = phase_in(d, q), .w = f32(m->lm_head), .y = d->logits};
+        j = (decode_job){.x = phase_in(d, q), .w = f32(m->lm_head), .y = d->logits, .m = d->B};
         j.n = cg_size(m->lm_head, 0), j.k = cg_size(m->lm_head, 1);
     } else {
         const cg_transformer_block *b = &m->h[i];
@@ -311,6 +314,7 @@ static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
         case 2: j = job_for(&b->mlp.fc, phase_in(d, q), d->f); break;
         default: j = job_for(&b->mlp.proj, phase_in(d, q), d->y); break;
         }
+        j.m = d->B * d->T;
     }
     int64_t rows = (CHUNK_WEIGHTS / (j.k > 0 ? j.k : 1) + 15) / 16 * 16;
     j.rows = rows > 16 ? rows : 16;
@@ -319,10 +323,10 @@ static decode_job phase_job(const cg_gpt *m, const decode_buf *d, uint32_t q) {
 
 static int64_t job_chunks(const decode_job *j) { return (j->n + j->rows - 1) / j->rows; }
 
-/* chunk c of the job into y (B,n) */
-static void run_chunk(const decode_job *j, int64_t B, int64_t c, float *y) {
+/* chunk c of the job into y (m,n) */
+static void run_chunk(const decode_job *j, int64_t c, float *y) {
     int64_t lo = c * j->rows, hi = lo + j->rows < j->n ? lo + j->rows : j->n;
-    cg__kern()->linear_f32(B, hi - lo, j->k, j->x, j->w + lo * j->k, j->b ? j->b + lo : NULL,
+    cg__kern()->linear_f32(j->m, hi - lo, j->k, j->x, j->w + lo * j->k, j->b ? j->b + lo : NULL,
                            y + lo, j->n);
 }
 
@@ -330,7 +334,7 @@ static void run_chunk(const decode_job *j, int64_t B, int64_t c, float *y) {
  * shadow, until thread 0 has reached them */
 static void help_phase(const cg_gpt *m, decode_buf *d, uint32_t q, int h) {
     decode_job j = phase_job(m, d, q);
-    float *y = d->shadow + (int64_t)h * d->B * d->wide;
+    float *y = d->shadow + (int64_t)h * d->R * d->wide;
     for (int64_t c = job_chunks(&j) - 1; c >= 0; c--) {
         uint32_t s = q << 16 | CHUNK_FREE;
         if (!atomic_compare_exchange_strong_explicit(&d->state[c], &s, q << 16 | CHUNK_BUSY,
@@ -338,7 +342,7 @@ static void help_phase(const cg_gpt *m, decode_buf *d, uint32_t q, int h) {
             if (s >> 16 != q || (s & 0xffff) == CHUNK_MINE) return;
             continue; /* another helper's */
         }
-        run_chunk(&j, d->B, c, y);
+        run_chunk(&j, c, y);
         s = q << 16 | CHUNK_BUSY;
         if (!atomic_compare_exchange_strong_explicit(&d->state[c], &s,
                                                      q << 16 | (uint32_t)(CHUNK_DONE + h),
@@ -373,13 +377,13 @@ static void take_chunk(decode_buf *d, const decode_job *j, uint32_t q, int64_t c
         if ((s & 0xffff) >= CHUNK_DONE) break;
         if (atomic_compare_exchange_strong_explicit(&d->state[c], &s, q << 16 | CHUNK_MINE,
                                                     memory_order_acquire, memory_order_acquire)) {
-            run_chunk(j, d->B, c, j->y);
+            run_chunk(j, c, j->y);
             return;
         }
     }
-    const float *y = d->shadow + (int64_t)((s & 0xffff) - CHUNK_DONE) * d->B * d->wide;
+    const float *y = d->shadow + (int64_t)((s & 0xffff) - CHUNK_DONE) * d->R * d->wide;
     int64_t lo = c * j->rows, hi = lo + j->rows < j->n ? lo + j->rows : j->n;
-    for (int64_t b = 0; b < d->B; b++)
+    for (int64_t b = 0; b < j->m; b++)
         memcpy(j->y + b * j->n + lo, y + b * j->n + lo, sizeof(float) * (size_t)(hi - lo));
 }
 
@@ -402,66 +406,79 @@ static void add_into(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }
 
-/* the heads' outputs a (B,C) for d->qkv (B,3C) at position pos of layer
- * i's cache: the new key and value are stored, then each head's query
- * attends to positions [0, pos] */
-static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cache *c, int i,
-                             int64_t pos, float *a) {
+/* head h's output o (hs) of row r = b T + t of d->qkv (R,3C) at position
+ * pos: its key and value are stored in the caches ks, vs (N,hs), then its
+ * query attends to positions [0, pos] */
+static void attend(decode_buf *d, int64_t r, int64_t h, int64_t hs, int64_t pos, float *ks,
+                   float *vs, float *o) {
     const cg__kernels *K = cg__kern();
-    int64_t C = d->C, nh = at->n_head, hs = C / nh, N = c->N, len = pos + 1;
-    float *kc = cg_data_ptr(c->k[i]), *vc = cg_data_ptr(c->v[i]); /* (B,nh,N,hs) */
+    const float *q = d->qkv + r * 3 * d->C + h * hs;
+    int64_t len = pos + 1;
+    memcpy(ks + pos * hs, q + d->C, sizeof(float) * (size_t)hs);
+    memcpy(vs + pos * hs, q + 2 * d->C, sizeof(float) * (size_t)hs);
+    K->linear_f32(1, len, hs, q, ks, NULL, d->s, len); /* q . k_t */
     float scale = 1.0f / sqrtf((float)hs);
-    for (int64_t b = 0; b < d->B; b++)
-        for (int64_t h = 0; h < nh; h++) {
-            const float *q = d->qkv + b * 3 * C + h * hs;
-            float *ks = kc + (b * nh + h) * N * hs, *vs = vc + (b * nh + h) * N * hs;
-            memcpy(ks + pos * hs, q + C, sizeof(float) * (size_t)hs);
-            memcpy(vs + pos * hs, q + 2 * C, sizeof(float) * (size_t)hs);
-            K->linear_f32(1, len, hs, q, ks, NULL, d->s, len); /* q . k_t */
-            for (int64_t t = 0; t < len; t++) d->s[t] *= scale;
-            K->softmax_f32(1, len, d->s, d->p, false);
-            float *o = a + b * C + h * hs;
-            memset(o, 0, sizeof(float) * (size_t)hs);
-            for (int64_t t = 0; t < len; t++)
-                for (int64_t e = 0; e < hs; e++) o[e] += d->p[t] * vs[t * hs + e];
-        }
+    for (int64_t t = 0; t < len; t++) d->s[t] *= scale;
+    K->softmax_f32(1, len, d->s, d->p, false);
+    memset(o, 0, sizeof(float) * (size_t)hs);
+    for (int64_t t = 0; t < len; t++)
+        for (int64_t e = 0; e < hs; e++) o[e] += d->p[t] * vs[t * hs + e];
 }
 
-/* one block on d->x (B,C) at position pos (phases 4i + 1 to 4i + 4) */
+/* the heads' outputs a (R,C) at positions [pos, pos + T) of layer i's
+ * cache, causal: each token in turn */
+static void decode_attention(decode_buf *d, const cg_self_attention *at, kv_cache *c, int i,
+                             int64_t pos, float *a) {
+    int64_t C = d->C, nh = at->n_head, hs = C / nh, N = c->N;
+    float *kc = cg_data_ptr(c->k[i]), *vc = cg_data_ptr(c->v[i]); /* (B,nh,N,hs) */
+    for (int64_t b = 0; b < d->B; b++)
+        for (int64_t t = 0; t < d->T; t++)
+            for (int64_t h = 0; h < nh; h++) {
+                int64_t r = b * d->T + t, kv = (b * nh + h) * N * hs;
+                attend(d, r, h, hs, pos + t, kc + kv, vc + kv, a + r * C + h * hs);
+            }
+}
+
+/* one block on d->x (R,C) at position pos (phases 4i + 1 to 4i + 4) */
 static void decode_block(_Atomic uint32_t *phase, const cg_gpt *m, decode_buf *d, kv_cache *c,
                          int i, int64_t pos) {
     const cg_transformer_block *b = &m->h[i];
-    int64_t B = d->B, C = d->C;
+    int64_t rows = d->B * d->T, C = d->C;
     uint32_t q = 4 * (uint32_t)i;
-    decode_norm(&b->ln_1, d->x, B, phase_in(d, q + 1));
+    decode_norm(&b->ln_1, d->x, rows, phase_in(d, q + 1));
     decode_linear(phase, m, d, q + 1); /* qkv */
     decode_attention(d, &b->attn, c, i, pos, phase_in(d, q + 2));
     decode_linear(phase, m, d, q + 2); /* y = c_proj(a) */
-    add_into(d->x, d->y, B * C);
-    decode_norm(&b->ln_2, d->x, B, phase_in(d, q + 3));
+    add_into(d->x, d->y, rows * C);
+    decode_norm(&b->ln_2, d->x, rows, phase_in(d, q + 3));
     decode_linear(phase, m, d, q + 3); /* f = c_fc(h) */
-    cg__kern()->gelu_f32(B * d->H, d->f, phase_in(d, q + 4), b->mlp.gelu == CG_GELU_TANH);
+    cg__kern()->gelu_f32(rows * d->H, d->f, phase_in(d, q + 4), b->mlp.gelu == CG_GELU_TANH);
     decode_linear(phase, m, d, q + 4); /* y = c_proj(f) */
-    add_into(d->x, d->y, B * C);
+    add_into(d->x, d->y, rows * C);
 }
 
 /* the step on thread 0 */
 static void decode_run(_Atomic uint32_t *phase, const cg_gpt *m, kv_cache *c, decode_buf *d,
                        const int64_t *ids) {
-    int64_t B = d->B, C = d->C, pos = c->len;
+    int64_t B = d->B, T = d->T, C = d->C, pos = c->len;
+    uint32_t head = 4 * (uint32_t)m->cfg.n_layer + 1; /* the LM head's phase */
     const float *wte = f32(m->wte.weight), *wpe = f32(m->wpe.weight) + pos * C;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t j = 0; j < C; j++) d->x[b * C + j] = wte[ids[b] * C + j] + wpe[j];
+    for (int64_t r = 0; r < B * T; r++)
+        for (int64_t j = 0; j < C; j++)
+            d->x[r * C + j] = wte[ids[r] * C + j] + wpe[(r % T) * C + j];
     for (int i = 0; i < m->cfg.n_layer; i++) decode_block(phase, m, d, c, i, pos);
-    decode_norm(&m->ln_f, d->x, B, phase_in(d, 4 * (uint32_t)m->cfg.n_layer + 1));
-    decode_linear(phase, m, d, 4 * (uint32_t)m->cfg.n_layer + 1); /* the logits */
+    for (int64_t b = 0; b < B; b++) /* the last position of each row */
+        decode_norm(&m->ln_f, d->x + (b * T + T - 1) * C, 1, phase_in(d, head) + b * C);
+    decode_linear(phase, m, d, head); /* the logits */
     atomic_store_explicit(phase, TEAM_END, memory_order_release);
 }
 
-/* the logits d->logits (B,V) after tokens ids (B) at position c->len,
- * which the cache then holds; one team for the step */
-static void decode_step(const cg_gpt *m, kv_cache *c, decode_buf *d, const int64_t *ids) {
+/* the logits d->logits (B,V) after tokens ids (B,T) at positions
+ * [c->len, c->len + T), which the cache then holds; one team for the step */
+static void decode_step(const cg_gpt *m, kv_cache *c, decode_buf *d, const int64_t *ids,
+                        int64_t T) {
     _Atomic uint32_t phase = 0; /* the phase open now */
+    d->T = T;
 #ifdef CG_HAVE_OPENMP
     if (omp_get_max_threads() > 1 && d->helpers > 0) {
 #pragma omp parallel
@@ -475,7 +492,7 @@ static void decode_step(const cg_gpt *m, kv_cache *c, decode_buf *d, const int64
     } else
 #endif
         decode_run(&phase, m, c, d, ids);
-    c->len++;
+    c->len += T;
 }
 
 /* ---------------------------------------------------------- the generation */
@@ -553,6 +570,15 @@ static cg_tensor *cached_logits(cg_gpt *m, kv_cache *c, cg_tensor *prompt, const
     return l;
 }
 
+/* every id of the prompt (B,T) a row of the embedding (else the op path
+ * reports it) */
+static bool ids_in_range(const cg_gpt *m, const cg_tensor *prompt) {
+    const int64_t *ids = cg_data_ptr(prompt);
+    for (int64_t i = 0; i < cg_numel(prompt); i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size) return false;
+    return true;
+}
+
 /* the generation loop: the prompt (B,T), then a token per step into
  * g->ids, fused (decode_step) where the model allows; the number of
  * columns filled, or -1 */
@@ -560,16 +586,18 @@ static int64_t run(cg_gpt *m, cg_tensor *prompt, gen_state *g) {
     kv_cache c = {0};
     decode_buf d = {0};
     int64_t t = cg_size(prompt, 1);
-    cg_tensor *logits = cache_init(&c, m, g->B, g->n) == 0 ? cached_logits(m, &c, prompt, g) : NULL;
-    bool fused = logits && decode_fusable(m, &c) && decode_alloc(&d, m, g->B, g->n) == 0;
-    const float *l = logits ? cg_data_ptr(logits) : NULL; /* (B,V) */
-    int rc = logits ? 0 : -1;
+    bool cached = cache_init(&c, m, g->B, g->n) == 0;
+    bool fused = cached && ids_in_range(m, prompt) && decode_fusable(m, &c) &&
+                 decode_alloc(&d, m, g->B, t, g->n) == 0;
+    cg_tensor *logits = cached && !fused ? cached_logits(m, &c, prompt, g) : NULL;
+    if (fused) decode_step(m, &c, &d, cg_data_ptr(prompt), t);
+    const float *l = fused ? d.logits : logits ? cg_data_ptr(logits) : NULL; /* (B,V) */
+    int rc = l ? 0 : -1;
     while (rc == 0 && t < g->n) {
         rc = step_tokens(m, l, g, t++);
         if (rc != 0 || t == g->n) break;
         if (fused) {
-            decode_step(m, &c, &d, g->col);
-            l = d.logits;
+            decode_step(m, &c, &d, g->col, 1);
             continue;
         }
         cg_release(logits);

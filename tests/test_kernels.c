@@ -813,6 +813,58 @@ TEST(gemm_beta_zero_and_empty) {
     }
 }
 
+/* ----------------------------------------------------------------- linear */
+
+/* y (m, ldy) = x (m, k) w^T + bias at every level against double, within
+ * (k + 2) eps of the terms' magnitudes; the padding of y's rows and past its
+ * end untouched; the FMA levels (avx2, avx512) equal to the bit, as their
+ * partial sums are the same; 0 or -1 */
+static int check_linear(int64_t m, int64_t n, int64_t k, bool bias, int64_t pad) {
+    int64_t ldy = n + pad, ny = m * ldy;
+    float *x = rand_f32(m * k, -1, 1), *w = rand_f32(n * k, -1, 1), *b = rand_f32(n, -1, 1);
+    float *y = fill_f32(ny), *fma_y = fill_f32(ny);
+    double *ref = fill_f64(ny), *scale = fill_f64(ny);
+    for (int64_t i = 0; i < ny; i++) ref[i] = (float)SENTINEL, scale[i] = 0; /* padding: kept */
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = bias ? b[j] : 0, mag = fabs(s);
+            for (int64_t p = 0; p < k; p++) {
+                double t = (double)x[r * k + p] * w[j * k + p];
+                s += t, mag += fabs(t);
+            }
+            ref[r * ldy + j] = s, scale[r * ldy + j] = mag;
+        }
+    char what[96];
+    snprintf(what, sizeof what, "linear m=%lld n=%lld k=%lld bias=%d pad=%lld", (long long)m,
+             (long long)n, (long long)k, bias, (long long)pad);
+    int rc = 0, fma_levels = 0;
+    FOR_LEVELS(kt) {
+        for (int64_t i = 0; i < ny + GUARD; i++) y[i] = (float)SENTINEL;
+        kt->linear_f32(m, n, k, x, w, bias ? b : NULL, y, ldy);
+        if (check(what, kt->name, ny, y, NULL, ref, scale, (double)(k + 2) * FLT_EPSILON) < 0)
+            rc = -1;
+        if (strcmp(kt->name, "default") == 0) continue;
+        if (fma_levels++ == 0)
+            memcpy(fma_y, y, sizeof(float) * (size_t)ny);
+        else if (memcmp(fma_y, y, sizeof(float) * (size_t)ny) != 0) {
+            fprintf(stderr, "  %s [%s]: differs from the other FMA level\n", what, kt->name);
+            rc = -1;
+        }
+    }
+    free(x), free(w), free(b), free(y), free(fma_y), free(ref), free(scale);
+    return rc;
+}
+
+/* a decode step's shapes (few rows of x) over awkward n and k: groups of
+ * four rows of w and the rest, k around the 16 partial sums */
+TEST(linear_against_double) {
+    static const int64_t NS[] = {1, 3, 4, 5, 17, 64}, KS[] = {0, 1, 15, 16, 17, 100, 257};
+    for (int64_t m = 1; m <= 3; m++)
+        for (int in = 0; in < 6; in++)
+            for (int ik = 0; ik < 7; ik++)
+                ASSERT(check_linear(m, NS[in], KS[ik], (in + ik) % 2, (in + m) % 2 ? 3 : 0) == 0);
+}
+
 /* --------------------------------------------------------------- in place */
 
 /* out(a, b, y) then the same into a copy of b (in place); equal bits? */
@@ -905,7 +957,7 @@ TEST(every_table_is_complete) {
         ASSERT(k->layer_norm_f32 && k->layer_norm_f64);
         ASSERT(k->layer_norm_bw_f32 && k->layer_norm_bw_f64);
         ASSERT(k->adamw_f32 && k->adamw_f64);
-        ASSERT(k->gemm_f32 && k->gemm_f64);
+        ASSERT(k->gemm_f32 && k->gemm_f64 && k->linear_f32);
     }
 }
 
@@ -914,4 +966,5 @@ TEST_MAIN(dispatch_levels, every_table_is_complete, elementwise_f32_against_libm
           gelu_f32_special_values, gelu_f64_both_forms, softmax_rows_and_backward,
           softmax_nan_and_inf_rows, cross_entropy_backward_rows, linear_cross_entropy_rows,
           scatter_add_rows, layer_norm_forward, layer_norm_backward, adamw_step,
-          gemm_against_double, gemm_large_blocks, gemm_beta_zero_and_empty, in_place_calls_match)
+          gemm_against_double, gemm_large_blocks, gemm_beta_zero_and_empty, linear_against_double,
+          in_place_calls_match)

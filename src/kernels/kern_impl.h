@@ -159,6 +159,94 @@ static void gelu_bw_f64(int64_t n, const double *x, const double *g, double *dx,
 #undef SQRT_T
 #undef FMA_T
 
+/* ----------------------------------------------------------------- linear */
+
+/* A dot product keeps LIN_VL float partial sums, partial sum l taking the
+ * terms i = l mod LIN_VL, in native vectors (one at AVX-512, two at AVX2,
+ * four at SSE2), added pairwise at the end: the same order at every level. */
+#define LIN_VL 16
+#if defined(__AVX512F__)
+#define LIN_VB 64 /* bytes per vector register */
+#elif defined(__AVX__)
+#define LIN_VB 32
+#else
+#define LIN_VB 16
+#endif
+#define LIN_NV (LIN_VL * (int)sizeof(float) / LIN_VB) /* vectors per LIN_VL sums */
+typedef float lin_vec __attribute__((vector_size(LIN_VB)));
+
+/* a * b + c, rounded once where the level has FMA */
+#if defined(__FMA__)
+#define LIN_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define LIN_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* LIN_FMA per lane */
+static inline lin_vec lin_fma(lin_vec a, lin_vec b, lin_vec c) {
+#if defined(__FMA__)
+    lin_vec r;
+    for (int l = 0; l < LIN_VB / (int)sizeof(float); l++) r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+#else
+    return a * b + c;
+#endif
+}
+
+/* the partial sums acc (LIN_NV vectors) added pairwise */
+static inline float lin_fold(const lin_vec *acc) {
+    float s[LIN_VL];
+    memcpy(s, acc, sizeof s);
+    for (int w = LIN_VL / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) s[j] += s[j + w];
+    return s[0];
+}
+
+/* out[j] = x . w[j], j < NW: x (k), w (NW, k) rows of stride k. Inlined with
+ * NW constant, so the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void
+lin_dots(int NW, int64_t k, const float *restrict x, const float *restrict w, float *out) {
+    enum { VL = LIN_VB / (int)sizeof(float) };
+    lin_vec acc[4][LIN_NV], xv, wv;
+#pragma GCC unroll 4
+    for (int j = 0; j < NW; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < LIN_NV; v++) acc[j][v] = (lin_vec){0};
+    int64_t i = 0;
+    for (; i + LIN_VL <= k; i += LIN_VL)
+#pragma GCC unroll 4
+        for (int v = 0; v < LIN_NV; v++) {
+            memcpy(&xv, x + i + v * VL, sizeof xv);
+#pragma GCC unroll 4
+            for (int j = 0; j < NW; j++) {
+                memcpy(&wv, w + j * k + i + v * VL, sizeof wv);
+                acc[j][v] = lin_fma(wv, xv, acc[j][v]);
+            }
+        }
+    for (int j = 0; j < NW; j++) {
+        float s = lin_fold(acc[j]);
+        for (int64_t p = i; p < k; p++) s = LIN_FMA(w[j * k + p], x[p], s);
+        out[j] = s;
+    }
+}
+
+/* y (m, n) of row stride ldy = x (m, k) w^T + bias: four rows of w at a time,
+ * each dotted with every row of x while it is in cache */
+static void linear_f32(int64_t m, int64_t n, int64_t k, const float *x, const float *w,
+                       const float *bias, float *y, int64_t ldy) {
+    for (int64_t o = 0; o < n; o += 4) {
+        int nw = n - o < 4 ? (int)(n - o) : 4;
+        for (int64_t r = 0; r < m; r++) {
+            float d[4];
+            if (nw == 4)
+                lin_dots(4, k, x + r * k, w + o * k, d);
+            else
+                for (int j = 0; j < nw; j++) lin_dots(1, k, x + r * k, w + (o + j) * k, d + j);
+            for (int j = 0; j < nw; j++) y[r * ldy + o + j] = bias ? d[j] + bias[o + j] : d[j];
+        }
+    }
+}
+
 const cg__kernels CG_KERN_TABLE = {
     .name = CG_KERN_NAME,
     .exp_f32 = exp_f32,
@@ -188,4 +276,5 @@ const cg__kernels CG_KERN_TABLE = {
     .adamw_f64 = adamw_f64,
     .gemm_f32 = gemm_f32,
     .gemm_f64 = gemm_f64,
+    .linear_f32 = linear_f32,
 };

@@ -122,6 +122,14 @@ typedef struct cg__kernels {
     void (*gemm_f64)(int trans, int64_t m, int64_t n, int64_t k, double alpha, const double *a,
                      int64_t lda, const double *b, int64_t ldb, double beta, double *c,
                      int64_t ldc);
+
+    /* y (m, n), rows of stride ldy, = x (m, k) w^T + bias: x (m, k) and w
+     * (n, k) row-major, bias (n) or NULL. For few rows of x (a decode step's
+     * batch): each row of w is read once, for every row of x; each dot
+     * product keeps 16 partial sums, added in the same order at every level.
+     * y overlaps neither x nor w. */
+    void (*linear_f32)(int64_t m, int64_t n, int64_t k, const float *x, const float *w,
+                       const float *bias, float *y, int64_t ldy);
 } cg__kernels;
 
 typedef enum cg__cpu_level {

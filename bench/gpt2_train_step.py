@@ -1,6 +1,6 @@
 """Benchmark: bench/gpt2_train_step.c in PyTorch — one fine-tuning step of
-GPT-2 (transformers' math, bench/gpt2_bench.py; GPT2_BENCH_SIZE tiny by
-default, small for GPT-2 small), batch 4, block 256 (the position table's
+GPT-2 (transformers' math, bench/gpt2_bench.py; GPT2_BENCH_SIZE small by
+default, tiny for a quick run), batch 4, block 256 (the position table's
 rows), cross-entropy, AdamW (lr 1e-3, betas 0.9/0.99, eps 1e-8, weight decay
 0.1), and the peak resident memory of the process.
 Prints "torch gpt2_train_step: Y us/iter" and "torch gpt2_train_peak_rss: K kB"."""
@@ -16,7 +16,7 @@ B, T = 4, 256
 def main():
     set_threads()
     torch.manual_seed(0)
-    L, nh, C, _ = config("tiny")
+    L, nh, C, _ = config("small")
     model = GPT2(L, nh, C, T)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-8,
                             weight_decay=0.1)

@@ -30,13 +30,20 @@ static double mismatch(const cg_tensor *a, const cg_tensor *b, double atol, doub
     return worst;
 }
 
-TEST(gpt_matches_pytorch) {
-    cg_manual_seed(1234);
+/* a model of CFG and a batch x, y (3, 8) of tokens, drawn after seeding */
+static cg_gpt *model_and_batch(uint64_t seed, cg_tensor **x, cg_tensor **y) {
+    cg_manual_seed(seed);
     cg_gpt *m = cg_gpt_new(&CFG);
+    *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
+    return m;
+}
+
+TEST(gpt_matches_pytorch) {
+    cg_tensor *x, *y;
+    cg_gpt *m = model_and_batch(1234, &x, &y);
     ASSERT_NOT_NULL(m);
     cg_params *p = cg_gpt_params(m);
-    cg_tensor *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
-    cg_tensor *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
     /* the weights, the batch and the settings, for the oracle */
     cg_state_dict *in = cg_state_dict_new();
     for (int i = 0; i < cg_params_count(p); i++) {
@@ -116,13 +123,11 @@ static cg_tensor **copy_grads(cg_params *p) {
  * the loss and every gradient, with an ignored target, in several chunks;
  * a second backward with retain_graph adds the same gradients again */
 TEST(gpt_loss_matches_forward) {
-    cg_manual_seed(99);
-    cg_gpt *m = cg_gpt_new(&CFG);
+    cg_scope_begin();
+    cg_tensor *x, *y;
+    cg_gpt *m = model_and_batch(99, &x, &y);
     ASSERT_NOT_NULL(m);
     cg_params *p = cg_gpt_params(m);
-    cg_scope_begin();
-    cg_tensor *x = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
-    cg_tensor *y = cg_to(cg_mul_scalar(cg_rand(CG_SHAPE(3, 8), 0), 11), CG_INT64);
     cg_set(y, (int64_t[]){1, 2}, -100);
     cg_tensor *ref = NULL;
     cg_gpt_forward(m, x, y, &ref);

@@ -330,6 +330,7 @@ static void run_chunk(const decode_job *j, int64_t c, float *y) {
                            y + lo, j->n);
 }
 
+#ifdef CG_HAVE_OPENMP /* helpers exist only in a team */
 /* helper h (from 0) in phase q: free chunks from the top down into its
  * shadow, until thread 0 has reached them */
 static void help_phase(const cg_gpt *m, decode_buf *d, uint32_t q, int h) {
@@ -369,6 +370,8 @@ static void team_help(_Atomic uint32_t *phase, const cg_gpt *m, decode_buf *d, i
         seen = q, idle = 0;
     }
 }
+
+#endif
 
 /* chunk c of phase q on thread 0: its own, or a helper's copied */
 static void take_chunk(decode_buf *d, const decode_job *j, uint32_t q, int64_t c) {
